@@ -1,0 +1,561 @@
+//! Benchmarks that print figures: `bench-clinc` (accuracy and speed on the public CLINC150
+//! intent data set) and `bench-scale` (speed and memory on a generated set of many intents).
+//!
+//! Neither is a timed test: they measure and report, and the figures go in the notes.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::engine::intents::{self, Intent, IntentSet, Origin};
+use crate::engine::Engine;
+
+/// Which CLINC split to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    Val,
+    Test,
+}
+
+/// A CLINC150-format file: lists of `[text, intent]`.
+#[derive(Debug, Default, Deserialize)]
+struct Clinc {
+    train: Vec<(String, String)>,
+    #[serde(default)]
+    val: Vec<(String, String)>,
+    #[serde(default)]
+    test: Vec<(String, String)>,
+    #[serde(default)]
+    oos_val: Vec<(String, String)>,
+    #[serde(default)]
+    oos_test: Vec<(String, String)>,
+}
+
+/// CLINC's label for out-of-scope queries.
+const OOS: &str = "oos";
+
+#[derive(Debug, Serialize)]
+struct ClincReport {
+    split: &'static str,
+    intents: usize,
+    train_examples: usize,
+    in_scope_accuracy: f64,
+    /// In-scope accuracy with no out-of-scope threshold (every query gets its top intent).
+    in_scope_accuracy_no_threshold: f64,
+    oos_recall: f64,
+    oos_precision: f64,
+    /// The out-of-scope confidence threshold, chosen on val + oos_val.
+    threshold: f32,
+    threshold_rule: String,
+    build_ms: f64,
+    load_ms: f64,
+    validate_ms: f64,
+    compile_ms: f64,
+    queries_per_second: f64,
+    latency_us_p50: f64,
+    latency_us_p99: f64,
+    features: usize,
+    weights: usize,
+    peak_rss_mb: f64,
+}
+
+/// A prediction for one query: the top intent (as a CLINC label) and its confidence.
+struct Prediction {
+    label: String,
+    expected: String,
+    confidence: f32,
+}
+
+/// Figures at one out-of-scope threshold (questions below it are declared out of scope).
+#[derive(Debug, Clone, Copy, Default)]
+struct AtThreshold {
+    threshold: f32,
+    in_scope_accuracy: f64,
+    oos_recall: f64,
+    oos_precision: f64,
+}
+
+pub fn clinc(
+    file: &Path,
+    split: Split,
+    json: bool,
+    min_oos_precision: f64,
+    settings: &Settings,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let text = super::read_text(file)?;
+    let data: Clinc = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a CLINC150-format file", file.display()))?;
+    let set = clinc_set(&data.train);
+    let loaded = started.elapsed();
+    let mut diagnostics = Vec::new();
+    intents::validate(&set, &mut diagnostics);
+    let validated = started.elapsed();
+    if intents::has_errors(&diagnostics) {
+        for d in &diagnostics {
+            eprintln!("{d}");
+        }
+        anyhow::bail!("the CLINC training split does not form a valid intent set");
+    }
+    let train_examples = data.train.len();
+    let engine = Engine::build(set, &settings.matcher);
+    let built = started.elapsed();
+
+    anyhow::ensure!(
+        !data.val.is_empty(),
+        "{} has no val split to choose the threshold on",
+        file.display()
+    );
+    let tuning = predict(&engine, data.val.iter().chain(&data.oos_val));
+    let (chosen, rule) = choose_threshold(&tuning, min_oos_precision);
+    let (queries, name) = match split {
+        Split::Val => (
+            data.val
+                .iter()
+                .chain(&data.oos_val)
+                .cloned()
+                .collect::<Vec<_>>(),
+            "val",
+        ),
+        Split::Test => {
+            anyhow::ensure!(
+                !data.test.is_empty(),
+                "{} has no test split",
+                file.display()
+            );
+            (
+                data.test.iter().chain(&data.oos_test).cloned().collect(),
+                "test",
+            )
+        }
+    };
+    let predictions = predict(&engine, queries.iter());
+    let evaluated = at_threshold(&predictions, chosen.threshold);
+    let unthresholded = at_threshold(&predictions, f32::NEG_INFINITY);
+    let (qps, p50, p99) = speed(&engine, &queries);
+    let (features, weights) = engine.matcher().size();
+    let report = ClincReport {
+        split: name,
+        intents: engine.intents().len(),
+        train_examples,
+        in_scope_accuracy: evaluated.in_scope_accuracy,
+        in_scope_accuracy_no_threshold: unthresholded.in_scope_accuracy,
+        oos_recall: evaluated.oos_recall,
+        oos_precision: evaluated.oos_precision,
+        threshold: chosen.threshold,
+        threshold_rule: rule,
+        build_ms: ms(built),
+        load_ms: ms(loaded),
+        validate_ms: ms(validated - loaded),
+        compile_ms: ms(built - validated),
+        queries_per_second: qps,
+        latency_us_p50: p50,
+        latency_us_p99: p99,
+        features,
+        weights,
+        peak_rss_mb: peak_rss_mb(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "CLINC150 {} ({} intents, {} training examples)",
+            report.split, report.intents, report.train_examples
+        );
+        println!(
+            "in-scope accuracy   {:.2}% ({:.2}% with no out-of-scope threshold)",
+            100.0 * report.in_scope_accuracy,
+            100.0 * report.in_scope_accuracy_no_threshold
+        );
+        println!(
+            "out-of-scope        recall {:.2}%  precision {:.2}%",
+            100.0 * report.oos_recall,
+            100.0 * report.oos_precision
+        );
+        println!(
+            "threshold           {:.3} ({})",
+            report.threshold, report.threshold_rule
+        );
+        println!(
+            "build               {:.0} ms (load {:.0}, validate {:.0}, compile {:.0})",
+            report.build_ms, report.load_ms, report.validate_ms, report.compile_ms
+        );
+        println!(
+            "speed               {:.0} queries/s on one thread (p50 {:.1} µs, p99 {:.1} µs)",
+            report.queries_per_second, report.latency_us_p50, report.latency_us_p99
+        );
+        println!(
+            "model               {} features, {} weights, peak RSS {:.0} MB",
+            report.features, report.weights, report.peak_rss_mb
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turns CLINC's training pairs into one intent per label, in label order.
+fn clinc_set(train: &[(String, String)]) -> IntentSet {
+    let mut by_label: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (text, label) in train {
+        by_label
+            .entry(label.as_str())
+            .or_default()
+            .push(text.clone());
+    }
+    let origin = Origin {
+        path: "clinc.json".into(),
+        line: 1,
+        col: 1,
+    };
+    let intents = by_label
+        .into_iter()
+        .map(|(label, examples)| Intent {
+            id: format!("clinc.{label}"),
+            title: label.to_owned(),
+            example_origins: vec![origin.clone(); examples.len()],
+            examples,
+            keywords: Vec::new(),
+            patterns: Vec::new(),
+            answer: format!("(intent {label})"),
+            courses: Vec::new(),
+            follow_ups: Vec::new(),
+            action: None,
+            origin: origin.clone(),
+            ..Intent::default()
+        })
+        .collect();
+    IntentSet {
+        dir: "clinc".into(),
+        intents,
+        courses: Vec::new(),
+        synonyms: Vec::new(),
+    }
+}
+
+fn predict<'a>(
+    engine: &Engine,
+    queries: impl Iterator<Item = &'a (String, String)>,
+) -> Vec<Prediction> {
+    queries
+        .map(|(text, expected)| {
+            let (index, confidence) = engine.matcher().top(text);
+            let label = index.map_or(OOS.to_owned(), |i| {
+                engine.intents()[i]
+                    .id
+                    .trim_start_matches("clinc.")
+                    .to_owned()
+            });
+            Prediction {
+                label,
+                expected: expected.clone(),
+                confidence,
+            }
+        })
+        .collect()
+}
+
+fn at_threshold(predictions: &[Prediction], threshold: f32) -> AtThreshold {
+    let (mut in_scope, mut in_right, mut oos, mut rejected, mut rejected_oos) = (0, 0, 0, 0, 0);
+    for p in predictions {
+        let reject = p.confidence < threshold;
+        let is_oos = p.expected == OOS;
+        if is_oos {
+            oos += 1;
+            rejected_oos += usize::from(reject);
+        } else {
+            in_scope += 1;
+            in_right += usize::from(!reject && p.label == p.expected);
+        }
+        rejected += usize::from(reject);
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    AtThreshold {
+        threshold,
+        in_scope_accuracy: ratio(in_right, in_scope),
+        oos_recall: ratio(rejected_oos, oos),
+        oos_precision: if rejected == 0 {
+            1.0
+        } else {
+            ratio(rejected_oos, rejected)
+        },
+    }
+}
+
+/// The threshold with the highest out-of-scope recall whose precision is at least
+/// `min_precision`; when no threshold reaches that precision, the one that maximizes
+/// the mean of in-scope accuracy and out-of-scope recall.
+fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThreshold, String) {
+    let mut thresholds: Vec<f32> = predictions.iter().map(|p| p.confidence).collect();
+    thresholds.push(0.0);
+    thresholds.sort_by(f32::total_cmp);
+    thresholds.dedup();
+    let all: Vec<AtThreshold> = thresholds
+        .iter()
+        .map(|&t| at_threshold(predictions, t))
+        .collect();
+    let feasible = all
+        .iter()
+        .filter(|a| a.oos_precision >= min_precision && a.oos_recall > 0.0)
+        .max_by(|a, b| {
+            (a.oos_recall, a.in_scope_accuracy)
+                .partial_cmp(&(b.oos_recall, b.in_scope_accuracy))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    match feasible {
+        Some(best) => (
+            *best,
+            format!("highest out-of-scope recall at precision >= {min_precision:.2} on val"),
+        ),
+        None => {
+            let f1 = |a: &AtThreshold| {
+                let sum = a.oos_precision + a.oos_recall;
+                if sum > 0.0 {
+                    2.0 * a.oos_precision * a.oos_recall / sum
+                } else {
+                    0.0
+                }
+            };
+            let best = all
+                .iter()
+                .max_by(|a, b| f1(a).total_cmp(&f1(b)))
+                .copied()
+                .unwrap_or_default();
+            (
+                best,
+                format!(
+                    "no threshold reaches out-of-scope precision {min_precision:.2} on val; \
+                     best out-of-scope F1 on val"
+                ),
+            )
+        }
+    }
+}
+
+/// Single-thread throughput and latency percentiles of the matching path, measured over
+/// repeated passes until at least one second has gone by.
+fn speed(engine: &Engine, queries: &[(String, String)]) -> (f64, f64, f64) {
+    let matcher = engine.matcher();
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    let mut answered = 0usize;
+    while started.elapsed() < Duration::from_secs(1) || answered == 0 {
+        for (text, _) in queries {
+            let t = Instant::now();
+            std::hint::black_box(matcher.top(std::hint::black_box(text)));
+            latencies.push(t.elapsed().as_secs_f64() * 1e6);
+            answered += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    (
+        answered as f64 / elapsed,
+        super::eval::percentile(&latencies, 0.5),
+        super::eval::percentile(&latencies, 0.99),
+    )
+}
+
+#[derive(Debug, Serialize)]
+struct ScaleReport {
+    intents: usize,
+    examples_per_intent: usize,
+    build_ms: f64,
+    queries_per_second: f64,
+    latency_us_p50: f64,
+    latency_us_p99: f64,
+    /// Share of generated held-out questions answered with the intent they were made for.
+    accuracy: f64,
+    features: usize,
+    weights: usize,
+    peak_rss_mb: f64,
+}
+
+/// Generates `intents` x `examples` questions from a fixed pseudo-random vocabulary,
+/// builds the engine and measures it on unseen questions generated the same way.
+pub fn scale(
+    intents: usize,
+    examples: usize,
+    json: bool,
+    settings: &Settings,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        intents >= 2 && examples >= 1,
+        "need at least 2 intents and 1 example"
+    );
+    let mut generator = Generator::new(intents);
+    let set_intents: Vec<Intent> = (0..intents)
+        .map(|i| {
+            let examples: Vec<String> = (0..examples).map(|_| generator.question(i)).collect();
+            Intent {
+                id: format!("generated.intent_{i}"),
+                title: format!("Generated intent {i}"),
+                example_origins: vec![Origin::default(); examples.len()],
+                examples,
+                keywords: Vec::new(),
+                patterns: Vec::new(),
+                answer: format!("answer {i}"),
+                courses: Vec::new(),
+                follow_ups: Vec::new(),
+                action: None,
+                origin: Origin::default(),
+                ..Intent::default()
+            }
+        })
+        .collect();
+    let queries: Vec<(String, String)> = (0..5000)
+        .map(|n| {
+            let i = n % intents;
+            (generator.question(i), format!("generated.intent_{i}"))
+        })
+        .collect();
+    let set = IntentSet {
+        dir: "generated".into(),
+        intents: set_intents,
+        courses: Vec::new(),
+        synonyms: Vec::new(),
+    };
+    let started = Instant::now();
+    let mut diagnostics = Vec::new();
+    intents::validate(&set, &mut diagnostics);
+    let engine = Engine::build(set, &settings.matcher);
+    let build_ms = ms(started.elapsed());
+    let right = queries
+        .iter()
+        .filter(|(text, expected)| {
+            let (index, _) = engine.matcher().top(text);
+            index.is_some_and(|i| &engine.intents()[i].id == expected)
+        })
+        .count();
+    let (qps, p50, p99) = speed(&engine, &queries);
+    let (features, weights) = engine.matcher().size();
+    let report = ScaleReport {
+        intents,
+        examples_per_intent: examples,
+        build_ms,
+        queries_per_second: qps,
+        latency_us_p50: p50,
+        latency_us_p99: p99,
+        accuracy: right as f64 / queries.len() as f64,
+        features,
+        weights,
+        peak_rss_mb: peak_rss_mb(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "generated set       {} intents x {} examples",
+            report.intents, report.examples_per_intent
+        );
+        println!("build               {:.0} ms", report.build_ms);
+        println!(
+            "speed               {:.0} queries/s on one thread (p50 {:.1} µs, p99 {:.1} µs)",
+            report.queries_per_second, report.latency_us_p50, report.latency_us_p99
+        );
+        println!(
+            "accuracy            {:.2}% on held-out generated questions",
+            100.0 * report.accuracy
+        );
+        println!(
+            "model               {} features, {} weights, peak RSS {:.0} MB",
+            report.features, report.weights, report.peak_rss_mb
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Makes questions that look like real ones: shared function words around a few topic
+/// words drawn from each intent's own small vocabulary, with words shared between intents.
+struct Generator {
+    rng: u64,
+    topics: Vec<Vec<String>>,
+}
+
+const FUNCTION_WORDS: &[&str] = &[
+    "how", "do", "i", "what", "is", "the", "a", "can", "you", "tell", "me", "about", "to", "my",
+    "should", "where", "why", "get", "need", "help", "with", "for", "it", "please", "know",
+];
+
+impl Generator {
+    fn new(intents: usize) -> Generator {
+        let mut generator = Generator {
+            rng: 0x2545_f491_4f6c_dd1d,
+            topics: Vec::new(),
+        };
+        // A shared pool of words, about four per intent, so intents overlap as real ones do.
+        let pool: Vec<String> = (0..intents * 4).map(|_| generator.word()).collect();
+        generator.topics = (0..intents)
+            .map(|_| {
+                (0..6)
+                    .map(|_| pool[generator.below(pool.len())].clone())
+                    .collect()
+            })
+            .collect();
+        generator
+    }
+
+    fn next(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// A pronounceable made-up word of two to four syllables.
+    fn word(&mut self) -> String {
+        const ONSETS: &[&str] = &[
+            "b", "c", "d", "f", "g", "l", "m", "n", "p", "r", "s", "t", "v", "st", "tr", "pl",
+        ];
+        const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ou"];
+        let syllables = 2 + self.below(3);
+        (0..syllables)
+            .map(|_| {
+                format!(
+                    "{}{}",
+                    ONSETS[self.below(ONSETS.len())],
+                    VOWELS[self.below(VOWELS.len())]
+                )
+            })
+            .collect()
+    }
+
+    fn question(&mut self, intent: usize) -> String {
+        let length = 5 + self.below(6);
+        let topical = 2 + self.below(2);
+        let mut words: Vec<String> = (0..length - topical)
+            .map(|_| FUNCTION_WORDS[self.below(FUNCTION_WORDS.len())].to_owned())
+            .collect();
+        for _ in 0..topical {
+            let pick = self.below(self.topics[intent].len());
+            let word = self.topics[intent][pick].clone();
+            let at = self.below(words.len() + 1);
+            words.insert(at, word);
+        }
+        words.join(" ")
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Peak resident memory of this process in MB (Linux; 0 elsewhere).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

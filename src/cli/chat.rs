@@ -1,0 +1,112 @@
+//! `careerbot chat`: the offline conversation in the terminal.
+//!
+//! Each line is a question. A number picks one of the choices the last reply offered
+//! (a "did you mean" candidate, a suggestion or a related topic), as buttons do on
+//! Discord. Lines starting with `/` are commands (`/help`). When stdin is not a terminal
+//! no prompt is printed, so the conversation can be scripted.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::engine::catalog::CourseFilter;
+use crate::engine::matcher::Decision;
+use crate::engine::{Engine, Reply};
+
+use super::render;
+
+const HELP: &str = "Ask a question in plain words. Also:
+  <number>        open one of the numbered choices of the last reply
+  /topics         list what I can answer
+  /course <words> search the course catalog
+  /why            explain the last decision
+  /quit           leave (or Ctrl-D)";
+
+/// Runs the conversation until end of input or `/quit`.
+pub fn run(engine: &Engine, input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if interactive {
+        writeln!(
+            out,
+            "careerbot: {} topics loaded. Type a question, or /help.",
+            engine.intents().len()
+        )?;
+    }
+    let mut choices: Vec<String> = Vec::new();
+    let mut last: Option<Reply> = None;
+    let prompt = |out: &mut dyn Write| -> std::io::Result<()> {
+        if interactive {
+            write!(out, "> ")?;
+            out.flush()?;
+        }
+        Ok(())
+    };
+    prompt(&mut out)?;
+    for line in input.lines() {
+        // A line that is not valid UTF-8 is answered like any other text.
+        let line = match line {
+            Ok(line) => line,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => String::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            prompt(&mut out)?;
+            continue;
+        }
+        let reply = match line
+            .split_once(' ')
+            .map_or((line, ""), |(c, r)| (c, r.trim()))
+        {
+            ("/quit" | "/exit", _) => break,
+            ("/help", _) => {
+                writeln!(out, "{HELP}")?;
+                None
+            }
+            ("/topics", _) => {
+                choices = engine.intents().iter().map(|i| i.id.clone()).collect();
+                for (n, intent) in engine.intents().iter().enumerate() {
+                    writeln!(out, "  {}. {}", n + 1, intent.title)?;
+                }
+                None
+            }
+            ("/course" | "/courses", query) => {
+                let hits = engine.catalog().search(query, &CourseFilter::default(), 10);
+                if hits.is_empty() {
+                    writeln!(out, "No course matches {query:?}.")?;
+                }
+                for hit in hits {
+                    writeln!(out, "  - {}", render::course_line(hit.course))?;
+                }
+                None
+            }
+            ("/why", _) => {
+                match &last {
+                    Some(reply) => writeln!(out, "{}", reply.explanation.summary)?,
+                    None => writeln!(out, "Ask something first.")?,
+                }
+                None
+            }
+            _ => match line.parse::<usize>() {
+                Ok(n) if (1..=choices.len()).contains(&n) => engine.reply_for(&choices[n - 1]),
+                _ => Some(engine.reply(line)),
+            },
+        };
+        if let Some(reply) = reply {
+            writeln!(out, "{}", render::reply(engine, &reply))?;
+            choices = offered_choices(&reply);
+            last = Some(reply);
+        }
+        writeln!(out)?;
+        prompt(&mut out)?;
+    }
+    Ok(())
+}
+
+/// The intents a reply offers as numbered choices.
+fn offered_choices(reply: &Reply) -> Vec<String> {
+    match reply.decision {
+        Decision::Answer => reply.follow_ups.clone(),
+        Decision::Clarify | Decision::Fallback => {
+            reply.candidates.iter().map(|c| c.intent.clone()).collect()
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The command-line front end: flags parsed by clap, then one function per subcommand.
+//!
+//! Every subcommand takes `--intents DIR` and `--config FILE`; errors reach `main` as
+//! `anyhow` errors and user mistakes in intent files are printed as `path:line:col: message`.
+
+mod bench;
+mod chat;
+mod eval;
+mod render;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::engine::catalog::CourseFilter;
+use crate::engine::intents::{self, Level, Severity};
+use crate::engine::{confusions, Engine};
+
+/// careerbot answers questions about becoming and growing as a backend software engineer.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    /// Directory of intent files (default: `intents_dir` from the config).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub intents: Option<PathBuf>,
+    /// Settings file layered over the built-in defaults (config/default.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Answer one question, as the bot would.
+    Ask {
+        /// The question, in plain words.
+        question: String,
+        /// Print the reply as JSON (decision, intent, confidence, candidates, ...).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Talk to the bot in the terminal (reads lines from stdin when it is not a terminal).
+    Chat,
+    /// Search the course catalog.
+    Courses {
+        /// Words to look for in titles, topics and providers (empty lists everything).
+        #[arg(default_value = "")]
+        query: String,
+        /// Only courses of this level: beginner, intermediate or advanced.
+        #[arg(long, value_name = "L")]
+        level: Option<Level>,
+        /// Only free courses.
+        #[arg(long)]
+        free: bool,
+        /// Print the hits as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the intent files: exit 0 when clean, 1 with every error listed.
+    Check {
+        /// Skip the (slower) search for confusable examples.
+        #[arg(long)]
+        no_confusions: bool,
+    },
+    /// Measure the matcher on labelled questions (JSON lines: {"text", "intent" | null}).
+    Eval {
+        /// The cases file.
+        cases: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 when accuracy is below this fraction (e.g. 0.95).
+        #[arg(long, value_name = "FRACTION")]
+        min_accuracy: Option<f64>,
+    },
+    /// Benchmark on a CLINC150-format file: accuracy, out-of-scope detection, speed.
+    BenchClinc {
+        /// The data file (keys train, val, test, oos_train, oos_val, oos_test).
+        file: PathBuf,
+        /// The split to evaluate; the out-of-scope threshold is always chosen on val.
+        #[arg(long, value_enum, default_value_t = bench::Split::Val)]
+        split: bench::Split,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Lowest out-of-scope precision the threshold choice may accept.
+        #[arg(long, default_value_t = 0.85, value_name = "FRACTION")]
+        min_oos_precision: f64,
+    },
+    /// Benchmark matching speed and memory on a generated set of many intents.
+    BenchScale {
+        /// Number of generated intents.
+        #[arg(long, default_value_t = 2000)]
+        intents: usize,
+        /// Examples per generated intent.
+        #[arg(long, default_value_t = 25)]
+        examples: usize,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        let settings = Settings::load(self.config.as_deref())?;
+        let dir = self.intents.unwrap_or_else(|| settings.intents_dir.clone());
+        match self.command {
+            Command::Ask { question, json } => {
+                let Some(engine) = load_engine(&dir, &settings)? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                let reply = engine.reply(&question);
+                let mut out = std::io::stdout().lock();
+                if json {
+                    serde_json::to_writer_pretty(&mut out, &reply)?;
+                    writeln!(out)?;
+                } else {
+                    writeln!(out, "{}", render::reply(&engine, &reply))?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Chat => {
+                let Some(engine) = load_engine(&dir, &settings)? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                chat::run(&engine, std::io::stdin().lock(), std::io::stdout().lock())?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Courses {
+                query,
+                level,
+                free,
+                json,
+            } => {
+                let Some(engine) = load_engine(&dir, &settings)? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                let filter = CourseFilter {
+                    level,
+                    free_only: free,
+                };
+                let hits = engine.catalog().search(&query, &filter, 25);
+                let mut out = std::io::stdout().lock();
+                if json {
+                    let rows: Vec<_> = hits.iter().map(render::course_json).collect();
+                    serde_json::to_writer_pretty(&mut out, &rows)?;
+                    writeln!(out)?;
+                } else if hits.is_empty() {
+                    writeln!(out, "No course matches {query:?}.")?;
+                } else {
+                    for hit in &hits {
+                        writeln!(out, "{}", render::course_line(hit.course))?;
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Check { no_confusions } => check(&dir, &settings, !no_confusions),
+            Command::Eval {
+                cases,
+                json,
+                min_accuracy,
+            } => {
+                let Some(engine) = load_engine(&dir, &settings)? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                eval::run(&engine, &cases, json, min_accuracy)
+            }
+            Command::BenchClinc {
+                file,
+                split,
+                json,
+                min_oos_precision,
+            } => bench::clinc(&file, split, json, min_oos_precision, &settings),
+            Command::BenchScale {
+                intents,
+                examples,
+                json,
+            } => bench::scale(intents, examples, json, &settings),
+        }
+    }
+}
+
+/// Loads and compiles the intents, or prints every error and returns `None`.
+fn load_engine(dir: &std::path::Path, settings: &Settings) -> anyhow::Result<Option<Engine>> {
+    anyhow::ensure!(
+        dir.is_dir(),
+        "intent directory {} does not exist (set it with --intents DIR)",
+        dir.display()
+    );
+    match Engine::load(dir, &settings.matcher) {
+        Ok((engine, _warnings)) => Ok(Some(engine)),
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            Ok(None)
+        }
+    }
+}
+
+fn print_diagnostics(diagnostics: &[intents::Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for d in diagnostics {
+        let _ = writeln!(err, "{d}");
+    }
+}
+
+/// `careerbot check`: every error and warning, then a one-line verdict.
+fn check(dir: &std::path::Path, settings: &Settings, confusable: bool) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        dir.is_dir(),
+        "intent directory {} does not exist",
+        dir.display()
+    );
+    let loaded = intents::load_dir(dir);
+    let mut diagnostics = loaded.diagnostics;
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors == 0 && confusable {
+        diagnostics.extend(confusions::find(
+            &loaded.set.intents,
+            &loaded.set.synonyms,
+            &settings.matcher,
+        ));
+    }
+    print_diagnostics(&diagnostics);
+    let warnings = diagnostics.len() - errors;
+    let examples: usize = loaded.set.intents.iter().map(|i| i.examples.len()).sum();
+    let summary = format!(
+        "{}: {} intents, {examples} examples, {} courses; {errors} errors, {warnings} warnings",
+        dir.display(),
+        loaded.set.intents.len(),
+        loaded.set.courses.len(),
+    );
+    if errors > 0 {
+        eprintln!("{summary}");
+        Ok(ExitCode::FAILURE)
+    } else {
+        println!("{summary}");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Reads a whole small file with a helpful error.
+fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

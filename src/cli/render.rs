@@ -1,0 +1,81 @@
+//! Replies as terminal text: the answer, its course links and related topics.
+
+use serde_json::json;
+
+use crate::engine::catalog::CourseHit;
+use crate::engine::intents::Course;
+use crate::engine::matcher::Decision;
+use crate::engine::{Engine, Reply};
+
+/// The reply as the bot would give it, in plain text with the answer's markdown.
+pub fn reply(engine: &Engine, reply: &Reply) -> String {
+    let mut out = String::new();
+    let title_of = |id: &str| engine.intent(id).map_or(id.to_owned(), |i| i.title.clone());
+    match reply.decision {
+        Decision::Answer => {
+            if let Some(title) = &reply.title {
+                out.push_str(&format!("## {title}\n\n"));
+            }
+            out.push_str(reply.answer.as_deref().unwrap_or_default().trim_end());
+            out.push('\n');
+            if !reply.courses.is_empty() {
+                out.push_str("\nCourses:\n");
+                for course in &reply.courses {
+                    out.push_str(&format!("  - {} <{}>\n", course.title, course.url));
+                }
+            }
+            if !reply.follow_ups.is_empty() {
+                let related: Vec<String> = reply
+                    .follow_ups
+                    .iter()
+                    .enumerate()
+                    .map(|(n, id)| format!("{}. {}", n + 1, title_of(id)))
+                    .collect();
+                out.push_str(&format!("\nRelated: {}\n", related.join(" · ")));
+            }
+        }
+        Decision::Clarify => {
+            out.push_str("I'm not sure which you mean. Did you mean:\n");
+            for (n, c) in reply.candidates.iter().enumerate() {
+                out.push_str(&format!("  {}. {}\n", n + 1, title_of(&c.intent)));
+            }
+        }
+        Decision::Fallback => {
+            out.push_str("Sorry, I don't know about that one. I answer questions about becoming and growing as a backend software engineer.\n");
+            if !reply.candidates.is_empty() {
+                out.push_str("Maybe one of these helps:\n");
+                for (n, c) in reply.candidates.iter().enumerate() {
+                    out.push_str(&format!("  {}. {}\n", n + 1, title_of(&c.intent)));
+                }
+            }
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// One catalog entry on one line.
+pub fn course_line(course: &Course) -> String {
+    let cost = if course.free { "free" } else { "paid" };
+    format!(
+        "{} ({}, {}, {cost}) <{}>",
+        course.title,
+        course.provider,
+        course.level.as_str(),
+        course.url
+    )
+}
+
+/// One catalog hit as JSON.
+pub fn course_json(hit: &CourseHit<'_>) -> serde_json::Value {
+    let c = hit.course;
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "provider": c.provider,
+        "url": c.url,
+        "level": c.level.as_str(),
+        "free": c.free,
+        "topics": c.topics,
+        "score": hit.score,
+    })
+}

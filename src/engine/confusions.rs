@@ -1,0 +1,105 @@
+//! Confusable examples: the ones the matcher would give to another intent if they were not
+//! in the training set.
+//!
+//! An example that only answers correctly because it is memorised is a sign that two
+//! intents overlap, and unseen questions worded like it will go astray. Small sets are
+//! checked exactly (leave one out); larger ones by k-fold cross-validation, where each
+//! example is also predicted by a model that never saw it. Folds run on all cores.
+
+use super::intents::{Diagnostic, Intent, Severity, Synonym};
+use super::matcher::{Decision, Matcher, MatcherSettings};
+
+/// Sets with at most this many examples are checked by leave-one-out.
+const LEAVE_ONE_OUT_UP_TO: usize = 400;
+/// Folds for larger sets.
+const FOLDS: usize = 10;
+
+/// One warning per example that a model trained without it answers with another intent.
+pub fn find(
+    intents: &[Intent],
+    synonyms: &[Synonym],
+    settings: &MatcherSettings,
+) -> Vec<Diagnostic> {
+    let examples: Vec<(usize, usize)> = intents
+        .iter()
+        .enumerate()
+        .flat_map(|(i, intent)| (0..intent.examples.len()).map(move |e| (i, e)))
+        .collect();
+    if intents.len() < 2 || examples.is_empty() {
+        return Vec::new();
+    }
+    let folds = if examples.len() <= LEAVE_ONE_OUT_UP_TO {
+        examples.len()
+    } else {
+        FOLDS
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(folds);
+    let mut found: Vec<Diagnostic> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let examples = &examples;
+                scope.spawn(move || {
+                    (worker..folds)
+                        .step_by(workers)
+                        .flat_map(|fold| {
+                            check_fold(intents, synonyms, settings, examples, fold, folds)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    found.sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    found
+}
+
+/// Trains without the examples of one fold and reports those it gets wrong.
+fn check_fold(
+    intents: &[Intent],
+    synonyms: &[Synonym],
+    settings: &MatcherSettings,
+    examples: &[(usize, usize)],
+    fold: usize,
+    folds: usize,
+) -> Vec<Diagnostic> {
+    let held_out: Vec<(usize, usize)> = examples
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % folds == fold)
+        .map(|(_, &e)| e)
+        .collect();
+    let mut training: Vec<Intent> = intents.to_vec();
+    for &(i, e) in held_out.iter().rev() {
+        training[i].examples.remove(e);
+    }
+    let matcher = Matcher::build(&training, synonyms, settings);
+    held_out
+        .iter()
+        .filter_map(|&(i, e)| {
+            let intent = &intents[i];
+            let text = &intent.examples[e];
+            let found = matcher.decide(text);
+            let top = found.candidates.first()?;
+            if top.index == i || found.decision == Decision::Fallback {
+                return None;
+            }
+            let origin = intent.example_origins.get(e).unwrap_or(&intent.origin);
+            Some(Diagnostic {
+                path: origin.path.clone(),
+                line: origin.line,
+                col: origin.col,
+                severity: Severity::Warning,
+                message: format!(
+                    "example {text:?} of `{}` is matched to `{}` ({:.2}) when left out: the two intents overlap",
+                    intent.id, top.intent, top.score
+                ),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,407 @@
+//! Turning a question into the sparse feature vector the matcher scores.
+//!
+//! The pipeline is the same for training examples and for questions: clean the text, split
+//! into words, map synonyms to their canonical word, correct unknown words (questions only),
+//! stem, then emit three blocks of TF-IDF features: word stems, pairs of adjacent stems and
+//! character n-grams of each word. Character n-grams are what make the matcher tolerant of
+//! spelling and inflection; the typo index adds the exact word back when a typo is close to
+//! exactly one known word. Features are hashed to `u64` so no n-gram string is ever built.
+
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+
+use super::intents::Synonym;
+use super::normalize::{clean, stem, words};
+
+/// Smallest and largest character n-gram, counted on the word padded with a space each side.
+const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 2..=5;
+
+/// Which block a feature belongs to; each block is L2-normalized on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+enum Block {
+    Word = 0,
+    Pair = 1,
+    Chars = 2,
+}
+const BLOCKS: usize = 3;
+
+/// A sparse feature vector: `(feature id, weight)`, ids ascending, each block L2-normalized.
+pub type SparseVec = Vec<(u32, f32)>;
+
+/// A question after the word-level steps, kept for explanations and keyword matching.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// The cleaned text (markup removed, case folded); regex patterns run on it.
+    pub cleaned: String,
+    /// Stems of the words, after synonyms and typo correction, in order.
+    pub stems: Vec<String>,
+    /// `(typed word, known word)` for every typo corrected.
+    pub corrections: Vec<(String, String)>,
+    /// `(typed word or phrase, canonical word)` for every synonym applied.
+    pub synonyms: Vec<(String, String)>,
+}
+
+/// Multi-word synonym variants, longest first, keyed by their first word.
+type PhraseTable = FxHashMap<String, Vec<(Vec<String>, Vec<String>)>>;
+
+/// Everything learned from the training examples that feature extraction needs.
+#[derive(Debug, Clone)]
+pub struct Featurizer {
+    /// Feature hash -> dense id.
+    ids: FxHashMap<u64, u32>,
+    /// Inverse document frequency per feature id.
+    idf: Vec<f32>,
+    /// Readable names of word and pair features, for explanations.
+    names: FxHashMap<u32, String>,
+    /// Variant word sequence -> canonical words.
+    phrases: PhraseTable,
+    /// Every surface word seen in training (after synonyms): these are never "typos".
+    known_words: FxHashSet<String>,
+    /// Deletion index for typo correction: a word, and the word with any one character
+    /// deleted -> indexes into `typo_targets`.
+    deletions: FxHashMap<String, Vec<u32>>,
+    /// Words the deletion index points into, with their training frequency.
+    typo_targets: Vec<(String, u32)>,
+}
+
+/// Settings for the typo index.
+#[derive(Debug, Clone, Copy)]
+pub struct TypoSettings {
+    /// Words shorter than this are never corrected (too many near neighbours).
+    pub min_len: usize,
+    /// Largest edit distance (optimal string alignment) accepted for a correction.
+    pub max_distance: usize,
+}
+
+impl Featurizer {
+    /// Learns vocabulary, IDF and the typo index from the training texts.
+    pub fn fit<'a>(texts: impl IntoIterator<Item = &'a str>, synonyms: &[Synonym]) -> Featurizer {
+        let mut featurizer = Featurizer {
+            ids: FxHashMap::default(),
+            idf: Vec::new(),
+            names: FxHashMap::default(),
+            phrases: phrase_table(synonyms),
+            known_words: FxHashSet::default(),
+            deletions: FxHashMap::default(),
+            typo_targets: Vec::new(),
+        };
+        let mut df: Vec<u32> = Vec::new();
+        let mut word_freq: FxHashMap<String, u32> = FxHashMap::default();
+        let mut docs = 0usize;
+        let mut raw = Vec::new();
+        for text in texts {
+            docs += 1;
+            let analysis = featurizer.analyze_words(text, None);
+            for word in &analysis.surface {
+                *word_freq.entry(word.clone()).or_default() += 1;
+            }
+            raw.clear();
+            emit_features(&analysis.surface, &analysis.stems, &mut raw);
+            raw.sort_unstable_by_key(|&(hash, _)| hash);
+            raw.dedup_by_key(|&mut (hash, _)| hash);
+            for &(hash, block) in &raw {
+                let next = featurizer.ids.len() as u32;
+                let id = *featurizer.ids.entry(hash).or_insert(next);
+                if id as usize == df.len() {
+                    df.push(0);
+                }
+                df[id as usize] += 1;
+                if block != Block::Chars && !featurizer.names.contains_key(&id) {
+                    featurizer
+                        .names
+                        .insert(id, feature_name(block, hash, &analysis.stems));
+                }
+            }
+        }
+        let n = docs as f32;
+        featurizer.idf = df
+            .iter()
+            .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
+            .collect();
+        featurizer.index_typo_targets(word_freq);
+        featurizer
+    }
+
+    /// Number of distinct features.
+    pub fn len(&self) -> usize {
+        self.idf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.idf.is_empty()
+    }
+
+    /// Readable name of a word or pair feature (`None` for character n-grams).
+    pub fn name(&self, id: u32) -> Option<&str> {
+        self.names.get(&id).map(String::as_str)
+    }
+
+    /// Stems of a short text (a keyword) after synonyms, as questions are stemmed.
+    pub fn stems_of(&self, text: &str) -> Vec<String> {
+        self.analyze_words(text, None).stems
+    }
+
+    /// Features of a training example (no typo correction: examples define the vocabulary).
+    pub fn vectorize_example(&self, text: &str) -> SparseVec {
+        let words = self.analyze_words(text, None);
+        self.vectorize(&words.surface, &words.stems)
+    }
+
+    /// Features of a question, with the analysis used to explain the decision.
+    pub fn vectorize_question(&self, text: &str, typos: TypoSettings) -> (SparseVec, Analysis) {
+        let words = self.analyze_words(text, Some(typos));
+        let vector = self.vectorize(&words.surface, &words.stems);
+        (vector, words.analysis)
+    }
+
+    fn vectorize(&self, surface: &[String], stems: &[String]) -> SparseVec {
+        let mut raw = Vec::with_capacity(surface.len() * 16);
+        emit_features(surface, stems, &mut raw);
+        let mut counted: Vec<(u32, Block, u32)> = Vec::with_capacity(raw.len());
+        for (hash, block) in raw {
+            if let Some(&id) = self.ids.get(&hash) {
+                counted.push((id, block, 1));
+            }
+        }
+        counted.sort_unstable_by_key(|&(id, _, _)| id);
+        counted.dedup_by(|next, kept| {
+            if next.0 == kept.0 {
+                kept.2 += 1;
+                true
+            } else {
+                false
+            }
+        });
+        let mut norms = [0f32; BLOCKS];
+        let mut vector: SparseVec = Vec::with_capacity(counted.len());
+        for &(id, block, tf) in &counted {
+            let weight = (1.0 + (tf as f32).ln()) * self.idf[id as usize];
+            norms[block as usize] += weight * weight;
+            vector.push((id, weight));
+        }
+        // Each non-empty block gets the same total weight, whatever its size.
+        let present = norms.iter().filter(|&&n| n > 0.0).count().max(1) as f32;
+        let scale: Vec<f32> = norms
+            .iter()
+            .map(|&n| {
+                if n > 0.0 {
+                    1.0 / (n.sqrt() * present.sqrt())
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        for ((_, weight), &(_, block, _)) in vector.iter_mut().zip(&counted) {
+            *weight *= scale[block as usize];
+        }
+        vector
+    }
+
+    /// Clean, split, apply synonyms, optionally correct typos, stem.
+    fn analyze_words(&self, text: &str, typos: Option<TypoSettings>) -> Words {
+        let cleaned = clean(text);
+        let tokens: Vec<String> = words(&cleaned).into_iter().map(str::to_owned).collect();
+        let mut analysis = Analysis::default();
+        let mut surface = Vec::with_capacity(tokens.len());
+        let mut i = 0;
+        while i < tokens.len() {
+            if let Some((used, canonical)) = self.match_phrase(&tokens[i..]) {
+                analysis
+                    .synonyms
+                    .push((tokens[i..i + used].join(" "), canonical.join(" ")));
+                surface.extend(canonical.iter().cloned());
+                i += used;
+                continue;
+            }
+            let word = &tokens[i];
+            i += 1;
+            if let Some(settings) = typos {
+                if let Some(fixed) = self.correct(word, settings) {
+                    analysis.corrections.push((word.clone(), fixed.to_owned()));
+                    // A corrected word may itself be a synonym variant.
+                    match self.match_phrase(std::slice::from_ref(&fixed.to_owned())) {
+                        Some((_, canonical)) => surface.extend(canonical.iter().cloned()),
+                        None => surface.push(fixed.to_owned()),
+                    }
+                    continue;
+                }
+            }
+            surface.push(word.clone());
+        }
+        let stems: Vec<String> = surface.iter().map(|w| stem(w).into_owned()).collect();
+        analysis.cleaned = cleaned;
+        analysis.stems = stems.clone();
+        Words {
+            surface,
+            stems,
+            analysis,
+        }
+    }
+
+    /// The longest synonym variant starting at `tokens[0]`: (tokens used, canonical words).
+    fn match_phrase(&self, tokens: &[String]) -> Option<(usize, &[String])> {
+        let candidates = self.phrases.get(tokens.first()?)?;
+        candidates.iter().find_map(|(variant, canonical)| {
+            let n = variant.len();
+            (tokens.len() >= n && tokens[..n] == variant[..]).then_some((n, canonical.as_slice()))
+        })
+    }
+
+    fn index_typo_targets(&mut self, word_freq: FxHashMap<String, u32>) {
+        let mut targets: Vec<(String, u32)> = word_freq
+            .into_iter()
+            .filter(|(w, _)| w.chars().all(char::is_alphabetic))
+            .collect();
+        targets.sort_unstable();
+        for (index, (word, _)) in targets.iter().enumerate() {
+            self.known_words.insert(word.clone());
+            for key in std::iter::once(word.clone()).chain(deletion_keys(word)) {
+                self.deletions.entry(key).or_default().push(index as u32);
+            }
+        }
+        self.typo_targets = targets;
+    }
+
+    /// A known word within `max_distance` edits of an unknown `word`, found through the
+    /// deletion index (symmetric delete): closest first, then the most frequent.
+    fn correct(&self, word: &str, settings: TypoSettings) -> Option<&str> {
+        let len = word.chars().count();
+        if len < settings.min_len
+            || self.known_words.contains(word)
+            || !word.chars().all(char::is_alphabetic)
+        {
+            return None;
+        }
+        let max = if len >= 8 {
+            settings.max_distance
+        } else {
+            settings.max_distance.min(1)
+        };
+        let mut best: Option<(usize, u32, &str)> = None;
+        let mut seen: FxHashSet<u32> = FxHashSet::default();
+        for key in std::iter::once(word.to_owned()).chain(deletion_keys(word)) {
+            let Some(list) = self.deletions.get(&key) else {
+                continue;
+            };
+            for &index in list {
+                if !seen.insert(index) {
+                    continue;
+                }
+                let (candidate, freq) = &self.typo_targets[index as usize];
+                let distance = strsim::osa_distance(word, candidate);
+                if distance == 0 || distance > max {
+                    continue;
+                }
+                let better = match best {
+                    None => true,
+                    Some((d, f, _)) => distance < d || (distance == d && *freq > f),
+                };
+                if better {
+                    best = Some((distance, *freq, candidate));
+                }
+            }
+        }
+        best.map(|(_, _, word)| word)
+    }
+}
+
+/// Words after the word-level steps: surface forms (for character n-grams) and stems.
+struct Words {
+    surface: Vec<String>,
+    stems: Vec<String>,
+    analysis: Analysis,
+}
+
+fn phrase_table(synonyms: &[Synonym]) -> PhraseTable {
+    let mut table: PhraseTable = FxHashMap::default();
+    for synonym in synonyms {
+        let canonical: Vec<String> = split_words(&synonym.canonical);
+        for variant in &synonym.variants {
+            let variant = split_words(variant);
+            if variant.is_empty() || variant == canonical {
+                continue;
+            }
+            table
+                .entry(variant[0].clone())
+                .or_default()
+                .push((variant, canonical.clone()));
+        }
+    }
+    for list in table.values_mut() {
+        list.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    }
+    table
+}
+
+fn split_words(text: &str) -> Vec<String> {
+    words(&clean(text)).into_iter().map(str::to_owned).collect()
+}
+
+/// Every string made by deleting one character of `word`.
+fn deletion_keys(word: &str) -> impl Iterator<Item = String> + '_ {
+    word.char_indices().map(move |(at, ch)| {
+        let mut key = String::with_capacity(word.len());
+        key.push_str(&word[..at]);
+        key.push_str(&word[at + ch.len_utf8()..]);
+        key
+    })
+}
+
+fn hash_of(block: Block, parts: impl FnOnce(&mut FxHasher)) -> u64 {
+    let mut hasher = FxHasher::default();
+    (block as u8).hash(&mut hasher);
+    parts(&mut hasher);
+    hasher.finish()
+}
+
+/// Emits `(hash, block)` for every feature occurrence of a word sequence.
+fn emit_features(surface: &[String], stems: &[String], out: &mut Vec<(u64, Block)>) {
+    for stem in stems {
+        out.push((hash_of(Block::Word, |h| stem.hash(h)), Block::Word));
+    }
+    for pair in stems.windows(2) {
+        out.push((
+            hash_of(Block::Pair, |h| {
+                pair[0].hash(h);
+                pair[1].hash(h);
+            }),
+            Block::Pair,
+        ));
+    }
+    let mut chars: Vec<char> = Vec::with_capacity(32);
+    for word in surface {
+        chars.clear();
+        chars.push(' ');
+        chars.extend(word.chars());
+        chars.push(' ');
+        for n in CHAR_NGRAMS {
+            for gram in chars.windows(n) {
+                out.push((hash_of(Block::Chars, |h| gram.hash(h)), Block::Chars));
+            }
+        }
+    }
+}
+
+/// The readable name of a word or pair feature, found by re-hashing the example's stems.
+fn feature_name(block: Block, hash: u64, stems: &[String]) -> String {
+    match block {
+        Block::Word => stems
+            .iter()
+            .find(|s| hash_of(Block::Word, |h| s.hash(h)) == hash)
+            .cloned()
+            .unwrap_or_default(),
+        Block::Pair => stems
+            .windows(2)
+            .find(|p| {
+                hash_of(Block::Pair, |h| {
+                    p[0].hash(h);
+                    p[1].hash(h);
+                }) == hash
+            })
+            .map(|p| format!("{} {}", p[0], p[1]))
+            .unwrap_or_default(),
+        Block::Chars => String::new(),
+    }
+}

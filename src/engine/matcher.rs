@@ -1,0 +1,441 @@
+//! The matcher: from a question to a decision (answer, clarify or fallback) with reasons.
+//!
+//! Scores come from the linear model over the question's features; an admin's regex
+//! patterns and keywords add fixed evidence on top. A score is turned into a confidence
+//! in [0, 1] by a logistic curve centred on the margin the model was trained to reach, and
+//! the decision compares confidences with thresholds from config. Nothing here knows what
+//! any intent is about.
+
+use regex::{RegexSet, RegexSetBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::features::{Analysis, Featurizer, SparseVec, TypoSettings};
+use super::intents::Intent;
+use super::model::{Model, TrainSettings};
+
+/// Matching settings (the `[matcher]` table of the config).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatcherSettings {
+    /// Below this confidence the question is out of scope: fall back with suggestions.
+    pub fallback_below: f32,
+    /// When the runner-up's confidence is within this of the top one, ask which was meant.
+    pub clarify_margin: f32,
+    /// Candidates below this confidence are never offered as suggestions.
+    pub suggest_above: f32,
+    /// Score added to an intent for each of its keywords found in the question.
+    pub keyword_weight: f32,
+    /// Score added to an intent when one of its patterns matches the question.
+    pub pattern_weight: f32,
+    /// Steepness of the score-to-confidence curve.
+    pub confidence_slope: f32,
+    /// Score at which the confidence is 0.5.
+    pub confidence_midpoint: f32,
+    /// Training passes over the examples.
+    pub epochs: usize,
+    /// Words shorter than this are never corrected as typos.
+    pub typo_min_len: usize,
+    /// Largest edit distance of a typo correction (words of 8+ letters; shorter get 1).
+    pub typo_max_distance: usize,
+}
+
+impl Default for MatcherSettings {
+    fn default() -> Self {
+        MatcherSettings {
+            fallback_below: 0.35,
+            clarify_margin: 0.1,
+            suggest_above: 0.1,
+            keyword_weight: 0.3,
+            pattern_weight: 0.6,
+            confidence_slope: 6.0,
+            confidence_midpoint: 0.3,
+            epochs: 4,
+            typo_min_len: 4,
+            typo_max_distance: 2,
+        }
+    }
+}
+
+/// What the bot should do with a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// One intent is clearly meant.
+    Answer,
+    /// Two or three intents are close: ask "did you mean…?".
+    Clarify,
+    /// Nothing is close enough: say so, with suggestions.
+    Fallback,
+}
+
+/// One scored intent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Index into the intent list the matcher was built from.
+    #[serde(skip)]
+    pub index: usize,
+    pub intent: String,
+    /// Confidence in [0, 1].
+    pub score: f32,
+}
+
+/// Why the matcher decided what it did, for admins ("why this answer?").
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Explanation {
+    /// The question as matched: cleaned, then stemmed words.
+    pub cleaned: String,
+    pub stems: Vec<String>,
+    /// `typed -> known` corrections.
+    pub corrections: Vec<(String, String)>,
+    /// `typed -> canonical` synonyms applied.
+    pub synonyms: Vec<(String, String)>,
+    /// Keywords of the top intent found in the question.
+    pub keywords: Vec<String>,
+    /// Patterns of the top intent that matched.
+    pub patterns: Vec<String>,
+    /// The words that pushed the top intent's score most, with their contribution.
+    pub evidence: Vec<(String, f32)>,
+    /// One sentence summing it up.
+    pub summary: String,
+}
+
+/// Every intent's raw score for one question, and what produced it.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// Raw score per intent, in the order the matcher was built from.
+    pub scores: Vec<f32>,
+    pub vector: SparseVec,
+    pub analysis: Analysis,
+    /// Per intent, the indexes of its patterns that matched (empty when no intent has any).
+    pub matched_patterns: Vec<Vec<usize>>,
+}
+
+/// A decision with its candidates and reasons.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub decision: Decision,
+    /// Best first; at most three.
+    pub candidates: Vec<Candidate>,
+    pub explanation: Explanation,
+}
+
+impl Match {
+    /// The answered intent, when the decision is `Answer`.
+    pub fn answered(&self) -> Option<&Candidate> {
+        match self.decision {
+            Decision::Answer => self.candidates.first(),
+            _ => None,
+        }
+    }
+
+    /// The best candidate's confidence (0 when there are no intents).
+    pub fn confidence(&self) -> f32 {
+        self.candidates.first().map_or(0.0, |c| c.score)
+    }
+}
+
+/// A compiled intent set, ready to answer.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    ids: Vec<String>,
+    featurizer: Featurizer,
+    model: Model,
+    /// Keyword stem sequences per intent.
+    keywords: Vec<Vec<(String, Vec<String>)>>,
+    patterns: RegexSet,
+    /// For each pattern in `patterns`, its intent and source text.
+    pattern_owner: Vec<(usize, String)>,
+    settings: MatcherSettings,
+}
+
+impl Matcher {
+    /// Compiles validated intents. Patterns must already be known to compile.
+    pub fn build(
+        intents: &[Intent],
+        synonyms: &[super::intents::Synonym],
+        settings: &MatcherSettings,
+    ) -> Matcher {
+        let texts = intents
+            .iter()
+            .flat_map(|i| i.examples.iter().map(String::as_str));
+        let featurizer = Featurizer::fit(texts, synonyms);
+        let examples: Vec<_> = intents
+            .iter()
+            .enumerate()
+            .flat_map(|(class, intent)| {
+                let featurizer = &featurizer;
+                intent
+                    .examples
+                    .iter()
+                    .map(move |text| (featurizer.vectorize_example(text), class as u32))
+            })
+            .collect();
+        let train = TrainSettings {
+            epochs: settings.epochs,
+            ..TrainSettings::default()
+        };
+        let model = Model::train(&examples, featurizer.len(), intents.len(), train);
+        let keywords = intents
+            .iter()
+            .map(|intent| {
+                intent
+                    .keywords
+                    .iter()
+                    .map(|k| (k.clone(), featurizer.stems_of(k)))
+                    .filter(|(_, stems)| !stems.is_empty())
+                    .collect()
+            })
+            .collect();
+        let mut pattern_owner = Vec::new();
+        let mut sources = Vec::new();
+        for (index, intent) in intents.iter().enumerate() {
+            for pattern in &intent.patterns {
+                pattern_owner.push((index, pattern.clone()));
+                sources.push(pattern.as_str());
+            }
+        }
+        let patterns = RegexSetBuilder::new(&sources)
+            .case_insensitive(true)
+            .size_limit(16 << 20)
+            .build()
+            .unwrap_or_else(|_| RegexSet::empty());
+        Matcher {
+            ids: intents.iter().map(|i| i.id.clone()).collect(),
+            featurizer,
+            model,
+            keywords,
+            patterns,
+            pattern_owner,
+            settings: settings.clone(),
+        }
+    }
+
+    pub fn settings(&self) -> &MatcherSettings {
+        &self.settings
+    }
+
+    /// Number of learned weights and features, for reports.
+    pub fn size(&self) -> (usize, usize) {
+        (self.featurizer.len(), self.model.weights())
+    }
+
+    /// Raw scores of every intent for a question, with the analysis behind them.
+    pub fn scores(&self, question: &str) -> Scored {
+        let typos = TypoSettings {
+            min_len: self.settings.typo_min_len,
+            max_distance: self.settings.typo_max_distance,
+        };
+        let (vector, analysis) = self.featurizer.vectorize_question(question, typos);
+        let mut scores = vec![0f32; self.ids.len()];
+        self.model.score_into(&vector, &mut scores);
+        for (class, keywords) in self.keywords.iter().enumerate() {
+            for (_, stems) in keywords {
+                if contains_sequence(&analysis.stems, stems) {
+                    scores[class] += self.settings.keyword_weight;
+                }
+            }
+        }
+        // Patterns: one bonus per intent however many of its patterns match.
+        let mut matched_patterns: Vec<Vec<usize>> = vec![Vec::new(); 0];
+        if !self.pattern_owner.is_empty() {
+            matched_patterns = vec![Vec::new(); self.ids.len()];
+            for index in self.patterns.matches(&analysis.cleaned).iter() {
+                matched_patterns[self.pattern_owner[index].0].push(index);
+            }
+            for (class, hits) in matched_patterns.iter().enumerate() {
+                if !hits.is_empty() {
+                    scores[class] += self.settings.pattern_weight;
+                }
+            }
+        }
+        Scored {
+            scores,
+            vector,
+            analysis,
+            matched_patterns,
+        }
+    }
+
+    /// Turns a raw score into a confidence in [0, 1].
+    pub fn confidence(&self, score: f32) -> f32 {
+        let s = &self.settings;
+        let c = 1.0 / (1.0 + (-(score - s.confidence_midpoint) * s.confidence_slope).exp());
+        if c.is_finite() {
+            c.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// The best intent and its confidence, with nothing else computed: the fast path for
+    /// benchmarks and bulk evaluation.
+    pub fn top(&self, question: &str) -> (Option<usize>, f32) {
+        let scored = self.scores(question);
+        match top_k(&scored.scores, 1).first() {
+            Some(&(index, score)) => (Some(index), self.confidence(score)),
+            None => (None, 0.0),
+        }
+    }
+
+    /// Matches a question: the decision, up to three candidates and the explanation.
+    pub fn decide(&self, question: &str) -> Match {
+        let scored = self.scores(question);
+        let mut ranked: Vec<(usize, f32)> = top_k(&scored.scores, 3);
+        for entry in &mut ranked {
+            entry.1 = self.confidence(entry.1);
+        }
+        let candidates: Vec<Candidate> = ranked
+            .iter()
+            .map(|&(index, score)| Candidate {
+                index,
+                intent: self.ids[index].clone(),
+                score,
+            })
+            .collect();
+        let s = &self.settings;
+        let top = candidates.first().map_or(0.0, |c| c.score);
+        let runner_up = candidates.get(1).map_or(0.0, |c| c.score);
+        let decision = if candidates.is_empty() || top < s.fallback_below {
+            Decision::Fallback
+        } else if runner_up >= s.fallback_below && top - runner_up < s.clarify_margin {
+            Decision::Clarify
+        } else {
+            Decision::Answer
+        };
+        let candidates: Vec<Candidate> = match decision {
+            Decision::Answer => candidates,
+            Decision::Clarify => candidates
+                .into_iter()
+                .filter(|c| top - c.score < s.clarify_margin && c.score >= s.fallback_below)
+                .collect(),
+            Decision::Fallback => candidates
+                .into_iter()
+                .filter(|c| c.score >= s.suggest_above)
+                .collect(),
+        };
+        let explanation = self.explain(decision, &candidates, &scored);
+        Match {
+            decision,
+            candidates,
+            explanation,
+        }
+    }
+
+    fn explain(
+        &self,
+        decision: Decision,
+        candidates: &[Candidate],
+        scored: &Scored,
+    ) -> Explanation {
+        let analysis = &scored.analysis;
+        let mut explanation = Explanation {
+            cleaned: analysis.cleaned.clone(),
+            stems: analysis.stems.clone(),
+            corrections: analysis.corrections.clone(),
+            synonyms: analysis.synonyms.clone(),
+            ..Explanation::default()
+        };
+        let Some(top) = candidates.first() else {
+            explanation.summary = "no intent shares any word with the question".to_owned();
+            return explanation;
+        };
+        explanation.keywords = self.keywords[top.index]
+            .iter()
+            .filter(|(_, stems)| contains_sequence(&analysis.stems, stems))
+            .map(|(keyword, _)| keyword.clone())
+            .collect();
+        if let Some(hits) = scored.matched_patterns.get(top.index) {
+            explanation.patterns = hits
+                .iter()
+                .map(|&i| self.pattern_owner[i].1.clone())
+                .collect();
+        }
+        explanation.evidence = self.evidence(&scored.vector, top.index);
+        let words: Vec<String> = explanation
+            .evidence
+            .iter()
+            .take(4)
+            .map(|(w, c)| format!("`{w}` ({c:+.2})"))
+            .collect();
+        let mut reasons = Vec::new();
+        if !words.is_empty() {
+            reasons.push(format!("words {}", words.join(", ")));
+        }
+        if !explanation.keywords.is_empty() {
+            reasons.push(format!("keywords {}", explanation.keywords.join(", ")));
+        }
+        if !explanation.patterns.is_empty() {
+            reasons.push(format!("pattern {}", explanation.patterns.join(", ")));
+        }
+        if !explanation.corrections.is_empty() {
+            let fixes: Vec<String> = explanation
+                .corrections
+                .iter()
+                .map(|(a, b)| format!("{a}→{b}"))
+                .collect();
+            reasons.push(format!("typos corrected {}", fixes.join(", ")));
+        }
+        let because = if reasons.is_empty() {
+            "only character n-grams in common".to_owned()
+        } else {
+            reasons.join("; ")
+        };
+        let s = &self.settings;
+        explanation.summary = match decision {
+            Decision::Answer => format!(
+                "answered `{}` with confidence {:.2} (fallback below {:.2}): {because}",
+                top.intent, top.score, s.fallback_below
+            ),
+            Decision::Clarify => format!(
+                "asked to clarify: {} are within {:.2} of each other; top `{}` {:.2}: {because}",
+                candidates
+                    .iter()
+                    .map(|c| format!("`{}`", c.intent))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.clarify_margin,
+                top.intent,
+                top.score
+            ),
+            Decision::Fallback => format!(
+                "fell back: best `{}` has confidence {:.2}, below {:.2}: {because}",
+                top.intent, top.score, s.fallback_below
+            ),
+        };
+        explanation
+    }
+
+    /// Word and word-pair features of the question with their contribution to `class`.
+    fn evidence(&self, vector: &SparseVec, class: usize) -> Vec<(String, f32)> {
+        let mut evidence: Vec<(String, f32)> = vector
+            .iter()
+            .filter_map(|&(feature, x)| {
+                let name = self.featurizer.name(feature)?;
+                let contribution = x * self.model.weight(feature, class as u32);
+                (contribution.abs() > 0.005).then(|| (name.to_owned(), contribution))
+            })
+            .collect();
+        evidence.sort_by(|a, b| b.1.total_cmp(&a.1));
+        evidence.truncate(6);
+        evidence
+    }
+}
+
+/// Whether `needle` occurs as consecutive items of `haystack`.
+fn contains_sequence(haystack: &[String], needle: &[String]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The `k` best `(index, score)` pairs, best first (lowest index on ties).
+fn top_k(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
+    for (index, &score) in scores.iter().enumerate() {
+        if best.len() == k && score <= best[k - 1].1 {
+            continue;
+        }
+        let at = best.partition_point(|&(_, s)| s >= score);
+        best.insert(at, (index, score));
+        best.truncate(k);
+    }
+    best
+}

@@ -1,0 +1,198 @@
+//! The engine: plain synchronous Rust with no async runtime and no Discord types.
+//!
+//! [`intents`] reads and checks the files, [`Engine::build`] compiles a checked set into a
+//! [`matcher::Matcher`] and a [`catalog::Catalog`], and [`Engine::reply`] turns a question
+//! into a [`Reply`] that every front end (CLI, Discord) renders in its own way.
+
+pub mod catalog;
+pub mod confusions;
+pub mod features;
+pub mod intents;
+pub mod matcher;
+pub mod model;
+pub mod normalize;
+
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use catalog::{Catalog, CourseFilter};
+use intents::{Action, Course, Diagnostic, Intent, IntentSet};
+use matcher::{Candidate, Decision, Explanation, Matcher, MatcherSettings};
+
+/// How many courses an intent with `action = "search_courses"` lists.
+const SEARCHED_COURSES: usize = 5;
+
+/// A compiled, fully valid intent set with its catalog.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    set: IntentSet,
+    by_id: FxHashMap<String, usize>,
+    matcher: Matcher,
+    catalog: Catalog,
+}
+
+/// A course as a reply links it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CourseLink {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+}
+
+/// What the bot says to a question, independent of where it is shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reply {
+    pub decision: Decision,
+    /// The answered intent's id (only when `decision` is `answer`).
+    pub intent: Option<String>,
+    /// The answered intent's title.
+    pub title: Option<String>,
+    /// The best candidate's confidence, in [0, 1].
+    pub confidence: f32,
+    /// Best first: the answer, the choices to clarify, or the fallback's suggestions.
+    pub candidates: Vec<Candidate>,
+    /// The answer's markdown (only when `decision` is `answer`).
+    pub answer: Option<String>,
+    pub courses: Vec<CourseLink>,
+    /// Ids of related intents.
+    pub follow_ups: Vec<String>,
+    pub explanation: Explanation,
+}
+
+/// The result of loading a directory: an engine and its warnings, or every error.
+pub type LoadResult = Result<(Engine, Vec<Diagnostic>), Vec<Diagnostic>>;
+
+impl Engine {
+    /// Loads, validates and compiles an intent directory. Any error refuses the whole set.
+    pub fn load(dir: &Path, settings: &MatcherSettings) -> LoadResult {
+        let loaded = intents::load_dir(dir);
+        if intents::has_errors(&loaded.diagnostics) {
+            return Err(loaded.diagnostics);
+        }
+        Ok((Engine::build(loaded.set, settings), loaded.diagnostics))
+    }
+
+    /// Compiles a set that `intents::validate` passed.
+    pub fn build(set: IntentSet, settings: &MatcherSettings) -> Engine {
+        let matcher = Matcher::build(&set.intents, &set.synonyms, settings);
+        let catalog = Catalog::new(set.courses.clone());
+        let by_id = set
+            .intents
+            .iter()
+            .enumerate()
+            .map(|(i, intent)| (intent.id.clone(), i))
+            .collect();
+        Engine {
+            set,
+            by_id,
+            matcher,
+            catalog,
+        }
+    }
+
+    pub fn intents(&self) -> &[Intent] {
+        &self.set.intents
+    }
+
+    pub fn intent(&self, id: &str) -> Option<&Intent> {
+        self.by_id.get(id).map(|&i| &self.set.intents[i])
+    }
+
+    pub fn set(&self) -> &IntentSet {
+        &self.set
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Matches a question and builds the reply.
+    pub fn reply(&self, question: &str) -> Reply {
+        let found = self.matcher.decide(question);
+        let confidence = found.confidence();
+        match found.answered().map(|c| &self.set.intents[c.index]) {
+            Some(intent) => {
+                let courses = self.courses_for(intent, question);
+                Reply {
+                    decision: found.decision,
+                    intent: Some(intent.id.clone()),
+                    title: Some(intent.title.clone()),
+                    confidence,
+                    candidates: found.candidates,
+                    answer: Some(intent.answer.clone()),
+                    courses,
+                    follow_ups: intent.follow_ups.clone(),
+                    explanation: found.explanation,
+                }
+            }
+            None => Reply {
+                decision: found.decision,
+                intent: None,
+                title: None,
+                confidence,
+                candidates: found.candidates,
+                answer: None,
+                courses: Vec::new(),
+                follow_ups: Vec::new(),
+                explanation: found.explanation,
+            },
+        }
+    }
+
+    /// The reply for a chosen intent (a button or menu click): no matching involved.
+    pub fn reply_for(&self, id: &str) -> Option<Reply> {
+        let intent = self.intent(id)?;
+        let courses = self.courses_for(intent, "");
+        Some(Reply {
+            decision: Decision::Answer,
+            intent: Some(intent.id.clone()),
+            title: Some(intent.title.clone()),
+            confidence: 1.0,
+            candidates: vec![Candidate {
+                index: self.by_id[id],
+                intent: intent.id.clone(),
+                score: 1.0,
+            }],
+            answer: Some(intent.answer.clone()),
+            courses,
+            follow_ups: intent.follow_ups.clone(),
+            explanation: Explanation {
+                summary: format!("chosen directly: `{id}`"),
+                ..Explanation::default()
+            },
+        })
+    }
+
+    /// The intent's own courses, or for a course search the catalog's best matches for
+    /// the question (its own courses when the question names no known topic).
+    fn courses_for(&self, intent: &Intent, question: &str) -> Vec<CourseLink> {
+        let listed = || intent.courses.iter().filter_map(|id| self.catalog.get(id));
+        let courses: Vec<&Course> = match intent.action {
+            Some(Action::SearchCourses) if !question.trim().is_empty() => {
+                let hits =
+                    self.catalog
+                        .search(question, &CourseFilter::default(), SEARCHED_COURSES);
+                if hits.is_empty() {
+                    listed().collect()
+                } else {
+                    hits.into_iter().map(|hit| hit.course).collect()
+                }
+            }
+            _ => listed().collect(),
+        };
+        courses
+            .into_iter()
+            .map(|c| CourseLink {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                url: c.url.clone(),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,318 @@
+//! A linear multi-class model trained at load time, stored as an inverted index.
+//!
+//! Training is the averaged multi-class passive-aggressive algorithm (Crammer et al. 2006):
+//! for each example, the true intent and the best-scoring wrong intent are pushed apart
+//! until they are a margin of 1 apart. Weights are kept per feature as a posting list of
+//! `(intent, weight)`, and only pairs that training ever touched are stored, so scoring a
+//! question costs the length of its features' postings, not features x intents. This is
+//! what lets one code path serve 5 intents or 2,000.
+
+use super::features::SparseVec;
+
+/// Training settings.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainSettings {
+    /// Passes over the training examples.
+    pub epochs: usize,
+    /// Aggressiveness cap (the PA-I `C`): larger fits the examples harder.
+    pub aggressiveness: f32,
+    /// Seed of the example order shuffle, so the same files always give the same model.
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        TrainSettings {
+            epochs: 4,
+            aggressiveness: 1.0,
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// Per-feature weights: `postings[feature]` lists `(intent, weight)`, intents ascending.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    postings: Vec<Vec<(u32, f32)>>,
+    classes: usize,
+}
+
+/// Largest `features x intents` trained in a dense matrix (two `f32` per cell): above
+/// it, training switches to sparse postings, slower per example but small in memory.
+const DENSE_CELLS: usize = 16 << 20;
+
+/// Weights pruned from the served model: smaller than this share of the feature's
+/// largest weight, they change no ranking but lengthen every posting walk.
+const PRUNE_RELATIVE: f32 = 0.02;
+
+/// The weights being trained, with the running sums that averaging needs.
+trait Store {
+    /// Adds `x * w` of each feature to each intent's score.
+    fn add_scores(&self, vector: &SparseVec, scores: &mut [f32]);
+    /// `w += dw`, `u += du` for one feature and intent.
+    fn update(&mut self, feature: u32, class: u32, dw: f32, du: f32);
+    /// The averaged weights `w - u / steps`, as postings.
+    fn into_postings(self, steps: f32) -> Vec<Vec<(u32, f32)>>;
+}
+
+/// Feature-major dense matrix: contiguous rows make the forward pass a vector add.
+struct Dense {
+    classes: usize,
+    w: Vec<f32>,
+    u: Vec<f32>,
+}
+
+impl Store for Dense {
+    fn add_scores(&self, vector: &SparseVec, scores: &mut [f32]) {
+        for &(feature, x) in vector {
+            let row = &self.w[feature as usize * self.classes..][..self.classes];
+            for (s, w) in scores.iter_mut().zip(row) {
+                *s += w * x;
+            }
+        }
+    }
+
+    fn update(&mut self, feature: u32, class: u32, dw: f32, du: f32) {
+        let cell = feature as usize * self.classes + class as usize;
+        self.w[cell] += dw;
+        self.u[cell] += du;
+    }
+
+    fn into_postings(self, steps: f32) -> Vec<Vec<(u32, f32)>> {
+        let classes = self.classes;
+        self.w
+            .chunks(classes)
+            .zip(self.u.chunks(classes))
+            .map(|(w, u)| {
+                let row = w.iter().zip(u).map(|(w, u)| w - u / steps).enumerate();
+                row.filter(|&(_, w)| w != 0.0)
+                    .map(|(class, w)| (class as u32, w))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Per-feature postings of `(intent, w, u)`, intents ascending: only touched cells exist.
+struct Sparse {
+    postings: Vec<Vec<(u32, f32, f32)>>,
+}
+
+impl Store for Sparse {
+    fn add_scores(&self, vector: &SparseVec, scores: &mut [f32]) {
+        for &(feature, x) in vector {
+            for &(class, w, _) in &self.postings[feature as usize] {
+                scores[class as usize] += w * x;
+            }
+        }
+    }
+
+    fn update(&mut self, feature: u32, class: u32, dw: f32, du: f32) {
+        let list = &mut self.postings[feature as usize];
+        match list.binary_search_by_key(&class, |&(c, _, _)| c) {
+            Ok(i) => {
+                list[i].1 += dw;
+                list[i].2 += du;
+            }
+            Err(i) => list.insert(i, (class, dw, du)),
+        }
+    }
+
+    fn into_postings(self, steps: f32) -> Vec<Vec<(u32, f32)>> {
+        self.postings
+            .into_iter()
+            .map(|list| {
+                list.into_iter()
+                    .map(|(c, w, u)| (c, w - u / steps))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl Model {
+    /// Trains on `(features, intent index)` pairs. `features` is the feature count.
+    pub fn train(
+        examples: &[(SparseVec, u32)],
+        features: usize,
+        classes: usize,
+        settings: TrainSettings,
+    ) -> Model {
+        let postings = if features.saturating_mul(classes) <= DENSE_CELLS {
+            let cells = features * classes;
+            let store = Dense {
+                classes,
+                w: vec![0.0; cells],
+                u: vec![0.0; cells],
+            };
+            fit(store, examples, classes, settings)
+        } else {
+            let store = Sparse {
+                postings: vec![Vec::new(); features],
+            };
+            fit(store, examples, classes, settings)
+        };
+        let postings = postings.into_iter().map(prune).collect();
+        Model { postings, classes }
+    }
+
+    /// Adds the score of every intent for `vector` into `scores` (length = intents).
+    pub fn score_into(&self, vector: &SparseVec, scores: &mut [f32]) {
+        for &(feature, x) in vector {
+            if let Some(list) = self.postings.get(feature as usize) {
+                for &(class, w) in list {
+                    scores[class as usize] += w * x;
+                }
+            }
+        }
+    }
+
+    /// The weight of one feature for one intent (0 when never learned).
+    pub fn weight(&self, feature: u32, class: u32) -> f32 {
+        self.postings
+            .get(feature as usize)
+            .and_then(|list| {
+                list.binary_search_by_key(&class, |&(c, _)| c)
+                    .ok()
+                    .map(|i| list[i].1)
+            })
+            .unwrap_or(0.0)
+    }
+
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Stored `(feature, intent)` weights: the model's size.
+    pub fn weights(&self) -> usize {
+        self.postings.iter().map(Vec::len).sum()
+    }
+}
+
+/// The averaged multi-class passive-aggressive algorithm (PA-I) over any weight store.
+fn fit(
+    mut store: impl Store,
+    examples: &[(SparseVec, u32)],
+    classes: usize,
+    settings: TrainSettings,
+) -> Vec<Vec<(u32, f32)>> {
+    let mut steps = 1f32;
+    if classes < 2 {
+        // One intent: nothing to separate; give it a positive weight on its features.
+        for (vector, class) in examples {
+            for &(feature, x) in vector {
+                store.update(feature, *class, x, 0.0);
+            }
+        }
+        return store.into_postings(steps);
+    }
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut rng = XorShift(settings.seed | 1);
+    let mut scores = vec![0f32; classes];
+    for _ in 0..settings.epochs {
+        rng.shuffle(&mut order);
+        for &index in &order {
+            let (vector, truth) = &examples[index];
+            if vector.is_empty() {
+                continue;
+            }
+            scores.fill(0.0);
+            store.add_scores(vector, &mut scores);
+            let rival = best_other(&scores, *truth);
+            let loss = 1.0 - (scores[*truth as usize] - scores[rival as usize]);
+            if loss > 0.0 {
+                let norm: f32 = vector.iter().map(|&(_, x)| x * x).sum();
+                let tau = settings.aggressiveness.min(loss / (2.0 * norm));
+                for &(feature, x) in vector {
+                    store.update(feature, *truth, tau * x, steps * tau * x);
+                    store.update(feature, rival, -tau * x, -steps * tau * x);
+                }
+            }
+            steps += 1.0;
+        }
+    }
+    store.into_postings(steps)
+}
+
+/// Drops weights too small to matter next to the feature's largest one.
+fn prune(list: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
+    let largest = list.iter().map(|&(_, w)| w.abs()).fold(0.0, f32::max);
+    let floor = (largest * PRUNE_RELATIVE).max(1e-6);
+    list.into_iter()
+        .filter(|&(_, w)| w.abs() >= floor)
+        .collect()
+}
+
+/// The highest-scoring intent other than `truth` (lowest index on ties).
+fn best_other(scores: &[f32], truth: u32) -> u32 {
+    let mut best = if truth == 0 { 1 } else { 0 };
+    for (class, &score) in scores.iter().enumerate() {
+        if class as u32 != truth && score > scores[best as usize] {
+            best = class as u32;
+        }
+    }
+    best
+}
+
+/// A tiny deterministic generator for the example order (no need for a crate).
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vector(pairs: &[(u32, f32)]) -> SparseVec {
+        pairs.to_vec()
+    }
+
+    #[test]
+    fn separates_classes_that_share_features() {
+        // Feature 0 is shared; 1 marks class 0, 2 marks class 1, 3 marks class 2.
+        let examples = vec![
+            (vector(&[(0, 0.5), (1, 0.8)]), 0),
+            (vector(&[(0, 0.5), (2, 0.8)]), 1),
+            (vector(&[(0, 0.5), (3, 0.8)]), 2),
+        ];
+        let model = Model::train(&examples, 4, 3, TrainSettings::default());
+        for (vector, truth) in &examples {
+            let mut scores = vec![0.0; 3];
+            model.score_into(vector, &mut scores);
+            let best = best_other(&scores, u32::MAX);
+            assert_eq!(best, *truth, "scores {scores:?}");
+        }
+    }
+
+    #[test]
+    fn a_single_class_gets_positive_weights() {
+        let examples = vec![(vector(&[(0, 1.0)]), 0)];
+        let model = Model::train(&examples, 1, 1, TrainSettings::default());
+        assert!(model.weight(0, 0) > 0.0);
+        assert_eq!(model.weight(0, 5), 0.0);
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        let examples: Vec<(SparseVec, u32)> = (0..30)
+            .map(|i| (vector(&[(i % 7, 0.6), (7 + i % 3, 0.8)]), i % 3))
+            .collect();
+        let a = Model::train(&examples, 10, 3, TrainSettings::default());
+        let b = Model::train(&examples, 10, 3, TrainSettings::default());
+        assert_eq!(a.postings, b.postings);
+    }
+}

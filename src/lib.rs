@@ -1,0 +1,9 @@
+//! careerbot: answers career questions about backend software engineering.
+//!
+//! - [`engine`]: the pure, synchronous core (normalize, intent files, matcher, catalog).
+//! - [`cli`]: the command-line front end (offline chat, ask, check, eval, benchmarks).
+//! - [`config`]: every setting, layered from `config/default.toml` and the environment.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
