@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use super::intents::Synonym;
-use super::normalize::{clean, stem, words};
+use super::normalize::{clean, is_stop_word, stem, words};
 
 /// Smallest and largest character n-gram, counted on the word padded with a space each side.
 const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 2..=5;
@@ -27,7 +27,7 @@ enum Block {
 }
 const BLOCKS: usize = 3;
 
-/// A sparse feature vector: `(feature id, weight)`, ids ascending, each block L2-normalized.
+/// A sparse feature vector: `(feature id, weight)`, each block L2-normalized.
 pub type SparseVec = Vec<(u32, f32)>;
 
 /// A question after the word-level steps, kept for explanations and keyword matching.
@@ -41,6 +41,10 @@ pub struct Analysis {
     pub corrections: Vec<(String, String)>,
     /// `(typed word or phrase, canonical word)` for every synonym applied.
     pub synonyms: Vec<(String, String)>,
+    /// How many words are not stop words ...
+    pub content_words: usize,
+    /// ... and those of them no example contains (after synonyms and typo correction).
+    pub unknown_words: Vec<String>,
 }
 
 /// Multi-word synonym variants, longest first, keyed by their first word.
@@ -53,6 +57,8 @@ pub struct Featurizer {
     ids: FxHashMap<u64, u32>,
     /// Inverse document frequency per feature id.
     idf: Vec<f32>,
+    /// The IDF a feature seen in no example would have.
+    unknown_idf: f32,
     /// Readable names of word and pair features, for explanations.
     names: FxHashMap<u32, String>,
     /// Variant word sequence -> canonical words.
@@ -81,6 +87,7 @@ impl Featurizer {
         let mut featurizer = Featurizer {
             ids: FxHashMap::default(),
             idf: Vec::new(),
+            unknown_idf: 1.0,
             names: FxHashMap::default(),
             phrases: phrase_table(synonyms),
             known_words: FxHashSet::default(),
@@ -120,6 +127,7 @@ impl Featurizer {
             .iter()
             .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
             .collect();
+        featurizer.unknown_idf = (1.0 + n).ln() + 1.0;
         featurizer.index_typo_targets(word_freq);
         featurizer
     }
@@ -159,41 +167,39 @@ impl Featurizer {
     fn vectorize(&self, surface: &[String], stems: &[String]) -> SparseVec {
         let mut raw = Vec::with_capacity(surface.len() * 16);
         emit_features(surface, stems, &mut raw);
-        let mut counted: Vec<(u32, Block, u32)> = Vec::with_capacity(raw.len());
-        for (hash, block) in raw {
-            if let Some(&id) = self.ids.get(&hash) {
-                counted.push((id, block, 1));
-            }
-        }
-        counted.sort_unstable_by_key(|&(id, _, _)| id);
-        counted.dedup_by(|next, kept| {
-            if next.0 == kept.0 {
-                kept.2 += 1;
-                true
-            } else {
-                false
-            }
-        });
+        raw.sort_unstable_by_key(|&(hash, _)| hash);
         let mut norms = [0f32; BLOCKS];
-        let mut vector: SparseVec = Vec::with_capacity(counted.len());
-        for &(id, block, tf) in &counted {
-            let weight = (1.0 + (tf as f32).ln()) * self.idf[id as usize];
-            norms[block as usize] += weight * weight;
-            vector.push((id, weight));
+        let mut vector: SparseVec = Vec::with_capacity(raw.len());
+        let mut blocks: Vec<Block> = Vec::with_capacity(raw.len());
+        for run in raw.chunk_by(|a, b| a.0 == b.0) {
+            let (hash, block) = run[0];
+            let tf = 1.0 + (run.len() as f32).ln();
+            match self.ids.get(&hash) {
+                Some(&id) => {
+                    let weight = tf * self.idf[id as usize];
+                    norms[block as usize] += weight * weight;
+                    vector.push((id, weight));
+                    blocks.push(block);
+                }
+                // An unknown feature carries no score but still counts in the norm, so
+                // words the intents never use dilute the rest: "what is the weather"
+                // must not look exactly like "what is".
+                None => {
+                    let weight = tf * self.unknown_idf;
+                    norms[block as usize] += weight * weight;
+                }
+            }
         }
         // Each non-empty block gets the same total weight, whatever its size.
         let present = norms.iter().filter(|&&n| n > 0.0).count().max(1) as f32;
-        let scale: Vec<f32> = norms
-            .iter()
-            .map(|&n| {
-                if n > 0.0 {
-                    1.0 / (n.sqrt() * present.sqrt())
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        for ((_, weight), &(_, block, _)) in vector.iter_mut().zip(&counted) {
+        let scale = norms.map(|n| {
+            if n > 0.0 {
+                1.0 / (n * present).sqrt()
+            } else {
+                0.0
+            }
+        });
+        for ((_, weight), block) in vector.iter_mut().zip(blocks) {
             *weight *= scale[block as usize];
         }
         vector
@@ -231,6 +237,15 @@ impl Featurizer {
             surface.push(word.clone());
         }
         let stems: Vec<String> = surface.iter().map(|w| stem(w).into_owned()).collect();
+        for (word, stem) in surface.iter().zip(&stems) {
+            if !is_stop_word(word) {
+                analysis.content_words += 1;
+                let hash = hash_of(Block::Word, |h| stem.hash(h));
+                if !self.ids.contains_key(&hash) {
+                    analysis.unknown_words.push(word.clone());
+                }
+            }
+        }
         analysis.cleaned = cleaned;
         analysis.stems = stems.clone();
         Words {

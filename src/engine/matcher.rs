@@ -31,6 +31,9 @@ pub struct MatcherSettings {
     pub confidence_slope: f32,
     /// Score at which the confidence is 0.5.
     pub confidence_midpoint: f32,
+    /// Fall back, whatever the scores, when every word of the question that is not a stop
+    /// word is unknown to all intents ("how do I cook pasta" shares only "how do I").
+    pub fallback_on_unknown_words: bool,
     /// Training passes over the examples.
     pub epochs: usize,
     /// Words shorter than this are never corrected as typos.
@@ -49,6 +52,7 @@ impl Default for MatcherSettings {
             pattern_weight: 0.6,
             confidence_slope: 6.0,
             confidence_midpoint: 0.3,
+            fallback_on_unknown_words: true,
             epochs: 4,
             typo_min_len: 4,
             typo_max_distance: 2,
@@ -272,9 +276,17 @@ impl Matcher {
     pub fn top(&self, question: &str) -> (Option<usize>, f32) {
         let scored = self.scores(question);
         match top_k(&scored.scores, 1).first() {
+            Some(_) if self.nothing_known(&scored.analysis) => (None, 0.0),
             Some(&(index, score)) => (Some(index), self.confidence(score)),
             None => (None, 0.0),
         }
+    }
+
+    /// Whether the question's every content word is unknown (and that forces a fallback).
+    fn nothing_known(&self, analysis: &Analysis) -> bool {
+        self.settings.fallback_on_unknown_words
+            && analysis.content_words > 0
+            && analysis.unknown_words.len() == analysis.content_words
     }
 
     /// Matches a question: the decision, up to three candidates and the explanation.
@@ -295,7 +307,9 @@ impl Matcher {
         let s = &self.settings;
         let top = candidates.first().map_or(0.0, |c| c.score);
         let runner_up = candidates.get(1).map_or(0.0, |c| c.score);
-        let decision = if candidates.is_empty() || top < s.fallback_below {
+        let analysis = &scored.analysis;
+        let nothing_known = self.nothing_known(analysis);
+        let decision = if candidates.is_empty() || top < s.fallback_below || nothing_known {
             Decision::Fallback
         } else if runner_up >= s.fallback_below && top - runner_up < s.clarify_margin {
             Decision::Clarify
@@ -396,6 +410,10 @@ impl Matcher {
                 s.clarify_margin,
                 top.intent,
                 top.score
+            ),
+            Decision::Fallback if top.score >= s.fallback_below => format!(
+                "fell back: no intent knows any of the words {:?}; best `{}` {:.2}: {because}",
+                analysis.unknown_words, top.intent, top.score
             ),
             Decision::Fallback => format!(
                 "fell back: best `{}` has confidence {:.2}, below {:.2}: {because}",
