@@ -70,6 +70,8 @@ pub struct Featurizer {
     deletions: FxHashMap<String, Vec<u32>>,
     /// Words the deletion index points into, with their training frequency.
     typo_targets: Vec<(String, u32)>,
+    /// Stem of every word seen in training: stemming is the costliest step per word.
+    stems: FxHashMap<String, String>,
 }
 
 /// Settings for the typo index.
@@ -82,8 +84,12 @@ pub struct TypoSettings {
 }
 
 impl Featurizer {
-    /// Learns vocabulary, IDF and the typo index from the training texts.
-    pub fn fit<'a>(texts: impl IntoIterator<Item = &'a str>, synonyms: &[Synonym]) -> Featurizer {
+    /// Learns vocabulary, IDF and the typo index from the training texts, and returns
+    /// each text's feature vector (computed once, from the same analysis).
+    pub fn fit<'a>(
+        texts: impl IntoIterator<Item = &'a str>,
+        synonyms: &[Synonym],
+    ) -> (Featurizer, Vec<SparseVec>) {
         let mut featurizer = Featurizer {
             ids: FxHashMap::default(),
             idf: Vec::new(),
@@ -93,43 +99,68 @@ impl Featurizer {
             known_words: FxHashSet::default(),
             deletions: FxHashMap::default(),
             typo_targets: Vec::new(),
+            stems: FxHashMap::default(),
         };
         let mut df: Vec<u32> = Vec::new();
         let mut word_freq: FxHashMap<String, u32> = FxHashMap::default();
-        let mut docs = 0usize;
+        // Per text: (feature id, block, occurrences).
+        let mut counted: Vec<Vec<(u32, Block, u32)>> = Vec::new();
         let mut raw = Vec::new();
         for text in texts {
-            docs += 1;
-            let analysis = featurizer.analyze_words(text, None);
-            for word in &analysis.surface {
+            let words = featurizer.analyze_words(text, None);
+            for word in &words.surface {
                 *word_freq.entry(word.clone()).or_default() += 1;
             }
             raw.clear();
-            emit_features(&analysis.surface, &analysis.stems, &mut raw);
+            emit_features(&words.surface, &words.analysis.stems, &mut raw);
             raw.sort_unstable_by_key(|&(hash, _)| hash);
-            raw.dedup_by_key(|&mut (hash, _)| hash);
-            for &(hash, block) in &raw {
+            let mut features = Vec::with_capacity(raw.len());
+            for run in raw.chunk_by(|a, b| a.0 == b.0) {
+                let (hash, block) = run[0];
                 let next = featurizer.ids.len() as u32;
                 let id = *featurizer.ids.entry(hash).or_insert(next);
                 if id as usize == df.len() {
                     df.push(0);
+                    if block != Block::Chars {
+                        let name = feature_name(block, hash, &words.analysis.stems);
+                        featurizer.names.insert(id, name);
+                    }
                 }
                 df[id as usize] += 1;
-                if block != Block::Chars && !featurizer.names.contains_key(&id) {
-                    featurizer
-                        .names
-                        .insert(id, feature_name(block, hash, &analysis.stems));
-                }
+                features.push((id, block, run.len() as u32));
+            }
+            counted.push(features);
+            for (word, stem) in words.surface.into_iter().zip(words.analysis.stems) {
+                featurizer.stems.entry(word).or_insert(stem);
             }
         }
-        let n = docs as f32;
+        let n = counted.len() as f32;
         featurizer.idf = df
             .iter()
             .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
             .collect();
         featurizer.unknown_idf = (1.0 + n).ln() + 1.0;
         featurizer.index_typo_targets(word_freq);
-        featurizer
+        let vectors = counted
+            .into_iter()
+            .map(|features| {
+                let mut norms = [0f32; BLOCKS];
+                let weighted: Vec<(u32, Block, f32)> = features
+                    .into_iter()
+                    .map(|(id, block, tf)| {
+                        let weight = (1.0 + (tf as f32).ln()) * featurizer.idf[id as usize];
+                        norms[block as usize] += weight * weight;
+                        (id, block, weight)
+                    })
+                    .collect();
+                let scale = block_scales(norms);
+                weighted
+                    .into_iter()
+                    .map(|(id, block, weight)| (id, weight * scale[block as usize]))
+                    .collect()
+            })
+            .collect();
+        (featurizer, vectors)
     }
 
     /// Number of distinct features.
@@ -148,19 +179,13 @@ impl Featurizer {
 
     /// Stems of a short text (a keyword) after synonyms, as questions are stemmed.
     pub fn stems_of(&self, text: &str) -> Vec<String> {
-        self.analyze_words(text, None).stems
-    }
-
-    /// Features of a training example (no typo correction: examples define the vocabulary).
-    pub fn vectorize_example(&self, text: &str) -> SparseVec {
-        let words = self.analyze_words(text, None);
-        self.vectorize(&words.surface, &words.stems)
+        self.analyze_words(text, None).analysis.stems
     }
 
     /// Features of a question, with the analysis used to explain the decision.
     pub fn vectorize_question(&self, text: &str, typos: TypoSettings) -> (SparseVec, Analysis) {
         let words = self.analyze_words(text, Some(typos));
-        let vector = self.vectorize(&words.surface, &words.stems);
+        let vector = self.vectorize(&words.surface, &words.analysis.stems);
         (vector, words.analysis)
     }
 
@@ -236,7 +261,13 @@ impl Featurizer {
             }
             surface.push(word.clone());
         }
-        let stems: Vec<String> = surface.iter().map(|w| stem(w).into_owned()).collect();
+        let stems: Vec<String> = surface
+            .iter()
+            .map(|w| match self.stems.get(w) {
+                Some(known) => known.clone(),
+                None => stem(w).into_owned(),
+            })
+            .collect();
         for (word, stem) in surface.iter().zip(&stems) {
             if !is_stop_word(word) {
                 analysis.content_words += 1;
@@ -247,12 +278,8 @@ impl Featurizer {
             }
         }
         analysis.cleaned = cleaned;
-        analysis.stems = stems.clone();
-        Words {
-            surface,
-            stems,
-            analysis,
-        }
+        analysis.stems = stems;
+        Words { surface, analysis }
     }
 
     /// The longest synonym variant starting at `tokens[0]`: (tokens used, canonical words).
@@ -322,11 +349,18 @@ impl Featurizer {
     }
 }
 
-/// Words after the word-level steps: surface forms (for character n-grams) and stems.
+/// Words after the word-level steps: surface forms (for character n-grams) and the
+/// analysis, which holds the stems.
 struct Words {
     surface: Vec<String>,
-    stems: Vec<String>,
     analysis: Analysis,
+}
+
+/// Per-block scale factors: each non-empty block gets unit norm divided by the square root
+/// of the number of non-empty blocks, so the whole vector has unit norm.
+fn block_scales(norms: [f32; BLOCKS]) -> [f32; BLOCKS] {
+    let present = norms.iter().filter(|&&n| n > 0.0).count().max(1) as f32;
+    norms.map(|n| if n > 0.0 { 1.0 / (n * present).sqrt() } else { 0.0 })
 }
 
 fn phrase_table(synonyms: &[Synonym]) -> PhraseTable {

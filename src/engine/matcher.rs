@@ -162,18 +162,12 @@ impl Matcher {
         let texts = intents
             .iter()
             .flat_map(|i| i.examples.iter().map(String::as_str));
-        let featurizer = Featurizer::fit(texts, synonyms);
-        let examples: Vec<_> = intents
+        let (featurizer, vectors) = Featurizer::fit(texts, synonyms);
+        let labels = intents
             .iter()
             .enumerate()
-            .flat_map(|(class, intent)| {
-                let featurizer = &featurizer;
-                intent
-                    .examples
-                    .iter()
-                    .map(move |text| (featurizer.vectorize_example(text), class as u32))
-            })
-            .collect();
+            .flat_map(|(class, intent)| std::iter::repeat_n(class as u32, intent.examples.len()));
+        let examples: Vec<_> = vectors.into_iter().zip(labels).collect();
         let train = TrainSettings {
             epochs: settings.epochs,
             ..TrainSettings::default()

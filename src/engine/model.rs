@@ -43,7 +43,7 @@ const DENSE_CELLS: usize = 16 << 20;
 
 /// Weights pruned from the served model: smaller than this share of the feature's
 /// largest weight, they change no ranking but lengthen every posting walk.
-const PRUNE_RELATIVE: f32 = 0.02;
+const PRUNE_RELATIVE: f32 = 0.05;
 
 /// The weights being trained, with the running sums that averaging needs.
 trait Store {
