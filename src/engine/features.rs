@@ -15,7 +15,7 @@ use super::intents::Synonym;
 use super::normalize::{clean, is_stop_word, stem, words};
 
 /// Smallest and largest character n-gram, counted on the word padded with a space each side.
-const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 2..=5;
+const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
 
 /// Which block a feature belongs to; each block is L2-normalized on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,14 +63,13 @@ pub struct Featurizer {
     names: FxHashMap<u32, String>,
     /// Variant word sequence -> canonical words.
     phrases: PhraseTable,
-    /// Every surface word seen in training (after synonyms): these are never "typos".
-    known_words: FxHashSet<String>,
     /// Deletion index for typo correction: a word, and the word with any one character
     /// deleted -> indexes into `typo_targets`.
     deletions: FxHashMap<String, Vec<u32>>,
     /// Words the deletion index points into, with their training frequency.
     typo_targets: Vec<(String, u32)>,
-    /// Stem of every word seen in training: stemming is the costliest step per word.
+    /// Stem of every word seen in training (after synonyms). Stemming is the costliest
+    /// step per word, and a word found here is known: never a typo.
     stems: FxHashMap<String, String>,
 }
 
@@ -96,7 +95,6 @@ impl Featurizer {
             unknown_idf: 1.0,
             names: FxHashMap::default(),
             phrases: phrase_table(synonyms),
-            known_words: FxHashSet::default(),
             deletions: FxHashMap::default(),
             typo_targets: Vec::new(),
             stems: FxHashMap::default(),
@@ -233,9 +231,9 @@ impl Featurizer {
     /// Clean, split, apply synonyms, optionally correct typos, stem.
     fn analyze_words(&self, text: &str, typos: Option<TypoSettings>) -> Words {
         let cleaned = clean(text);
-        let tokens: Vec<String> = words(&cleaned).into_iter().map(str::to_owned).collect();
+        let tokens: Vec<&str> = words(&cleaned);
         let mut analysis = Analysis::default();
-        let mut surface = Vec::with_capacity(tokens.len());
+        let mut surface: Vec<String> = Vec::with_capacity(tokens.len());
         let mut i = 0;
         while i < tokens.len() {
             if let Some((used, canonical)) = self.match_phrase(&tokens[i..]) {
@@ -246,36 +244,41 @@ impl Featurizer {
                 i += used;
                 continue;
             }
-            let word = &tokens[i];
+            let word = tokens[i];
             i += 1;
-            if let Some(settings) = typos {
-                if let Some(fixed) = self.correct(word, settings) {
-                    analysis.corrections.push((word.clone(), fixed.to_owned()));
+            let fixed = match typos {
+                Some(settings) if !self.stems.contains_key(word) => self.correct(word, settings),
+                _ => None,
+            };
+            match fixed {
+                Some(fixed) => {
+                    analysis.corrections.push((word.to_owned(), fixed.to_owned()));
                     // A corrected word may itself be a synonym variant.
-                    match self.match_phrase(std::slice::from_ref(&fixed.to_owned())) {
+                    match self.match_phrase(&[fixed]) {
                         Some((_, canonical)) => surface.extend(canonical.iter().cloned()),
                         None => surface.push(fixed.to_owned()),
                     }
-                    continue;
                 }
+                None => surface.push(word.to_owned()),
             }
-            surface.push(word.clone());
         }
-        let stems: Vec<String> = surface
-            .iter()
-            .map(|w| match self.stems.get(w) {
-                Some(known) => known.clone(),
-                None => stem(w).into_owned(),
-            })
-            .collect();
-        for (word, stem) in surface.iter().zip(&stems) {
+        let mut stems = Vec::with_capacity(surface.len());
+        for word in &surface {
+            let (stem, known) = match self.stems.get(word) {
+                Some(known) => (known.clone(), true),
+                None => {
+                    let stem = stem(word).into_owned();
+                    let known = self.ids.contains_key(&hash_of(Block::Word, |h| stem.hash(h)));
+                    (stem, known)
+                }
+            };
             if !is_stop_word(word) {
                 analysis.content_words += 1;
-                let hash = hash_of(Block::Word, |h| stem.hash(h));
-                if !self.ids.contains_key(&hash) {
+                if !known {
                     analysis.unknown_words.push(word.clone());
                 }
             }
+            stems.push(stem);
         }
         analysis.cleaned = cleaned;
         analysis.stems = stems;
@@ -283,11 +286,15 @@ impl Featurizer {
     }
 
     /// The longest synonym variant starting at `tokens[0]`: (tokens used, canonical words).
-    fn match_phrase(&self, tokens: &[String]) -> Option<(usize, &[String])> {
-        let candidates = self.phrases.get(tokens.first()?)?;
+    fn match_phrase(&self, tokens: &[&str]) -> Option<(usize, &[String])> {
+        if self.phrases.is_empty() {
+            return None;
+        }
+        let candidates = self.phrases.get(*tokens.first()?)?;
         candidates.iter().find_map(|(variant, canonical)| {
             let n = variant.len();
-            (tokens.len() >= n && tokens[..n] == variant[..]).then_some((n, canonical.as_slice()))
+            let matches = tokens.len() >= n && variant.iter().zip(tokens).all(|(v, t)| v == t);
+            matches.then_some((n, canonical.as_slice()))
         })
     }
 
@@ -298,7 +305,6 @@ impl Featurizer {
             .collect();
         targets.sort_unstable();
         for (index, (word, _)) in targets.iter().enumerate() {
-            self.known_words.insert(word.clone());
             for key in std::iter::once(word.clone()).chain(deletion_keys(word)) {
                 self.deletions.entry(key).or_default().push(index as u32);
             }
@@ -311,7 +317,7 @@ impl Featurizer {
     fn correct(&self, word: &str, settings: TypoSettings) -> Option<&str> {
         let len = word.chars().count();
         if len < settings.min_len
-            || self.known_words.contains(word)
+            || self.stems.contains_key(word)
             || !word.chars().all(char::is_alphabetic)
         {
             return None;

@@ -30,12 +30,24 @@ impl Default for TrainSettings {
     }
 }
 
-/// Per-feature weights: `postings[feature]` lists `(intent, weight)`, intents ascending.
+/// Per-feature weights, as a posting list or, for the common features that carry a weight
+/// for many intents, a dense row (a contiguous add instead of scattered ones).
 #[derive(Debug, Clone, Default)]
 pub struct Model {
-    postings: Vec<Vec<(u32, f32)>>,
+    rows: Vec<Row>,
     classes: usize,
 }
+
+#[derive(Debug, Clone, PartialEq)]
+enum Row {
+    /// `(intent, weight)`, intents ascending.
+    Sparse(Box<[(u32, f32)]>),
+    /// One weight per intent.
+    Dense(Box<[f32]>),
+}
+
+/// A row whose posting covers at least this share of all intents is stored dense.
+const DENSE_ROW_SHARE: usize = 4;
 
 /// Largest `features x intents` trained in a dense matrix (two `f32` per cell): above
 /// it, training switches to sparse postings, slower per example but small in memory.
@@ -152,31 +164,52 @@ impl Model {
             };
             fit(store, examples, classes, settings)
         };
-        let postings = postings.into_iter().map(prune).collect();
-        Model { postings, classes }
+        let rows = postings
+            .into_iter()
+            .map(|list| {
+                let list = prune(list);
+                if list.len() * DENSE_ROW_SHARE >= classes && classes > 1 {
+                    let mut row = vec![0.0; classes];
+                    for (class, w) in list {
+                        row[class as usize] = w;
+                    }
+                    Row::Dense(row.into())
+                } else {
+                    Row::Sparse(list.into())
+                }
+            })
+            .collect();
+        Model { rows, classes }
     }
 
     /// Adds the score of every intent for `vector` into `scores` (length = intents).
     pub fn score_into(&self, vector: &SparseVec, scores: &mut [f32]) {
         for &(feature, x) in vector {
-            if let Some(list) = self.postings.get(feature as usize) {
-                for &(class, w) in list {
-                    scores[class as usize] += w * x;
+            match self.rows.get(feature as usize) {
+                Some(Row::Sparse(list)) => {
+                    for &(class, w) in list.iter() {
+                        scores[class as usize] += w * x;
+                    }
                 }
+                Some(Row::Dense(row)) => {
+                    for (score, w) in scores.iter_mut().zip(row.iter()) {
+                        *score += w * x;
+                    }
+                }
+                None => {}
             }
         }
     }
 
     /// The weight of one feature for one intent (0 when never learned).
     pub fn weight(&self, feature: u32, class: u32) -> f32 {
-        self.postings
-            .get(feature as usize)
-            .and_then(|list| {
-                list.binary_search_by_key(&class, |&(c, _)| c)
-                    .ok()
-                    .map(|i| list[i].1)
-            })
-            .unwrap_or(0.0)
+        match self.rows.get(feature as usize) {
+            Some(Row::Sparse(list)) => list
+                .binary_search_by_key(&class, |&(c, _)| c)
+                .map_or(0.0, |i| list[i].1),
+            Some(Row::Dense(row)) => row.get(class as usize).copied().unwrap_or(0.0),
+            None => 0.0,
+        }
     }
 
     pub fn classes(&self) -> usize {
@@ -185,7 +218,13 @@ impl Model {
 
     /// Stored `(feature, intent)` weights: the model's size.
     pub fn weights(&self) -> usize {
-        self.postings.iter().map(Vec::len).sum()
+        self.rows
+            .iter()
+            .map(|row| match row {
+                Row::Sparse(list) => list.len(),
+                Row::Dense(row) => row.iter().filter(|&&w| w != 0.0).count(),
+            })
+            .sum()
     }
 }
 
@@ -313,6 +352,6 @@ mod tests {
             .collect();
         let a = Model::train(&examples, 10, 3, TrainSettings::default());
         let b = Model::train(&examples, 10, 3, TrainSettings::default());
-        assert_eq!(a.postings, b.postings);
+        assert_eq!(a.rows, b.rows);
     }
 }
