@@ -21,7 +21,7 @@ const HELP: &str = "Ask a question in plain words. Also:
   /quit           leave (or Ctrl-D)";
 
 /// Runs the conversation until end of input or `/quit`.
-pub fn run(engine: &Engine, input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
+pub fn run(engine: &Engine, mut input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
         writeln!(
@@ -40,13 +40,14 @@ pub fn run(engine: &Engine, input: impl BufRead, mut out: impl Write) -> anyhow:
         Ok(())
     };
     prompt(&mut out)?;
-    for line in input.lines() {
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        if input.read_until(b'\n', &mut bytes)? == 0 {
+            break;
+        }
         // A line that is not valid UTF-8 is answered like any other text.
-        let line = match line {
-            Ok(line) => line,
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => String::new(),
-            Err(e) => return Err(e.into()),
-        };
+        let line = String::from_utf8_lossy(&bytes);
         let line = line.trim();
         if line.is_empty() {
             prompt(&mut out)?;

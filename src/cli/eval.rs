@@ -192,7 +192,7 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
             count,
         })
         .collect();
-    confusions.sort_by(|a, b| b.count.cmp(&a.count));
+    confusions.sort_by_key(|c| std::cmp::Reverse(c.count));
     confusions.truncate(10);
     Ok(Report {
         cases: cases.len(),

@@ -252,7 +252,9 @@ impl Featurizer {
             };
             match fixed {
                 Some(fixed) => {
-                    analysis.corrections.push((word.to_owned(), fixed.to_owned()));
+                    analysis
+                        .corrections
+                        .push((word.to_owned(), fixed.to_owned()));
                     // A corrected word may itself be a synonym variant.
                     match self.match_phrase(&[fixed]) {
                         Some((_, canonical)) => surface.extend(canonical.iter().cloned()),
@@ -268,7 +270,9 @@ impl Featurizer {
                 Some(known) => (known.clone(), true),
                 None => {
                     let stem = stem(word).into_owned();
-                    let known = self.ids.contains_key(&hash_of(Block::Word, |h| stem.hash(h)));
+                    let known = self
+                        .ids
+                        .contains_key(&hash_of(Block::Word, |h| stem.hash(h)));
                     (stem, known)
                 }
             };
@@ -366,7 +370,13 @@ struct Words {
 /// of the number of non-empty blocks, so the whole vector has unit norm.
 fn block_scales(norms: [f32; BLOCKS]) -> [f32; BLOCKS] {
     let present = norms.iter().filter(|&&n| n > 0.0).count().max(1) as f32;
-    norms.map(|n| if n > 0.0 { 1.0 / (n * present).sqrt() } else { 0.0 })
+    norms.map(|n| {
+        if n > 0.0 {
+            1.0 / (n * present).sqrt()
+        } else {
+            0.0
+        }
+    })
 }
 
 fn phrase_table(synonyms: &[Synonym]) -> PhraseTable {
@@ -385,7 +395,7 @@ fn phrase_table(synonyms: &[Synonym]) -> PhraseTable {
         }
     }
     for list in table.values_mut() {
-        list.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        list.sort_by_key(|(variant, _)| std::cmp::Reverse(variant.len()));
     }
     table
 }

@@ -31,9 +31,14 @@ pub struct MatcherSettings {
     pub confidence_slope: f32,
     /// Score at which the confidence is 0.5.
     pub confidence_midpoint: f32,
-    /// Fall back, whatever the scores, when every word of the question that is not a stop
-    /// word is unknown to all intents ("how do I cook pasta" shares only "how do I").
-    pub fallback_on_unknown_words: bool,
+    /// How much words no intent knows lower the confidence: it is multiplied by
+    /// `(known content words / content words) ^ unknown_word_exponent`, so a question whose
+    /// every content word is unknown ("how do I cook pasta" shares only "how do I") falls
+    /// back. 0 disables it. An intent whose keyword or pattern matched is exempt.
+    pub unknown_word_exponent: f32,
+    /// Aggressiveness of training (the passive-aggressive `C`): higher fits the examples
+    /// harder, lower generalizes more smoothly.
+    pub aggressiveness: f32,
     /// Training passes over the examples.
     pub epochs: usize,
     /// Words shorter than this are never corrected as typos.
@@ -52,8 +57,9 @@ impl Default for MatcherSettings {
             pattern_weight: 0.6,
             confidence_slope: 6.0,
             confidence_midpoint: 0.3,
-            fallback_on_unknown_words: true,
-            epochs: 4,
+            unknown_word_exponent: 1.0,
+            aggressiveness: 0.5,
+            epochs: 6,
             typo_min_len: 4,
             typo_max_distance: 2,
         }
@@ -106,12 +112,30 @@ pub struct Explanation {
 /// Every intent's raw score for one question, and what produced it.
 #[derive(Debug, Clone)]
 pub struct Scored {
-    /// Raw score per intent, in the order the matcher was built from.
+    /// Raw score per intent, in the order of the intents the matcher was built from.
     pub scores: Vec<f32>,
     pub vector: SparseVec,
     pub analysis: Analysis,
     /// Per intent, the indexes of its patterns that matched (empty when no intent has any).
     pub matched_patterns: Vec<Vec<usize>>,
+    /// Per intent, whether one of its keywords or patterns matched.
+    pub direct: Vec<bool>,
+    /// Share of the question's content words that some example contains.
+    pub coverage: f32,
+}
+
+impl Scored {
+    /// The confidence of intent `class` (its raw score `score`), lowered by unknown words
+    /// unless the intent's own keywords or patterns matched.
+    fn confidence(&self, matcher: &Matcher, class: usize, score: f32) -> f32 {
+        let exponent = matcher.settings.unknown_word_exponent;
+        let factor = if self.direct[class] || exponent <= 0.0 {
+            1.0
+        } else {
+            self.coverage.powf(exponent)
+        };
+        matcher.confidence(score) * factor
+    }
 }
 
 /// A decision with its candidates and reasons.
@@ -141,7 +165,12 @@ impl Match {
 /// A compiled intent set, ready to answer.
 #[derive(Debug, Clone)]
 pub struct Matcher {
+    /// Intent ids by class. Classes are the intents sorted by id, and examples are trained
+    /// in an order set by their text, so reordering intents or files changes nothing.
     ids: Vec<String>,
+    /// Class -> index in the caller's intent list, and back.
+    original: Vec<usize>,
+    class_of: Vec<usize>,
     featurizer: Featurizer,
     model: Model,
     /// Keyword stem sequences per intent.
@@ -159,17 +188,30 @@ impl Matcher {
         synonyms: &[super::intents::Synonym],
         settings: &MatcherSettings,
     ) -> Matcher {
+        let mut original: Vec<usize> = (0..intents.len()).collect();
+        original.sort_by(|&a, &b| intents[a].id.cmp(&intents[b].id));
+        let mut class_of = vec![0; intents.len()];
+        for (class, &index) in original.iter().enumerate() {
+            class_of[index] = class;
+        }
+        let intents: Vec<&Intent> = original.iter().map(|&i| &intents[i]).collect();
         let texts = intents
             .iter()
             .flat_map(|i| i.examples.iter().map(String::as_str));
         let (featurizer, vectors) = Featurizer::fit(texts, synonyms);
-        let labels = intents
-            .iter()
-            .enumerate()
-            .flat_map(|(class, intent)| std::iter::repeat_n(class as u32, intent.examples.len()));
-        let examples: Vec<_> = vectors.into_iter().zip(labels).collect();
+        let labeled = intents.iter().enumerate().flat_map(|(class, intent)| {
+            intent.examples.iter().map(move |text| (text, class as u32))
+        });
+        let mut examples: Vec<_> = vectors
+            .into_iter()
+            .zip(labeled)
+            .map(|(vector, (text, class))| (text_key(text), vector, class))
+            .collect();
+        examples.sort_by_key(|(key, _, _)| *key);
+        let examples: Vec<_> = examples.into_iter().map(|(_, v, c)| (v, c)).collect();
         let train = TrainSettings {
             epochs: settings.epochs,
+            aggressiveness: settings.aggressiveness,
             ..TrainSettings::default()
         };
         let model = Model::train(&examples, featurizer.len(), intents.len(), train);
@@ -199,6 +241,8 @@ impl Matcher {
             .unwrap_or_else(|_| RegexSet::empty());
         Matcher {
             ids: intents.iter().map(|i| i.id.clone()).collect(),
+            original,
+            class_of,
             featurizer,
             model,
             keywords,
@@ -219,22 +263,46 @@ impl Matcher {
 
     /// Raw scores of every intent for a question, with the analysis behind them.
     pub fn scores(&self, question: &str) -> Scored {
+        let mut scored = self.score_classes(question);
+        let in_caller_order = |values: &[f32]| -> Vec<f32> {
+            self.class_of.iter().map(|&class| values[class]).collect()
+        };
+        scored.scores = in_caller_order(&scored.scores);
+        if !scored.matched_patterns.is_empty() {
+            scored.matched_patterns = self
+                .class_of
+                .iter()
+                .map(|&class| scored.matched_patterns[class].clone())
+                .collect();
+        }
+        scored.direct = self
+            .class_of
+            .iter()
+            .map(|&class| scored.direct[class])
+            .collect();
+        scored
+    }
+
+    /// [`Matcher::scores`] indexed by class (the matcher's internal order).
+    fn score_classes(&self, question: &str) -> Scored {
         let typos = TypoSettings {
             min_len: self.settings.typo_min_len,
             max_distance: self.settings.typo_max_distance,
         };
         let (vector, analysis) = self.featurizer.vectorize_question(question, typos);
         let mut scores = vec![0f32; self.ids.len()];
+        let mut direct = vec![false; self.ids.len()];
         self.model.score_into(&vector, &mut scores);
         for (class, keywords) in self.keywords.iter().enumerate() {
             for (_, stems) in keywords {
                 if contains_sequence(&analysis.stems, stems) {
                     scores[class] += self.settings.keyword_weight;
+                    direct[class] = true;
                 }
             }
         }
         // Patterns: one bonus per intent however many of its patterns match.
-        let mut matched_patterns: Vec<Vec<usize>> = vec![Vec::new(); 0];
+        let mut matched_patterns: Vec<Vec<usize>> = Vec::new();
         if !self.pattern_owner.is_empty() {
             matched_patterns = vec![Vec::new(); self.ids.len()];
             for index in self.patterns.matches(&analysis.cleaned).iter() {
@@ -243,11 +311,20 @@ impl Matcher {
             for (class, hits) in matched_patterns.iter().enumerate() {
                 if !hits.is_empty() {
                     scores[class] += self.settings.pattern_weight;
+                    direct[class] = true;
                 }
             }
         }
+        let known = analysis.content_words - analysis.unknown_words.len();
+        let coverage = if analysis.content_words == 0 {
+            1.0
+        } else {
+            known as f32 / analysis.content_words as f32
+        };
         Scored {
             scores,
+            direct,
+            coverage,
             vector,
             analysis,
             matched_patterns,
@@ -268,42 +345,37 @@ impl Matcher {
     /// The best intent and its confidence, with nothing else computed: the fast path for
     /// benchmarks and bulk evaluation.
     pub fn top(&self, question: &str) -> (Option<usize>, f32) {
-        let scored = self.scores(question);
+        let scored = self.score_classes(question);
         match top_k(&scored.scores, 1).first() {
-            Some(_) if self.nothing_known(&scored.analysis) => (None, 0.0),
-            Some(&(index, score)) => (Some(index), self.confidence(score)),
+            Some(&(class, score)) => (
+                Some(self.original[class]),
+                scored.confidence(self, class, score),
+            ),
             None => (None, 0.0),
         }
     }
 
-    /// Whether the question's every content word is unknown (and that forces a fallback).
-    fn nothing_known(&self, analysis: &Analysis) -> bool {
-        self.settings.fallback_on_unknown_words
-            && analysis.content_words > 0
-            && analysis.unknown_words.len() == analysis.content_words
-    }
-
     /// Matches a question: the decision, up to three candidates and the explanation.
     pub fn decide(&self, question: &str) -> Match {
-        let scored = self.scores(question);
+        let scored = self.score_classes(question);
+        // Classes, not caller indexes, until the candidates are built.
         let mut ranked: Vec<(usize, f32)> = top_k(&scored.scores, 3);
         for entry in &mut ranked {
-            entry.1 = self.confidence(entry.1);
+            entry.1 = scored.confidence(self, entry.0, entry.1);
         }
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let candidates: Vec<Candidate> = ranked
             .iter()
-            .map(|&(index, score)| Candidate {
-                index,
-                intent: self.ids[index].clone(),
+            .map(|&(class, score)| Candidate {
+                index: self.original[class],
+                intent: self.ids[class].clone(),
                 score,
             })
             .collect();
         let s = &self.settings;
         let top = candidates.first().map_or(0.0, |c| c.score);
         let runner_up = candidates.get(1).map_or(0.0, |c| c.score);
-        let analysis = &scored.analysis;
-        let nothing_known = self.nothing_known(analysis);
-        let decision = if candidates.is_empty() || top < s.fallback_below || nothing_known {
+        let decision = if candidates.is_empty() || top < s.fallback_below {
             Decision::Fallback
         } else if runner_up >= s.fallback_below && top - runner_up < s.clarify_margin {
             Decision::Clarify
@@ -347,18 +419,19 @@ impl Matcher {
             explanation.summary = "no intent shares any word with the question".to_owned();
             return explanation;
         };
-        explanation.keywords = self.keywords[top.index]
+        let class = self.class_of[top.index];
+        explanation.keywords = self.keywords[class]
             .iter()
             .filter(|(_, stems)| contains_sequence(&analysis.stems, stems))
             .map(|(keyword, _)| keyword.clone())
             .collect();
-        if let Some(hits) = scored.matched_patterns.get(top.index) {
+        if let Some(hits) = scored.matched_patterns.get(class) {
             explanation.patterns = hits
                 .iter()
                 .map(|&i| self.pattern_owner[i].1.clone())
                 .collect();
         }
-        explanation.evidence = self.evidence(&scored.vector, top.index);
+        explanation.evidence = self.evidence(&scored.vector, class);
         let words: Vec<String> = explanation
             .evidence
             .iter()
@@ -374,6 +447,19 @@ impl Matcher {
         }
         if !explanation.patterns.is_empty() {
             reasons.push(format!("pattern {}", explanation.patterns.join(", ")));
+        }
+        if !analysis.unknown_words.is_empty() {
+            reasons.push(format!(
+                "unknown words {} (confidence x{:.2})",
+                analysis.unknown_words.join(", "),
+                if scored.direct[class] {
+                    1.0
+                } else {
+                    scored
+                        .coverage
+                        .powf(self.settings.unknown_word_exponent.max(0.0))
+                }
+            ));
         }
         if !explanation.corrections.is_empty() {
             let fixes: Vec<String> = explanation
@@ -405,10 +491,6 @@ impl Matcher {
                 top.intent,
                 top.score
             ),
-            Decision::Fallback if top.score >= s.fallback_below => format!(
-                "fell back: no intent knows any of the words {:?}; best `{}` {:.2}: {because}",
-                analysis.unknown_words, top.intent, top.score
-            ),
             Decision::Fallback => format!(
                 "fell back: best `{}` has confidence {:.2}, below {:.2}: {because}",
                 top.intent, top.score, s.fallback_below
@@ -431,6 +513,14 @@ impl Matcher {
         evidence.truncate(6);
         evidence
     }
+}
+
+/// A stable key for an example's text, which sets its place in the training order.
+fn text_key(text: &str) -> (u64, &str) {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    text.hash(&mut hasher);
+    (hasher.finish(), text)
 }
 
 /// Whether `needle` occurs as consecutive items of `haystack`.

@@ -46,6 +46,9 @@ enum Row {
     Dense(Box<[f32]>),
 }
 
+/// An example whose margin exceeded this at its last visit skips the next one.
+const SKIP_MARGIN: f32 = 1.0;
+
 /// A row whose posting covers at least this share of all intents is stored dense.
 const DENSE_ROW_SHARE: usize = 4;
 
@@ -248,6 +251,10 @@ fn fit(
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = XorShift(settings.seed | 1);
     let mut scores = vec![0f32; classes];
+    // Margin of each example at its last visit: one far beyond the target is skipped on
+    // the next pass (it would almost surely need no update), which saves most of the
+    // later passes' work. A skipped visit still counts as a step for the average.
+    let mut margins = vec![0f32; examples.len()];
     for _ in 0..settings.epochs {
         rng.shuffle(&mut order);
         for &index in &order {
@@ -255,10 +262,16 @@ fn fit(
             if vector.is_empty() {
                 continue;
             }
+            if margins[index] > SKIP_MARGIN {
+                margins[index] = 0.0;
+                steps += 1.0;
+                continue;
+            }
             scores.fill(0.0);
             store.add_scores(vector, &mut scores);
             let rival = best_other(&scores, *truth);
-            let loss = 1.0 - (scores[*truth as usize] - scores[rival as usize]);
+            margins[index] = scores[*truth as usize] - scores[rival as usize];
+            let loss = 1.0 - margins[index];
             if loss > 0.0 {
                 let norm: f32 = vector.iter().map(|&(_, x)| x * x).sum();
                 let tau = settings.aggressiveness.min(loss / (2.0 * norm));

@@ -1,0 +1,325 @@
+//! Helpers shared by the integration tests: the built binary, fixture paths, an intent-set
+//! builder in a temporary directory and a parser for `path:line:col: message` diagnostics.
+
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use careerbot::engine::matcher::MatcherSettings;
+use careerbot::engine::Engine;
+
+/// The `careerbot` binary cargo built for these tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_careerbot"))
+}
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/fixtures/<name>`.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+/// The shipped knowledge base, `intents/`.
+pub fn shipped() -> PathBuf {
+    root().join("intents")
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Asserts the process exited with `code`, showing everything it printed otherwise.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
+        assert!(
+            !self.stderr.contains("panicked"),
+            "the process panicked\n{self}"
+        );
+        self
+    }
+
+    /// Parses stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A run of the binary being prepared.
+pub struct Run {
+    cmd: Command,
+    stdin: Vec<u8>,
+}
+
+/// Starts preparing `careerbot ARGS...`, run from the crate root with a clean environment
+/// (no `CAREERBOT_*` or `RUST_LOG` variable leaks in from the caller).
+pub fn careerbot<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(bin());
+    cmd.args(args).current_dir(root());
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("CAREERBOT") || key_text == "RUST_LOG" {
+            cmd.env_remove(&key);
+        }
+    }
+    Run {
+        cmd,
+        stdin: Vec::new(),
+    }
+}
+
+impl Run {
+    /// Appends more arguments.
+    pub fn with_args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl AsRef<[u8]>) -> Self {
+        self.stdin = bytes.as_ref().to_vec();
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs to completion, feeding stdin (closed afterwards) and capturing both outputs.
+    pub fn run(mut self) -> Output {
+        let mut child = self
+            .cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start the careerbot binary");
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let bytes = std::mem::take(&mut self.stdin);
+        // Write from another thread so a large input cannot deadlock against full pipes.
+        let writer = std::thread::spawn(move || {
+            // The process may legitimately stop reading (`/quit`): ignore broken pipes.
+            let _ = stdin.write_all(&bytes);
+        });
+        let out = child.wait_with_output().expect("cannot wait for careerbot");
+        writer.join().expect("stdin writer thread");
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// `["--intents", dir]`, ready to chain with other arguments.
+pub fn intents_arg(dir: &Path) -> [std::ffi::OsString; 2] {
+    ["--intents".into(), dir.as_os_str().to_owned()]
+}
+
+/// An intent directory written file by file into a fresh temporary directory.
+pub struct IntentDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl IntentDir {
+    pub fn new() -> IntentDir {
+        IntentDir {
+            dir: tempfile::tempdir().expect("cannot create a temporary directory"),
+        }
+    }
+
+    /// Writes `name` (text or raw bytes) into the directory.
+    pub fn file(self, name: &str, contents: impl AsRef<[u8]>) -> IntentDir {
+        std::fs::write(self.dir.path().join(name), contents).expect("cannot write a fixture");
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Loads the directory with default settings; panics with every diagnostic on errors.
+    #[track_caller]
+    pub fn engine(&self) -> Engine {
+        load(self.path(), &MatcherSettings::default())
+    }
+}
+
+impl Default for IntentDir {
+    fn default() -> Self {
+        IntentDir::new()
+    }
+}
+
+/// `Engine::load`, panicking with every diagnostic when the set has errors.
+#[track_caller]
+pub fn load(dir: &Path, settings: &MatcherSettings) -> Engine {
+    match Engine::load(dir, settings) {
+        Ok((engine, _warnings)) => engine,
+        Err(diagnostics) => {
+            let shown: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+            panic!("{} does not load:\n{}", dir.display(), shown.join("\n"));
+        }
+    }
+}
+
+/// One `[[intent]]` table in TOML.
+#[derive(Default)]
+pub struct IntentToml<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub examples: &'a [&'a str],
+    pub keywords: &'a [&'a str],
+    pub patterns: &'a [&'a str],
+    pub answer: &'a str,
+    pub courses: &'a [&'a str],
+    pub follow_ups: &'a [&'a str],
+    pub action: Option<&'a str>,
+}
+
+impl IntentToml<'_> {
+    pub fn to_toml(&self) -> String {
+        // TOML basic strings and JSON strings escape the same way for what we write.
+        let s = |text: &str| serde_json::to_string(text).expect("a string serializes");
+        let list = |items: &[&str]| {
+            let items: Vec<String> = items.iter().map(|i| s(i)).collect();
+            format!("[{}]", items.join(", "))
+        };
+        let mut out = format!(
+            "[[intent]]\nid = {}\ntitle = {}\nanswer = {}\n",
+            s(self.id),
+            s(self.title),
+            s(self.answer)
+        );
+        for (key, items) in [
+            ("examples", self.examples),
+            ("keywords", self.keywords),
+            ("patterns", self.patterns),
+            ("courses", self.courses),
+            ("follow_ups", self.follow_ups),
+        ] {
+            if !items.is_empty() {
+                out.push_str(&format!("{key} = {}\n", list(items)));
+            }
+        }
+        if let Some(action) = self.action {
+            out.push_str(&format!("action = {}\n", s(action)));
+        }
+        out.push('\n');
+        out
+    }
+}
+
+/// Several intents as the text of one intent file.
+pub fn intents_toml(intents: &[IntentToml<'_>]) -> String {
+    intents.iter().map(IntentToml::to_toml).collect()
+}
+
+/// One diagnostic line `path:line:col: message`, split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnosticLine {
+    pub path: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+/// Splits `path:line:col: message`; `None` when the line does not have that shape.
+pub fn parse_diagnostic(text: &str) -> Option<DiagnosticLine> {
+    let re = regex::Regex::new(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
+        .expect("valid regex");
+    let caps = re.captures(text)?;
+    Some(DiagnosticLine {
+        path: caps["path"].to_owned(),
+        line: caps["line"].parse().ok()?,
+        col: caps["col"].parse().ok()?,
+        message: caps["message"].to_owned(),
+    })
+}
+
+/// Every line of `stderr` shaped like a diagnostic.
+pub fn diagnostics(stderr: &str) -> Vec<DiagnosticLine> {
+    stderr.lines().filter_map(parse_diagnostic).collect()
+}
+
+/// The four errors of `tests/fixtures/bad`: file name, line, column, message fragment.
+pub const BAD_FIXTURE_ERRORS: [(&str, usize, usize, &str); 4] = [
+    (
+        "broken.toml",
+        4,
+        20,
+        "TOML syntax error: invalid basic string",
+    ),
+    (
+        "faq.toml",
+        6,
+        1,
+        "unknown field `exmples` in intent `faq.salary`",
+    ),
+    (
+        "faq.toml",
+        14,
+        13,
+        "invalid regex in `patterns`: unclosed group",
+    ),
+    ("faq.toml", 16, 12, "unknown course `negotiation-101`"),
+];
+
+/// Asserts that `stderr` lists exactly the four errors of `tests/fixtures/bad`, each as
+/// `path:line:col: message` with the path pointing into `dir`.
+#[track_caller]
+pub fn assert_bad_fixture_errors(stderr: &str, dir: &Path) {
+    let found = diagnostics(stderr);
+    assert_eq!(
+        found.len(),
+        BAD_FIXTURE_ERRORS.len(),
+        "expected exactly the fixture's errors, got:\n{stderr}"
+    );
+    for (d, (file, line, col, fragment)) in found.iter().zip(BAD_FIXTURE_ERRORS) {
+        assert_eq!(
+            Path::new(&d.path),
+            dir.join(file),
+            "wrong path in {d:?}\n{stderr}"
+        );
+        assert_eq!((d.line, d.col), (line, col), "wrong place in {d:?}");
+        assert!(
+            d.message.contains(fragment),
+            "{d:?} should mention {fragment:?}"
+        );
+        assert!(
+            !d.message.starts_with("warning:"),
+            "{d:?} should be an error"
+        );
+    }
+}
