@@ -95,11 +95,11 @@ pub enum Command {
     /// Benchmark matching speed and memory on a generated set of many intents.
     BenchScale {
         /// Number of generated intents.
-        #[arg(long, default_value_t = 2000)]
-        intents: usize,
+        #[arg(long = "intent-count", default_value_t = 2000)]
+        intent_count: usize,
         /// Examples per generated intent.
-        #[arg(long, default_value_t = 25)]
-        examples: usize,
+        #[arg(long = "examples-per-intent", default_value_t = 25)]
+        examples_per_intent: usize,
         /// Print the figures as JSON.
         #[arg(long)]
         json: bool,
@@ -179,10 +179,10 @@ impl Cli {
                 min_oos_precision,
             } => bench::clinc(&file, split, json, min_oos_precision, &settings),
             Command::BenchScale {
-                intents,
-                examples,
+                intent_count,
+                examples_per_intent,
                 json,
-            } => bench::scale(intents, examples, json, &settings),
+            } => bench::scale(intent_count, examples_per_intent, json, &settings),
         }
     }
 }

@@ -46,6 +46,10 @@ enum Row {
     Dense(Box<[f32]>),
 }
 
+/// Weights that can add less than this to any score are dropped (measured on CLINC150 val:
+/// a third of the weights go, accuracy does not move).
+const PRUNE_CONTRIBUTION: f32 = 0.003;
+
 /// An example whose margin exceeded this at its last visit skips the next one.
 const SKIP_MARGIN: f32 = 1.0;
 
@@ -167,10 +171,19 @@ impl Model {
             };
             fit(store, examples, classes, settings)
         };
+        // The largest value each feature takes in an example bounds its contribution.
+        let mut largest_x = vec![0f32; features];
+        for (vector, _) in examples {
+            for &(feature, x) in vector {
+                let slot = &mut largest_x[feature as usize];
+                *slot = slot.max(x);
+            }
+        }
         let rows = postings
             .into_iter()
-            .map(|list| {
-                let list = prune(list);
+            .zip(largest_x)
+            .map(|(list, x)| {
+                let list = prune(list, x);
                 if list.len() * DENSE_ROW_SHARE >= classes && classes > 1 {
                     let mut row = vec![0.0; classes];
                     for (class, w) in list {
@@ -187,19 +200,33 @@ impl Model {
 
     /// Adds the score of every intent for `vector` into `scores` (length = intents).
     pub fn score_into(&self, vector: &SparseVec, scores: &mut [f32]) {
-        for &(feature, x) in vector {
-            match self.rows.get(feature as usize) {
-                Some(Row::Sparse(list)) => {
+        // First fetch every row the question needs: these loads are independent, so the
+        // processor overlaps their cache misses instead of waiting for each in turn. In a
+        // model of 2,000 intents the misses, not the arithmetic, are most of the cost.
+        let rows: Vec<(&Row, f32)> = vector
+            .iter()
+            .filter_map(|&(feature, x)| Some((self.rows.get(feature as usize)?, x)))
+            .collect();
+        let mut touched = 0.0f32;
+        for (row, _) in &rows {
+            touched += match row {
+                Row::Sparse(list) => list.first().map_or(0.0, |e| e.1),
+                Row::Dense(row) => row.first().copied().unwrap_or(0.0),
+            };
+        }
+        std::hint::black_box(touched);
+        for (row, x) in rows {
+            match row {
+                Row::Sparse(list) => {
                     for &(class, w) in list.iter() {
                         scores[class as usize] += w * x;
                     }
                 }
-                Some(Row::Dense(row)) => {
+                Row::Dense(row) => {
                     for (score, w) in scores.iter_mut().zip(row.iter()) {
                         *score += w * x;
                     }
                 }
-                None => {}
             }
         }
     }
@@ -286,10 +313,13 @@ fn fit(
     store.into_postings(steps)
 }
 
-/// Drops weights too small to matter next to the feature's largest one.
-fn prune(list: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
+/// Drops weights too small to matter: next to the feature's largest one, or in what they
+/// can add to a score given the largest value the feature takes in any example.
+fn prune(list: Vec<(u32, f32)>, largest_x: f32) -> Vec<(u32, f32)> {
     let largest = list.iter().map(|&(_, w)| w.abs()).fold(0.0, f32::max);
-    let floor = (largest * PRUNE_RELATIVE).max(1e-6);
+    let floor = (largest * PRUNE_RELATIVE)
+        .max(PRUNE_CONTRIBUTION / largest_x.max(1e-6))
+        .max(1e-6);
     list.into_iter()
         .filter(|&(_, w)| w.abs() >= floor)
         .collect()
