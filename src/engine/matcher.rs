@@ -264,10 +264,12 @@ impl Matcher {
     /// Raw scores of every intent for a question, with the analysis behind them.
     pub fn scores(&self, question: &str) -> Scored {
         let mut scored = self.score_classes(question);
-        let in_caller_order = |values: &[f32]| -> Vec<f32> {
-            self.class_of.iter().map(|&class| values[class]).collect()
-        };
-        scored.scores = in_caller_order(&scored.scores);
+        // Back from class order to the caller's order.
+        scored.scores = self
+            .class_of
+            .iter()
+            .map(|&class| scored.scores[class])
+            .collect();
         if !scored.matched_patterns.is_empty() {
             scored.matched_patterns = self
                 .class_of
