@@ -20,7 +20,20 @@ pub struct Settings {
     /// Directory of intent files, relative to the working directory.
     pub intents_dir: PathBuf,
     pub matcher: MatcherSettings,
+    pub replies: ReplySettings,
     pub log: LogSettings,
+}
+
+/// The bot's own words around answers (the answers themselves live in the intent files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplySettings {
+    /// Said when no intent is close enough.
+    pub fallback: String,
+    /// Introduces the suggestions of a fallback.
+    pub suggestions: String,
+    /// Asks which of the close candidates was meant.
+    pub clarify: String,
 }
 
 /// Logging (`tracing`).

@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use crate::config::ReplySettings;
 use crate::engine::catalog::CourseFilter;
 use crate::engine::matcher::Decision;
 use crate::engine::{Engine, Reply};
@@ -21,7 +22,12 @@ const HELP: &str = "Ask a question in plain words. Also:
   /quit           leave (or Ctrl-D)";
 
 /// Runs the conversation until end of input or `/quit`.
-pub fn run(engine: &Engine, mut input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
+pub fn run(
+    engine: &Engine,
+    words: &ReplySettings,
+    mut input: impl BufRead,
+    mut out: impl Write,
+) -> anyhow::Result<()> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
         writeln!(
@@ -92,7 +98,7 @@ pub fn run(engine: &Engine, mut input: impl BufRead, mut out: impl Write) -> any
             },
         };
         if let Some(reply) = reply {
-            writeln!(out, "{}", render::reply(engine, &reply))?;
+            writeln!(out, "{}", render::reply(engine, words, &reply))?;
             choices = offered_choices(&reply);
             last = Some(reply);
         }

@@ -122,7 +122,7 @@ impl Cli {
                     serde_json::to_writer_pretty(&mut out, &reply)?;
                     writeln!(out)?;
                 } else {
-                    writeln!(out, "{}", render::reply(&engine, &reply))?;
+                    writeln!(out, "{}", render::reply(&engine, &settings.replies, &reply))?;
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -130,7 +130,8 @@ impl Cli {
                 let Some(engine) = load_engine(&dir, &settings)? else {
                     return Ok(ExitCode::FAILURE);
                 };
-                chat::run(&engine, std::io::stdin().lock(), std::io::stdout().lock())?;
+                let (input, output) = (std::io::stdin().lock(), std::io::stdout().lock());
+                chat::run(&engine, &settings.replies, input, output)?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Courses {

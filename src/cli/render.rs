@@ -2,13 +2,14 @@
 
 use serde_json::json;
 
+use crate::config::ReplySettings;
 use crate::engine::catalog::CourseHit;
 use crate::engine::intents::Course;
 use crate::engine::matcher::Decision;
 use crate::engine::{Engine, Reply};
 
 /// The reply as the bot would give it, in plain text with the answer's markdown.
-pub fn reply(engine: &Engine, reply: &Reply) -> String {
+pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply) -> String {
     let mut out = String::new();
     let title_of = |id: &str| engine.intent(id).map_or(id.to_owned(), |i| i.title.clone());
     match reply.decision {
@@ -35,15 +36,18 @@ pub fn reply(engine: &Engine, reply: &Reply) -> String {
             }
         }
         Decision::Clarify => {
-            out.push_str("I'm not sure which you mean. Did you mean:\n");
+            out.push_str(&words.clarify);
+            out.push('\n');
             for (n, c) in reply.candidates.iter().enumerate() {
                 out.push_str(&format!("  {}. {}\n", n + 1, title_of(&c.intent)));
             }
         }
         Decision::Fallback => {
-            out.push_str("Sorry, I don't know about that one. I answer questions about becoming and growing as a backend software engineer.\n");
+            out.push_str(&words.fallback);
+            out.push('\n');
             if !reply.candidates.is_empty() {
-                out.push_str("Maybe one of these helps:\n");
+                out.push_str(&words.suggestions);
+                out.push('\n');
                 for (n, c) in reply.candidates.iter().enumerate() {
                     out.push_str(&format!("  {}. {}\n", n + 1, title_of(&c.intent)));
                 }
