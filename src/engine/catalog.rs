@@ -189,8 +189,9 @@ impl Catalog {
     ///
     /// The query is cleaned, split into words, stop words dropped (duplicates too; at most 32
     /// words are used), and each word is matched against the catalog's terms by exact stem,
-    /// by prefix (2+ chars, against stems and original spellings: "dat" finds "data" and
-    /// "databases", so autocomplete works while typing) and, when the word has no exact match
+    /// by prefix for the word still being typed (the last one, with nothing after it; 2+
+    /// chars, against stems and original spellings: "dat" finds "data" and "databases", so
+    /// autocomplete works while typing) and, when the word has no exact match
     /// in the catalog, by typo tolerance (4+ chars, normalized restricted Damerau-Levenshtein
     /// similarity >= 0.8, via strsim). A word's contribution to a course is its best match
     /// quality × field weight (topics, title 2 > provider 1 > summary 0.5) × the BM25 IDF of
@@ -204,6 +205,12 @@ impl Catalog {
             return Vec::new();
         }
         let cleaned = clean(query);
+        // Only a word still being typed (the last one, with nothing after it) matches by
+        // prefix: in "any course on sql?" the word "course" must not match "Coursera".
+        let typing: Option<&str> = match cleaned.chars().last() {
+            Some(c) if c.is_alphanumeric() => words(&cleaned).last().copied(),
+            _ => None,
+        };
         let mut qwords: Vec<&str> = Vec::new();
         for w in words(&cleaned) {
             if !is_stop_word(w) && !qwords.contains(&w) {
@@ -236,7 +243,7 @@ impl Catalog {
         let mut total = vec![0.0f32; n];
         let mut matched = vec![0u32; n];
         for (wi, q) in qwords.iter().enumerate() {
-            self.match_word(q, &mut scratch);
+            self.match_word(q, typing == Some(*q), &mut scratch);
             let df = scratch.touched.len();
             if df == 0 {
                 continue;
@@ -278,7 +285,7 @@ impl Catalog {
     }
 
     /// Fills `scratch` with each course's best match quality × field weight for one query word.
-    fn match_word(&self, q: &str, scratch: &mut Scratch) {
+    fn match_word(&self, q: &str, by_prefix: bool, scratch: &mut Scratch) {
         let qs = stem(q);
         let qs = qs.as_ref();
         let exact = self.stems.get(qs).copied();
@@ -287,7 +294,7 @@ impl Catalog {
         }
 
         let q_chars = q.chars().count();
-        if q_chars >= MIN_PREFIX_CHARS {
+        if by_prefix && q_chars >= MIN_PREFIX_CHARS {
             let candidates: &[&str] = if qs == q { &[q] } else { &[q, qs] };
             for &cand in candidates {
                 let cand_chars = cand.chars().count();
@@ -471,6 +478,35 @@ mod tests {
 
     fn ids(hits: &[CourseHit<'_>]) -> Vec<String> {
         hits.iter().map(|h| h.course.id.clone()).collect()
+    }
+
+    #[test]
+    fn only_the_word_being_typed_matches_by_prefix() {
+        let catalog = Catalog::new(vec![
+            course(
+                "sql",
+                "SQL Basics",
+                &["sql"],
+                "SQLBolt",
+                Level::Beginner,
+                true,
+                None,
+            ),
+            course(
+                "ml",
+                "Machine Learning",
+                &["ml"],
+                "Coursera",
+                Level::Beginner,
+                true,
+                None,
+            ),
+        ]);
+        let f = CourseFilter::default();
+        // "course" is a whole word here: it must not pull in every "Coursera" course.
+        assert_eq!(ids(&catalog.search("any course on sql?", &f, 10)), ["sql"]);
+        // Still typing "course": Coursera's courses are fair completions.
+        assert_eq!(ids(&catalog.search("course", &f, 10)), ["ml"]);
     }
 
     #[test]
