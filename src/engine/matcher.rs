@@ -384,6 +384,8 @@ impl Matcher {
         } else {
             Decision::Answer
         };
+        // Explained from the best candidates, even those too weak to be offered.
+        let explanation = self.explain(decision, &candidates, &scored);
         let candidates: Vec<Candidate> = match decision {
             Decision::Answer => candidates,
             Decision::Clarify => candidates
@@ -395,7 +397,6 @@ impl Matcher {
                 .filter(|c| c.score >= s.suggest_above)
                 .collect(),
         };
-        let explanation = self.explain(decision, &candidates, &scored);
         Match {
             decision,
             candidates,
@@ -486,6 +487,7 @@ impl Matcher {
                 "asked to clarify: {} are within {:.2} of each other; top `{}` {:.2}: {because}",
                 candidates
                     .iter()
+                    .filter(|c| top.score - c.score < s.clarify_margin)
                     .map(|c| format!("`{}`", c.intent))
                     .collect::<Vec<_>>()
                     .join(", "),
