@@ -60,6 +60,9 @@ struct ClincReport {
     latency_us_p99: f64,
     features: usize,
     weights: usize,
+    /// Mean features per query, and mean weights read to score one.
+    features_per_query: f64,
+    weights_per_query: f64,
     peak_rss_mb: f64,
 }
 
@@ -138,6 +141,7 @@ pub fn clinc(
     let unthresholded = at_threshold(&predictions, f32::NEG_INFINITY);
     let (qps, p50, p99) = speed(&engine, &queries);
     let (features, weights) = engine.matcher().size();
+    let (features_per_query, weights_per_query) = query_cost(&engine, &queries);
     let report = ClincReport {
         split: name,
         intents: engine.intents().len(),
@@ -157,6 +161,8 @@ pub fn clinc(
         latency_us_p99: p99,
         features,
         weights,
+        features_per_query,
+        weights_per_query,
         peak_rss_mb: peak_rss_mb(),
     };
     if json {
@@ -370,6 +376,9 @@ struct ScaleReport {
     accuracy: f64,
     features: usize,
     weights: usize,
+    /// Mean features per query, and mean weights read to score one.
+    features_per_query: f64,
+    weights_per_query: f64,
     peak_rss_mb: f64,
 }
 
@@ -431,6 +440,7 @@ pub fn scale(
         .count();
     let (qps, p50, p99) = speed(&engine, &queries);
     let (features, weights) = engine.matcher().size();
+    let (features_per_query, weights_per_query) = query_cost(&engine, &queries);
     let report = ScaleReport {
         intents,
         examples_per_intent: examples,
@@ -441,6 +451,8 @@ pub fn scale(
         accuracy: right as f64 / queries.len() as f64,
         features,
         weights,
+        features_per_query,
+        weights_per_query,
         peak_rss_mb: peak_rss_mb(),
     };
     if json {
@@ -540,6 +552,18 @@ impl Generator {
         }
         words.join(" ")
     }
+}
+
+/// Mean features and weights read per query.
+fn query_cost(engine: &Engine, queries: &[(String, String)]) -> (f64, f64) {
+    let (mut features, mut weights) = (0, 0);
+    for (text, _) in queries {
+        let (f, w) = engine.matcher().cost(text);
+        features += f;
+        weights += w;
+    }
+    let n = queries.len().max(1) as f64;
+    (features as f64 / n, weights as f64 / n)
 }
 
 fn ms(d: Duration) -> f64 {

@@ -261,6 +261,16 @@ impl Matcher {
         (self.featurizer.len(), self.model.weights())
     }
 
+    /// Features of a question and the weights scoring it reads: what a query costs.
+    pub fn cost(&self, question: &str) -> (usize, usize) {
+        let typos = TypoSettings {
+            min_len: self.settings.typo_min_len,
+            max_distance: self.settings.typo_max_distance,
+        };
+        let (vector, _) = self.featurizer.vectorize_question(question, typos);
+        (vector.len(), self.model.cost(&vector))
+    }
+
     /// Raw scores of every intent for a question, with the analysis behind them.
     pub fn scores(&self, question: &str) -> Scored {
         let mut scored = self.score_classes(question);

@@ -56,94 +56,116 @@ const SKIP_MARGIN: f32 = 1.0;
 /// A row whose posting covers at least this share of all intents is stored dense.
 const DENSE_ROW_SHARE: usize = 4;
 
-/// Largest `features x intents` trained in a dense matrix (two `f32` per cell): above
-/// it, training switches to sparse postings, slower per example but small in memory.
+/// Most `features x intents` cells trained in dense rows (two `f32` each: 128 MiB).
 const DENSE_CELLS: usize = 16 << 20;
 
 /// Weights pruned from the served model: smaller than this share of the feature's
 /// largest weight, they change no ranking but lengthen every posting walk.
 const PRUNE_RELATIVE: f32 = 0.05;
 
-/// The weights being trained, with the running sums that averaging needs.
-trait Store {
-    /// Adds `x * w` of each feature to each intent's score.
-    fn add_scores(&self, vector: &SparseVec, scores: &mut [f32]);
-    /// `w += dw`, `u += du` for one feature and intent.
-    fn update(&mut self, feature: u32, class: u32, dw: f32, du: f32);
-    /// The averaged weights `w - u / steps`, as postings.
-    fn into_postings(self, steps: f32) -> Vec<Vec<(u32, f32)>>;
-}
-
-/// Feature-major dense matrix: contiguous rows make the forward pass a vector add.
-struct Dense {
+/// The weights being trained, with the running sums that averaging needs. The most
+/// frequent features (as many as `DENSE_CELLS` allows) get a dense row over all intents, so
+/// the forward pass over them is a vector add; the rest are postings of `(intent, w, u)`,
+/// intents ascending, holding only the cells training touched. A set of 150 intents is
+/// all dense; one of 2,000 keeps dense rows for its common words only.
+struct Store {
     classes: usize,
+    /// Feature -> its dense row, or `SPARSE`.
+    slot: Vec<u32>,
     w: Vec<f32>,
     u: Vec<f32>,
-}
-
-impl Store for Dense {
-    fn add_scores(&self, vector: &SparseVec, scores: &mut [f32]) {
-        for &(feature, x) in vector {
-            let row = &self.w[feature as usize * self.classes..][..self.classes];
-            for (s, w) in scores.iter_mut().zip(row) {
-                *s += w * x;
-            }
-        }
-    }
-
-    fn update(&mut self, feature: u32, class: u32, dw: f32, du: f32) {
-        let cell = feature as usize * self.classes + class as usize;
-        self.w[cell] += dw;
-        self.u[cell] += du;
-    }
-
-    fn into_postings(self, steps: f32) -> Vec<Vec<(u32, f32)>> {
-        let classes = self.classes;
-        self.w
-            .chunks(classes)
-            .zip(self.u.chunks(classes))
-            .map(|(w, u)| {
-                let row = w.iter().zip(u).map(|(w, u)| w - u / steps).enumerate();
-                row.filter(|&(_, w)| w != 0.0)
-                    .map(|(class, w)| (class as u32, w))
-                    .collect()
-            })
-            .collect()
-    }
-}
-
-/// Per-feature postings of `(intent, w, u)`, intents ascending: only touched cells exist.
-struct Sparse {
     postings: Vec<Vec<(u32, f32, f32)>>,
 }
 
-impl Store for Sparse {
+const SPARSE: u32 = u32::MAX;
+
+impl Store {
+    /// Dense rows for the features found in the most examples, within the cell budget.
+    fn new(examples: &[(SparseVec, u32)], features: usize, classes: usize) -> Store {
+        let mut df = vec![0u32; features];
+        for (vector, _) in examples {
+            for &(feature, _) in vector {
+                df[feature as usize] += 1;
+            }
+        }
+        let mut by_df: Vec<u32> = (0..features as u32).collect();
+        by_df.sort_by_key(|&f| std::cmp::Reverse(df[f as usize]));
+        let rows = (DENSE_CELLS / classes.max(1)).min(features);
+        let mut slot = vec![SPARSE; features];
+        for (row, &feature) in by_df[..rows].iter().enumerate() {
+            slot[feature as usize] = row as u32;
+        }
+        Store {
+            classes,
+            slot,
+            w: vec![0.0; rows * classes],
+            u: vec![0.0; rows * classes],
+            postings: vec![Vec::new(); features],
+        }
+    }
+
+    /// Adds `x * w` of each feature to each intent's score.
     fn add_scores(&self, vector: &SparseVec, scores: &mut [f32]) {
         for &(feature, x) in vector {
-            for &(class, w, _) in &self.postings[feature as usize] {
-                scores[class as usize] += w * x;
+            match self.slot[feature as usize] {
+                SPARSE => {
+                    for &(class, w, _) in &self.postings[feature as usize] {
+                        scores[class as usize] += w * x;
+                    }
+                }
+                row => {
+                    let row = &self.w[row as usize * self.classes..][..self.classes];
+                    for (s, w) in scores.iter_mut().zip(row) {
+                        *s += w * x;
+                    }
+                }
             }
         }
     }
 
+    /// `w += dw`, `u += du` for one feature and intent.
     fn update(&mut self, feature: u32, class: u32, dw: f32, du: f32) {
-        let list = &mut self.postings[feature as usize];
-        match list.binary_search_by_key(&class, |&(c, _, _)| c) {
-            Ok(i) => {
-                list[i].1 += dw;
-                list[i].2 += du;
+        match self.slot[feature as usize] {
+            SPARSE => {
+                let list = &mut self.postings[feature as usize];
+                match list.binary_search_by_key(&class, |&(c, _, _)| c) {
+                    Ok(i) => {
+                        list[i].1 += dw;
+                        list[i].2 += du;
+                    }
+                    Err(i) => list.insert(i, (class, dw, du)),
+                }
             }
-            Err(i) => list.insert(i, (class, dw, du)),
+            row => {
+                let cell = row as usize * self.classes + class as usize;
+                self.w[cell] += dw;
+                self.u[cell] += du;
+            }
         }
     }
 
+    /// The averaged weights `w - u / steps`, as postings.
     fn into_postings(self, steps: f32) -> Vec<Vec<(u32, f32)>> {
+        let classes = self.classes;
         self.postings
             .into_iter()
-            .map(|list| {
-                list.into_iter()
+            .zip(self.slot)
+            .map(|(list, slot)| match slot {
+                SPARSE => list
+                    .into_iter()
                     .map(|(c, w, u)| (c, w - u / steps))
-                    .collect()
+                    .collect(),
+                row => {
+                    let at = row as usize * classes;
+                    let (w, u) = (&self.w[at..at + classes], &self.u[at..at + classes]);
+                    w.iter()
+                        .zip(u)
+                        .map(|(w, u)| w - u / steps)
+                        .enumerate()
+                        .filter(|&(_, w)| w != 0.0)
+                        .map(|(class, w)| (class as u32, w))
+                        .collect()
+                }
             })
             .collect()
     }
@@ -157,20 +179,8 @@ impl Model {
         classes: usize,
         settings: TrainSettings,
     ) -> Model {
-        let postings = if features.saturating_mul(classes) <= DENSE_CELLS {
-            let cells = features * classes;
-            let store = Dense {
-                classes,
-                w: vec![0.0; cells],
-                u: vec![0.0; cells],
-            };
-            fit(store, examples, classes, settings)
-        } else {
-            let store = Sparse {
-                postings: vec![Vec::new(); features],
-            };
-            fit(store, examples, classes, settings)
-        };
+        let store = Store::new(examples, features, classes);
+        let postings = fit(store, examples, classes, settings);
         // The largest value each feature takes in an example bounds its contribution.
         let mut largest_x = vec![0f32; features];
         for (vector, _) in examples {
@@ -246,6 +256,18 @@ impl Model {
         self.classes
     }
 
+    /// How many weights scoring `vector` reads (a dense row counts all its intents).
+    pub fn cost(&self, vector: &SparseVec) -> usize {
+        vector
+            .iter()
+            .filter_map(|&(feature, _)| self.rows.get(feature as usize))
+            .map(|row| match row {
+                Row::Sparse(list) => list.len(),
+                Row::Dense(row) => row.len(),
+            })
+            .sum()
+    }
+
     /// Stored `(feature, intent)` weights: the model's size.
     pub fn weights(&self) -> usize {
         self.rows
@@ -260,7 +282,7 @@ impl Model {
 
 /// The averaged multi-class passive-aggressive algorithm (PA-I) over any weight store.
 fn fit(
-    mut store: impl Store,
+    mut store: Store,
     examples: &[(SparseVec, u32)],
     classes: usize,
     settings: TrainSettings,
