@@ -50,11 +50,21 @@ struct ClincReport {
     oos_precision: f64,
     /// The out-of-scope confidence threshold, chosen on val + oos_val.
     threshold: f32,
+    /// On val + oos_val: the highest out-of-scope recall of any threshold whose precision
+    /// reaches `--min-oos-precision` (0 when none does).
+    val_oos_recall_at_min_precision: f64,
     threshold_rule: String,
     build_ms: f64,
     load_ms: f64,
     validate_ms: f64,
     compile_ms: f64,
+    #[serde(flatten)]
+    speed: Speed,
+}
+
+/// Speed and size figures both benchmarks report.
+#[derive(Debug, Serialize)]
+struct Speed {
     queries_per_second: f64,
     latency_us_p50: f64,
     latency_us_p99: f64,
@@ -64,6 +74,60 @@ struct ClincReport {
     features_per_query: f64,
     weights_per_query: f64,
     peak_rss_mb: f64,
+}
+
+impl Speed {
+    /// Single-thread throughput and latency percentiles of the matching path, measured
+    /// over repeated passes until at least one second has gone by, and the model's size.
+    fn measure(engine: &Engine, queries: &[(String, String)]) -> Speed {
+        let matcher = engine.matcher();
+        let mut latencies = Vec::new();
+        let started = Instant::now();
+        let mut answered = 0usize;
+        while started.elapsed() < Duration::from_secs(1) || answered == 0 {
+            for (text, _) in queries {
+                let t = Instant::now();
+                std::hint::black_box(matcher.top(std::hint::black_box(text)));
+                latencies.push(t.elapsed().as_secs_f64() * 1e6);
+                answered += 1;
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        latencies.sort_by(f64::total_cmp);
+        let (features, weights) = matcher.size();
+        let (mut query_features, mut query_weights) = (0, 0);
+        for (text, _) in queries {
+            let (f, w) = matcher.cost(text);
+            query_features += f;
+            query_weights += w;
+        }
+        let n = queries.len().max(1) as f64;
+        Speed {
+            queries_per_second: answered as f64 / elapsed,
+            latency_us_p50: super::eval::percentile(&latencies, 0.5),
+            latency_us_p99: super::eval::percentile(&latencies, 0.99),
+            features,
+            weights,
+            features_per_query: query_features as f64 / n,
+            weights_per_query: query_weights as f64 / n,
+            peak_rss_mb: peak_rss_mb(),
+        }
+    }
+
+    fn print(&self) {
+        println!(
+            "speed               {:.0} queries/s on one thread (p50 {:.1} µs, p99 {:.1} µs)",
+            self.queries_per_second, self.latency_us_p50, self.latency_us_p99
+        );
+        println!(
+            "model               {} features, {} weights, peak RSS {:.0} MB",
+            self.features, self.weights, self.peak_rss_mb
+        );
+        println!(
+            "per query           {:.0} features, {:.0} weights read",
+            self.features_per_query, self.weights_per_query
+        );
+    }
 }
 
 /// A prediction for one query: the top intent (as a CLINC label) and its confidence.
@@ -114,7 +178,7 @@ pub fn clinc(
         file.display()
     );
     let tuning = predict(&engine, data.val.iter().chain(&data.oos_val));
-    let (chosen, rule) = choose_threshold(&tuning, min_oos_precision);
+    let (chosen, rule, best_at_precision) = choose_threshold(&tuning, min_oos_precision);
     let (queries, name) = match split {
         Split::Val => (
             data.val
@@ -139,9 +203,7 @@ pub fn clinc(
     let predictions = predict(&engine, queries.iter());
     let evaluated = at_threshold(&predictions, chosen.threshold);
     let unthresholded = at_threshold(&predictions, f32::NEG_INFINITY);
-    let (qps, p50, p99) = speed(&engine, &queries);
-    let (features, weights) = engine.matcher().size();
-    let (features_per_query, weights_per_query) = query_cost(&engine, &queries);
+    let speed = Speed::measure(&engine, &queries);
     let report = ClincReport {
         split: name,
         intents: engine.intents().len(),
@@ -151,19 +213,13 @@ pub fn clinc(
         oos_recall: evaluated.oos_recall,
         oos_precision: evaluated.oos_precision,
         threshold: chosen.threshold,
+        val_oos_recall_at_min_precision: best_at_precision,
         threshold_rule: rule,
         build_ms: ms(built),
         load_ms: ms(loaded),
         validate_ms: ms(validated - loaded),
         compile_ms: ms(built - validated),
-        queries_per_second: qps,
-        latency_us_p50: p50,
-        latency_us_p99: p99,
-        features,
-        weights,
-        features_per_query,
-        weights_per_query,
-        peak_rss_mb: peak_rss_mb(),
+        speed,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -190,14 +246,7 @@ pub fn clinc(
             "build               {:.0} ms (load {:.0}, validate {:.0}, compile {:.0})",
             report.build_ms, report.load_ms, report.validate_ms, report.compile_ms
         );
-        println!(
-            "speed               {:.0} queries/s on one thread (p50 {:.1} µs, p99 {:.1} µs)",
-            report.queries_per_second, report.latency_us_p50, report.latency_us_p99
-        );
-        println!(
-            "model               {} features, {} weights, peak RSS {:.0} MB",
-            report.features, report.weights, report.peak_rss_mb
-        );
+        report.speed.print();
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -293,7 +342,8 @@ fn at_threshold(predictions: &[Prediction], threshold: f32) -> AtThreshold {
 /// The threshold with the highest out-of-scope recall whose precision is at least
 /// `min_precision`; when no threshold reaches that precision, the one that maximizes
 /// the mean of in-scope accuracy and out-of-scope recall.
-fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThreshold, String) {
+/// Also returns the recall of the best threshold that reaches the precision (0 if none).
+fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThreshold, String, f64) {
     let mut thresholds: Vec<f32> = predictions.iter().map(|p| p.confidence).collect();
     thresholds.push(0.0);
     thresholds.sort_by(f32::total_cmp);
@@ -314,6 +364,7 @@ fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThresh
         Some(best) => (
             *best,
             format!("highest out-of-scope recall at precision >= {min_precision:.2} on val"),
+            best.oos_recall,
         ),
         None => {
             let f1 = |a: &AtThreshold| {
@@ -335,33 +386,10 @@ fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThresh
                     "no threshold reaches out-of-scope precision {min_precision:.2} on val; \
                      best out-of-scope F1 on val"
                 ),
+                0.0,
             )
         }
     }
-}
-
-/// Single-thread throughput and latency percentiles of the matching path, measured over
-/// repeated passes until at least one second has gone by.
-fn speed(engine: &Engine, queries: &[(String, String)]) -> (f64, f64, f64) {
-    let matcher = engine.matcher();
-    let mut latencies = Vec::new();
-    let started = Instant::now();
-    let mut answered = 0usize;
-    while started.elapsed() < Duration::from_secs(1) || answered == 0 {
-        for (text, _) in queries {
-            let t = Instant::now();
-            std::hint::black_box(matcher.top(std::hint::black_box(text)));
-            latencies.push(t.elapsed().as_secs_f64() * 1e6);
-            answered += 1;
-        }
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    (
-        answered as f64 / elapsed,
-        super::eval::percentile(&latencies, 0.5),
-        super::eval::percentile(&latencies, 0.99),
-    )
 }
 
 #[derive(Debug, Serialize)]
@@ -369,17 +397,10 @@ struct ScaleReport {
     intents: usize,
     examples_per_intent: usize,
     build_ms: f64,
-    queries_per_second: f64,
-    latency_us_p50: f64,
-    latency_us_p99: f64,
     /// Share of generated held-out questions answered with the intent they were made for.
     accuracy: f64,
-    features: usize,
-    weights: usize,
-    /// Mean features per query, and mean weights read to score one.
-    features_per_query: f64,
-    weights_per_query: f64,
-    peak_rss_mb: f64,
+    #[serde(flatten)]
+    speed: Speed,
 }
 
 /// Generates `intents` x `examples` questions from a fixed pseudo-random vocabulary,
@@ -438,22 +459,12 @@ pub fn scale(
             index.is_some_and(|i| &engine.intents()[i].id == expected)
         })
         .count();
-    let (qps, p50, p99) = speed(&engine, &queries);
-    let (features, weights) = engine.matcher().size();
-    let (features_per_query, weights_per_query) = query_cost(&engine, &queries);
     let report = ScaleReport {
         intents,
         examples_per_intent: examples,
         build_ms,
-        queries_per_second: qps,
-        latency_us_p50: p50,
-        latency_us_p99: p99,
         accuracy: right as f64 / queries.len() as f64,
-        features,
-        weights,
-        features_per_query,
-        weights_per_query,
-        peak_rss_mb: peak_rss_mb(),
+        speed: Speed::measure(&engine, &queries),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -464,17 +475,10 @@ pub fn scale(
         );
         println!("build               {:.0} ms", report.build_ms);
         println!(
-            "speed               {:.0} queries/s on one thread (p50 {:.1} µs, p99 {:.1} µs)",
-            report.queries_per_second, report.latency_us_p50, report.latency_us_p99
-        );
-        println!(
             "accuracy            {:.2}% on held-out generated questions",
             100.0 * report.accuracy
         );
-        println!(
-            "model               {} features, {} weights, peak RSS {:.0} MB",
-            report.features, report.weights, report.peak_rss_mb
-        );
+        report.speed.print();
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -552,18 +556,6 @@ impl Generator {
         }
         words.join(" ")
     }
-}
-
-/// Mean features and weights read per query.
-fn query_cost(engine: &Engine, queries: &[(String, String)]) -> (f64, f64) {
-    let (mut features, mut weights) = (0, 0);
-    for (text, _) in queries {
-        let (f, w) = engine.matcher().cost(text);
-        features += f;
-        weights += w;
-    }
-    let n = queries.len().max(1) as f64;
-    (features as f64 / n, weights as f64 / n)
 }
 
 fn ms(d: Duration) -> f64 {
