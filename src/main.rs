@@ -9,6 +9,14 @@ fn main() -> ExitCode {
     careerbot::cli::init_tracing();
     match cli.run() {
         Ok(code) => code,
+        // The reader went away (`careerbot chat < questions | head`): nothing left to say.
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

@@ -519,3 +519,39 @@ fn an_empty_directory_is_an_error_not_an_empty_bot() {
     assert!(found[0].message.contains("no intent"), "{out}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    // `careerbot chat < many questions | head -1`: the reader closes after one line.
+    let mut child = Command::new(crate::support::bin())
+        .args(["chat", "--intents"])
+        .arg(crate::support::fixture("good"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start careerbot");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        for _ in 0..5000 {
+            if stdin
+                .write_all(b"what does a backend engineer do\n")
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read one line");
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -114,18 +114,26 @@ impl Speed {
         }
     }
 
-    fn print(&self) {
-        println!(
+    fn print(&self, out: &mut String) {
+        line!(
+            out,
             "speed               {:.0} queries/s on one thread (p50 {:.1} µs, p99 {:.1} µs)",
-            self.queries_per_second, self.latency_us_p50, self.latency_us_p99
+            self.queries_per_second,
+            self.latency_us_p50,
+            self.latency_us_p99
         );
-        println!(
+        line!(
+            out,
             "model               {} features, {} weights, peak RSS {:.0} MB",
-            self.features, self.weights, self.peak_rss_mb
+            self.features,
+            self.weights,
+            self.peak_rss_mb
         );
-        println!(
+        line!(
+            out,
             "per query           {:.0} features, {:.0} weights read",
-            self.features_per_query, self.weights_per_query
+            self.features_per_query,
+            self.weights_per_query
         );
     }
 }
@@ -221,33 +229,46 @@ pub fn clinc(
         compile_ms: ms(built - validated),
         speed,
     };
+    let mut out = String::new();
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        line!(out, "{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        line!(
+            out,
             "CLINC150 {} ({} intents, {} training examples)",
-            report.split, report.intents, report.train_examples
+            report.split,
+            report.intents,
+            report.train_examples
         );
-        println!(
+        line!(
+            out,
             "in-scope accuracy   {:.2}% ({:.2}% with no out-of-scope threshold)",
             100.0 * report.in_scope_accuracy,
             100.0 * report.in_scope_accuracy_no_threshold
         );
-        println!(
+        line!(
+            out,
             "out-of-scope        recall {:.2}%  precision {:.2}%",
             100.0 * report.oos_recall,
             100.0 * report.oos_precision
         );
-        println!(
+        line!(
+            out,
             "threshold           {:.3} ({})",
-            report.threshold, report.threshold_rule
+            report.threshold,
+            report.threshold_rule
         );
-        println!(
+        line!(
+            out,
             "build               {:.0} ms (load {:.0}, validate {:.0}, compile {:.0})",
-            report.build_ms, report.load_ms, report.validate_ms, report.compile_ms
+            report.build_ms,
+            report.load_ms,
+            report.validate_ms,
+            report.compile_ms
         );
-        report.speed.print();
+        report.speed.print(&mut out);
     }
+    super::emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -466,20 +487,25 @@ pub fn scale(
         accuracy: right as f64 / queries.len() as f64,
         speed: Speed::measure(&engine, &queries),
     };
+    let mut out = String::new();
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        line!(out, "{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        line!(
+            out,
             "generated set       {} intents x {} examples",
-            report.intents, report.examples_per_intent
+            report.intents,
+            report.examples_per_intent
         );
-        println!("build               {:.0} ms", report.build_ms);
-        println!(
+        line!(out, "build               {:.0} ms", report.build_ms);
+        line!(
+            out,
             "accuracy            {:.2}% on held-out generated questions",
             100.0 * report.accuracy
         );
-        report.speed.print();
+        report.speed.print(&mut out);
     }
+    super::emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

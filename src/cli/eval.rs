@@ -227,9 +227,9 @@ pub fn run(
     anyhow::ensure!(!cases.is_empty(), "{} holds no cases", path.display());
     let report = evaluate(engine, &cases)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print_report(&report);
+        super::emit(&format_report(&report))?;
     }
     match min_accuracy {
         Some(min) if report.accuracy < min => {
@@ -243,41 +243,58 @@ pub fn run(
     }
 }
 
-fn print_report(r: &Report) {
-    println!("cases               {}", r.cases);
-    println!("accuracy            {:.2}%", 100.0 * r.accuracy);
-    println!("in-scope accuracy   {:.2}%", 100.0 * r.in_scope_accuracy);
-    println!(
+fn format_report(r: &Report) -> String {
+    let mut out = String::new();
+    line!(out, "cases               {}", r.cases);
+    line!(out, "accuracy            {:.2}%", 100.0 * r.accuracy);
+    line!(
+        out,
+        "in-scope accuracy   {:.2}%",
+        100.0 * r.in_scope_accuracy
+    );
+    line!(
+        out,
         "out-of-scope        precision {:.2}%  recall {:.2}%",
         100.0 * r.oos_precision,
         100.0 * r.oos_recall
     );
-    println!("clarify rate        {:.2}%", 100.0 * r.clarify_rate);
-    println!(
+    line!(out, "clarify rate        {:.2}%", 100.0 * r.clarify_rate);
+    line!(
+        out,
         "latency             p50 {:.1} µs  p99 {:.1} µs",
-        r.latency_us.p50, r.latency_us.p99
+        r.latency_us.p50,
+        r.latency_us.p99
     );
-    println!(
+    line!(
+        out,
         "throughput          {:.0} questions/s (one thread)",
         r.queries_per_second
     );
-    println!("\nper intent           precision  recall     f1  support");
+    line!(
+        out,
+        "\nper intent           precision  recall     f1  support"
+    );
     for (id, s) in &r.per_intent {
-        println!(
+        line!(
+            out,
             "  {id:<28} {:>6.2} {:>7.2} {:>6.2} {:>8}",
-            s.precision, s.recall, s.f1, s.support
+            s.precision,
+            s.recall,
+            s.f1,
+            s.support
         );
     }
     if !r.confusions.is_empty() {
-        println!("\ntop confusions (expected -> got)");
+        line!(out, "\ntop confusions (expected -> got)");
         for c in &r.confusions {
-            println!("  {:>3} x {} -> {}", c.count, c.expected, c.predicted);
+            line!(out, "  {:>3} x {} -> {}", c.count, c.expected, c.predicted);
         }
     }
     if !r.failures.is_empty() {
-        println!("\nfailures");
+        line!(out, "\nfailures");
         for f in &r.failures {
-            println!(
+            line!(
+                out,
                 "  {:?}: expected {}, got {:?} {} ({:.2})",
                 f.text,
                 f.expected.as_deref().unwrap_or(FALLBACK),
@@ -287,6 +304,7 @@ fn print_report(r: &Report) {
             );
         }
     }
+    out
 }
 
 fn ratio(a: usize, b: usize) -> f64 {

@@ -3,6 +3,17 @@
 //! Every subcommand takes `--intents DIR` and `--config FILE`; errors reach `main` as
 //! `anyhow` errors and user mistakes in intent files are printed as `path:line:col: message`.
 
+/// `writeln!` into a `String` report (writing to a `String` cannot fail).
+macro_rules! line {
+    ($buf:expr) => {
+        $buf.push('\n')
+    };
+    ($buf:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($buf, $($arg)*);
+    }};
+}
+
 mod bench;
 mod chat;
 mod eval;
@@ -244,8 +255,17 @@ fn check(dir: &std::path::Path, settings: &Settings, confusable: bool) -> anyhow
         eprintln!("{summary}");
         Ok(ExitCode::FAILURE)
     } else {
-        println!("{summary}");
+        emit(&format!("{summary}\n"))?;
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Writes to stdout; a reader that went away (`careerbot eval ... | head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

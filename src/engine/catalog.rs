@@ -47,7 +47,7 @@ pub struct CourseFilter {
 
 impl CourseFilter {
     pub fn accepts(&self, course: &Course) -> bool {
-        self.level.map_or(true, |level| course.level == level) && (!self.free_only || course.free)
+        self.level.is_none_or(|level| course.level == level) && (!self.free_only || course.free)
     }
 }
 
@@ -76,6 +76,8 @@ pub struct Catalog {
     stems: HashMap<String, u32>,
     /// Every stem and every original spelling, sorted by text: prefix ranges and typo scans.
     forms: Vec<Form>,
+    /// Stems of the words in any course's `topics`.
+    topic_stems: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +156,19 @@ impl Catalog {
             }
         }
 
+        let topic_stems = courses
+            .iter()
+            .flat_map(|c| c.topics.iter())
+            .flat_map(|topic| {
+                let cleaned = clean(topic);
+                words(&cleaned)
+                    .into_iter()
+                    .filter(|w| !is_stop_word(w))
+                    .map(|w| stem(w).into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+
         spellings.sort();
         spellings.dedup();
         let forms = spellings
@@ -174,6 +189,7 @@ impl Catalog {
             postings,
             stems,
             forms,
+            topic_stems,
         }
     }
 
@@ -183,6 +199,27 @@ impl Catalog {
 
     pub fn get(&self, id: &str) -> Option<&Course> {
         self.by_id.get(id).map(|&i| &self.courses[i])
+    }
+
+    /// The words of `text` that name a topic of some course (exactly, or within a typo:
+    /// normalized Damerau-Levenshtein similarity >= 0.8 for words of 4+ letters), in order.
+    /// "any course on kubernetes?" gives `["kubernetes"]`; "any course?" gives nothing.
+    pub fn topic_words(&self, text: &str) -> Vec<String> {
+        let cleaned = clean(text);
+        words(&cleaned)
+            .into_iter()
+            .filter(|w| !is_stop_word(w))
+            .filter(|w| {
+                let s = stem(w);
+                self.topic_stems.contains(s.as_ref())
+                    || (w.chars().count() >= MIN_TYPO_CHARS
+                        && self
+                            .topic_stems
+                            .iter()
+                            .any(|t| strsim::normalized_damerau_levenshtein(&s, t) >= 0.8))
+            })
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Fuzzy search over title, topics, provider and summary.

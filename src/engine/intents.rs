@@ -833,7 +833,7 @@ fn url_problem(url: &str) -> Option<String> {
             "`url` must use https, found `{}:` in \"{url}\"",
             parsed.scheme()
         )),
-        Ok(parsed) if parsed.host_str().map_or(true, str::is_empty) => {
+        Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => {
             Some(format!("`url` \"{url}\" has no host"))
         }
         Ok(_) => None,

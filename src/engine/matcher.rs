@@ -19,8 +19,11 @@ use super::model::{Model, TrainSettings};
 pub struct MatcherSettings {
     /// Below this confidence the question is out of scope: fall back with suggestions.
     pub fallback_below: f32,
-    /// When the runner-up's confidence is within this of the top one, ask which was meant.
+    /// When the runner-up's score is within this of the top one's, ask which was meant.
+    /// Measured in score units, where training puts the right intent 1.0 above the others
+    /// (not in confidence, which saturates near 1: 0.99 against 0.95 is a clear win).
     pub clarify_margin: f32,
+
     /// Candidates below this confidence are never offered as suggestions.
     pub suggest_above: f32,
     /// Score added to an intent for each of its keywords found in the question.
@@ -105,6 +108,8 @@ pub struct Explanation {
     pub patterns: Vec<String>,
     /// The words that pushed the top intent's score most, with their contribution.
     pub evidence: Vec<(String, f32)>,
+    /// Content words of the question that no example contains.
+    pub unknown_words: Vec<String>,
     /// One sentence summing it up.
     pub summary: String,
 }
@@ -343,6 +348,16 @@ impl Matcher {
         }
     }
 
+    /// How far apart two confidences are in score units (the inverse of [`Matcher::confidence`]):
+    /// 0.99 and 0.95 are as far apart as 0.6 and 0.3, though the confidences look close.
+    fn gap(&self, higher: f32, lower: f32) -> f32 {
+        let logit = |c: f32| {
+            let c = c.clamp(1e-6, 1.0 - 1e-6);
+            (c / (1.0 - c)).ln()
+        };
+        (logit(higher) - logit(lower)) / self.settings.confidence_slope
+    }
+
     /// Turns a raw score into a confidence in [0, 1].
     pub fn confidence(&self, score: f32) -> f32 {
         let s = &self.settings;
@@ -389,7 +404,7 @@ impl Matcher {
         let runner_up = candidates.get(1).map_or(0.0, |c| c.score);
         let decision = if candidates.is_empty() || top < s.fallback_below {
             Decision::Fallback
-        } else if runner_up >= s.fallback_below && top - runner_up < s.clarify_margin {
+        } else if runner_up >= s.fallback_below && self.gap(top, runner_up) < s.clarify_margin {
             Decision::Clarify
         } else {
             Decision::Answer
@@ -400,7 +415,9 @@ impl Matcher {
             Decision::Answer => candidates,
             Decision::Clarify => candidates
                 .into_iter()
-                .filter(|c| top - c.score < s.clarify_margin && c.score >= s.fallback_below)
+                .filter(|c| {
+                    self.gap(top, c.score) < s.clarify_margin && c.score >= s.fallback_below
+                })
                 .collect(),
             Decision::Fallback => candidates
                 .into_iter()
@@ -426,6 +443,7 @@ impl Matcher {
             stems: analysis.stems.clone(),
             corrections: analysis.corrections.clone(),
             synonyms: analysis.synonyms.clone(),
+            unknown_words: analysis.unknown_words.clone(),
             ..Explanation::default()
         };
         let Some(top) = candidates.first() else {
@@ -497,7 +515,7 @@ impl Matcher {
                 "asked to clarify: {} are within {:.2} of each other; top `{}` {:.2}: {because}",
                 candidates
                     .iter()
-                    .filter(|c| top.score - c.score < s.clarify_margin)
+                    .filter(|c| self.gap(top.score, c.score) < s.clarify_margin)
                     .map(|c| format!("`{}`", c.intent))
                     .collect::<Vec<_>>()
                     .join(", "),

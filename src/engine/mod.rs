@@ -14,12 +14,40 @@ pub mod normalize;
 
 use std::path::Path;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use catalog::{Catalog, CourseFilter};
 use intents::{Action, Course, Diagnostic, Intent, IntentSet};
 use matcher::{Candidate, Decision, Explanation, Matcher, MatcherSettings};
+use normalize::{clean, stem, words};
+
+/// The stems of an intent's frame words (see [`Engine::frames`]).
+fn frame_of(intent: &Intent) -> FxHashSet<String> {
+    let stems_of = |text: &str| -> FxHashSet<String> {
+        let cleaned = clean(text);
+        words(&cleaned)
+            .into_iter()
+            .map(|w| stem(w).into_owned())
+            .collect()
+    };
+    let mut counts: FxHashMap<String, usize> = FxHashMap::default();
+    for example in &intent.examples {
+        for s in stems_of(example) {
+            *counts.entry(s).or_default() += 1;
+        }
+    }
+    let floor = (FRAME_SHARE * intent.examples.len() as f32).max(2.0);
+    let mut frame: FxHashSet<String> = counts
+        .into_iter()
+        .filter(|&(_, n)| n as f32 >= floor)
+        .map(|(s, _)| s)
+        .collect();
+    for keyword in &intent.keywords {
+        frame.extend(stems_of(keyword));
+    }
+    frame
+}
 
 /// How many courses an intent with `action = "search_courses"` lists.
 const SEARCHED_COURSES: usize = 5;
@@ -31,7 +59,14 @@ pub struct Engine {
     by_id: FxHashMap<String, usize>,
     matcher: Matcher,
     catalog: Catalog,
+    /// For each course-search intent, the stems of its "frame": the words that ask for a
+    /// course rather than name a topic ("any", "course", "tutorial"): its keywords and the
+    /// words found in at least `FRAME_SHARE` of its examples.
+    frames: FxHashMap<usize, FxHashSet<String>>,
 }
+
+/// A word in at least this share of a course-search intent's examples is frame, not topic.
+const FRAME_SHARE: f32 = 0.15;
 
 /// A course as a reply links it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -84,11 +119,19 @@ impl Engine {
             .enumerate()
             .map(|(i, intent)| (intent.id.clone(), i))
             .collect();
+        let frames = set
+            .intents
+            .iter()
+            .enumerate()
+            .filter(|(_, intent)| intent.action == Some(Action::SearchCourses))
+            .map(|(i, intent)| (i, frame_of(intent)))
+            .collect();
         Engine {
             set,
             by_id,
             matcher,
             catalog,
+            frames,
         }
     }
 
@@ -114,24 +157,34 @@ impl Engine {
 
     /// Matches a question and builds the reply.
     pub fn reply(&self, question: &str) -> Reply {
-        let found = self.matcher.decide(question);
+        let mut found = self.matcher.decide(question);
         let confidence = found.confidence();
-        match found.answered().map(|c| &self.set.intents[c.index]) {
-            Some(intent) => {
-                let courses = self.courses_for(intent, question);
-                Reply {
-                    decision: found.decision,
-                    intent: Some(intent.id.clone()),
-                    title: Some(intent.title.clone()),
-                    confidence,
-                    candidates: found.candidates,
-                    answer: Some(intent.answer.clone()),
-                    courses,
-                    follow_ups: intent.follow_ups.clone(),
-                    explanation: found.explanation,
-                }
-            }
-            None => Reply {
+        let answered = found.answered().map(|c| &self.set.intents[c.index]);
+        let courses = answered
+            .map(|intent| self.courses_for(intent, question, &found.explanation.unknown_words));
+        if let Some(None) = courses {
+            // A course search whose topic no course covers ("a course on cake decorating"):
+            // saying so beats listing unrelated courses.
+            found.decision = Decision::Fallback;
+            found.candidates.remove(0);
+            found.explanation.summary = format!(
+                "fell back: no course in the catalog covers {}",
+                found.explanation.unknown_words.join(", ")
+            );
+        }
+        match (answered, courses) {
+            (Some(intent), Some(Some(courses))) => Reply {
+                decision: found.decision,
+                intent: Some(intent.id.clone()),
+                title: Some(intent.title.clone()),
+                confidence,
+                candidates: found.candidates,
+                answer: Some(intent.answer.clone()),
+                courses,
+                follow_ups: intent.follow_ups.clone(),
+                explanation: found.explanation,
+            },
+            _ => Reply {
                 decision: found.decision,
                 intent: None,
                 title: None,
@@ -148,7 +201,7 @@ impl Engine {
     /// The reply for a chosen intent (a button or menu click): no matching involved.
     pub fn reply_for(&self, id: &str) -> Option<Reply> {
         let intent = self.intent(id)?;
-        let courses = self.courses_for(intent, "");
+        let courses = self.courses_for(intent, "", &[]).unwrap_or_default();
         Some(Reply {
             decision: Decision::Answer,
             intent: Some(intent.id.clone()),
@@ -169,30 +222,47 @@ impl Engine {
         })
     }
 
-    /// The intent's own courses, or for a course search the catalog's best matches for
-    /// the question (its own courses when the question names no known topic).
-    fn courses_for(&self, intent: &Intent, question: &str) -> Vec<CourseLink> {
+    /// The intent's own courses; for a course search, the catalog's best matches for the
+    /// topic words of the question (words in some course's topics: "course" or "any" are
+    /// not), or its own courses when the question names no topic at all. `None` when the
+    /// question names something unknown (`unknown`) that no course covers.
+    fn courses_for(
+        &self,
+        intent: &Intent,
+        question: &str,
+        unknown: &[String],
+    ) -> Option<Vec<CourseLink>> {
         let listed = || intent.courses.iter().filter_map(|id| self.catalog.get(id));
+        let search = |text: &str| {
+            let filter = CourseFilter::default();
+            let hits = self.catalog.search(text, &filter, SEARCHED_COURSES);
+            hits.into_iter()
+                .map(|hit| hit.course)
+                .collect::<Vec<&Course>>()
+        };
         let courses: Vec<&Course> = match intent.action {
-            Some(Action::SearchCourses) if !question.trim().is_empty() => {
-                let hits =
-                    self.catalog
-                        .search(question, &CourseFilter::default(), SEARCHED_COURSES);
-                if hits.is_empty() {
-                    listed().collect()
+            Some(Action::SearchCourses) => {
+                let frame = self.frames.get(&self.by_id[&intent.id]);
+                let mut topics = self.catalog.topic_words(question);
+                topics.retain(|w| frame.is_none_or(|f| !f.contains(stem(w).as_ref())));
+                if !topics.is_empty() {
+                    search(&topics.join(" "))
+                } else if !unknown.is_empty() {
+                    return None;
                 } else {
-                    hits.into_iter().map(|hit| hit.course).collect()
+                    listed().collect()
                 }
             }
-            _ => listed().collect(),
+            None => listed().collect(),
         };
-        courses
+        let links = courses
             .into_iter()
             .map(|c| CourseLink {
                 id: c.id.clone(),
                 title: c.title.clone(),
                 url: c.url.clone(),
             })
-            .collect()
+            .collect();
+        Some(links)
     }
 }
