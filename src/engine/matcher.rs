@@ -53,8 +53,8 @@ pub struct MatcherSettings {
 impl Default for MatcherSettings {
     fn default() -> Self {
         MatcherSettings {
-            fallback_below: 0.35,
-            clarify_margin: 0.1,
+            fallback_below: 0.4,
+            clarify_margin: 0.05,
             suggest_above: 0.1,
             keyword_weight: 0.3,
             pattern_weight: 0.6,
