@@ -175,6 +175,13 @@ impl Featurizer {
         self.names.get(&id).map(String::as_str)
     }
 
+    /// Whether some example has the stem of `word`.
+    fn stem_known(&self, word: &str) -> bool {
+        let stem = stem(word);
+        self.ids
+            .contains_key(&hash_of(Block::Word, |h| stem.as_ref().hash(h)))
+    }
+
     /// Stems of a short text (a keyword) after synonyms, as questions are stemmed.
     pub fn stems_of(&self, text: &str) -> Vec<String> {
         self.analyze_words(text, None).analysis.stems
@@ -246,8 +253,12 @@ impl Featurizer {
             }
             let word = tokens[i];
             i += 1;
+            // A word seen in training, or another form of a known stem ("databases" when
+            // the examples say "database"), is not a typo.
             let fixed = match typos {
-                Some(settings) if !self.stems.contains_key(word) => self.correct(word, settings),
+                Some(settings) if !self.stems.contains_key(word) && !self.stem_known(word) => {
+                    self.correct(word, settings)
+                }
                 _ => None,
             };
             match fixed {
@@ -468,5 +479,50 @@ fn feature_name(block: Block, hash: u64, stems: &[String]) -> String {
             .map(|p| format!("{} {}", p[0], p[1]))
             .unwrap_or_default(),
         Block::Chars => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TYPOS: TypoSettings = TypoSettings {
+        min_len: 4,
+        max_distance: 2,
+    };
+
+    fn featurizer(examples: &[&str]) -> Featurizer {
+        Featurizer::fit(examples.iter().copied(), &[]).0
+    }
+
+    #[test]
+    fn typos_are_corrected_but_other_forms_of_known_words_are_not() {
+        let f = featurizer(&["what is a database", "how do servers work"]);
+        let cases = [
+            ("databse", vec![("databse", "database")]),
+            ("databases", vec![]), // same stem as "database": not a typo
+            ("servers", vec![]),
+            ("pizza", vec![]), // nothing close
+        ];
+        for (question, expected) in cases {
+            let (_, analysis) = f.vectorize_question(question, TYPOS);
+            let expected: Vec<(String, String)> = expected
+                .into_iter()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect();
+            assert_eq!(analysis.corrections, expected, "{question}");
+        }
+    }
+
+    #[test]
+    fn unknown_words_dilute_the_vector_and_are_reported() {
+        let f = featurizer(&["what is a database", "how do servers work"]);
+        let (known, _) = f.vectorize_question("what is a database", TYPOS);
+        let (diluted, analysis) = f.vectorize_question("what is a database recipe", TYPOS);
+        let norm = |v: &SparseVec| v.iter().map(|&(_, x)| x * x).sum::<f32>();
+        assert!((norm(&known) - 1.0).abs() < 1e-4);
+        assert!(norm(&diluted) < norm(&known));
+        assert_eq!(analysis.unknown_words, ["recipe"]);
+        assert_eq!(analysis.content_words, 2);
     }
 }
