@@ -733,3 +733,52 @@ fn confusions_flag_an_example_worded_like_another_intent() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn words_only_another_intent_uses_lower_the_confidence() {
+    // "what is" points at the definitions intent; "pasta" is known, but only to cooking.
+    let examples = |words: &[&str]| {
+        words
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let toml = format!(
+        "[[intent]]\nid = \"tech.definitions\"\ntitle = \"Definitions\"\nanswer = \"A definition.\"\nexamples = [{}]\n\n[[intent]]\nid = \"food.cooking\"\ntitle = \"Cooking\"\nanswer = \"A recipe.\"\nexamples = [{}]\n",
+        examples(&[
+            "what is a database",
+            "what is an api",
+            "what is a server",
+            "what is caching",
+            "what is a queue",
+        ]),
+        examples(&[
+            "how long do i boil pasta",
+            "best sauce for pasta",
+            "how to cook rice",
+            "recipe for tomato soup",
+            "how do i bake bread",
+        ]),
+    );
+    let dir = IntentDir::new().file("all.toml", toml);
+    let confidence = |share: f32| {
+        let settings = MatcherSettings {
+            intent_coverage_share: share,
+            ..MatcherSettings::default()
+        };
+        let engine = crate::support::load(dir.path(), &settings);
+        let reply = engine.reply("what is pasta");
+        (
+            reply.decision,
+            reply.candidates.first().map(|c| c.intent.clone()),
+            reply.confidence,
+        )
+    };
+    let (_, top, any_intent) = confidence(0.0);
+    assert_eq!(top.as_deref(), Some("tech.definitions"));
+    let (_, _, mixed) = confidence(0.4);
+    assert!(mixed < any_intent, "{mixed} vs {any_intent}");
+    let (decision, _, only_own) = confidence(1.0);
+    assert_eq!(decision, Decision::Fallback, "confidence {only_own}");
+}

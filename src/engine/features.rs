@@ -43,6 +43,8 @@ pub struct Analysis {
     pub synonyms: Vec<(String, String)>,
     /// How many words are not stop words ...
     pub content_words: usize,
+    /// ... their stems ...
+    pub content_stems: Vec<String>,
     /// ... and those of them no example contains (after synonyms and typo correction).
     pub unknown_words: Vec<String>,
 }
@@ -177,9 +179,14 @@ impl Featurizer {
 
     /// Whether some example has the stem of `word`.
     fn stem_known(&self, word: &str) -> bool {
-        let stem = stem(word);
+        self.word_id(&stem(word)).is_some()
+    }
+
+    /// The feature id of a stem as a word, when some example has it.
+    pub fn word_id(&self, stem: &str) -> Option<u32> {
         self.ids
-            .contains_key(&hash_of(Block::Word, |h| stem.as_ref().hash(h)))
+            .get(&hash_of(Block::Word, |h| stem.hash(h)))
+            .copied()
     }
 
     /// Stems of a short text (a keyword) after synonyms, as questions are stemmed.
@@ -289,6 +296,7 @@ impl Featurizer {
             };
             if !is_stop_word(word) {
                 analysis.content_words += 1;
+                analysis.content_stems.push(stem.clone());
                 if !known {
                     analysis.unknown_words.push(word.clone());
                 }

@@ -39,6 +39,9 @@ pub struct MatcherSettings {
     /// every content word is unknown ("how do I cook pasta" shares only "how do I") falls
     /// back. 0 disables it. An intent whose keyword or pattern matched is exempt.
     pub unknown_word_exponent: f32,
+    /// How much of that coverage counts only the words the candidate intent's own examples
+    /// use (the rest: words any intent uses). 0 = any intent, 1 = that intent only.
+    pub intent_coverage_share: f32,
     /// Aggressiveness of training (the passive-aggressive `C`): higher fits the examples
     /// harder, lower generalizes more smoothly.
     pub aggressiveness: f32,
@@ -61,6 +64,7 @@ impl Default for MatcherSettings {
             confidence_slope: 6.0,
             confidence_midpoint: 0.3,
             unknown_word_exponent: 1.0,
+            intent_coverage_share: 0.4,
             aggressiveness: 0.5,
             epochs: 6,
             typo_min_len: 4,
@@ -137,9 +141,31 @@ impl Scored {
         let factor = if self.direct[class] || exponent <= 0.0 {
             1.0
         } else {
-            self.coverage.powf(exponent)
+            let share = matcher.settings.intent_coverage_share;
+            let coverage =
+                (1.0 - share) * self.coverage + share * self.intent_coverage(matcher, class);
+            coverage.powf(exponent)
         };
         matcher.confidence(score) * factor
+    }
+
+    /// Share of the question's content words that the intent's own examples use (a word
+    /// the model weighs positively for it).
+    fn intent_coverage(&self, matcher: &Matcher, class: usize) -> f32 {
+        let stems = &self.analysis.content_stems;
+        if stems.is_empty() {
+            return 1.0;
+        }
+        let used = stems
+            .iter()
+            .filter(|s| {
+                matcher
+                    .featurizer
+                    .word_id(s)
+                    .is_some_and(|id| matcher.model.weight(id, class as u32) > 0.0)
+            })
+            .count();
+        used as f32 / stems.len() as f32
     }
 }
 
