@@ -137,16 +137,19 @@ impl Scored {
     /// The confidence of intent `class` (its raw score `score`), lowered by unknown words
     /// unless the intent's own keywords or patterns matched.
     fn confidence(&self, matcher: &Matcher, class: usize, score: f32) -> f32 {
+        matcher.confidence(score) * self.coverage_factor(matcher, class)
+    }
+
+    /// What unknown words, and words only other intents use, multiply the confidence of
+    /// intent `class` by (1 when its own keywords or patterns matched).
+    fn coverage_factor(&self, matcher: &Matcher, class: usize) -> f32 {
         let exponent = matcher.settings.unknown_word_exponent;
-        let factor = if self.direct[class] || exponent <= 0.0 {
-            1.0
-        } else {
-            let share = matcher.settings.intent_coverage_share;
-            let coverage =
-                (1.0 - share) * self.coverage + share * self.intent_coverage(matcher, class);
-            coverage.powf(exponent)
-        };
-        matcher.confidence(score) * factor
+        if self.direct[class] || exponent <= 0.0 {
+            return 1.0;
+        }
+        let share = matcher.settings.intent_coverage_share;
+        let coverage = (1.0 - share) * self.coverage + share * self.intent_coverage(matcher, class);
+        coverage.powf(exponent)
     }
 
     /// Share of the question's content words that the intent's own examples use (a word
@@ -505,17 +508,15 @@ impl Matcher {
         if !explanation.patterns.is_empty() {
             reasons.push(format!("pattern {}", explanation.patterns.join(", ")));
         }
-        if !analysis.unknown_words.is_empty() {
+        let factor = scored.coverage_factor(self, class);
+        if factor < 1.0 {
+            let unknown = if analysis.unknown_words.is_empty() {
+                "none".to_owned()
+            } else {
+                analysis.unknown_words.join(", ")
+            };
             reasons.push(format!(
-                "unknown words {} (confidence x{:.2})",
-                analysis.unknown_words.join(", "),
-                if scored.direct[class] {
-                    1.0
-                } else {
-                    scored
-                        .coverage
-                        .powf(self.settings.unknown_word_exponent.max(0.0))
-                }
+                "words the intent does not use lower the confidence x{factor:.2} (unknown: {unknown})"
             ));
         }
         if !explanation.corrections.is_empty() {
