@@ -39,6 +39,9 @@ pub struct MatcherSettings {
     /// every content word is unknown ("how do I cook pasta" shares only "how do I") falls
     /// back. 0 disables it. An intent whose keyword or pattern matched is exempt.
     pub unknown_word_exponent: f32,
+    /// How much a word known only after typo correction counts as known in that coverage
+    /// (1 = fully; a correction is a guess, and "speed" may become "spend").
+    pub corrected_word_known: f32,
     /// How much of that coverage counts only the words the candidate intent's own examples
     /// use (the rest: words any intent uses). 0 = any intent, 1 = that intent only.
     pub intent_coverage_share: f32,
@@ -64,6 +67,7 @@ impl Default for MatcherSettings {
             confidence_slope: 6.0,
             confidence_midpoint: 0.3,
             unknown_word_exponent: 1.0,
+            corrected_word_known: 0.5,
             intent_coverage_share: 0.4,
             aggressiveness: 0.5,
             epochs: 6,
@@ -361,11 +365,15 @@ impl Matcher {
                 }
             }
         }
-        let known = analysis.content_words - analysis.unknown_words.len();
+        // A corrected word is a guess: it counts as known only in part.
+        let guessed = analysis.corrections.len().min(analysis.content_words) as f32;
+        let known = analysis.content_words as f32
+            - analysis.unknown_words.len() as f32
+            - (1.0 - self.settings.corrected_word_known) * guessed;
         let coverage = if analysis.content_words == 0 {
             1.0
         } else {
-            known as f32 / analysis.content_words as f32
+            (known / analysis.content_words as f32).clamp(0.0, 1.0)
         };
         Scored {
             scores,
