@@ -35,7 +35,6 @@ impl Default for TrainSettings {
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     rows: Vec<Row>,
-    classes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -205,7 +204,7 @@ impl Model {
                 }
             })
             .collect();
-        Model { rows, classes }
+        Model { rows }
     }
 
     /// Adds the score of every intent for `vector` into `scores` (length = intents).
@@ -250,10 +249,6 @@ impl Model {
             Some(Row::Dense(row)) => row.get(class as usize).copied().unwrap_or(0.0),
             None => 0.0,
         }
-    }
-
-    pub fn classes(&self) -> usize {
-        self.classes
     }
 
     /// How many weights scoring `vector` reads (a dense row counts all its intents).
