@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use crate::engine::intents::{Course, Level};
-use crate::engine::normalize::{clean, is_stop_word, stem, words};
+use crate::engine::normalize::{clean, content_stems, is_stop_word, stem, words};
 
 /// Field weights: topics and title > provider > summary.
 const W_TITLE: f32 = 2.0;
@@ -159,14 +159,7 @@ impl Catalog {
         let topic_stems = courses
             .iter()
             .flat_map(|c| c.topics.iter())
-            .flat_map(|topic| {
-                let cleaned = clean(topic);
-                words(&cleaned)
-                    .into_iter()
-                    .filter(|w| !is_stop_word(w))
-                    .map(|w| stem(w).into_owned())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|topic| content_stems(topic))
             .collect();
 
         spellings.sort();

@@ -144,20 +144,10 @@ impl Featurizer {
         let vectors = counted
             .into_iter()
             .map(|features| {
-                let mut norms = [0f32; BLOCKS];
-                let weighted: Vec<(u32, Block, f32)> = features
+                let known = features
                     .into_iter()
-                    .map(|(id, block, tf)| {
-                        let weight = (1.0 + (tf as f32).ln()) * featurizer.idf[id as usize];
-                        norms[block as usize] += weight * weight;
-                        (id, block, weight)
-                    })
-                    .collect();
-                let scale = block_scales(norms);
-                weighted
-                    .into_iter()
-                    .map(|(id, block, weight)| (id, weight * scale[block as usize]))
-                    .collect()
+                    .map(|(id, block, n)| (Some(id), block, n));
+                featurizer.weigh(known)
             })
             .collect();
         (featurizer, vectors)
@@ -205,37 +195,31 @@ impl Featurizer {
         let mut raw = Vec::with_capacity(surface.len() * 16);
         emit_features(surface, stems, &mut raw);
         raw.sort_unstable_by_key(|&(hash, _)| hash);
-        let mut norms = [0f32; BLOCKS];
-        let mut vector: SparseVec = Vec::with_capacity(raw.len());
-        let mut blocks: Vec<Block> = Vec::with_capacity(raw.len());
-        for run in raw.chunk_by(|a, b| a.0 == b.0) {
+        let counted = raw.chunk_by(|a, b| a.0 == b.0).map(|run| {
             let (hash, block) = run[0];
-            let tf = 1.0 + (run.len() as f32).ln();
-            match self.ids.get(&hash) {
-                Some(&id) => {
-                    let weight = tf * self.idf[id as usize];
-                    norms[block as usize] += weight * weight;
-                    vector.push((id, weight));
-                    blocks.push(block);
-                }
-                // An unknown feature carries no score but still counts in the norm, so
-                // words the intents never use dilute the rest: "what is the weather"
-                // must not look exactly like "what is".
-                None => {
-                    let weight = tf * self.unknown_idf;
-                    norms[block as usize] += weight * weight;
-                }
+            (self.ids.get(&hash).copied(), block, run.len() as u32)
+        });
+        self.weigh(counted)
+    }
+
+    /// TF-IDF weights of counted features `(id, block, occurrences)`, each block scaled by
+    /// [`block_scales`]. A feature with no id (seen in no example) carries no score but
+    /// still counts in the norm, so words the intents never use dilute the rest: "what is
+    /// the weather" must not look exactly like "what is".
+    fn weigh(&self, counted: impl IntoIterator<Item = (Option<u32>, Block, u32)>) -> SparseVec {
+        let mut norms = [0f32; BLOCKS];
+        let mut vector: SparseVec = Vec::new();
+        let mut blocks: Vec<Block> = Vec::new();
+        for (id, block, occurrences) in counted {
+            let idf = id.map_or(self.unknown_idf, |id| self.idf[id as usize]);
+            let weight = (1.0 + (occurrences as f32).ln()) * idf;
+            norms[block as usize] += weight * weight;
+            if let Some(id) = id {
+                vector.push((id, weight));
+                blocks.push(block);
             }
         }
-        // Each non-empty block gets the same total weight, whatever its size.
-        let present = norms.iter().filter(|&&n| n > 0.0).count().max(1) as f32;
-        let scale = norms.map(|n| {
-            if n > 0.0 {
-                1.0 / (n * present).sqrt()
-            } else {
-                0.0
-            }
-        });
+        let scale = block_scales(norms);
         for ((_, weight), block) in vector.iter_mut().zip(blocks) {
             *weight *= scale[block as usize];
         }

@@ -1587,40 +1587,6 @@ mod tests {
     }
 
     #[test]
-    fn bad_fixture_lists_every_error() {
-        let loaded = load_dir(&fixture("bad"));
-        let expect = [
-            (
-                "broken.toml",
-                4,
-                20,
-                "TOML syntax error: invalid basic string",
-            ),
-            (
-                "faq.toml",
-                6,
-                1,
-                "unknown field `exmples` in intent `faq.salary`",
-            ),
-            (
-                "faq.toml",
-                14,
-                13,
-                "invalid regex in `patterns`: unclosed group",
-            ),
-            ("faq.toml", 16, 12, "unknown course `negotiation-101`"),
-        ];
-        let shown: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
-        assert_eq!(shown.len(), expect.len(), "{shown:#?}");
-        for (d, (file, line, col, fragment)) in loaded.diagnostics.iter().zip(expect) {
-            assert!(d.path.ends_with(file), "{d}");
-            assert_eq!((d.line, d.col, d.severity), (line, col, E), "{d}");
-            assert!(d.message.contains(fragment), "{d} lacks {fragment}");
-        }
-        assert!(loaded.has_errors());
-    }
-
-    #[test]
     fn load_dir_collects_errors_across_files() {
         let dir = tempfile::tempdir().unwrap();
         let write =

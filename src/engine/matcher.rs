@@ -23,7 +23,6 @@ pub struct MatcherSettings {
     /// Measured in score units, where training puts the right intent 1.0 above the others
     /// (not in confidence, which saturates near 1: 0.99 against 0.95 is a clear win).
     pub clarify_margin: f32,
-
     /// Candidates below this confidence are never offered as suggestions.
     pub suggest_above: f32,
     /// Score added to an intent for each of its keywords found in the question.
@@ -34,8 +33,9 @@ pub struct MatcherSettings {
     pub confidence_slope: f32,
     /// Score at which the confidence is 0.5.
     pub confidence_midpoint: f32,
-    /// How much words no intent knows lower the confidence: it is multiplied by
-    /// `(known content words / content words) ^ unknown_word_exponent`, so a question whose
+    /// How much words the intents do not know lower the confidence: it is multiplied by
+    /// `coverage ^ unknown_word_exponent`, where coverage is the share of the question's
+    /// content words the intents know (see the two settings below), so a question whose
     /// every content word is unknown ("how do I cook pasta" shares only "how do I") falls
     /// back. 0 disables it. An intent whose keyword or pattern matched is exempt.
     pub unknown_word_exponent: f32,
@@ -133,7 +133,8 @@ pub struct Scored {
     pub matched_patterns: Vec<Vec<usize>>,
     /// Per intent, whether one of its keywords or patterns matched.
     pub direct: Vec<bool>,
-    /// Share of the question's content words that some example contains.
+    /// Share of the question's content words that some example contains (a word known
+    /// only through a typo correction counting `corrected_word_known`).
     pub coverage: f32,
 }
 
@@ -301,45 +302,39 @@ impl Matcher {
 
     /// Features of a question and the weights scoring it reads: what a query costs.
     pub fn cost(&self, question: &str) -> (usize, usize) {
-        let typos = TypoSettings {
-            min_len: self.settings.typo_min_len,
-            max_distance: self.settings.typo_max_distance,
-        };
-        let (vector, _) = self.featurizer.vectorize_question(question, typos);
+        let (vector, _) = self.featurizer.vectorize_question(question, self.typos());
         (vector.len(), self.model.cost(&vector))
     }
 
     /// Raw scores of every intent for a question, with the analysis behind them.
     pub fn scores(&self, question: &str) -> Scored {
         let mut scored = self.score_classes(question);
-        // Back from class order to the caller's order.
-        scored.scores = self
-            .class_of
-            .iter()
-            .map(|&class| scored.scores[class])
-            .collect();
+        scored.scores = self.in_caller_order(&scored.scores);
+        scored.direct = self.in_caller_order(&scored.direct);
         if !scored.matched_patterns.is_empty() {
-            scored.matched_patterns = self
-                .class_of
-                .iter()
-                .map(|&class| scored.matched_patterns[class].clone())
-                .collect();
+            scored.matched_patterns = self.in_caller_order(&scored.matched_patterns);
         }
-        scored.direct = self
-            .class_of
-            .iter()
-            .map(|&class| scored.direct[class])
-            .collect();
         scored
+    }
+
+    /// Values indexed by class, reordered like the intents the matcher was built from.
+    fn in_caller_order<T: Clone>(&self, by_class: &[T]) -> Vec<T> {
+        self.class_of
+            .iter()
+            .map(|&class| by_class[class].clone())
+            .collect()
+    }
+
+    fn typos(&self) -> TypoSettings {
+        TypoSettings {
+            min_len: self.settings.typo_min_len,
+            max_distance: self.settings.typo_max_distance,
+        }
     }
 
     /// [`Matcher::scores`] indexed by class (the matcher's internal order).
     fn score_classes(&self, question: &str) -> Scored {
-        let typos = TypoSettings {
-            min_len: self.settings.typo_min_len,
-            max_distance: self.settings.typo_max_distance,
-        };
-        let (vector, analysis) = self.featurizer.vectorize_question(question, typos);
+        let (vector, analysis) = self.featurizer.vectorize_question(question, self.typos());
         let mut scores = vec![0f32; self.ids.len()];
         let mut direct = vec![false; self.ids.len()];
         self.model.score_into(&vector, &mut scores);

@@ -20,31 +20,25 @@ use serde::Serialize;
 use catalog::{Catalog, CourseFilter};
 use intents::{Action, Course, Diagnostic, Intent, IntentSet};
 use matcher::{Candidate, Decision, Explanation, Matcher, MatcherSettings};
-use normalize::{clean, stem, words};
+use normalize::{content_stems, stem};
 
 /// The stems of an intent's frame words (see [`Engine::frames`]).
 fn frame_of(intent: &Intent) -> FxHashSet<String> {
-    let stems_of = |text: &str| -> FxHashSet<String> {
-        let cleaned = clean(text);
-        words(&cleaned)
-            .into_iter()
-            .map(|w| stem(w).into_owned())
-            .collect()
-    };
     let mut counts: FxHashMap<String, usize> = FxHashMap::default();
     for example in &intent.examples {
-        for s in stems_of(example) {
-            *counts.entry(s).or_default() += 1;
+        let distinct: FxHashSet<String> = content_stems(example).into_iter().collect();
+        for stem in distinct {
+            *counts.entry(stem).or_default() += 1;
         }
     }
     let floor = (FRAME_SHARE * intent.examples.len() as f32).max(2.0);
     let mut frame: FxHashSet<String> = counts
         .into_iter()
         .filter(|&(_, n)| n as f32 >= floor)
-        .map(|(s, _)| s)
+        .map(|(stem, _)| stem)
         .collect();
     for keyword in &intent.keywords {
-        frame.extend(stems_of(keyword));
+        frame.extend(content_stems(keyword));
     }
     frame
 }
@@ -233,20 +227,17 @@ impl Engine {
         unknown: &[String],
     ) -> Option<Vec<CourseLink>> {
         let listed = || intent.courses.iter().filter_map(|id| self.catalog.get(id));
-        let search = |text: &str| {
-            let filter = CourseFilter::default();
-            let hits = self.catalog.search(text, &filter, SEARCHED_COURSES);
-            hits.into_iter()
-                .map(|hit| hit.course)
-                .collect::<Vec<&Course>>()
-        };
         let courses: Vec<&Course> = match intent.action {
             Some(Action::SearchCourses) => {
                 let frame = self.frames.get(&self.by_id[&intent.id]);
                 let mut topics = self.catalog.topic_words(question);
                 topics.retain(|w| frame.is_none_or(|f| !f.contains(stem(w).as_ref())));
                 if !topics.is_empty() {
-                    search(&topics.join(" "))
+                    let filter = CourseFilter::default();
+                    let hits = self
+                        .catalog
+                        .search(&topics.join(" "), &filter, SEARCHED_COURSES);
+                    hits.into_iter().map(|hit| hit.course).collect()
                 } else if !unknown.is_empty() {
                     return None;
                 } else {

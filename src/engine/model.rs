@@ -209,22 +209,10 @@ impl Model {
 
     /// Adds the score of every intent for `vector` into `scores` (length = intents).
     pub fn score_into(&self, vector: &SparseVec, scores: &mut [f32]) {
-        // First fetch every row the question needs: these loads are independent, so the
-        // processor overlaps their cache misses instead of waiting for each in turn. In a
-        // model of 2,000 intents the misses, not the arithmetic, are most of the cost.
-        let rows: Vec<(&Row, f32)> = vector
-            .iter()
-            .filter_map(|&(feature, x)| Some((self.rows.get(feature as usize)?, x)))
-            .collect();
-        let mut touched = 0.0f32;
-        for (row, _) in &rows {
-            touched += match row {
-                Row::Sparse(list) => list.first().map_or(0.0, |e| e.1),
-                Row::Dense(row) => row.first().copied().unwrap_or(0.0),
+        for &(feature, x) in vector {
+            let Some(row) = self.rows.get(feature as usize) else {
+                continue;
             };
-        }
-        std::hint::black_box(touched);
-        for (row, x) in rows {
             match row {
                 Row::Sparse(list) => {
                     for &(class, w) in list.iter() {
@@ -295,8 +283,8 @@ fn fit(
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = XorShift(settings.seed | 1);
     let mut scores = vec![0f32; classes];
-    // Margin of each example at its last visit: one far beyond the target is skipped on
-    // the next pass (it would almost surely need no update), which saves most of the
+    // Margin of each example at its last visit: one already past the target margin is
+    // skipped on the next pass (it most likely needs no update), which saves much of the
     // later passes' work. A skipped visit still counts as a step for the average.
     let mut margins = vec![0f32; examples.len()];
     for _ in 0..settings.epochs {

@@ -111,6 +111,16 @@ pub fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.binary_search(&word).is_ok()
 }
 
+/// The stems of the words of `text` that are not stop words, in order.
+pub fn content_stems(text: &str) -> Vec<String> {
+    let cleaned = clean(text);
+    words(&cleaned)
+        .into_iter()
+        .filter(|w| !is_stop_word(w))
+        .map(|w| stem(w).into_owned())
+        .collect()
+}
+
 /// Snowball English stemmer (rust-stemmers), built once. Expects lowercase input (as produced by
 /// [`clean`]); only ASCII words are stemmed, anything else is returned unchanged.
 pub fn stem(word: &str) -> Cow<'_, str> {
