@@ -2,6 +2,7 @@
 //! defaults live in one place), then the file given with `--config`, then environment
 //! variables `CAREERBOT_<SECTION>__<KEY>` (e.g. `CAREERBOT_MATCHER__FALLBACK_BELOW=0.4`).
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -21,7 +22,92 @@ pub struct Settings {
     pub intents_dir: PathBuf,
     pub matcher: MatcherSettings,
     pub replies: ReplySettings,
+    pub discord: DiscordSettings,
     pub log: LogSettings,
+}
+
+/// The Discord front end (`careerbot run`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordSettings {
+    /// Where REST calls and the gateway lookup go; Discord's own by default.
+    pub api_base: String,
+    /// Channels whose plain messages are answered without a mention.
+    pub answer_channels: Vec<u64>,
+    /// A guild to register the slash commands in at once (0: register globally).
+    pub dev_guild: u64,
+    /// A channel for messages to the server's admins (0: none).
+    pub admin_channel: u64,
+    /// The confidence an unmentioned message in `answer_channels` needs to be answered.
+    pub channel_min_confidence: f32,
+    /// Per user: at most `cooldown_questions` questions every `cooldown_seconds` (0: off).
+    pub cooldown_questions: u32,
+    pub cooldown_seconds: u64,
+    /// At most this many replies are being sent to Discord at once.
+    pub max_concurrent_replies: usize,
+    /// The bot token: only from the environment (`DISCORD_TOKEN` or
+    /// `CAREERBOT_DISCORD__TOKEN`); a config file that sets it is refused.
+    #[serde(default)]
+    pub token: Option<Secret>,
+}
+
+/// Discord's own API, the default `api_base`.
+pub const DISCORD_API: &str = "https://discord.com";
+
+/// The environment variable the bot token comes from.
+pub const TOKEN_VARIABLE: &str = "DISCORD_TOKEN";
+
+/// A value that must never be printed: its `Debug` shows only that it is there.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Why `careerbot run` cannot use the token it was given.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("{TOKEN_VARIABLE} is not set: create a bot at https://discord.com/developers/applications and export its token (or use `careerbot chat` offline)")]
+    Missing,
+    #[error(
+        "{TOKEN_VARIABLE} is not a Discord bot token (expected three parts separated by dots)"
+    )]
+    Malformed,
+}
+
+impl DiscordSettings {
+    /// The bot token: `DISCORD_TOKEN`, else the layered `discord.token` (environment only),
+    /// checked for the shape of a Discord token.
+    pub fn token(&self) -> Result<Secret, TokenError> {
+        let token = std::env::var(TOKEN_VARIABLE)
+            .ok()
+            .map(Secret)
+            .or_else(|| self.token.clone())
+            .filter(|t| !t.0.trim().is_empty())
+            .ok_or(TokenError::Missing)?;
+        let token = Secret(token.0.trim().to_owned());
+        if token.0.chars().any(|c| c.is_whitespace() || c.is_control())
+            || serenity::utils::validate_token(&token.0).is_err()
+        {
+            return Err(TokenError::Malformed);
+        }
+        Ok(token)
+    }
 }
 
 /// The bot's own words around answers (the answers themselves live in the intent files).
@@ -34,6 +120,10 @@ pub struct ReplySettings {
     pub suggestions: String,
     /// Asks which of the close candidates was meant.
     pub clarify: String,
+    /// Said to a mention without a question.
+    pub prompt: String,
+    /// Said once per cooldown window to a user asking too fast.
+    pub throttled: String,
 }
 
 /// Logging (`tracing`).
@@ -56,13 +146,25 @@ impl Settings {
                 path.display()
             );
             builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+            let from_file = Config::builder()
+                .add_source(File::from(path).format(FileFormat::Toml))
+                .build()
+                .with_context(|| format!("invalid settings in {}", path.display()))?;
+            anyhow::ensure!(
+                from_file.get::<config::Value>("discord.token").is_err(),
+                "{}: the Discord token must not be in a config file; set {TOKEN_VARIABLE} in \
+                 the environment instead",
+                path.display()
+            );
         }
         builder
             .add_source(
                 Environment::with_prefix("CAREERBOT")
                     .prefix_separator("_")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("discord.answer_channels"),
             )
             .build()
             .and_then(Config::try_deserialize)
@@ -99,5 +201,20 @@ mod tests {
         let error = format!("{:#}", Settings::load(Some(&bad)).unwrap_err());
         assert!(error.contains("fallback_belowx"), "{error}");
         assert!(Settings::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+
+    #[test]
+    fn a_token_in_a_config_file_is_refused_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("leaky.toml");
+        std::fs::write(&file, "[discord]\ntoken = \"abc.def.ghi\"\n").unwrap();
+        let error = format!("{:#}", Settings::load(Some(&file)).unwrap_err());
+        assert!(error.contains("DISCORD_TOKEN"), "{error}");
+        assert!(!error.contains("abc.def.ghi"), "{error}");
+        let secret = Secret::new("abc.def.ghi");
+        assert!(!format!("{secret:?}").contains("abc"));
+        let mut discord = Settings::load(None).unwrap().discord;
+        discord.token = Some(secret);
+        assert!(!format!("{discord:?}").contains("abc"));
     }
 }

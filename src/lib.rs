@@ -2,8 +2,10 @@
 //!
 //! - [`engine`]: the pure, synchronous core (normalize, intent files, matcher, catalog).
 //! - [`cli`]: the command-line front end (offline chat, ask, check, eval, benchmarks).
+//! - [`bot`]: the Discord front end (serenity and poise), started by `careerbot run`.
 //! - [`config`]: every setting, layered from `config/default.toml` and the environment.
 
+pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod engine;

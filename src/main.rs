@@ -6,7 +6,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = careerbot::cli::Cli::parse();
-    careerbot::cli::init_tracing();
     match cli.run() {
         Ok(code) => code,
         // The reader went away (`careerbot chat < questions | head`): nothing left to say.

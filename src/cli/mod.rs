@@ -47,6 +47,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the Discord bot (token from the DISCORD_TOKEN environment variable).
+    Run,
     /// Answer one question, as the bot would.
     Ask {
         /// The question, in plain words.
@@ -121,8 +123,10 @@ impl Cli {
     /// Runs the chosen subcommand.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let settings = Settings::load(self.config.as_deref())?;
+        init_tracing(&settings.log.level);
         let dir = self.intents.unwrap_or_else(|| settings.intents_dir.clone());
         match self.command {
+            Command::Run => run_bot(dir, settings),
             Command::Ask { question, json } => {
                 let Some(engine) = load_engine(&dir, &settings)? else {
                     return Ok(ExitCode::FAILURE);
@@ -197,6 +201,27 @@ impl Cli {
             } => bench::scale(intent_count, examples_per_intent, json, &settings),
         }
     }
+}
+
+/// `careerbot run`: check the token, load the intents, then serve Discord until a signal.
+/// A missing or malformed token exits with code 2 before anything connects.
+fn run_bot(dir: PathBuf, settings: Settings) -> anyhow::Result<ExitCode> {
+    let token = match settings.discord.token() {
+        Ok(token) => token,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let Some(engine) = load_engine(&dir, &settings)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(crate::bot::run(settings, token, dir, engine))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads and compiles the intents, or prints every error and returns `None`.
@@ -275,8 +300,9 @@ fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only).
-pub fn init_tracing() {
+pub fn init_tracing(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

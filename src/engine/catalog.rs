@@ -194,6 +194,50 @@ impl Catalog {
         self.by_id.get(id).map(|&i| &self.courses[i])
     }
 
+    /// Completions for a topic being typed (`/course` autocomplete): catalog topics, most
+    /// common first, then course titles, whose words start with every word typed so far
+    /// (case-insensitive). An empty `partial` gives the most common topics.
+    pub fn suggest(&self, partial: &str, limit: usize) -> Vec<String> {
+        let typed: Vec<String> = partial
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let fits = |text: &str| {
+            let lower = text.to_lowercase();
+            let words: Vec<&str> = lower
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            typed
+                .iter()
+                .all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
+        };
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for course in &self.courses {
+            for topic in &course.topics {
+                *counts.entry(topic.as_str()).or_default() += 1;
+            }
+        }
+        let mut topics: Vec<(&str, usize)> = counts.into_iter().filter(|(t, _)| fits(t)).collect();
+        topics.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let titles = self
+            .by_title
+            .iter()
+            .map(|&i| self.courses[i as usize].title.as_str())
+            .filter(|t| fits(t));
+        let mut seen = std::collections::HashSet::new();
+        topics
+            .into_iter()
+            .map(|(t, _)| t)
+            .chain(titles)
+            .filter(|t| seen.insert(t.to_lowercase()))
+            .take(limit)
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The words of `text` that name a topic of some course (exactly, or within a typo:
     /// normalized Damerau-Levenshtein similarity >= 0.8 for words of 4+ letters), in order.
     /// "any course on kubernetes?" gives `["kubernetes"]`; "any course?" gives nothing.

@@ -771,8 +771,14 @@ fn did_you_mean(name: &str, candidates: &[&str]) -> String {
 // Field checks
 // ---------------------------------------------------------------------------
 
-/// `area.name`, each part `[a-z0-9_]+`.
+/// The longest intent id: ids travel inside Discord's 100-character component ids.
+pub const MAX_INTENT_ID: usize = 64;
+
+/// `area.name`, each part `[a-z0-9_]+`, at most `MAX_INTENT_ID` characters.
 fn is_intent_id(id: &str) -> bool {
+    if id.len() > MAX_INTENT_ID {
+        return false;
+    }
     let word = |s: &str| {
         !s.is_empty()
             && s.bytes()
@@ -851,7 +857,7 @@ fn read_intent(ctx: &mut Ctx<'_>, mut record: Record<'_>) -> Option<Intent> {
         if !is_intent_id(&id.value) {
             let message = format!(
                 "invalid intent id `{}`: expected `area.name`, lowercase letters, digits and `_` \
-                 (e.g. `billing.refund`)",
+                 (e.g. `billing.refund`), at most {MAX_INTENT_ID} characters",
                 id.value
             );
             ctx.error(&id.span, message);

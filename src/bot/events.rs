@@ -1,0 +1,220 @@
+//! Gateway events that are not slash commands: plain messages (mentions, DMs, watched
+//! channels) and clicks on the bot's buttons and menus.
+
+use std::time::{Duration, Instant};
+
+use poise::serenity_prelude::{
+    self as serenity, ComponentInteraction, ComponentInteractionDataKind, Context,
+    CreateInteractionResponse, Message, UserId,
+};
+use tracing::{debug, warn};
+
+use super::cooldown::Verdict;
+use super::present::{self, Action, Card};
+use super::state::{bump, Bot, Vote};
+use crate::engine::matcher::Decision;
+
+/// Answers a plain message when it is addressed to the bot (a mention or a DM) or sits in
+/// one of `answer_channels`; stays silent otherwise, and on anything from a bot.
+pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message) {
+    if message.author.bot || message.author.id == me || message.webhook_id.is_some() {
+        return;
+    }
+    let in_dm = message.guild_id.is_none();
+    let mentioned = message.mentions_user_id(me);
+    let watched = !in_dm
+        && bot
+            .settings
+            .discord
+            .answer_channels
+            .contains(&message.channel_id.get());
+    let addressed = in_dm || mentioned;
+    if !addressed && !watched {
+        return;
+    }
+    let question = strip_mention(&message.content, me);
+    if question.trim().is_empty() {
+        // Without the Message Content intent, unaddressed messages arrive empty.
+        if addressed {
+            let card = Card::text(&bot.settings.replies.prompt);
+            send(ctx, bot, message, card).await;
+        }
+        return;
+    }
+    bump(&bot.stats.questions);
+    let engine = bot.engine();
+    let reply = engine.reply(&question);
+    if !addressed
+        && (reply.decision != Decision::Answer
+            || reply.confidence < bot.settings.discord.channel_min_confidence)
+    {
+        // Nobody asked the bot: it speaks up only when sure.
+        bump(&bot.stats.unconfident);
+        debug!(
+            confidence = reply.confidence,
+            "left an unaddressed message alone"
+        );
+        return;
+    }
+    match bot.cooldown.check(message.author.id.get(), Instant::now()) {
+        Verdict::Allowed => {}
+        verdict => {
+            bump(&bot.stats.throttled);
+            if verdict == Verdict::Notify && addressed {
+                send(
+                    ctx,
+                    bot,
+                    message,
+                    Card::text(&bot.settings.replies.throttled),
+                )
+                .await;
+            }
+            return;
+        }
+    }
+    count_decision(bot, reply.decision);
+    let card = present::reply(&engine, &bot.settings.replies, &reply, bot.next_question());
+    send(ctx, bot, message, card).await;
+}
+
+/// Counts an answered question by its decision.
+pub fn count_decision(bot: &Bot, decision: Decision) {
+    bump(match decision {
+        Decision::Answer => &bot.stats.answers,
+        Decision::Clarify => &bot.stats.clarifications,
+        Decision::Fallback => &bot.stats.fallbacks,
+    });
+}
+
+/// The message without mentions of the bot (`<@id>` and the older `<@!id>`).
+pub fn strip_mention(content: &str, me: UserId) -> String {
+    content
+        .replace(&format!("<@{me}>"), " ")
+        .replace(&format!("<@!{me}>"), " ")
+        .trim()
+        .to_owned()
+}
+
+/// How long to wait before the one retry of a reply Discord refused with 429 or 5xx.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// Sends `card` in reply to `message` (as a reply in servers, without pinging anyone); a
+/// refused or failed call is logged, retried once when Discord says to try later, and
+/// never stops the bot.
+async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) {
+    let Ok(_permit) = bot.sending.acquire().await else {
+        return;
+    };
+    let mut builder = card.message();
+    if message.guild_id.is_some() {
+        builder = builder.reference_message(message);
+    }
+    for attempt in 0..2 {
+        match message
+            .channel_id
+            .send_message(&ctx.http, builder.clone())
+            .await
+        {
+            Ok(_) => return,
+            Err(error) if attempt == 0 && is_transient(&error) => {
+                debug!(%error, "Discord asked to retry a reply");
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+            Err(error) => {
+                bump(&bot.stats.failed_sends);
+                warn!(%error, channel = %message.channel_id, "could not send a reply");
+                return;
+            }
+        }
+    }
+}
+
+/// A 429 or a 5xx: worth one more try.
+fn is_transient(error: &serenity::Error) -> bool {
+    match error {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
+            let status = response.status_code.as_u16();
+            status == 429 || status >= 500
+        }
+        _ => false,
+    }
+}
+
+/// A click on one of the bot's buttons or menus. Answers go only to the clicker
+/// (ephemeral), so exploring topics does not flood the channel.
+pub async fn on_component(ctx: &Context, bot: &Bot, click: &ComponentInteraction) {
+    let chosen = match (&click.data.kind, Action::parse(&click.data.custom_id)) {
+        (ComponentInteractionDataKind::StringSelect { values }, Some(Action::Pick)) => {
+            values.first().cloned().map(Action::Answer)
+        }
+        (_, action) => action,
+    };
+    let card = match chosen {
+        Some(Action::Answer(intent)) => {
+            match bot.cooldown.check(click.user.id.get(), Instant::now()) {
+                Verdict::Allowed => {
+                    let engine = bot.engine();
+                    match engine.reply_for(&intent) {
+                        Some(reply) => {
+                            bump(&bot.stats.questions);
+                            count_decision(bot, reply.decision);
+                            present::reply(
+                                &engine,
+                                &bot.settings.replies,
+                                &reply,
+                                bot.next_question(),
+                            )
+                        }
+                        None => Card::text(
+                            "That topic is no longer in my knowledge base. Try `/topics` for what I know now.",
+                        ),
+                    }
+                }
+                _ => {
+                    bump(&bot.stats.throttled);
+                    Card::text(&bot.settings.replies.throttled)
+                }
+            }
+        }
+        Some(Action::Vote {
+            up,
+            question,
+            intent,
+        }) => {
+            bot.record_vote(Vote {
+                question,
+                intent,
+                up,
+            });
+            Card::text(if up {
+                "Thanks! Glad it helped."
+            } else {
+                "Thanks for telling me. The admins review answers that miss."
+            })
+        }
+        Some(Action::Pick) | None => {
+            Card::text("This button is no longer active. Try `/topics` or ask me again.")
+        }
+    };
+    let response = CreateInteractionResponse::Message(card.interaction(true));
+    if let Err(error) = click.create_response(&ctx.http, response).await {
+        bump(&bot.stats.failed_sends);
+        warn!(%error, "could not answer a click");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_mention_forms_are_stripped() {
+        let me = UserId::new(42);
+        assert_eq!(
+            strip_mention("<@42> what is a backend?", me),
+            "what is a backend?"
+        );
+        assert_eq!(strip_mention("hey <@!42>, degree?", me), "hey  , degree?");
+        assert_eq!(strip_mention("<@420> hi", me), "<@420> hi");
+    }
+}

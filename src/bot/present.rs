@@ -1,0 +1,493 @@
+//! Engine replies as Discord messages: embeds, buttons and menus, always within Discord's
+//! limits and always with mentions switched off.
+//!
+//! Everything here is pure: it builds serenity builders (which serialize to the JSON Discord
+//! receives) from engine values, so the limits are checked by unit tests on that JSON.
+
+use poise::serenity_prelude::{
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
+    CreateEmbedFooter, CreateInteractionResponseMessage, CreateMessage, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption, ReactionType,
+};
+
+use super::limits::{self, fit};
+use crate::config::ReplySettings;
+use crate::engine::catalog::CourseHit;
+use crate::engine::matcher::Decision;
+use crate::engine::{Engine, Reply};
+
+/// The colour of the bot's embeds.
+const COLOUR: u32 = 0x3b82f6;
+/// Related topics offered under an answer (one row of buttons).
+const RELATED: usize = limits::BUTTONS_PER_ROW;
+/// Suggestions offered by a fallback.
+const SUGGESTIONS: usize = 3;
+/// Courses listed by `/course`.
+pub const COURSES_LISTED: usize = 10;
+
+/// What a component's custom id asks for. Ids are short, prefixed and self-contained, so a
+/// click still works after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Answer this intent (a related topic, a "did you mean" candidate, a suggestion).
+    Answer(String),
+    /// A 👍 or 👎 on the answer to question `question`, which was `intent`.
+    Vote {
+        up: bool,
+        question: u64,
+        intent: String,
+    },
+    /// The `/topics` menu: the chosen value is the intent.
+    Pick,
+}
+
+const PREFIX: &str = "cb";
+
+impl Action {
+    /// The custom id; at most 100 characters because intent ids are at most 64.
+    pub fn custom_id(&self) -> String {
+        match self {
+            Action::Answer(intent) => format!("{PREFIX}:a:{intent}"),
+            Action::Vote {
+                up,
+                question,
+                intent,
+            } => {
+                let vote = if *up { "up" } else { "down" };
+                format!("{PREFIX}:v:{vote}:{question:x}:{intent}")
+            }
+            Action::Pick => format!("{PREFIX}:pick"),
+        }
+    }
+
+    /// Reads a custom id; `None` for anything this bot did not make.
+    pub fn parse(custom_id: &str) -> Option<Action> {
+        let rest = custom_id.strip_prefix(PREFIX)?.strip_prefix(':')?;
+        let (kind, rest) = rest.split_once(':').unwrap_or((rest, ""));
+        match kind {
+            "a" if !rest.is_empty() => Some(Action::Answer(rest.to_owned())),
+            "v" => {
+                let mut parts = rest.splitn(3, ':');
+                let up = match parts.next()? {
+                    "up" => true,
+                    "down" => false,
+                    _ => return None,
+                };
+                let question = u64::from_str_radix(parts.next()?, 16).ok()?;
+                let intent = parts.next().filter(|i| !i.is_empty())?.to_owned();
+                Some(Action::Vote {
+                    up,
+                    question,
+                    intent,
+                })
+            }
+            "pick" => Some(Action::Pick),
+            _ => None,
+        }
+    }
+}
+
+/// A reply in Discord's terms, before it becomes a message or an interaction response.
+#[derive(Debug, Clone, Default)]
+pub struct Card {
+    pub content: Option<String>,
+    pub embed: Option<CreateEmbed>,
+    pub components: Vec<CreateActionRow>,
+}
+
+/// No pings at all: not `@everyone`/`@here`, not roles, not users, not the replied-to user.
+pub fn no_mentions() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .empty_users()
+        .empty_roles()
+        .replied_user(false)
+}
+
+impl Card {
+    /// Plain text.
+    pub fn text(text: &str) -> Card {
+        Card {
+            content: Some(fit(text, limits::CONTENT)),
+            ..Card::default()
+        }
+    }
+
+    /// As a channel message.
+    pub fn message(self) -> CreateMessage {
+        let mut message = CreateMessage::new()
+            .allowed_mentions(no_mentions())
+            .components(self.components);
+        if let Some(content) = self.content {
+            message = message.content(content);
+        }
+        if let Some(embed) = self.embed {
+            message = message.embed(embed);
+        }
+        message
+    }
+
+    /// As an interaction response (private to the clicker when `ephemeral`).
+    pub fn interaction(self, ephemeral: bool) -> CreateInteractionResponseMessage {
+        let mut message = CreateInteractionResponseMessage::new()
+            .allowed_mentions(no_mentions())
+            .ephemeral(ephemeral)
+            .components(self.components);
+        if let Some(content) = self.content {
+            message = message.content(content);
+        }
+        if let Some(embed) = self.embed {
+            message = message.embed(embed);
+        }
+        message
+    }
+
+    /// As a poise reply to a slash command.
+    pub fn reply(self, ephemeral: bool) -> poise::CreateReply {
+        let mut reply = poise::CreateReply::default()
+            .allowed_mentions(no_mentions())
+            .reply(false)
+            .ephemeral(ephemeral)
+            .components(self.components);
+        if let Some(content) = self.content {
+            reply = reply.content(content);
+        }
+        if let Some(embed) = self.embed {
+            reply = reply.embed(embed);
+        }
+        reply
+    }
+}
+
+/// The card for an engine reply to question number `question`.
+pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u64) -> Card {
+    let title_of = |id: &str| engine.intent(id).map_or(id.to_owned(), |i| i.title.clone());
+    match (reply.decision, &reply.intent) {
+        (Decision::Answer, Some(intent)) => {
+            let mut rows = Vec::new();
+            let related: Vec<CreateButton> = reply
+                .follow_ups
+                .iter()
+                .take(RELATED)
+                .map(|id| intent_button(id, &title_of(id)))
+                .collect();
+            if !related.is_empty() {
+                rows.push(CreateActionRow::Buttons(related));
+            }
+            let vote = |up: bool, emoji: char| {
+                let action = Action::Vote {
+                    up,
+                    question,
+                    intent: intent.clone(),
+                };
+                CreateButton::new(action.custom_id())
+                    .style(ButtonStyle::Secondary)
+                    .emoji(ReactionType::Unicode(emoji.to_string()))
+            };
+            rows.push(CreateActionRow::Buttons(vec![
+                vote(true, '👍'),
+                vote(false, '👎'),
+            ]));
+            let footer = format!(
+                "Was this helpful? · {:.0}% sure · /topics for more",
+                reply.confidence * 100.0
+            );
+            Card {
+                content: None,
+                embed: Some(answer_embed(
+                    reply.title.as_deref().unwrap_or(intent),
+                    reply.answer.as_deref().unwrap_or_default(),
+                    &reply.courses,
+                    &footer,
+                )),
+                components: rows,
+            }
+        }
+        (Decision::Clarify, _) => {
+            let buttons = reply
+                .candidates
+                .iter()
+                .take(limits::BUTTONS_PER_ROW)
+                .map(|c| intent_button(&c.intent, &title_of(&c.intent)))
+                .collect();
+            Card {
+                content: Some(fit(&words.clarify, limits::CONTENT)),
+                embed: None,
+                components: vec![CreateActionRow::Buttons(buttons)],
+            }
+        }
+        _ => {
+            let suggestions: Vec<CreateButton> = reply
+                .candidates
+                .iter()
+                .take(SUGGESTIONS)
+                .map(|c| intent_button(&c.intent, &title_of(&c.intent)))
+                .collect();
+            let mut text = words.fallback.clone();
+            if !suggestions.is_empty() {
+                text.push_str("\n\n");
+                text.push_str(&words.suggestions);
+            }
+            text.push_str("\n\nSee everything I can answer with `/topics`.");
+            Card {
+                content: Some(fit(&text, limits::CONTENT)),
+                embed: None,
+                components: if suggestions.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![CreateActionRow::Buttons(suggestions)]
+                },
+            }
+        }
+    }
+}
+
+/// A secondary button that answers `intent`.
+fn intent_button(intent: &str, title: &str) -> CreateButton {
+    CreateButton::new(Action::Answer(intent.to_owned()).custom_id())
+        .style(ButtonStyle::Secondary)
+        .label(fit(title, limits::BUTTON_LABEL))
+}
+
+/// The answer embed: title, answer, a field of course links, a footer; the description gives
+/// way when the whole would pass Discord's 6,000 characters.
+fn answer_embed(
+    title: &str,
+    answer: &str,
+    courses: &[crate::engine::CourseLink],
+    footer: &str,
+) -> CreateEmbed {
+    let title = fit(title, limits::EMBED_TITLE);
+    let footer = fit(footer, limits::FOOTER);
+    let mut links = String::new();
+    for course in courses {
+        let line = format!("• [{}]({})\n", escape_link_text(&course.title), course.url);
+        if links.chars().count() + line.chars().count() > limits::FIELD_VALUE {
+            break;
+        }
+        links.push_str(&line);
+    }
+    let field_name = "Courses";
+    let used =
+        title.chars().count() + footer.chars().count() + links.chars().count() + field_name.len();
+    let room = limits::EMBED_TOTAL
+        .saturating_sub(used)
+        .min(limits::EMBED_DESCRIPTION);
+    let mut embed = CreateEmbed::new()
+        .title(title)
+        .description(fit(answer, room))
+        .colour(COLOUR)
+        .footer(CreateEmbedFooter::new(footer));
+    if !links.is_empty() {
+        embed = embed.field(field_name, links.trim_end(), false);
+    }
+    embed
+}
+
+/// Square brackets would end a markdown link's text early.
+fn escape_link_text(text: &str) -> String {
+    text.replace('[', "(").replace(']', ")")
+}
+
+/// `/topics`: the areas (the part of an intent id before the dot) with their topics, and
+/// menus that answer the chosen topic (25 options a menu, at most five menus).
+pub fn topics(engine: &Engine) -> Card {
+    let mut areas: Vec<(&str, Vec<&str>)> = Vec::new();
+    for intent in engine.intents() {
+        let area = intent.id.split_once('.').map_or("", |(a, _)| a);
+        match areas.iter_mut().find(|(a, _)| *a == area) {
+            Some((_, titles)) => titles.push(&intent.title),
+            None => areas.push((area, vec![&intent.title])),
+        }
+    }
+    let intro = format!(
+        "I know {} topics. Ask in your own words (mention me, DM me or use `/ask`), or pick one below.",
+        engine.intents().len()
+    );
+    let mut embed = CreateEmbed::new()
+        .title("What I can answer")
+        .description(intro.clone())
+        .colour(COLOUR);
+    let mut total = intro.len() + 20;
+    for (area, titles) in areas.iter().take(limits::FIELDS) {
+        let name = fit(&capitalize(area), limits::FIELD_NAME);
+        let value = fit(
+            &titles
+                .iter()
+                .map(|t| format!("• {t}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            limits::FIELD_VALUE,
+        );
+        total += name.chars().count() + value.chars().count();
+        if total > limits::EMBED_TOTAL {
+            break;
+        }
+        embed = embed.field(name, value, true);
+    }
+    let options: Vec<CreateSelectMenuOption> = engine
+        .intents()
+        .iter()
+        .map(|intent| {
+            CreateSelectMenuOption::new(fit(&intent.title, limits::OPTION_LABEL), &intent.id)
+        })
+        .collect();
+    let chunks: Vec<_> = options.chunks(limits::SELECT_OPTIONS).collect();
+    let menus = chunks.len().min(limits::ROWS);
+    let components = chunks
+        .into_iter()
+        .take(limits::ROWS)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let placeholder = if menus == 1 {
+                "Pick a topic".to_owned()
+            } else {
+                format!("Pick a topic ({} of {menus})", n + 1)
+            };
+            let kind = CreateSelectMenuKind::String {
+                options: chunk.to_vec(),
+            };
+            // Custom ids must differ within a message; the suffix is ignored when parsing.
+            let id = format!("{}:{n}", Action::Pick.custom_id());
+            CreateActionRow::SelectMenu(
+                CreateSelectMenu::new(id, kind).placeholder(fit(&placeholder, limits::PLACEHOLDER)),
+            )
+        })
+        .collect();
+    Card {
+        content: None,
+        embed: Some(embed),
+        components,
+    }
+}
+
+fn capitalize(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect::<String>()
+    })
+}
+
+/// `/course`: the catalog hits for a topic, or a plain "nothing found".
+pub fn courses(topic: &str, hits: &[CourseHit<'_>]) -> Card {
+    if hits.is_empty() {
+        return Card::text(&format!(
+            "No course in the catalog matches “{}”. Try a broader topic (for example “databases” or “python”), or ask me in your own words.",
+            fit(topic, 100)
+        ));
+    }
+    let mut lines = String::new();
+    for hit in hits.iter().take(COURSES_LISTED) {
+        let c = hit.course;
+        let cost = if c.free { "free" } else { "paid" };
+        let line = format!(
+            "• **[{}]({})**: {}, {}, {cost}\n",
+            escape_link_text(&c.title),
+            c.url,
+            c.provider,
+            c.level.as_str()
+        );
+        if lines.chars().count() + line.chars().count() > limits::EMBED_DESCRIPTION {
+            break;
+        }
+        lines.push_str(&line);
+    }
+    let title = if topic.trim().is_empty() {
+        "Courses".to_owned()
+    } else {
+        format!("Courses on “{}”", topic.trim())
+    };
+    Card {
+        content: None,
+        embed: Some(
+            CreateEmbed::new()
+                .title(fit(&title, limits::EMBED_TITLE))
+                .description(lines.trim_end())
+                .colour(COLOUR),
+        ),
+        components: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn custom_ids_round_trip_and_strangers_are_refused() {
+        let long = format!(
+            "a.{}",
+            "b".repeat(crate::engine::intents::MAX_INTENT_ID - 2)
+        );
+        for action in [
+            Action::Answer("role.overview".into()),
+            Action::Answer(long.clone()),
+            Action::Vote {
+                up: true,
+                question: u64::MAX,
+                intent: long.clone(),
+            },
+            Action::Vote {
+                up: false,
+                question: 0,
+                intent: "x.y".into(),
+            },
+            Action::Pick,
+        ] {
+            let id = action.custom_id();
+            assert!(id.len() <= limits::CUSTOM_ID, "{id}");
+            assert_eq!(Action::parse(&id), Some(action));
+        }
+        for stranger in [
+            "",
+            "cb",
+            "cb:",
+            "cb:a:",
+            "cb:v:maybe:1:x.y",
+            "cb:v:up:zz:x.y",
+            "xx:a:b",
+        ] {
+            assert_eq!(Action::parse(stranger), None, "{stranger}");
+        }
+        assert_eq!(Action::parse("cb:pick:3"), Some(Action::Pick));
+    }
+
+    #[test]
+    fn no_mentions_allows_nothing() {
+        let json = serde_json::to_value(no_mentions()).unwrap();
+        assert_eq!(json["parse"], Value::Array(vec![]));
+        assert_eq!(json["users"], Value::Array(vec![]));
+        assert_eq!(json["roles"], Value::Array(vec![]));
+        assert_eq!(json["replied_user"], Value::Bool(false));
+    }
+
+    #[test]
+    fn an_oversized_answer_still_fits_an_embed() {
+        let courses: Vec<_> = (0..100)
+            .map(|n| crate::engine::CourseLink {
+                id: format!("c{n}"),
+                title: format!("[A course] with a long title number {n} {}", "x".repeat(60)),
+                url: format!("https://example.com/{n}"),
+            })
+            .collect();
+        let embed = answer_embed(
+            &"T".repeat(400),
+            &"word ".repeat(2000),
+            &courses,
+            &"f".repeat(3000),
+        );
+        let json = serde_json::to_value(&embed).unwrap();
+        let len = |v: &Value| v.as_str().unwrap().chars().count();
+        let title = len(&json["title"]);
+        let description = len(&json["description"]);
+        let footer = len(&json["footer"]["text"]);
+        let field = &json["fields"][0];
+        assert!(title <= limits::EMBED_TITLE);
+        assert!(description <= limits::EMBED_DESCRIPTION);
+        assert!(footer <= limits::FOOTER);
+        assert!(len(&field["value"]) <= limits::FIELD_VALUE);
+        let total = title + description + footer + len(&field["name"]) + len(&field["value"]);
+        assert!(total <= limits::EMBED_TOTAL, "{total}");
+        assert!(!field["value"].as_str().unwrap().contains("[A course]"));
+    }
+}
