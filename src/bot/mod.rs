@@ -59,6 +59,11 @@ pub async fn run(
         http = http.proxy(api_base).ratelimiter_disabled(true);
     }
     let http = http.build();
+    // serenity falls back to Discord's own gateway when this lookup fails; a wrong
+    // `api_base` should say so instead.
+    http.get_gateway()
+        .await
+        .with_context(|| format!("cannot reach the Discord API at {}", settings.discord.api_base))?;
 
     let intents = gateway_intents(&settings);
     let dev_guild = settings.discord.dev_guild;
@@ -106,12 +111,17 @@ pub async fn run(
         .await
         .context("could not create the Discord client")?;
     let shards = Arc::clone(&client.shard_manager);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        info!("shutting down");
-        shards.shutdown_all().await;
-    });
-    client.start().await.map_err(|error| match error {
+    let served = tokio::select! {
+        served = client.start() => served,
+        () = shutdown_signal() => {
+            info!("shutting down");
+            // Closes the gateway cleanly (code 1000) when connected; when not, leaving here
+            // ends the reconnection attempts too.
+            shards.shutdown_all().await;
+            Ok(())
+        }
+    };
+    served.map_err(|error| match error {
         serenity::Error::Gateway(serenity::GatewayError::InvalidAuthentication) => {
             anyhow::anyhow!("Discord refused the token in DISCORD_TOKEN")
         }
