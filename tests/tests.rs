@@ -1,13 +1,17 @@
 //! The integration tests, one binary (`autotests = false` in Cargo.toml).
 //!
+//! - `bot`: the real `careerbot run` against the Discord emulator (`support::discord`);
 //! - `cli`: the real `careerbot` binary, on the fixtures and on the shipped `intents/`;
+//! - `emulator_selftest`: the Discord emulator of `support::discord` against a bare serenity client;
 //! - `engine`: matching behaviour through the library, on intent sets built in temp dirs;
 //! - `hostile`: hostile messages and broken intent directories, library and binary;
 //! - `knowledge`: the shipped knowledge base against its contract and its evaluation.
 
 mod support;
 
+mod bot;
 mod cli;
+mod emulator_selftest;
 mod engine;
 mod hostile;
 mod knowledge;

@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use careerbot::engine::matcher::MatcherSettings;
 use careerbot::engine::Engine;
 
+pub mod discord;
+
 /// The `careerbot` binary cargo built for these tests.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_careerbot"))

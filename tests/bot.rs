@@ -1,0 +1,854 @@
+//! The Discord bot end to end: the real `careerbot run` binary, with serenity and poise
+//! inside, against the Discord emulator of `support::discord` on 127.0.0.1. Every test
+//! asserts on the REST calls the bot made; expected answers come from the engine itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use careerbot::engine::matcher::Decision;
+use careerbot::engine::Engine;
+use serde_json::{json, Value};
+
+use crate::support::discord::{
+    option, Emulator, Msg, Recorded, APP_ID, BOT_ID, CHANNEL_ID, FAKE_TOKEN, GUILD_ID, USER_ID,
+};
+use crate::support::{bin, shipped};
+
+/// Long enough for a debug build on a loaded 2-core machine; tests finish as soon as the
+/// awaited call arrives.
+const WAIT: Duration = Duration::from_secs(15);
+/// How long "nothing happened" is watched for.
+const QUIET: Duration = Duration::from_millis(800);
+/// The Manage Server permission bit.
+const MANAGE_GUILD: u64 = 1 << 5;
+/// The privileged Message Content gateway intent.
+const MESSAGE_CONTENT: u64 = 1 << 15;
+/// A watched channel (`answer_channels`) in the tests that configure one.
+const WATCHED: u64 = CHANNEL_ID + 7;
+/// The EPHEMERAL message flag.
+const EPHEMERAL: u64 = 1 << 6;
+
+/// A `careerbot run` process connected to its own emulator; killed when dropped.
+struct Bot {
+    emulator: Emulator,
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Bot {
+    /// Starts the bot on `intents` with `config` (TOML) layered over the defaults, and waits
+    /// until it is connected and has registered its commands.
+    async fn start(config: &str, intents: &Path) -> Bot {
+        let emulator = Emulator::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config_file = dir.path().join("config.toml");
+        std::fs::write(&config_file, config).unwrap();
+        let log = dir.path().join("bot.log");
+        let child = Command::new(bin())
+            .arg("run")
+            .arg("--intents")
+            .arg(intents)
+            .arg("--config")
+            .arg(&config_file)
+            .env("DISCORD_TOKEN", FAKE_TOKEN)
+            .env("CAREERBOT_DISCORD__API_BASE", emulator.api_base())
+            .env("RUST_LOG", "careerbot=debug,serenity=info,poise=info")
+            .env_remove("CAREERBOT_DISCORD__TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut bot = Bot {
+            emulator,
+            child,
+            log,
+            _dir: dir,
+        };
+        let ready = bot.emulator.wait_ready(WAIT).await;
+        assert!(ready, "the bot never connected\n{}", bot.log());
+        let registered = bot
+            .emulator
+            .wait_request(WAIT, |r| r.method == "PUT" && r.path.contains("/commands"))
+            .await;
+        assert!(
+            registered.is_some(),
+            "no command registration\n{}",
+            bot.log()
+        );
+        assert!(bot.child.try_wait().unwrap().is_none(), "{}", bot.log());
+        bot
+    }
+
+    async fn shipped(config: &str) -> Bot {
+        Bot::start(config, &shipped()).await
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The next reply posted to `channel` after `after` requests were recorded.
+    async fn reply_in(&self, channel: u64, after: usize) -> Recorded {
+        let path = format!("/channels/{channel}/messages");
+        self.wait_nth(after, |r| {
+            r.method == "POST" && r.path == path && r.status == 200
+        })
+        .await
+        .unwrap_or_else(|| panic!("no reply in {channel}\n{}", self.log()))
+    }
+
+    /// The first request matching `pred` among those recorded after the first `after`.
+    async fn wait_nth(&self, after: usize, pred: impl Fn(&Recorded) -> bool) -> Option<Recorded> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(found) = self.emulator.requests().into_iter().skip(after).find(&pred) {
+                return Some(found);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The callback for interaction `id`.
+    async fn callback(&self, id: u64) -> Value {
+        let prefix = format!("/interactions/{id}/");
+        let found = self
+            .emulator
+            .wait_request(WAIT, |r| {
+                r.path.starts_with(&prefix) && r.path.ends_with("/callback")
+            })
+            .await
+            .unwrap_or_else(|| panic!("no callback for interaction {id}\n{}", self.log()));
+        found.body
+    }
+
+    /// The interaction's visible response: the callback's data, or, when it deferred, the
+    /// edit of the original response or the first follow-up (which Discord shows in place of
+    /// the "thinking…" message).
+    async fn response(&self, id: u64) -> Value {
+        let callback = self.callback(id).await;
+        if callback["type"] == 5 {
+            let edit = self
+                .emulator
+                .wait_request(WAIT, |r| {
+                    let token = format!("/webhooks/{APP_ID}/emulated-interaction-token-{id}");
+                    (r.method == "PATCH" && r.path == format!("{token}/messages/@original"))
+                        || (r.method == "POST" && r.path == token)
+                })
+                .await
+                .unwrap_or_else(|| panic!("deferred and never answered\n{}\n{}", self.calls(), self.log()));
+            return edit.body;
+        }
+        assert_eq!(callback["type"], 4, "{callback}");
+        callback["data"].clone()
+    }
+
+    /// The recorded calls, one line each, for failure messages.
+    fn calls(&self) -> String {
+        self.emulator
+            .requests()
+            .iter()
+            .map(|r| format!("{} {} -> {}: {}", r.method, r.path, r.status, r.body))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn count(&self, pred: impl Fn(&Recorded) -> bool) -> usize {
+        self.emulator.requests().iter().filter(|r| pred(r)).count()
+    }
+
+    /// `/careerbot stats` as an admin, parsed into `name -> value`.
+    async fn stats(&self) -> std::collections::HashMap<String, u64> {
+        let admin = USER_ID + 1;
+        let call = self.emulator.slash(
+            "careerbot",
+            json!([option("stats", 1, Value::Null)]),
+            admin,
+            MANAGE_GUILD,
+        );
+        let id = self.emulator.interaction(call).await;
+        let response = self.response(id).await;
+        let text = response["content"].as_str().unwrap_or_default().to_owned();
+        text.lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                Some((parts.next()?.to_owned(), parts.next()?.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("the bot did not stop on SIGTERM\n{}", self.log());
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let errors = self.emulator.errors();
+        if !std::thread::panicking() {
+            assert!(errors.is_empty(), "emulator errors: {errors:?}");
+        }
+    }
+}
+
+fn engine() -> Engine {
+    Engine::load(&shipped(), &Default::default()).unwrap().0
+}
+
+/// Asserts a reply can ping nobody.
+#[track_caller]
+fn assert_no_pings(body: &Value) {
+    let mentions = &body["allowed_mentions"];
+    assert_eq!(mentions["parse"], json!([]), "{body}");
+    assert_eq!(mentions["users"], json!([]), "{body}");
+    assert_eq!(mentions["roles"], json!([]), "{body}");
+    assert_eq!(mentions["replied_user"], json!(false), "{body}");
+}
+
+/// A question the engine answers with confidence at least `min`, from the intents' own
+/// examples (so the test is not tied to one wording).
+fn confident_question(engine: &Engine, min: f32) -> (String, String) {
+    engine
+        .intents()
+        .iter()
+        .flat_map(|i| i.examples.iter().map(move |e| (e.clone(), i.id.clone())))
+        .find(|(e, id)| {
+            let reply = engine.reply(e);
+            reply.decision == Decision::Answer
+                && reply.intent.as_deref() == Some(id)
+                && reply.confidence >= min
+        })
+        .expect("some example is answered confidently")
+}
+
+const DEFAULTS: &str = "";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_registered_globally_at_ready_without_privileged_intents() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let put = bot
+        .emulator
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT" && r.path.contains("/commands"))
+        .unwrap();
+    assert_eq!(put.path, format!("/applications/{APP_ID}/commands"));
+    let commands = put.body.as_array().unwrap();
+    let names: Vec<&str> = commands
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for name in ["ask", "course", "topics", "careerbot"] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    let admin = commands.iter().find(|c| c["name"] == "careerbot").unwrap();
+    assert_eq!(
+        admin["default_member_permissions"],
+        MANAGE_GUILD.to_string()
+    );
+    let subcommands: Vec<&str> = admin["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert!(subcommands.contains(&"reload") && subcommands.contains(&"stats"));
+    let course = commands.iter().find(|c| c["name"] == "course").unwrap();
+    assert_eq!(course["options"][0]["autocomplete"], true, "{course}");
+    let intents = bot.emulator.identify_intents().unwrap();
+    assert_eq!(
+        intents & MESSAGE_CONTENT,
+        0,
+        "mentions and DMs need no privileges"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dev_guild_and_answer_channels_change_registration_and_intents() {
+    let config = format!("[discord]\ndev_guild = {GUILD_ID}\nanswer_channels = [{WATCHED}]\n");
+    let bot = Bot::shipped(&config).await;
+    let put = bot
+        .emulator
+        .wait_request(WAIT, |r| r.method == "PUT" && r.path.contains("/commands"))
+        .await
+        .unwrap();
+    assert_eq!(
+        put.path,
+        format!("/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
+    );
+    let intents = bot.emulator.identify_intents().unwrap();
+    assert_ne!(intents & MESSAGE_CONTENT, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_is_answered_with_the_right_intent_and_pings_nobody() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let question =
+        "what degree do I need to become a backend engineer? @everyone @here <@&1234567> <@98765>";
+    let expected = engine().reply(question);
+    assert_eq!(expected.decision, Decision::Answer);
+    let before = bot.emulator.requests().len();
+    let content = format!("<@{BOT_ID}> {question}");
+    bot.emulator
+        .message(Msg::guild(CHANNEL_ID, USER_ID, content).mentioning_bot())
+        .await;
+    let reply = bot.reply_in(CHANNEL_ID, before).await;
+    let embed = &reply.body["embeds"][0];
+    assert_eq!(embed["title"], expected.title.unwrap().as_str());
+    let answer = expected.answer.unwrap();
+    assert!(embed["description"]
+        .as_str()
+        .unwrap()
+        .starts_with(answer.trim().lines().next().unwrap()));
+    assert_no_pings(&reply.body);
+    assert!(
+        reply.body["message_reference"]["message_id"].is_string(),
+        "{}",
+        reply.body
+    );
+    // Related topics and feedback buttons, each custom id within Discord's limit.
+    let rows = reply.body["components"].as_array().unwrap();
+    let ids: Vec<&str> = rows
+        .iter()
+        .flat_map(|r| r["components"].as_array().unwrap())
+        .filter_map(|c| c["custom_id"].as_str())
+        .collect();
+    assert!(ids.iter().any(|id| id.starts_with("cb:v:up:")), "{ids:?}");
+    assert!(ids.iter().all(|id| id.len() <= 100));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_message_is_answered_without_a_mention() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let (question, intent) = confident_question(&engine(), 0.5);
+    let title = engine().intent(&intent).unwrap().title.clone();
+    let dm = CHANNEL_ID + 99;
+    let before = bot.emulator.requests().len();
+    bot.emulator.message(Msg::dm(dm, USER_ID, question)).await;
+    let reply = bot.reply_in(dm, before).await;
+    assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
+    assert_no_pings(&reply.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unaddressed_messages_and_bots_are_ignored() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let (question, _) = confident_question(&engine(), 0.5);
+    let before = bot.emulator.requests().len();
+    // Not mentioned, in a channel nobody configured.
+    bot.emulator
+        .message(Msg::guild(CHANNEL_ID, USER_ID, question.clone()))
+        .await;
+    // Another bot mentioning careerbot, and careerbot itself.
+    let mention = format!("<@{BOT_ID}> {question}");
+    bot.emulator
+        .message(
+            Msg::guild(CHANNEL_ID, USER_ID + 5, mention.clone())
+                .mentioning_bot()
+                .by_bot(),
+        )
+        .await;
+    bot.emulator
+        .message(
+            Msg::guild(CHANNEL_ID, BOT_ID, mention.clone())
+                .mentioning_bot()
+                .by_bot(),
+        )
+        .await;
+    // Then a real mention: the only one answered.
+    bot.emulator
+        .message(Msg::guild(CHANNEL_ID, USER_ID, mention).mentioning_bot())
+        .await;
+    bot.reply_in(CHANNEL_ID, before).await;
+    tokio::time::sleep(QUIET).await;
+    let replies = bot.count(|r| r.method == "POST" && r.path.ends_with("/messages"));
+    assert_eq!(replies, 1, "{}", bot.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_channel_is_answered_only_when_confident() {
+    let config =
+        format!("[discord]\nanswer_channels = [{WATCHED}]\nchannel_min_confidence = 0.7\n");
+    let bot = Bot::shipped(&config).await;
+    let engine = engine();
+    let (sure, intent) = confident_question(&engine, 0.7);
+    let off_topic = "what should I cook for dinner tonight with pasta";
+    assert_eq!(engine.reply(off_topic).decision, Decision::Fallback);
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(WATCHED, USER_ID, off_topic))
+        .await;
+    bot.emulator
+        .message(Msg::guild(WATCHED, USER_ID, sure))
+        .await;
+    let reply = bot.reply_in(WATCHED, before).await;
+    let title = engine.intent(&intent).unwrap().title.clone();
+    assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(
+        bot.count(|r| r.method == "POST" && r.path.ends_with("/messages")),
+        1
+    );
+    let stats = bot.stats().await;
+    assert_eq!(stats["unconfident_silent"], 1, "{stats:?}");
+    assert_eq!(stats["answers"], 1, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_ask_answers_in_an_embed_and_buttons_answer_follow_ups_and_take_votes() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let engine = engine();
+    // A question whose answer has related topics.
+    let (question, intent) = engine
+        .intents()
+        .iter()
+        .filter(|i| !i.follow_ups.is_empty())
+        .flat_map(|i| i.examples.iter().map(move |e| (e.clone(), i.id.clone())))
+        .find(|(e, id)| engine.reply(e).intent.as_deref() == Some(id))
+        .unwrap();
+    let call = bot.emulator.slash(
+        "ask",
+        json!([option("question", 3, json!(question))]),
+        USER_ID,
+        0,
+    );
+    let id = bot.emulator.interaction(call).await;
+    let data = bot.response(id).await;
+    assert_eq!(
+        data["embeds"][0]["title"],
+        engine.intent(&intent).unwrap().title.as_str()
+    );
+    assert_no_pings(&data);
+    let ids: Vec<String> = data["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["components"].as_array().unwrap().clone())
+        .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+        .collect();
+    // A related-topic button answers that topic, privately.
+    let related = ids.iter().find(|id| id.starts_with("cb:a:")).unwrap();
+    let follow_up = related.trim_start_matches("cb:a:");
+    let click = bot.emulator.component(related, 2, &[], USER_ID);
+    let click_id = bot.emulator.interaction(click).await;
+    let answer = bot.response(click_id).await;
+    assert_eq!(
+        answer["embeds"][0]["title"],
+        engine.intent(follow_up).unwrap().title.as_str()
+    );
+    assert_eq!(answer["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    assert_no_pings(&answer);
+    // A 👍 is acknowledged privately and counted.
+    let up = ids.iter().find(|id| id.starts_with("cb:v:up:")).unwrap();
+    let vote = bot.emulator.component(up, 2, &[], USER_ID);
+    let vote_id = bot.emulator.interaction(vote).await;
+    let thanks = bot.response(vote_id).await;
+    assert!(thanks["content"].as_str().unwrap().contains("Thanks"));
+    assert_eq!(thanks["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    let stats = bot.stats().await;
+    assert_eq!(stats["votes_up"], 1, "{stats:?}");
+    assert_eq!(stats["votes_down"], 0, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fallback_says_so_offers_at_most_three_suggestions_and_points_to_topics() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let question = "what is the best recipe for sourdough bread";
+    assert_eq!(engine().reply(question).decision, Decision::Fallback);
+    let call = bot.emulator.slash(
+        "ask",
+        json!([option("question", 3, json!(question))]),
+        USER_ID,
+        0,
+    );
+    let id = bot.emulator.interaction(call).await;
+    let data = bot.response(id).await;
+    let content = data["content"].as_str().unwrap();
+    assert!(content.contains("/topics"), "{content}");
+    let buttons: usize = data["components"].as_array().map_or(0, |rows| {
+        rows.iter()
+            .map(|r| r["components"].as_array().unwrap().len())
+            .sum()
+    });
+    assert!(buttons <= 3, "{data}");
+    assert_no_pings(&data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn course_autocomplete_and_lookup_come_from_the_catalog() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let typing = bot.emulator.autocomplete(
+        "course",
+        json!([{"name": "topic", "type": 3, "value": "sq", "focused": true}]),
+        USER_ID,
+    );
+    let id = bot.emulator.interaction(typing).await;
+    let callback = bot.callback(id).await;
+    assert_eq!(callback["type"], 8, "{callback}");
+    let choices = callback["data"]["choices"].as_array().unwrap();
+    assert!(!choices.is_empty() && choices.len() <= 25, "{callback}");
+    assert!(choices
+        .iter()
+        .all(|c| c["name"].as_str().unwrap().chars().count() <= 100));
+    assert!(
+        choices
+            .iter()
+            .any(|c| c["name"].as_str().unwrap().to_lowercase().contains("sql")),
+        "{callback}"
+    );
+    let everything = bot.emulator.autocomplete(
+        "course",
+        json!([{"name": "topic", "type": 3, "value": "", "focused": true}]),
+        USER_ID,
+    );
+    let id = bot.emulator.interaction(everything).await;
+    let all = bot.callback(id).await;
+    assert_eq!(
+        all["data"]["choices"].as_array().unwrap().len(),
+        25,
+        "{all}"
+    );
+
+    let lookup = bot.emulator.slash(
+        "course",
+        json!([
+            option("topic", 3, json!("sql")),
+            option("free", 5, json!(true))
+        ]),
+        USER_ID,
+        0,
+    );
+    let id = bot.emulator.interaction(lookup).await;
+    let data = bot.response(id).await;
+    let listed = data["embeds"][0]["description"].as_str().unwrap();
+    let engine = engine();
+    let free_sql: Vec<_> = engine
+        .catalog()
+        .courses()
+        .iter()
+        .filter(|c| c.free && c.topics.iter().any(|t| t.to_lowercase().contains("sql")))
+        .collect();
+    assert!(!free_sql.is_empty());
+    assert!(free_sql.iter().any(|c| listed.contains(&c.url)), "{listed}");
+    assert!(!listed.contains(", paid"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_lists_every_intent_and_its_menu_answers_the_choice() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let engine = engine();
+    let call = bot.emulator.slash("topics", Value::Null, USER_ID, 0);
+    let id = bot.emulator.interaction(call).await;
+    let data = bot.response(id).await;
+    let menu = &data["components"][0]["components"][0];
+    assert_eq!(menu["type"], 3, "{data}");
+    let values: Vec<&str> = data["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["components"][0]["options"].as_array().unwrap())
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values.len(), engine.intents().len());
+    let chosen = engine.intents().last().unwrap();
+    let custom_id = menu["custom_id"].as_str().unwrap();
+    let pick = bot
+        .emulator
+        .component(custom_id, 3, &[chosen.id.as_str()], USER_ID);
+    let pick_id = bot.emulator.interaction(pick).await;
+    let answer = bot.response(pick_id).await;
+    assert_eq!(answer["embeds"][0]["title"], chosen.title.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_refuse_members_without_manage_server() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let call = bot.emulator.slash(
+        "careerbot",
+        json!([option("reload", 1, Value::Null)]),
+        USER_ID,
+        0,
+    );
+    let id = bot.emulator.interaction(call).await;
+    let data = bot.response(id).await;
+    assert!(
+        data["content"].as_str().unwrap().contains("Manage Server"),
+        "{data}"
+    );
+    assert_eq!(data["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    let stats = bot.stats().await;
+    assert_eq!(stats["reloads"], 0);
+    assert_eq!(stats["refused_reloads"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_takes_a_good_edit_and_refuses_a_broken_one_keeping_the_old_set() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(shipped()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let bot = Bot::start(DEFAULTS, dir.path()).await;
+    let admin = USER_ID + 1;
+    let reload = |bot: &Bot| {
+        bot.emulator.slash(
+            "careerbot",
+            json!([option("reload", 1, Value::Null)]),
+            admin,
+            MANAGE_GUILD,
+        )
+    };
+    // A good edit: a new intent goes live.
+    let extra = "\n[[intent]]\nid = \"meta.zebra\"\ntitle = \"Zebra facts\"\nexamples = [\"tell me zebra facts\", \"zebra stripes facts\", \"why do zebras have stripes\", \"zebra trivia please\", \"facts about zebras\"]\nanswer = \"Zebras are striped.\"\n";
+    let meta = dir.path().join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, format!("{original}{extra}")).unwrap();
+    let id = bot.emulator.interaction(reload(&bot)).await;
+    let data = bot.response(id).await;
+    assert!(
+        data["content"].as_str().unwrap().starts_with("Reloaded"),
+        "{data}"
+    );
+    let ask = |q: &str| {
+        bot.emulator.slash(
+            "ask",
+            json!([option("question", 3, json!(q))]),
+            USER_ID + 2,
+            0,
+        )
+    };
+    let id = bot
+        .emulator
+        .interaction(ask("why do zebras have stripes"))
+        .await;
+    assert_eq!(bot.response(id).await["embeds"][0]["title"], "Zebra facts");
+    // A broken edit: refused with path:line:col, and the previous set keeps answering.
+    std::fs::write(
+        &meta,
+        format!("{original}{extra}\n[[intent]]\nid = \"meta.broken\"\ntitle = 5\n"),
+    )
+    .unwrap();
+    let id = bot.emulator.interaction(reload(&bot)).await;
+    let data = bot.response(id).await;
+    let text = data["content"].as_str().unwrap();
+    assert!(text.starts_with("Reload refused"), "{text}");
+    let located = regex::Regex::new(r"meta\.toml:\d+:\d+: ").unwrap();
+    assert!(located.is_match(text), "{text}");
+    let id = bot.emulator.interaction(ask("tell me zebra facts")).await;
+    assert_eq!(bot.response(id).await["embeds"][0]["title"], "Zebra facts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_gateway_traffic_is_ignored_and_the_bot_keeps_answering() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    bot.emulator.raw_frame("{this is not json").await;
+    bot.emulator
+        .raw_frame(&"\u{0}\u{1}binary?".repeat(100))
+        .await;
+    bot.emulator
+        .dispatch("SOMETHING_DISCORD_ADDS_LATER", json!({"x": 1}))
+        .await;
+    bot.emulator
+        .dispatch("MESSAGE_CREATE", json!({"garbage": true}))
+        .await;
+    bot.emulator
+        .dispatch("INTERACTION_CREATE", json!({"type": 99}))
+        .await;
+    // A huge, markup-laden message.
+    let huge = format!(
+        "<@{BOT_ID}> {}",
+        "**@everyone** ```code``` <a:x:1> ".repeat(400)
+    );
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(CHANNEL_ID, USER_ID, huge).mentioning_bot())
+        .await;
+    let reply = bot.reply_in(CHANNEL_ID, before).await;
+    assert_no_pings(&reply.body);
+    let (question, intent) = confident_question(&engine(), 0.5);
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(
+            Msg::guild(CHANNEL_ID, USER_ID + 3, format!("<@{BOT_ID}> {question}")).mentioning_bot(),
+        )
+        .await;
+    let reply = bot.reply_in(CHANNEL_ID, before).await;
+    let title = engine().intent(&intent).unwrap().title.clone();
+    assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_replies_are_retried_once_then_dropped_and_the_next_message_is_answered() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let (question, _) = confident_question(&engine(), 0.5);
+    let mention = format!("<@{BOT_ID}> {question}");
+    let path = format!("/channels/{CHANNEL_ID}/messages");
+    // One 429: the retry gets through.
+    bot.emulator.fail_next("POST", &path, 429, 1);
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(CHANNEL_ID, USER_ID, mention.clone()).mentioning_bot())
+        .await;
+    bot.reply_in(CHANNEL_ID, before).await;
+    let statuses: Vec<u16> = bot.emulator.requests()[before..]
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [429, 200]);
+    // 500 twice: that reply is lost (and logged), the bot carries on.
+    bot.emulator.fail_next("POST", &path, 500, 2);
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(CHANNEL_ID, USER_ID + 1, mention.clone()).mentioning_bot())
+        .await;
+    let second = bot
+        .wait_nth(before, |r| r.path == path && r.status == 500)
+        .await
+        .unwrap();
+    assert_eq!(second.status, 500);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(CHANNEL_ID, USER_ID + 2, mention).mentioning_bot())
+        .await;
+    bot.reply_in(CHANNEL_ID, before).await;
+    let stats = bot.stats().await;
+    assert_eq!(stats["failed_sends"], 1, "{stats:?}");
+    assert!(
+        bot.log().contains("could not send a reply"),
+        "{}",
+        bot.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_gateway_drops_the_bot_reconnects_and_answers() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    bot.emulator.close_gateway(4000).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while bot.emulator.resume_count() + bot.emulator.identify_count() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reconnection\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(bot.emulator.wait_ready(WAIT).await);
+    let (question, _) = confident_question(&engine(), 0.5);
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(
+            Msg::guild(CHANNEL_ID, USER_ID, format!("<@{BOT_ID}> {question}")).mentioning_bot(),
+        )
+        .await;
+    bot.reply_in(CHANNEL_ID, before).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_user_gets_one_notice_then_silence_and_others_are_unaffected() {
+    let config = "[discord]\ncooldown_questions = 2\ncooldown_seconds = 600\n";
+    let bot = Bot::shipped(config).await;
+    let (question, _) = confident_question(&engine(), 0.5);
+    let mention = format!("<@{BOT_ID}> {question}");
+    let dm = CHANNEL_ID + 50;
+    for _ in 0..5 {
+        bot.emulator
+            .message(Msg::dm(dm, USER_ID, mention.clone()))
+            .await;
+    }
+    let other = CHANNEL_ID + 51;
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::dm(other, USER_ID + 1, mention.clone()))
+        .await;
+    bot.reply_in(other, before).await;
+    tokio::time::sleep(QUIET).await;
+    let replies: Vec<Value> = bot
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == format!("/channels/{dm}/messages"))
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(replies.len(), 3, "2 answers and 1 notice: {replies:?}");
+    let notices = replies
+        .iter()
+        .filter(|r| r["content"].as_str().is_some_and(|c| c.contains("faster")))
+        .count();
+    assert_eq!(notices, 1);
+    // A throttled slash command gets a private notice every time, never silence.
+    let call = bot.emulator.slash(
+        "ask",
+        json!([option("question", 3, json!(question))]),
+        USER_ID,
+        0,
+    );
+    let id = bot.emulator.interaction(call).await;
+    let data = bot.response(id).await;
+    assert!(
+        data["content"].as_str().unwrap().contains("faster"),
+        "{data}"
+    );
+    assert_eq!(data["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    let stats = bot.stats().await;
+    assert_eq!(stats["throttled"], 4, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_bot_cleanly_and_the_token_never_reaches_the_log() {
+    let mut bot = Bot::shipped(DEFAULTS).await;
+    let status = bot.terminate();
+    assert!(status.success(), "{status:?}\n{}", bot.log());
+    let log = bot.log();
+    assert!(!log.contains(FAKE_TOKEN), "the token was logged");
+    let secret_part = FAKE_TOKEN.rsplit('.').next().unwrap();
+    assert!(!log.contains(secret_part), "part of the token was logged");
+}
+
+#[test]
+fn a_missing_or_malformed_token_exits_2_with_one_line_naming_the_variable() {
+    for token in [
+        None,
+        Some(""),
+        Some("not-a-token"),
+        Some("a.b"),
+        Some("a.b.c d"),
+    ] {
+        let mut command = Command::new(bin());
+        command
+            .arg("run")
+            .env_remove("DISCORD_TOKEN")
+            .env_remove("CAREERBOT_DISCORD__TOKEN")
+            .env("CAREERBOT_DISCORD__API_BASE", "http://127.0.0.1:9");
+        if let Some(token) = token {
+            command.env("DISCORD_TOKEN", token);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{token:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("DISCORD_TOKEN"), "{stderr}");
+        assert!(!stderr.contains("panicked"));
+        if let Some(token) = token.filter(|t| t.len() > 3) {
+            assert!(!stderr.contains(token), "the token was printed: {stderr}");
+        }
+    }
+}

@@ -1,0 +1,814 @@
+//! The Discord emulator of `support::discord`, proven against a bare serenity client (no
+//! careerbot code): READY, messages answered over REST, interactions answered through the
+//! callback and webhook routes, resume after a dropped connection, re-identify after an
+//! invalidated session, injected failures, and every REST answer decoded by serenity itself.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use serenity::all::{
+    ChannelId, Client, ClientBuilder, Command, CommandOptionType, ComponentInteractionDataKind,
+    Context, CreateActionRow, CreateAttachment, CreateAutocompleteResponse, CreateButton,
+    CreateCommand, CreateCommandOption, CreateEmbed, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
+    EditInteractionResponse, EditMessage, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder,
+    Interaction, Message, Permissions, Ready, UserId,
+};
+use tokio::sync::mpsc;
+
+use crate::support::discord::{
+    option, Emulator, Msg, Recorded, APP_ID, BOT_ID, CHANNEL_ID, DEFAULT_MEMBER_PERMISSIONS,
+    FAKE_TOKEN, GUILD_ID, OWNER_ID, USER_ID,
+};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// What the test client observed, in order: `("kind", detail)`.
+type Seen = mpsc::UnboundedReceiver<(String, String)>;
+
+/// A minimal bot: echoes every message from a non-bot, answers every interaction, and reports
+/// what it saw (and any error serenity returned) to the test.
+struct Echo {
+    seen: mpsc::UnboundedSender<(String, String)>,
+}
+
+impl Echo {
+    fn report(&self, kind: &str, detail: impl Into<String>) {
+        let _ = self.seen.send((kind.to_owned(), detail.into()));
+    }
+
+    fn outcome(&self, what: &str, result: serenity::Result<()>) {
+        if let Err(e) = result {
+            self.report("error", format!("{what}: {e}"));
+        }
+    }
+}
+
+#[serenity::async_trait]
+impl EventHandler for Echo {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        self.report("ready", ready.user.id.to_string());
+    }
+
+    async fn message(&self, ctx: Context, msg: Message) {
+        self.report(
+            "message",
+            format!(
+                "guild={:?} mentions_bot={} member={}",
+                msg.guild_id.map(|g| g.get()),
+                msg.mentions_user_id(BOT_ID),
+                msg.member.is_some()
+            ),
+        );
+        if msg.author.bot {
+            return;
+        }
+        let sent = msg
+            .channel_id
+            .say(&ctx.http, format!("echo: {}", msg.content))
+            .await;
+        self.outcome("say", sent.map(drop));
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        match interaction {
+            Interaction::Command(cmd) => {
+                // What serenity's cache computes for the member: must be what the test gave.
+                let cached = cmd.guild_id.and_then(|g| {
+                    let guild = ctx.cache.guild(g)?;
+                    let channel = guild.channels.get(&cmd.channel_id)?;
+                    Some(
+                        guild
+                            .user_permissions_in(channel, cmd.member.as_deref()?)
+                            .bits(),
+                    )
+                });
+                let given = cmd
+                    .member
+                    .as_ref()
+                    .and_then(|m| m.permissions)
+                    .map(|p| p.bits());
+                let options: Vec<String> = cmd
+                    .data
+                    .options
+                    .iter()
+                    .map(|o| format!("{}={:?}", o.name, o.value))
+                    .collect();
+                self.report(
+                    "command",
+                    format!(
+                        "{} user={} given={given:?} cached={cached:?} options={options:?}",
+                        cmd.data.name, cmd.user.id
+                    ),
+                );
+                if cmd.data.name == "deferred" {
+                    // Defer, then the first followup replaces the "thinking" message.
+                    self.outcome("defer", cmd.defer(&ctx.http).await);
+                    let late = CreateInteractionResponseFollowup::new().content("late");
+                    let followup = cmd.create_followup(&ctx.http, late).await;
+                    let original = cmd.get_response(&ctx.http).await;
+                    match (followup, original) {
+                        (Ok(f), Ok(o)) => self.report(
+                            "deferred",
+                            format!("same={} content={}", f.id == o.id, o.content),
+                        ),
+                        (f, o) => self.report("error", format!("deferred: {f:?} {o:?}")),
+                    }
+                    return;
+                }
+                let answer = CreateInteractionResponse::Message(
+                    CreateInteractionResponseMessage::new()
+                        .content(format!("pong {}", cmd.data.name)),
+                );
+                self.outcome(
+                    "create_response",
+                    cmd.create_response(&ctx.http, answer).await,
+                );
+                if cmd.data.name == "followup" {
+                    let more = CreateInteractionResponseFollowup::new().content("more");
+                    let r = cmd.create_followup(&ctx.http, more).await;
+                    self.outcome("create_followup", r.map(drop));
+                    let edit = EditInteractionResponse::new().content("edited");
+                    let r = cmd.edit_response(&ctx.http, edit).await;
+                    self.outcome("edit_response", r.map(drop));
+                    let r = cmd.get_response(&ctx.http).await;
+                    if let Ok(m) = &r {
+                        self.report("original", m.content.clone());
+                    }
+                    self.outcome("get_response", r.map(drop));
+                }
+            }
+            Interaction::Component(c) => {
+                let picked = match &c.data.kind {
+                    ComponentInteractionDataKind::StringSelect { values } => values.join(","),
+                    other => format!("{other:?}"),
+                };
+                self.report("component", format!("{} {picked}", c.data.custom_id));
+                let answer = CreateInteractionResponse::UpdateMessage(
+                    CreateInteractionResponseMessage::new().content(format!("picked {picked}")),
+                );
+                self.outcome(
+                    "component response",
+                    c.create_response(&ctx.http, answer).await,
+                );
+            }
+            Interaction::Autocomplete(a) => {
+                let focused = a.data.autocomplete().map(|f| f.value.to_owned());
+                self.report("autocomplete", format!("{focused:?}"));
+                let answer = CreateInteractionResponse::Autocomplete(
+                    CreateAutocompleteResponse::new().add_string_choice("rust", "rust"),
+                );
+                self.outcome("autocomplete", a.create_response(&ctx.http, answer).await);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn http(emu: &Emulator) -> Http {
+    HttpBuilder::new(FAKE_TOKEN)
+        .proxy(emu.api_base())
+        .ratelimiter_disabled(true)
+        .build()
+}
+
+fn intents() -> GatewayIntents {
+    GatewayIntents::non_privileged() | GatewayIntents::MESSAGE_CONTENT
+}
+
+/// Starts the emulator and an `Echo` client on it, and waits for READY.
+async fn start() -> (Emulator, Seen) {
+    let emu = Emulator::start().await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut client: Client = ClientBuilder::new_with_http(http(&emu), intents())
+        .event_handler(Echo { seen: tx })
+        .await
+        .expect("the client builds");
+    tokio::spawn(async move {
+        let _ = client.start().await;
+    });
+    assert!(emu.wait_ready(WAIT).await, "the client never got READY");
+    (emu, rx)
+}
+
+/// The next thing the client saw of `kind`, skipping others; errors are never skipped.
+async fn next_seen(seen: &mut Seen, kind: &str) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let got = tokio::time::timeout_at(deadline, seen.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the client never reported {kind}"))
+            .expect("the client is gone");
+        assert_ne!(got.0, "error", "the client hit an error: {}", got.1);
+        if got.0 == kind {
+            return got.1;
+        }
+    }
+}
+
+/// The next error the client reported, skipping everything else.
+async fn next_error(seen: &mut Seen) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let got = tokio::time::timeout_at(deadline, seen.recv())
+            .await
+            .expect("the client never reported an error")
+            .expect("the client is gone");
+        if got.0 == "error" {
+            return got.1;
+        }
+    }
+}
+
+fn no_client_errors(seen: &mut Seen) {
+    while let Ok((kind, detail)) = seen.try_recv() {
+        assert_ne!(kind, "error", "the client hit an error: {detail}");
+    }
+}
+
+async fn reply_in(emu: &Emulator, channel: u64, content: &str) -> Recorded {
+    let path = format!("/channels/{channel}/messages");
+    emu.wait_request(WAIT, |r| {
+        r.method == "POST" && r.path == path && r.body["content"] == content
+    })
+    .await
+    .unwrap_or_else(|| {
+        let all = emu.requests();
+        let last = &all[all.len().saturating_sub(20)..];
+        panic!("no POST {path} with {content:?}; the last requests: {last:#?}")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_messages_and_interactions() {
+    let (emu, mut seen) = start().await;
+    assert_eq!(next_seen(&mut seen, "ready").await, BOT_ID.to_string());
+    assert_eq!(emu.identify_count(), 1);
+    assert_eq!(emu.resume_count(), 0);
+    assert_eq!(emu.identify_intents(), Some(intents().bits()));
+
+    // A guild message mentioning the bot, answered in its channel.
+    let content = format!("<@{BOT_ID}> hello");
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, content.clone()).mentioning_bot())
+        .await;
+    assert_eq!(
+        next_seen(&mut seen, "message").await,
+        format!("guild=Some({GUILD_ID}) mentions_bot=true member=true")
+    );
+    let reply = reply_in(&emu, CHANNEL_ID, &format!("echo: {content}")).await;
+    assert_eq!(reply.status, 200);
+
+    // A DM, answered in the DM channel; a bot's message is not answered.
+    emu.message(Msg::dm(777, USER_ID, "in private")).await;
+    assert_eq!(
+        next_seen(&mut seen, "message").await,
+        "guild=None mentions_bot=false member=false"
+    );
+    reply_in(&emu, 777, "echo: in private").await;
+    emu.message(Msg::guild(CHANNEL_ID, 4242, "beep").by_bot())
+        .await;
+    next_seen(&mut seen, "message").await;
+
+    // A slash command with an option: the member has exactly the given permissions, in the
+    // payload and in serenity's cache (through the role the emulator announced).
+    let perms = (Permissions::MANAGE_GUILD | Permissions::SEND_MESSAGES).bits();
+    let slash = emu.slash(
+        "ping",
+        json!([option("topic", 3, json!("rust"))]),
+        USER_ID,
+        perms,
+    );
+    let token = slash["token"].as_str().unwrap().to_owned();
+    let id = emu.interaction(slash).await;
+    let detail = next_seen(&mut seen, "command").await;
+    assert!(
+        detail.starts_with(&format!(
+            "ping user={USER_ID} given=Some({perms}) cached=Some({perms})"
+        )),
+        "{detail}"
+    );
+    assert!(detail.contains(r#"topic=String(\"rust\")"#), "{detail}");
+    let callback = emu
+        .wait_request(WAIT, |r| {
+            r.path == format!("/interactions/{id}/{token}/callback")
+        })
+        .await
+        .expect("the interaction was answered");
+    assert_eq!((callback.method.as_str(), callback.status), ("POST", 204));
+    assert_eq!(callback.body["type"], 4);
+    assert_eq!(callback.body["data"]["content"], "pong ping");
+
+    // Followup, edit and fetch of the original response.
+    let slash = emu.slash("followup", Value::Null, USER_ID, DEFAULT_MEMBER_PERMISSIONS);
+    let token = slash["token"].as_str().unwrap().to_owned();
+    emu.interaction(slash).await;
+    assert_eq!(next_seen(&mut seen, "original").await, "edited");
+    let followup = emu
+        .wait_request(WAIT, |r| {
+            r.method == "POST" && r.path == format!("/webhooks/{APP_ID}/{token}")
+        })
+        .await
+        .expect("a followup");
+    assert_eq!(
+        (followup.status, &followup.body["content"]),
+        (200, &json!("more"))
+    );
+    let edit = emu
+        .wait_request(WAIT, |r| {
+            r.method == "PATCH" && r.path.ends_with("@original")
+        })
+        .await
+        .expect("an edit of the original");
+    assert_eq!(
+        (edit.status, &edit.body["content"]),
+        (200, &json!("edited"))
+    );
+
+    let deferred = emu.slash("deferred", Value::Null, USER_ID, DEFAULT_MEMBER_PERMISSIONS);
+    emu.interaction(deferred).await;
+    assert_eq!(
+        next_seen(&mut seen, "deferred").await,
+        "same=true content=late"
+    );
+
+    // A select menu and an autocomplete.
+    let pick = emu.component("pick", 3, &["b"], USER_ID);
+    emu.interaction(pick).await;
+    assert_eq!(next_seen(&mut seen, "component").await, "pick b");
+    let update = emu
+        .wait_request(WAIT, |r| r.body["type"] == 7)
+        .await
+        .expect("an UPDATE_MESSAGE callback");
+    assert_eq!(update.status, 204);
+    let button = emu.component("go", 2, &[], OWNER_ID);
+    emu.interaction(button).await;
+    assert_eq!(next_seen(&mut seen, "component").await, "go Button");
+    let auto = emu.autocomplete(
+        "ping",
+        json!([
+            option("topic", 3, json!("ru")),
+            option("count", 4, json!(3))
+        ]),
+        USER_ID,
+    );
+    emu.interaction(auto).await;
+    assert_eq!(next_seen(&mut seen, "autocomplete").await, "Some(\"3\")");
+    let choices = emu
+        .wait_request(WAIT, |r| r.body["type"] == 8)
+        .await
+        .expect("an autocomplete result");
+    assert_eq!(choices.body["data"]["choices"][0]["value"], "rust");
+
+    no_client_errors(&mut seen);
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resumes_after_a_dropped_connection() {
+    let (emu, mut seen) = start().await;
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "before")).await;
+    reply_in(&emu, CHANNEL_ID, "echo: before").await;
+
+    emu.close_gateway(4000).await;
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "after")).await;
+    reply_in(&emu, CHANNEL_ID, "echo: after").await;
+    assert_eq!(emu.resume_count(), 1);
+    assert_eq!(emu.identify_count(), 1);
+
+    // RECONNECT (op 7): serenity drops the connection at once, unread dispatches included;
+    // they are replayed when it resumes, as Discord does.
+    emu.raw_frame(r#"{"op":7,"d":null}"#).await;
+    for i in 0..30 {
+        emu.message(Msg::guild(CHANNEL_ID, USER_ID, format!("in flight {i}")))
+            .await;
+    }
+    for i in 0..30 {
+        reply_in(&emu, CHANNEL_ID, &format!("echo: in flight {i}")).await;
+    }
+    assert_eq!(emu.resume_count(), 2);
+    assert_eq!(emu.identify_count(), 1);
+
+    // Junk on the wire and unknown events do not kill the connection.
+    emu.raw_frame("{this is not json").await;
+    emu.dispatch("SOMETHING_NEW", json!({"x": 1})).await;
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "still here"))
+        .await;
+    reply_in(&emu, CHANNEL_ID, "echo: still here").await;
+
+    no_client_errors(&mut seen);
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reidentifies_after_an_invalidated_session() {
+    let (emu, mut seen) = start().await;
+    // 4009 (session timed out) makes serenity drop its session and IDENTIFY again, which its
+    // shard queuer delays to 5 s after the previous one.
+    emu.close_gateway(4009).await;
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "again")).await;
+    reply_in(&emu, CHANNEL_ID, "echo: again").await;
+    assert_eq!(emu.identify_count(), 2);
+    no_client_errors(&mut seen);
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn injected_failures_are_answered_and_recorded() {
+    let (emu, mut seen) = start().await;
+    emu.fail_next("POST", "/channels/", 500, 1);
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "one")).await;
+    let failed = reply_in(&emu, CHANNEL_ID, "echo: one").await;
+    assert_eq!(failed.status, 500);
+    let error = next_error(&mut seen).await;
+    assert!(error.contains("500"), "{error}");
+
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "two")).await;
+    assert_eq!(reply_in(&emu, CHANNEL_ID, "echo: two").await.status, 200);
+
+    emu.fail_next("*", "/channels/", 429, 1);
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "three")).await;
+    assert_eq!(reply_in(&emu, CHANNEL_ID, "echo: three").await.status, 429);
+    let error = next_error(&mut seen).await;
+    assert!(error.contains("rate limited"), "{error}");
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "four")).await;
+    assert_eq!(reply_in(&emu, CHANNEL_ID, "echo: four").await.status, 200);
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rest_answers_decode_with_serenity() {
+    let emu = Emulator::start().await;
+    let http = http(&emu);
+    http.set_application_id(APP_ID.into());
+
+    assert_eq!(http.get_gateway().await.unwrap().url, emu.ws_url());
+    assert_eq!(http.get_bot_gateway().await.unwrap().shards, 1);
+    assert_eq!(http.get_current_user().await.unwrap().id, BOT_ID);
+    let app = http.get_current_application_info().await.unwrap();
+    assert_eq!(app.id, APP_ID);
+    assert_eq!(app.owner.map(|o| o.id.get()), Some(OWNER_ID));
+
+    let commands = vec![
+        CreateCommand::new("ask")
+            .description("Ask a question")
+            .add_option(
+                CreateCommandOption::new(CommandOptionType::String, "question", "What?")
+                    .required(true)
+                    .set_autocomplete(true),
+            )
+            .default_member_permissions(Permissions::MANAGE_GUILD),
+        CreateCommand::new("admin")
+            .description("Admin things")
+            .add_option(
+                CreateCommandOption::new(CommandOptionType::SubCommand, "reload", "Reload")
+                    .add_sub_option(
+                        CreateCommandOption::new(CommandOptionType::Integer, "level", "How")
+                            .add_int_choice("one", 1),
+                    ),
+            ),
+    ];
+    let global = Command::set_global_commands(&http, commands.clone())
+        .await
+        .unwrap();
+    assert_eq!(global.len(), 2);
+    let again = Command::set_global_commands(&http, commands.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        global[0].id, again[0].id,
+        "re-registering keeps command ids"
+    );
+    let guild = GuildId::new(GUILD_ID)
+        .set_commands(&http, commands)
+        .await
+        .unwrap();
+    assert_eq!(guild[1].guild_id, Some(GuildId::new(GUILD_ID)));
+    let slash = emu.slash(
+        "ask",
+        json!([option("question", 3, json!("why"))]),
+        USER_ID,
+        0,
+    );
+    assert_eq!(slash["data"]["guild_id"], json!(GUILD_ID.to_string()));
+
+    // Channels, DMs, the guild and members (what poise's permission checks fetch).
+    let dm = UserId::new(USER_ID).create_dm_channel(&http).await.unwrap();
+    assert_eq!(dm.recipient.id, USER_ID);
+    assert!(dm.id.to_channel(&http).await.unwrap().private().is_some());
+    let channel = ChannelId::new(CHANNEL_ID).to_channel(&http).await.unwrap();
+    let channel = channel.guild().expect("a guild channel");
+    emu.set_permissions(USER_ID, Permissions::ADMINISTRATOR.bits());
+    let partial = GuildId::new(GUILD_ID)
+        .to_partial_guild(&http)
+        .await
+        .unwrap();
+    let member = partial.member(&http, USER_ID).await.unwrap();
+    assert_eq!(
+        partial.user_permissions_in(&channel, &member),
+        Permissions::all()
+    );
+    let other = partial.member(&http, 31337).await.unwrap();
+    let partial = GuildId::new(GUILD_ID)
+        .to_partial_guild(&http)
+        .await
+        .unwrap();
+    assert_eq!(
+        partial.user_permissions_in(&channel, &other).bits(),
+        DEFAULT_MEMBER_PERMISSIONS
+    );
+    let owner = partial.member(&http, OWNER_ID).await.unwrap();
+    assert_eq!(
+        partial.user_permissions_in(&channel, &owner),
+        Permissions::all()
+    );
+
+    // Messages: embeds, components, a file (multipart), a reply, edit, typing, delete.
+    let original = ChannelId::new(CHANNEL_ID)
+        .send_message(
+            &http,
+            CreateMessage::new()
+                .content("look")
+                .embed(
+                    CreateEmbed::new()
+                        .title("Title")
+                        .description("Body")
+                        .field("k", "v", true)
+                        .footer(serenity::all::CreateEmbedFooter::new("foot")),
+                )
+                .components(vec![CreateActionRow::Buttons(vec![CreateButton::new(
+                    "more",
+                )
+                .label("More")])])
+                .add_file(CreateAttachment::bytes(b"hello".as_slice(), "notes.txt")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(original.author.id, BOT_ID);
+    assert_eq!(original.embeds[0].title.as_deref(), Some("Title"));
+    assert_eq!(original.attachments[0].size, 5);
+    let multipart = emu
+        .wait_request(WAIT, |r| r.body["content"] == "look")
+        .await
+        .unwrap();
+    assert_eq!(multipart.body["embeds"][0]["description"], "Body");
+    let reply = ChannelId::new(CHANNEL_ID)
+        .send_message(
+            &http,
+            CreateMessage::new()
+                .content("re")
+                .reference_message(&original),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.message_reference.and_then(|r| r.message_id),
+        Some(original.id)
+    );
+    let edited = ChannelId::new(CHANNEL_ID)
+        .edit_message(&http, original.id, EditMessage::new().content("looked"))
+        .await
+        .unwrap();
+    assert_eq!(edited.content, "looked");
+    assert!(edited.edited_timestamp.is_some());
+    ChannelId::new(CHANNEL_ID)
+        .broadcast_typing(&http)
+        .await
+        .unwrap();
+    ChannelId::new(CHANNEL_ID)
+        .delete_message(&http, original.id)
+        .await
+        .unwrap();
+
+    // Discord's refusals: empty and over-long messages, unknown routes.
+    let empty = ChannelId::new(CHANNEL_ID)
+        .send_message(&http, CreateMessage::new())
+        .await;
+    assert!(format!("{empty:?}").contains("50006"), "{empty:?}");
+    // (serenity's builders refuse this one themselves: send the raw body.)
+    let long = http
+        .send_message(
+            CHANNEL_ID.into(),
+            vec![],
+            &json!({"content": "x".repeat(2001)}),
+        )
+        .await;
+    assert!(format!("{long:?}").contains("50035"), "{long:?}");
+    assert!(GuildId::new(GUILD_ID).webhooks(&http).await.is_err());
+    let unknown = emu
+        .wait_request(WAIT, |r| r.path == format!("/guilds/{GUILD_ID}/webhooks"))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status, 404);
+
+    // Every request was recorded, without the /api/v10 prefix or a query string.
+    let requests = emu.requests();
+    assert!(requests
+        .iter()
+        .all(|r| r.path.starts_with('/') && !r.path.contains("api/v10")));
+    assert!(requests
+        .iter()
+        .any(|r| r.path == "/oauth2/applications/@me"));
+    emu.clear_requests();
+    assert!(emu.requests().is_empty());
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn builders_make_valid_interactions() {
+    // `interaction()` validates with serenity's types and panics otherwise; here the payloads
+    // are checked directly, including nested subcommands and the autocomplete focus rules.
+    let emu = Emulator::start().await;
+    let check = |v: &Value| {
+        serde_json::from_value::<Interaction>(v.clone()).unwrap_or_else(|e| panic!("{e}\n{v:#}"));
+    };
+    let sub = json!([option(
+        "admin",
+        2,
+        json!([option("reload", 1, json!([option("level", 4, json!(2))]))])
+    )]);
+    check(&emu.slash("config", sub.clone(), USER_ID, 8));
+    let auto = emu.autocomplete("config", sub, USER_ID);
+    check(&auto);
+    let focused = &auto["data"]["options"][0]["options"][0]["options"][0];
+    assert_eq!(
+        (&focused["focused"], &focused["value"]),
+        (&json!(true), &json!("2"))
+    );
+    check(&emu.component("b", 2, &[], USER_ID));
+    check(&emu.component("s", 3, &["x", "y"], USER_ID));
+    check(&emu.component("u", 5, &["1"], USER_ID));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_dispatches_panic_with_the_serde_error() {
+    let emu = Emulator::start().await;
+    let mut bad = emu.slash("ping", Value::Null, USER_ID, 0);
+    bad.as_object_mut().unwrap().remove("locale");
+    let outcome = tokio::spawn(async move { emu.interaction(bad).await }).await;
+    let panic = outcome.expect_err("an invalid interaction must not be sent");
+    let text = panic
+        .into_panic()
+        .downcast::<String>()
+        .map(|s| *s)
+        .unwrap_or_default();
+    assert!(text.contains("missing field `locale`"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_are_fast_and_bursts_get_through() {
+    let (emu, mut seen) = start().await;
+    next_seen(&mut seen, "ready").await;
+    // Latency: MESSAGE_CREATE sent -> the reply's POST arriving.
+    let mut latencies = Vec::new();
+    for i in 0..200 {
+        let content = format!("lat {i}");
+        let sent = std::time::Instant::now();
+        emu.message(Msg::guild(CHANNEL_ID, USER_ID, content.clone()))
+            .await;
+        let reply = reply_in(&emu, CHANNEL_ID, &format!("echo: {content}")).await;
+        latencies.push(reply.at.duration_since(sent));
+    }
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    eprintln!(
+        "emulator round trip: p50 {:?}, p99 {p99:?}",
+        latencies[latencies.len() / 2]
+    );
+
+    // A burst without validation: every message answered.
+    emu.set_validate(false);
+    emu.clear_requests();
+    let n = 10_000;
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        emu.message(Msg::guild(CHANNEL_ID, USER_ID, format!("b{i}")))
+            .await;
+    }
+    let queued = started.elapsed();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while emu.request_count() < n {
+        if tokio::time::Instant::now() > deadline {
+            let mut errors = Vec::new();
+            while let Ok((kind, detail)) = seen.try_recv() {
+                if kind == "error" {
+                    errors.push(detail);
+                }
+            }
+            errors.truncate(5);
+            panic!(
+                "only {} replies (identifies {}, resumes {}); client errors: {errors:#?}",
+                emu.request_count(),
+                emu.identify_count(),
+                emu.resume_count()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "burst of {n}: queued in {queued:?}, answered in {:?}",
+        started.elapsed()
+    );
+    assert!(emu.requests().iter().all(|r| r.status == 200));
+}
+
+// A poise framework on the emulator: command registration, prefix and slash commands, and
+// `required_permissions`, which poise checks through the cache and `GET .../members/{user}`.
+
+struct PoiseData;
+type PoiseError = Box<dyn std::error::Error + Send + Sync>;
+type PoiseContext<'a> = poise::Context<'a, PoiseData, PoiseError>;
+
+/// Says hi.
+#[poise::command(slash_command, prefix_command)]
+async fn hello(ctx: PoiseContext<'_>) -> Result<(), PoiseError> {
+    ctx.say("hi there").await?;
+    Ok(())
+}
+
+/// Only for managers.
+#[poise::command(slash_command, required_permissions = "MANAGE_GUILD")]
+async fn manage(ctx: PoiseContext<'_>) -> Result<(), PoiseError> {
+    ctx.say("managed").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poise_registers_and_answers_commands() {
+    let emu = Emulator::start().await;
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: vec![hello(), manage()],
+            prefix_options: poise::PrefixFrameworkOptions {
+                prefix: Some("!".into()),
+                mention_as_prefix: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .setup(|ctx, _ready, framework| {
+            Box::pin(async move {
+                let guild = GuildId::new(GUILD_ID);
+                poise::builtins::register_in_guild(ctx, &framework.options().commands, guild)
+                    .await?;
+                Ok(PoiseData)
+            })
+        })
+        .build();
+    let mut client = ClientBuilder::new_with_http(http(&emu), intents())
+        .framework(framework)
+        .await
+        .expect("the client builds");
+    tokio::spawn(async move {
+        let _ = client.start().await;
+    });
+    assert!(emu.wait_ready(WAIT).await);
+    let path = format!("/applications/{APP_ID}/guilds/{GUILD_ID}/commands");
+    let put = emu
+        .wait_request(WAIT, |r| r.method == "PUT" && r.path == path)
+        .await
+        .expect("poise registers the commands in the guild");
+    assert_eq!(put.status, 200);
+    assert_eq!(put.body.as_array().map(Vec::len), Some(2));
+
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "!hello")).await;
+    reply_in(&emu, CHANNEL_ID, "hi there").await;
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, format!("<@{BOT_ID}> hello")).mentioning_bot())
+        .await;
+    let second = emu
+        .wait_request(WAIT, |r| {
+            r.body["content"] == "hi there" && r.at > put.at && r.path.starts_with("/channels/")
+        })
+        .await;
+    assert!(second.is_some());
+
+    async fn answer(emu: &Emulator, i: Value) -> Recorded {
+        let path = format!(
+            "/interactions/{}/{}/callback",
+            i["id"].as_str().unwrap(),
+            i["token"].as_str().unwrap()
+        );
+        emu.interaction(i).await;
+        emu.wait_request(WAIT, |r| r.path == path)
+            .await
+            .expect("poise answered the interaction")
+    }
+    let hi = answer(
+        &emu,
+        emu.slash("hello", Value::Null, USER_ID, DEFAULT_MEMBER_PERMISSIONS),
+    )
+    .await;
+    assert_eq!(hi.body["data"]["content"], "hi there");
+    let denied = answer(
+        &emu,
+        emu.slash("manage", Value::Null, USER_ID, DEFAULT_MEMBER_PERMISSIONS),
+    )
+    .await;
+    assert_eq!(
+        denied.body["data"]["content"], "You're lacking permissions for `/manage`: Manage Guild",
+        "poise computed the member's permissions from the emulated guild"
+    );
+    let manager = DEFAULT_MEMBER_PERMISSIONS | Permissions::MANAGE_GUILD.bits();
+    let allowed = answer(&emu, emu.slash("manage", Value::Null, USER_ID, manager)).await;
+    assert_eq!(allowed.body["data"]["content"], "managed");
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
