@@ -141,7 +141,13 @@ impl Bot {
                         || (r.method == "POST" && r.path == token)
                 })
                 .await
-                .unwrap_or_else(|| panic!("deferred and never answered\n{}\n{}", self.calls(), self.log()));
+                .unwrap_or_else(|| {
+                    panic!(
+                        "deferred and never answered\n{}\n{}",
+                        self.calls(),
+                        self.log()
+                    )
+                });
             return edit.body;
         }
         assert_eq!(callback["type"], 4, "{callback}");

@@ -61,9 +61,12 @@ pub async fn run(
     let http = http.build();
     // serenity falls back to Discord's own gateway when this lookup fails; a wrong
     // `api_base` should say so instead.
-    http.get_gateway()
-        .await
-        .with_context(|| format!("cannot reach the Discord API at {}", settings.discord.api_base))?;
+    http.get_gateway().await.with_context(|| {
+        format!(
+            "cannot reach the Discord API at {}",
+            settings.discord.api_base
+        )
+    })?;
 
     let intents = gateway_intents(&settings);
     let dev_guild = settings.discord.dev_guild;
