@@ -23,7 +23,38 @@ pub struct Settings {
     pub matcher: MatcherSettings,
     pub replies: ReplySettings,
     pub discord: DiscordSettings,
+    pub admin: AdminSettings,
     pub log: LogSettings,
+}
+
+/// The admin loop: live reload, the reload gate, the store and the unanswered queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Watch the intents directory and reload on a change (`run` and `chat`).
+    pub watch: bool,
+    /// Changes closer together than this make one reload.
+    pub watch_debounce_ms: u64,
+    /// A valid set must also pass this before it goes live.
+    pub reload_gate: GateSettings,
+    /// The SQLite file of questions and votes ("" keeps nothing).
+    pub database: PathBuf,
+    /// Records older than this many days are deleted (daily). 0 keeps everything.
+    pub retention_days: u32,
+    /// A question whose confidence is below this (or that fell back) joins the unanswered queue.
+    pub unanswered_below: f32,
+    /// Unanswered questions at least this similar (normalized Levenshtein) form one group.
+    pub group_similarity: f64,
+}
+
+/// The regression gate of a reload.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSettings {
+    /// A cases file (JSON lines `{"text", "intent" | null}`); "" for no gate.
+    pub cases: PathBuf,
+    /// The accuracy a new set needs on those cases, in [0, 1].
+    pub min_accuracy: f64,
 }
 
 /// The Discord front end (`careerbot run`).

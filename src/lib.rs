@@ -3,8 +3,10 @@
 //! - [`engine`]: the pure, synchronous core (normalize, intent files, matcher, catalog).
 //! - [`cli`]: the command-line front end (offline chat, ask, check, eval, benchmarks).
 //! - [`bot`]: the Discord front end (serenity and poise), started by `careerbot run`.
+//! - [`admin`]: the admin loop (live reload, store, unanswered queue, edits, reports).
 //! - [`config`]: every setting, layered from `config/default.toml` and the environment.
 
+pub mod admin;
 pub mod bot;
 pub mod cli;
 pub mod config;
