@@ -17,22 +17,22 @@ use crate::support::{bin, shipped};
 
 /// Long enough for a debug build on a loaded 2-core machine; tests finish as soon as the
 /// awaited call arrives.
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 /// How long "nothing happened" is watched for.
 const QUIET: Duration = Duration::from_millis(800);
 /// The Manage Server permission bit.
-const MANAGE_GUILD: u64 = 1 << 5;
+pub(crate) const MANAGE_GUILD: u64 = 1 << 5;
 /// The privileged Message Content gateway intent.
 const MESSAGE_CONTENT: u64 = 1 << 15;
 /// A watched channel (`answer_channels`) in the tests that configure one.
 const WATCHED: u64 = CHANNEL_ID + 7;
 /// The EPHEMERAL message flag.
-const EPHEMERAL: u64 = 1 << 6;
+pub(crate) const EPHEMERAL: u64 = 1 << 6;
 
 /// A `careerbot run` process connected to its own emulator; killed when dropped.
-struct Bot {
-    emulator: Emulator,
-    child: Child,
+pub(crate) struct Bot {
+    pub(crate) emulator: Emulator,
+    pub(crate) child: Child,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -40,7 +40,7 @@ struct Bot {
 impl Bot {
     /// Starts the bot on `intents` with `config` (TOML) layered over the defaults, and waits
     /// until it is connected and has registered its commands.
-    async fn start(config: &str, intents: &Path) -> Bot {
+    pub(crate) async fn start(config: &str, intents: &Path) -> Bot {
         let emulator = Emulator::start().await;
         let dir = tempfile::tempdir().unwrap();
         let config_file = dir.path().join("config.toml");
@@ -82,16 +82,16 @@ impl Bot {
         bot
     }
 
-    async fn shipped(config: &str) -> Bot {
+    pub(crate) async fn shipped(config: &str) -> Bot {
         Bot::start(config, &shipped()).await
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The next reply posted to `channel` after `after` requests were recorded.
-    async fn reply_in(&self, channel: u64, after: usize) -> Recorded {
+    pub(crate) async fn reply_in(&self, channel: u64, after: usize) -> Recorded {
         let path = format!("/channels/{channel}/messages");
         self.wait_nth(after, |r| {
             r.method == "POST" && r.path == path && r.status == 200
@@ -101,7 +101,11 @@ impl Bot {
     }
 
     /// The first request matching `pred` among those recorded after the first `after`.
-    async fn wait_nth(&self, after: usize, pred: impl Fn(&Recorded) -> bool) -> Option<Recorded> {
+    pub(crate) async fn wait_nth(
+        &self,
+        after: usize,
+        pred: impl Fn(&Recorded) -> bool,
+    ) -> Option<Recorded> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             if let Some(found) = self.emulator.requests().into_iter().skip(after).find(&pred) {
@@ -115,7 +119,7 @@ impl Bot {
     }
 
     /// The callback for interaction `id`.
-    async fn callback(&self, id: u64) -> Value {
+    pub(crate) async fn callback(&self, id: u64) -> Value {
         let prefix = format!("/interactions/{id}/");
         let found = self
             .emulator
@@ -130,7 +134,7 @@ impl Bot {
     /// The interaction's visible response: the callback's data, or, when it deferred, the
     /// edit of the original response or the first follow-up (which Discord shows in place of
     /// the "thinking…" message).
-    async fn response(&self, id: u64) -> Value {
+    pub(crate) async fn response(&self, id: u64) -> Value {
         let callback = self.callback(id).await;
         if callback["type"] == 5 {
             let edit = self
@@ -155,7 +159,7 @@ impl Bot {
     }
 
     /// The recorded calls, one line each, for failure messages.
-    fn calls(&self) -> String {
+    pub(crate) fn calls(&self) -> String {
         self.emulator
             .requests()
             .iter()
@@ -164,12 +168,12 @@ impl Bot {
             .join("\n")
     }
 
-    fn count(&self, pred: impl Fn(&Recorded) -> bool) -> usize {
+    pub(crate) fn count(&self, pred: impl Fn(&Recorded) -> bool) -> usize {
         self.emulator.requests().iter().filter(|r| pred(r)).count()
     }
 
     /// `/careerbot stats` as an admin, parsed into `name -> value`.
-    async fn stats(&self) -> std::collections::HashMap<String, u64> {
+    pub(crate) async fn stats(&self) -> std::collections::HashMap<String, u64> {
         let admin = USER_ID + 1;
         let call = self.emulator.slash(
             "careerbot",
@@ -180,7 +184,10 @@ impl Bot {
         let id = self.emulator.interaction(call).await;
         let response = self.response(id).await;
         let text = response["content"].as_str().unwrap_or_default().to_owned();
-        text.lines()
+        // The counters: the first code block (a report from the database may follow).
+        let counters = text.split("```").nth(1).unwrap_or_default().to_owned();
+        counters
+            .lines()
             .filter_map(|line| {
                 let mut parts = line.split_whitespace();
                 Some((parts.next()?.to_owned(), parts.next()?.parse().ok()?))
@@ -189,7 +196,7 @@ impl Bot {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         for _ in 0..200 {
@@ -213,13 +220,13 @@ impl Drop for Bot {
     }
 }
 
-fn engine() -> Engine {
+pub(crate) fn engine() -> Engine {
     Engine::load(&shipped(), &Default::default()).unwrap().0
 }
 
 /// Asserts a reply can ping nobody.
 #[track_caller]
-fn assert_no_pings(body: &Value) {
+pub(crate) fn assert_no_pings(body: &Value) {
     let mentions = &body["allowed_mentions"];
     assert_eq!(mentions["parse"], json!([]), "{body}");
     assert_eq!(mentions["users"], json!([]), "{body}");
@@ -229,7 +236,7 @@ fn assert_no_pings(body: &Value) {
 
 /// A question the engine answers with confidence at least `min`, from the intents' own
 /// examples (so the test is not tied to one wording).
-fn confident_question(engine: &Engine, min: f32) -> (String, String) {
+pub(crate) fn confident_question(engine: &Engine, min: f32) -> (String, String) {
     engine
         .intents()
         .iter()

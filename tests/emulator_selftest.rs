@@ -655,37 +655,21 @@ async fn invalid_dispatches_panic_with_the_serde_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn replies_are_fast_and_bursts_get_through() {
+async fn a_burst_without_validation_gets_through() {
+    // Speed is measured by `cargo bench --bench discord`, not here; this only shows that
+    // messages sent back to back are all delivered and answered.
     let (emu, mut seen) = start().await;
     next_seen(&mut seen, "ready").await;
-    // Latency: MESSAGE_CREATE sent -> the reply's POST arriving.
-    let mut latencies = Vec::new();
-    for i in 0..200 {
-        let content = format!("lat {i}");
-        let sent = std::time::Instant::now();
-        emu.message(Msg::guild(CHANNEL_ID, USER_ID, content.clone()))
-            .await;
-        let reply = reply_in(&emu, CHANNEL_ID, &format!("echo: {content}")).await;
-        latencies.push(reply.at.duration_since(sent));
-    }
-    latencies.sort();
-    let p99 = latencies[latencies.len() * 99 / 100];
-    eprintln!(
-        "emulator round trip: p50 {:?}, p99 {p99:?}",
-        latencies[latencies.len() / 2]
-    );
-
     // A burst without validation: every message answered.
     emu.set_validate(false);
     emu.clear_requests();
-    let n = 10_000;
+    let n = 500;
     let started = std::time::Instant::now();
     for i in 0..n {
         emu.message(Msg::guild(CHANNEL_ID, USER_ID, format!("b{i}")))
             .await;
     }
-    let queued = started.elapsed();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while emu.request_count() < n {
         if tokio::time::Instant::now() > deadline {
             let mut errors = Vec::new();
@@ -704,10 +688,7 @@ async fn replies_are_fast_and_bursts_get_through() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    eprintln!(
-        "burst of {n}: queued in {queued:?}, answered in {:?}",
-        started.elapsed()
-    );
+    eprintln!("burst of {n} answered in {:?}", started.elapsed());
     assert!(emu.requests().iter().all(|r| r.status == 200));
 }
 

@@ -1,5 +1,7 @@
 //! The integration tests, one binary (`autotests = false` in Cargo.toml).
 //!
+//! - `admin`: live reload (chat and bot), the reload gate, triage of unanswered questions and
+//!   the store across restarts and kills;
 //! - `bot`: the real `careerbot run` against the Discord emulator (`support::discord`);
 //! - `cli`: the real `careerbot` binary, on the fixtures and on the shipped `intents/`;
 //! - `emulator_selftest`: the Discord emulator of `support::discord` against a bare serenity client;
@@ -9,9 +11,11 @@
 
 mod support;
 
+mod admin;
 mod bot;
 mod cli;
 mod emulator_selftest;
 mod engine;
 mod hostile;
 mod knowledge;
+mod report;

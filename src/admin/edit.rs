@@ -1,1 +1,913 @@
-//! (being written)
+//! Safe edits of the intent files: append one example (usually a user's question from
+//! Discord) to an intent's `examples`, without disturbing anything else in the file.
+//!
+//! The design choice that matters: the file is edited with `toml_edit`, never re-serialized
+//! from data, so every comment, blank line and the array's own layout survive; only the new
+//! item (and, for an array without a trailing comma, the comma after the old last item) is
+//! added. Before writing, the new text is parsed back and must hold exactly the old data plus
+//! the new example; then it replaces the file atomically (temp file, fsync, rename), like an
+//! editor's save, so the reload watcher sees one change and a reader never sees half a file.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use toml_edit::{Array, DocumentMut, Item, RawString, TableLike, Value};
+
+use crate::engine::intents::{normalize_example, COURSES_FILE, SYNONYMS_FILE};
+
+/// Longest example accepted, in characters (after cleaning).
+pub const MAX_EXAMPLE_CHARS: usize = 500;
+
+/// Serializes appends within the process, so two concurrent appends cannot both read the
+/// old file and lose one of the two examples. (An admin's editor can still race an append.)
+static APPEND_LOCK: Mutex<()> = Mutex::new(());
+
+/// Why an example was not appended. The first four are the user's to fix; `Parse`, `Io`
+/// and `Verify` concern the intent files and belong in the admin's log.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("the example is empty")]
+    Empty,
+    #[error("the example is too long: {chars} characters (at most {max})")]
+    TooLong { chars: usize, max: usize },
+    #[error("unknown intent `{0}`")]
+    UnknownIntent(String),
+    /// The same example (compared as the loader does: case, spacing and trailing
+    /// punctuation ignored) is already listed under `intent`, in `path`.
+    #[error("this example is already listed under intent `{intent}` ({})", path.display())]
+    Duplicate { intent: String, path: PathBuf },
+    /// An intent file that cannot be read as TOML, or whose `examples` is not an array.
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The edited text did not parse back to the old data plus the example; nothing was
+    /// written. Means a bug here or in `toml_edit`, never a user mistake.
+    #[error("refusing to write {}: {message}", path.display())]
+    Verify { path: PathBuf, message: String },
+}
+
+/// An example that was appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The intent file that was rewritten (inside the directory given).
+    pub path: PathBuf,
+    pub intent: String,
+    /// The example as stored: control characters made spaces, whitespace collapsed, trimmed.
+    pub example: String,
+}
+
+/// Finds the intent `intent_id` among `dir/*.toml` (skipping `courses.toml`,
+/// `synonyms.toml`, hidden files and `~` backups, as the loader does), appends `example` to
+/// its `examples` array with toml_edit, keeping every comment, blank line and the array's
+/// existing style (one item per line, with the indentation and trailing-comma choice of the
+/// items above, if the array is multi-line; inline otherwise), and writes the file
+/// atomically (a temp file in the same directory, fsync, then rename over).
+///
+/// The example is cleaned first (control characters and line breaks become spaces, runs of
+/// whitespace one space, trimmed) and refused when empty, longer than
+/// [`MAX_EXAMPLE_CHARS`], or already listed under any intent of the directory. Every intent
+/// file is parsed, so a broken file anywhere refuses the edit with its path.
+///
+/// Blocking (reads the directory, fsyncs): call it from `spawn_blocking` in async code.
+pub fn append_example(dir: &Path, intent_id: &str, example: &str) -> Result<Appended, EditError> {
+    let example = clean_example(example)?;
+    let key = normalize_example(&example);
+    let _guard = APPEND_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+
+    let mut files = intent_files(dir)?
+        .into_iter()
+        .map(IntentFile::read)
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(target) = files.iter().position(|f| f.has_intent(intent_id)) else {
+        return Err(EditError::UnknownIntent(intent_id.to_string()));
+    };
+    for file in &files {
+        for (id, examples) in intent_examples(&file.doc) {
+            if examples.iter().any(|e| normalize_example(e) == key) {
+                let path = file.path.clone();
+                return Err(EditError::Duplicate { intent: id, path });
+            }
+        }
+    }
+    let mut file = files.swap_remove(target);
+
+    add_to_intent(&mut file, intent_id, &example)?;
+    let text = file.doc.to_string();
+    verify(&file.text, &text, intent_id, &example).map_err(|message| EditError::Verify {
+        path: file.path.clone(),
+        message,
+    })?;
+    let text = if file.crlf {
+        text.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        text
+    };
+    let bytes = if file.bom {
+        format!("\u{feff}{text}")
+    } else {
+        text
+    };
+    write_atomically(&file.path, bytes.as_bytes()).map_err(|source| EditError::Io {
+        path: file.path.clone(),
+        source,
+    })?;
+    Ok(Appended {
+        path: file.path,
+        intent: intent_id.to_string(),
+        example,
+    })
+}
+
+/// The example as it will be stored, or why it cannot be.
+fn clean_example(raw: &str) -> Result<String, EditError> {
+    let spaced: String = raw
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = spaced.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Punctuation alone ("?!") normalizes to nothing and could never be matched.
+    if normalize_example(&text).is_empty() {
+        return Err(EditError::Empty);
+    }
+    let chars = text.chars().count();
+    if chars > MAX_EXAMPLE_CHARS {
+        return Err(EditError::TooLong {
+            chars,
+            max: MAX_EXAMPLE_CHARS,
+        });
+    }
+    Ok(text)
+}
+
+/// The intent files of `dir`, sorted by name, chosen as `intents::load_dir` chooses them.
+fn intent_files(dir: &Path) -> Result<Vec<PathBuf>, EditError> {
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EditError::Io { path, source }
+    };
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_error(dir))? {
+        let entry = entry.map_err(io_error(dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let skipped = name.starts_with('.')
+            || name.ends_with('~')
+            || !name.ends_with(".toml")
+            || name == COURSES_FILE
+            || name == SYNONYMS_FILE;
+        let path = entry.path();
+        if !skipped && fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// One intent file, read and parsed for editing.
+struct IntentFile {
+    path: PathBuf,
+    /// The text as read, without a byte-order mark.
+    text: String,
+    /// Whether the file started with a byte-order mark (written back if so).
+    bom: bool,
+    doc: DocumentMut,
+    /// Whether every line ends with `\r\n`: `toml_edit` writes `\n`, so the edited text
+    /// is converted back.
+    crlf: bool,
+}
+
+impl IntentFile {
+    fn read(path: PathBuf) -> Result<Self, EditError> {
+        let parse_error = |path: &Path, message: String| EditError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(source) => return Err(EditError::Io { path, source }),
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Err(parse_error(&path, "file is not valid UTF-8".into()));
+        };
+        let (bom, text) = match text.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, text),
+        };
+        let doc = match text.parse::<DocumentMut>() {
+            Ok(doc) => doc,
+            Err(err) => {
+                let message = err.message().trim().replace('\n', "; ");
+                return Err(parse_error(&path, format!("TOML syntax error: {message}")));
+            }
+        };
+        let crlf =
+            text.contains('\n') && text.matches('\n').count() == text.matches("\r\n").count();
+        Ok(IntentFile {
+            path,
+            text,
+            bom,
+            doc,
+            crlf,
+        })
+    }
+
+    fn has_intent(&self, intent_id: &str) -> bool {
+        intent_examples(&self.doc)
+            .iter()
+            .any(|(id, _)| id == intent_id)
+    }
+}
+
+/// Every intent of a parsed file that has a string `id`, with its string examples.
+fn intent_examples(doc: &DocumentMut) -> Vec<(String, Vec<String>)> {
+    let tables: Vec<&dyn TableLike> = match doc.get("intent") {
+        Some(Item::ArrayOfTables(tables)) => tables.iter().map(|t| t as &dyn TableLike).collect(),
+        Some(Item::Value(Value::Array(values))) => values
+            .iter()
+            .filter_map(|v| v.as_inline_table())
+            .map(|t| t as &dyn TableLike)
+            .collect(),
+        _ => Vec::new(),
+    };
+    tables
+        .into_iter()
+        .filter_map(|table| {
+            let id = table.get("id")?.as_str()?.to_string();
+            let examples = table
+                .get("examples")
+                .and_then(Item::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some((id, examples))
+        })
+        .collect()
+}
+
+/// The first intent table of `doc` whose `id` is `intent_id`.
+fn intent_table_mut<'d>(
+    doc: &'d mut DocumentMut,
+    intent_id: &str,
+) -> Option<&'d mut dyn TableLike> {
+    let is_it = |t: &dyn TableLike| t.get("id").and_then(Item::as_str) == Some(intent_id);
+    match doc.get_mut("intent")? {
+        Item::ArrayOfTables(tables) => tables
+            .iter_mut()
+            .find(|t| is_it(*t))
+            .map(|t| t as &mut dyn TableLike),
+        Item::Value(Value::Array(values)) => values
+            .iter_mut()
+            .filter_map(|v| v.as_inline_table_mut())
+            .find(|t| is_it(*t))
+            .map(|t| t as &mut dyn TableLike),
+        _ => None,
+    }
+}
+
+/// Appends `example` to the intent's `examples`, creating `examples = [...]` if absent.
+fn add_to_intent(file: &mut IntentFile, intent_id: &str, example: &str) -> Result<(), EditError> {
+    let Some(table) = intent_table_mut(&mut file.doc, intent_id) else {
+        return Err(EditError::UnknownIntent(intent_id.to_string()));
+    };
+    match table.get_mut("examples") {
+        None => {
+            let array = Array::from_iter([basic_string(example)]);
+            table.insert("examples", Item::Value(Value::Array(array)));
+        }
+        Some(item) => match item.as_array_mut() {
+            Some(array) => push_in_style(array, example),
+            None => {
+                return Err(EditError::Parse {
+                    path: file.path.clone(),
+                    message: format!(
+                        "`examples` of intent `{intent_id}` must be an array, found {}",
+                        item.type_name()
+                    ),
+                })
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Pushes `text` onto `array` in the array's own layout.
+///
+/// Multi-line: the item goes on its own line after the last item, with that item's
+/// indentation; a comment on the last item's line stays on that line, comments below it
+/// stay below the new item. Inline: `, "text"` after the last item, spacing kept.
+fn push_in_style(array: &mut Array, text: &str) {
+    let len = array.len();
+    if is_multiline(array) {
+        let indent = item_indent(array);
+        let item = basic_string(text);
+        if len == 0 || array.trailing_comma() {
+            // `"last",<head><tail>]` → `"last",<head>\n<indent>"text",<tail>]`
+            let (head, tail) = split_at_line_break(raw(Some(array.trailing())));
+            let (head, tail) = (head.to_string(), tail.to_string());
+            array.push_formatted(item.decorated(format!("{head}\n{indent}"), ""));
+            array.set_trailing(tail);
+            array.set_trailing_comma(true);
+        } else {
+            // `"last"<head><tail>]` → `"last",<head>\n<indent>"text"<tail>]`
+            let last = array.get_mut(len - 1).expect("array is not empty");
+            let suffix = raw(last.decor().suffix()).to_string();
+            let (head, tail) = split_at_line_break(&suffix);
+            last.decor_mut().set_suffix("");
+            array.push_formatted(item.decorated(format!("{head}\n{indent}"), tail));
+        }
+    } else if len == 0 {
+        array.push_formatted(basic_string(text).decorated("", ""));
+        array.set_trailing("");
+    } else {
+        // `[ "a", "b" ]` → `[ "a", "b", "text" ]`: the new item takes the last item's
+        // spacing, the last item takes the spacing of the one before it.
+        let decor = |i: usize| array.get(i).map(|v| v.decor().clone());
+        let last = decor(len - 1).unwrap_or_default();
+        let before = len.checked_sub(2).and_then(decor);
+        let prefix = match &before {
+            Some(_) => raw(last.prefix()).to_string(),
+            None => " ".to_string(),
+        };
+        let suffix = raw(last.suffix()).to_string();
+        let old_suffix = before.as_ref().map_or("", |d| raw(d.suffix())).to_string();
+        if let Some(last) = array.get_mut(len - 1) {
+            last.decor_mut().set_suffix(old_suffix);
+        }
+        array.push_formatted(basic_string(text).decorated(prefix, suffix));
+    }
+}
+
+/// `text` as a one-line basic string (`"..."`), the way examples are usually written,
+/// whatever it holds (`toml_edit` alone would pick `'...'` or `"""..."""` for some texts).
+fn basic_string(text: &str) -> Value {
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    // Cannot fail; `verify` would catch a wrong value anyway.
+    quoted.parse().unwrap_or_else(|_| Value::from(text))
+}
+
+/// The text of a decor part (`""` when absent).
+fn raw(part: Option<&RawString>) -> &str {
+    part.and_then(RawString::as_str).unwrap_or("")
+}
+
+/// Whether any whitespace of the array holds a line break.
+fn is_multiline(array: &Array) -> bool {
+    let decor_breaks = array.iter().any(|v| {
+        let decor = v.decor();
+        raw(decor.prefix()).contains('\n') || raw(decor.suffix()).contains('\n')
+    });
+    decor_breaks || raw(Some(array.trailing())).contains('\n')
+}
+
+/// The indentation of the last item that starts a line (four spaces if none does).
+fn item_indent(array: &Array) -> String {
+    (0..array.len())
+        .rev()
+        .filter_map(|i| array.get(i))
+        .find_map(|v| {
+            let (_, indent) = raw(v.decor().prefix()).rsplit_once('\n')?;
+            indent
+                .chars()
+                .all(|c| c == ' ' || c == '\t')
+                .then(|| indent.to_string())
+        })
+        .unwrap_or_else(|| "    ".to_string())
+}
+
+/// Splits before the first line break: `(" # note", "\n  # more\n")`.
+fn split_at_line_break(text: &str) -> (&str, &str) {
+    text.split_at(text.find('\n').unwrap_or(text.len()))
+}
+
+/// Checks that `new` holds exactly the data of `old` plus `example` at the end of the
+/// intent's examples, whatever the formatting.
+fn verify(old: &str, new: &str, intent_id: &str, example: &str) -> Result<(), String> {
+    let mut expected: toml::Table = toml::from_str(old).map_err(|e| e.message().to_string())?;
+    let got: toml::Table = toml::from_str(new)
+        .map_err(|e| format!("the edited file does not parse: {}", e.message()))?;
+    let intent = expected
+        .get_mut("intent")
+        .and_then(toml::Value::as_array_mut)
+        .and_then(|intents| {
+            intents
+                .iter_mut()
+                .filter_map(toml::Value::as_table_mut)
+                .find(|t| t.get("id").and_then(toml::Value::as_str) == Some(intent_id))
+        })
+        .ok_or_else(|| format!("intent `{intent_id}` not found when checking the edit"))?;
+    let examples = intent
+        .entry("examples")
+        .or_insert_with(|| toml::Value::Array(Vec::new()));
+    match examples.as_array_mut() {
+        Some(examples) => examples.push(toml::Value::from(example)),
+        None => return Err("`examples` is not an array".into()),
+    }
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "the edit would change more than the examples of intent `{intent_id}`"
+        ))
+    }
+}
+
+/// Replaces `path` with `bytes` the way an editor saves: write a hidden temp file in the
+/// same directory, fsync it, rename it over `path`, fsync the directory. A symlink is
+/// followed, so the link stays a link; the file's permissions are kept.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let target = fs::canonicalize(path)?;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let permissions = fs::metadata(&target)?.permissions();
+
+    let (tmp, mut file) = create_temp(dir, &name)?;
+    let written = (|| {
+        file.write_all(bytes)?;
+        file.set_permissions(permissions)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, &target)
+    })();
+    if let Err(err) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(err);
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+/// A new hidden file `.<name>.<pid>.<n>.tmp` in `dir` (hidden, so neither the loader nor
+/// the watcher takes it for an intent file).
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, fs::File)> {
+    let pid = std::process::id();
+    let mut attempt = 0;
+    loop {
+        let tmp = dir.join(format!(".{name}.{pid}.{attempt}.tmp"));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Makes the rename durable. Best effort: the file is already in place and whole.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Err(err) = fs::File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::warn!(dir = %dir.display(), "cannot fsync intent directory: {err}");
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::intents::load_dir;
+
+    /// A small valid intent directory: the `good` fixture.
+    fn fixture_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
+        for entry in fs::read_dir(good).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        dir
+    }
+
+    fn read(dir: &Path, name: &str) -> String {
+        fs::read_to_string(dir.join(name)).unwrap()
+    }
+
+    /// The examples of `intent` in `dir/name`, read back with the `toml` crate.
+    fn examples_of(dir: &Path, name: &str, intent: &str) -> Vec<String> {
+        let table: toml::Table =
+            toml::from_str(read(dir, name).trim_start_matches('\u{feff}')).unwrap();
+        let intents = table["intent"].as_array().unwrap();
+        let intent = intents
+            .iter()
+            .find(|t| t["id"].as_str() == Some(intent))
+            .unwrap();
+        intent["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn assert_loads_cleanly(dir: &Path) {
+        let loaded = load_dir(dir);
+        let errors: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::engine::intents::Severity::Error)
+            .map(|d| d.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
+    const COMMENTED: &str = "\
+# Questions about the role itself.
+
+[[intent]]
+id = \"role.overview\" # keep me
+title = \"What does the role involve?\"
+examples = [
+    # the common phrasings
+    \"what does the job involve\",
+
+    \"describe a typical day\", # short one
+    # more to come
+]
+answer = \"\"\"Designing, writing and reviewing code.\"\"\"
+
+# Another intent.
+[[intent]]
+id = \"role.inline\"
+title = \"Inline\"
+examples = [ \"first inline\", \"second inline\" ]   # inline comment
+answer = 'A'
+
+[[intent]]
+id = \"role.nocomma\"
+title = \"No trailing comma\"
+examples = [
+  \"alpha one\",
+  \"alpha two\" # last
+]
+answer = \"A\"
+
+[[intent]]
+id = \"role.patterns\"
+title = \"Patterns only\"
+patterns = ['x']
+answer = \"A\"
+";
+
+    /// Appends to `intent` of a one-file directory holding `text` and returns the new text.
+    fn append_to(text: &str, intent: &str, example: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("role.toml"), text).unwrap();
+        let appended = append_example(dir.path(), intent, example).unwrap();
+        assert_eq!(appended.path, dir.path().join("role.toml"));
+        assert_loads_cleanly(dir.path());
+        read(dir.path(), "role.toml")
+    }
+
+    #[test]
+    fn only_the_new_item_is_added() {
+        let cases = [
+            (
+                "multi-line, comments kept around the new line",
+                "role.overview",
+                "    \"describe a typical day\", # short one\n",
+                "    \"describe a typical day\", # short one\n    \"a new one\",\n",
+            ),
+            (
+                "inline, spacing and comment kept",
+                "role.inline",
+                "[ \"first inline\", \"second inline\" ]   # inline comment",
+                "[ \"first inline\", \"second inline\", \"a new one\" ]   # inline comment",
+            ),
+            (
+                "multi-line without trailing comma",
+                "role.nocomma",
+                "  \"alpha two\" # last\n]",
+                "  \"alpha two\", # last\n  \"a new one\"\n]",
+            ),
+            (
+                "no examples yet",
+                "role.patterns",
+                "patterns = ['x']\nanswer = \"A\"\n",
+                "patterns = ['x']\nanswer = \"A\"\nexamples = [\"a new one\"]\n",
+            ),
+        ];
+        for (name, intent, before, after) in cases {
+            assert_eq!(COMMENTED.matches(before).count(), 1, "{name}");
+            let expected = COMMENTED.replace(before, after);
+            assert_eq!(
+                append_to(COMMENTED, intent, "a new one"),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_layouts_are_kept() {
+        let base = "[[intent]]\nid = \"a.b\"\ntitle = \"T\"\nanswer = \"A\"\n";
+        let cases = [
+            ("empty inline", "examples = []\n", "examples = [\"new\"]\n"),
+            (
+                "one inline",
+                "examples = [\"x\"]\n",
+                "examples = [\"x\", \"new\"]\n",
+            ),
+            (
+                "inline trailing comma",
+                "examples = [\"x\", \"y\",]\n",
+                "examples = [\"x\", \"y\", \"new\",]\n",
+            ),
+            (
+                "empty multi-line",
+                "examples = [\n]\n",
+                "examples = [\n    \"new\",\n]\n",
+            ),
+            (
+                "tab indented",
+                "examples = [\n\t\"x\",\n]\n",
+                "examples = [\n\t\"x\",\n\t\"new\",\n]\n",
+            ),
+            (
+                "first item on the bracket line",
+                "examples = [\"x\",\n            \"y\"]\n",
+                "examples = [\"x\",\n            \"y\",\n            \"new\"]\n",
+            ),
+        ];
+        for (name, before, after) in cases {
+            let text = format!("{base}{before}");
+            assert_eq!(
+                append_to(&text, "a.b", "new"),
+                format!("{base}{after}"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn inline_intent_tables_are_edited() {
+        let text =
+            "intent = [{ id = \"a.b\", title = \"T\", answer = \"A\", examples = [\"x\"] }]\n";
+        let expected = text.replace("[\"x\"]", "[\"x\", \"new\"]");
+        assert_eq!(append_to(text, "a.b", "new"), expected);
+    }
+
+    #[test]
+    fn crlf_and_byte_order_mark_are_kept() {
+        let text = "\u{feff}[[intent]]\r\nid = \"a.b\"\r\ntitle = \"T\"\r\nexamples = [\r\n    \"x\", # c\r\n]\r\nanswer = \"\"\"A\r\nB\"\"\"\r\n";
+        let expected = text.replace("# c\r\n", "# c\r\n    \"new\",\r\n");
+        assert_eq!(append_to(text, "a.b", "new"), expected);
+    }
+
+    #[test]
+    fn any_text_is_stored_as_a_valid_string() {
+        let dir = fixture_dir();
+        let cases = [
+            ("say \"hi\" to the team", "say \"hi\" to the team"),
+            (
+                "C:\\path\\to\\job \\n \\u0041",
+                "C:\\path\\to\\job \\n \\u0041",
+            ),
+            ("it's \"both\" 'quotes'", "it's \"both\" 'quotes'"),
+            (
+                "'''triple''' \"\"\"triple\"\"\"",
+                "'''triple''' \"\"\"triple\"\"\"",
+            ),
+            (
+                "  line one\nline two\r\n\tthree\u{0}\u{7f}\u{1b}[31m ",
+                "line one line two three [31m",
+            ),
+            ("über café — 日本語 🦀", "über café — 日本語 🦀"),
+            ("# not a comment ] , [", "# not a comment ] , ["),
+        ];
+        for (raw, stored) in cases {
+            let appended = append_example(dir.path(), "role.overview", raw).unwrap();
+            assert_eq!(appended.example, stored);
+            let examples = examples_of(dir.path(), "role.toml", "role.overview");
+            assert_eq!(examples.last().map(String::as_str), Some(stored), "{raw:?}");
+        }
+        assert_eq!(
+            examples_of(dir.path(), "role.toml", "role.overview").len(),
+            12
+        );
+        // Written as the other examples are: one `"..."` per line.
+        let role = read(dir.path(), "role.toml");
+        assert!(
+            role.contains("\n    \"say \\\"hi\\\" to the team\",\n"),
+            "{role}"
+        );
+        assert!(
+            role.contains("\n    \"C:\\\\path\\\\to\\\\job \\\\n \\\\u0041\",\n"),
+            "{role}"
+        );
+        assert_loads_cleanly(dir.path());
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn refusals() {
+        let dir = fixture_dir();
+        let role = read(dir.path(), "role.toml");
+        let refused =
+            |intent: &str, example: &str| append_example(dir.path(), intent, example).unwrap_err();
+
+        assert!(
+            matches!(refused("role.nope", "hello?"), EditError::UnknownIntent(id) if id == "role.nope")
+        );
+        // Courses are not intents, even when an id looks alike.
+        assert!(matches!(
+            refused("databases_101", "x y"),
+            EditError::UnknownIntent(_)
+        ));
+        assert!(matches!(
+            refused("role.overview", " \n\t "),
+            EditError::Empty
+        ));
+        assert!(matches!(refused("role.overview", "?!"), EditError::Empty));
+        let long = "a".repeat(MAX_EXAMPLE_CHARS + 1);
+        assert!(matches!(
+            refused("role.overview", &long),
+            EditError::TooLong {
+                chars: 501,
+                max: 500
+            }
+        ));
+        append_example(dir.path(), "role.overview", &"é".repeat(MAX_EXAMPLE_CHARS)).unwrap();
+
+        // Already listed under another intent, in another file, written differently.
+        match refused("role.overview", "  Hi\n THERE ") {
+            EditError::Duplicate { intent, path } => {
+                assert_eq!(
+                    (intent.as_str(), path),
+                    ("meta.greeting", dir.path().join("meta.toml"))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Already listed under the same intent.
+        assert!(matches!(
+            refused("role.overview", "Describe a TYPICAL day?"),
+            EditError::Duplicate { intent, .. } if intent == "role.overview"
+        ));
+
+        // Nothing above touched role.toml except the one accepted example.
+        let now = read(dir.path(), "role.toml");
+        assert_eq!(now.lines().count(), role.lines().count() + 1);
+    }
+
+    #[test]
+    fn a_broken_file_is_named() {
+        let dir = fixture_dir();
+        fs::write(dir.path().join("zz.toml"), "[[intent]\nid = \"x\"\n").unwrap();
+        match append_example(dir.path(), "role.overview", "new question") {
+            Err(err @ EditError::Parse { .. }) => {
+                let EditError::Parse { path, .. } = &err else {
+                    unreachable!()
+                };
+                assert_eq!(path, &dir.path().join("zz.toml"));
+                assert!(err.to_string().contains("zz.toml"), "{err}");
+            }
+            other => panic!("{other:?}"),
+        }
+        fs::write(dir.path().join("zz.toml"), b"x = 1\n\xff").unwrap();
+        assert!(matches!(
+            append_example(dir.path(), "role.overview", "new question"),
+            Err(EditError::Parse { .. })
+        ));
+        fs::write(
+            dir.path().join("zz.toml"),
+            "[[intent]]\nid = \"zz.top\"\nexamples = \"one\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            append_example(dir.path(), "zz.top", "new question"),
+            Err(EditError::Parse { message, .. }) if message.contains("must be an array")
+        ));
+        assert!(matches!(
+            append_example(Path::new("/no/such/careerbot/dir"), "a.b", "x"),
+            Err(EditError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn the_fixture_still_loads_after_appends() {
+        let dir = fixture_dir();
+        for (intent, example) in [
+            ("role.overview", "what happens in a normal week"),
+            ("role.skills", "do I need to know linux"),
+            ("meta.help", "what are you for"),
+            ("role.courses", "any classes on sql?"),
+        ] {
+            append_example(dir.path(), intent, example).unwrap();
+        }
+        let loaded = load_dir(dir.path());
+        let shown: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert!(shown.is_empty(), "{shown:#?}");
+        let overview = loaded
+            .set
+            .intents
+            .iter()
+            .find(|i| i.id == "role.overview")
+            .unwrap();
+        assert_eq!(
+            overview.examples.last().unwrap(),
+            "what happens in a normal week"
+        );
+    }
+
+    #[test]
+    fn the_real_intent_files_change_by_one_line_per_example() {
+        let dir = tempfile::tempdir().unwrap();
+        let intents = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+        for entry in fs::read_dir(intents).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        let loaded = load_dir(dir.path());
+        assert!(!loaded.set.intents.is_empty());
+        for intent in &loaded.set.intents {
+            let before = fs::read_to_string(&intent.origin.path).unwrap();
+            let example = format!("careerbot edit test for {}", intent.id);
+            let appended = append_example(dir.path(), &intent.id, &example).unwrap();
+            assert_eq!(appended.path, intent.origin.path);
+            let after = fs::read_to_string(&intent.origin.path).unwrap();
+            let added = format!("\"{example}\",");
+            let at = after
+                .lines()
+                .position(|l| l.trim() == added)
+                .expect(&intent.id);
+            let mut lines: Vec<&str> = after.lines().collect();
+            lines.remove(at);
+            assert_eq!(lines, before.lines().collect::<Vec<_>>(), "{}", intent.id);
+            assert_eq!(after.ends_with('\n'), before.ends_with('\n'));
+        }
+        assert_loads_cleanly(dir.path());
+    }
+
+    #[test]
+    fn an_edit_that_changes_anything_else_is_refused() {
+        let old = "top = 1\n[[intent]]\nid = \"a.b\"\n";
+        let good = "top = 1\n[[intent]]\nid = \"a.b\"\nexamples = [\"x\"]\n";
+        assert_eq!(verify(old, good, "a.b", "x"), Ok(()));
+        for bad in [
+            good.replace("top = 1", "top = 2"),
+            good.replace("[\"x\"]", "[\"x\", \"x\"]"),
+            good.replace("\"x\"", "\"y\""),
+            good.replace("[[intent]]", "[intent]"),
+        ] {
+            assert!(verify(old, &bad, "a.b", "x").is_err(), "{bad}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn permissions_and_symlinks_are_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = fixture_dir();
+        let role = dir.path().join("role.toml");
+        fs::set_permissions(&role, fs::Permissions::from_mode(0o640)).unwrap();
+        append_example(dir.path(), "role.overview", "first new").unwrap();
+        assert_eq!(
+            fs::metadata(&role).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+
+        let elsewhere = tempfile::tempdir().unwrap();
+        let real = elsewhere.path().join("real.toml");
+        fs::rename(&role, &real).unwrap();
+        std::os::unix::fs::symlink(&real, &role).unwrap();
+        append_example(dir.path(), "role.overview", "second new").unwrap();
+        assert!(fs::symlink_metadata(&role)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::read_to_string(&real).unwrap().contains("second new"));
+    }
+}

@@ -3,6 +3,7 @@
 //! intent files, and reports. Synchronous; the bot runs it off its async runtime.
 
 pub mod edit;
+pub mod reload;
 pub mod report;
 pub mod store;
 pub mod unanswered;

@@ -1,1 +1,499 @@
-//! (being written)
+//! What the store says about a period: questions per day, answer rates, the most answered
+//! intents, helpfulness from the votes and the top unanswered groups (`careerbot report`,
+//! `/careerbot stats`).
+//!
+//! The figures are aggregated by SQLite, so a report over months of questions reads only
+//! the unanswered rows it groups. Days are UTC.
+
+use serde::Serialize;
+
+use super::store::Store;
+use super::unanswered::{self, Group};
+
+/// Top intents and unanswered groups shown.
+const TOP: usize = 10;
+/// Unanswered questions read to group (the newest).
+const UNANSWERED_READ: usize = 10_000;
+
+/// The figures of `[since_ms, until_ms)`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Start of the period, unix milliseconds (inclusive).
+    pub since_ms: i64,
+    /// End of the period, unix milliseconds (exclusive).
+    pub until_ms: i64,
+    /// Every question, including channel messages the bot left alone ("unconfident").
+    pub questions: u64,
+    /// Days with questions, oldest first.
+    pub per_day: Vec<Day>,
+    pub rates: Rates,
+    /// The most answered intents, at most 10.
+    pub top_intents: Vec<IntentCount>,
+    /// Per intent with votes, most votes first.
+    pub helpfulness: Vec<Helpfulness>,
+    /// The biggest groups of unanswered questions, at most 10.
+    pub unanswered: Vec<Group>,
+}
+
+/// One UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Day {
+    /// "YYYY-MM-DD".
+    pub day: String,
+    pub questions: u64,
+    pub answers: u64,
+    pub clarifications: u64,
+    pub fallbacks: u64,
+}
+
+/// Shares of the questions the bot responded to (silent channel chatter excluded); 0 when
+/// there are none.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rates {
+    pub answer: f64,
+    pub clarify: f64,
+    pub fallback: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntentCount {
+    pub intent: String,
+    pub count: u64,
+}
+
+/// The votes on one intent's answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Helpfulness {
+    pub intent: String,
+    pub up: u64,
+    pub down: u64,
+    /// up / (up + down).
+    pub helpful: f64,
+}
+
+/// Builds the report of `[since_ms, until_ms)`; unanswered means fell back, or answered or
+/// clarified below confidence `below`, and grouped at `similarity`.
+pub fn build(
+    store: &Store,
+    since_ms: i64,
+    until_ms: i64,
+    below: f32,
+    similarity: f64,
+) -> anyhow::Result<Report> {
+    let conn = store.conn();
+    let range = [since_ms, until_ms];
+    let per_day = conn
+        .prepare(
+            "SELECT date(at_ms / 1000, 'unixepoch') AS day, COUNT(*),
+                    SUM(decision = 'answer'), SUM(decision = 'clarify'), SUM(decision = 'fallback')
+             FROM questions WHERE at_ms >= ?1 AND at_ms < ?2
+             GROUP BY day ORDER BY day",
+        )?
+        .query_map(range, |row| {
+            Ok(Day {
+                day: row.get(0)?,
+                questions: count(row.get(1)?),
+                answers: count(row.get(2)?),
+                clarifications: count(row.get(3)?),
+                fallbacks: count(row.get(4)?),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let questions = per_day.iter().map(|d| d.questions).sum();
+    let responded: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM questions
+         WHERE at_ms >= ?1 AND at_ms < ?2 AND decision <> 'unconfident'",
+        range,
+        |row| row.get(0),
+    )?;
+    let share = |n: u64| match count(responded) {
+        0 => 0.0,
+        all => n as f64 / all as f64,
+    };
+    let rates = Rates {
+        answer: share(per_day.iter().map(|d| d.answers).sum()),
+        clarify: share(per_day.iter().map(|d| d.clarifications).sum()),
+        fallback: share(per_day.iter().map(|d| d.fallbacks).sum()),
+    };
+    let top_intents = conn
+        .prepare(
+            "SELECT intent, COUNT(*) AS n FROM questions
+             WHERE at_ms >= ?1 AND at_ms < ?2 AND decision = 'answer' AND intent IS NOT NULL
+             GROUP BY intent ORDER BY n DESC, intent LIMIT ?3",
+        )?
+        .query_map(rusqlite::params![since_ms, until_ms, TOP as i64], |row| {
+            Ok(IntentCount {
+                intent: row.get(0)?,
+                count: count(row.get(1)?),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let helpfulness = conn
+        .prepare(
+            "SELECT intent, SUM(up <> 0), SUM(up = 0) FROM votes
+             WHERE at_ms >= ?1 AND at_ms < ?2
+             GROUP BY intent ORDER BY COUNT(*) DESC, intent",
+        )?
+        .query_map(range, |row| {
+            let (up, down) = (count(row.get(1)?), count(row.get(2)?));
+            Ok(Helpfulness {
+                intent: row.get(0)?,
+                up,
+                down,
+                helpful: up as f64 / (up + down).max(1) as f64,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let queue = store.unanswered_between(since_ms, until_ms, below, UNANSWERED_READ)?;
+    let mut unanswered = unanswered::group(&queue, similarity);
+    unanswered.truncate(TOP);
+    Ok(Report {
+        since_ms,
+        until_ms,
+        questions,
+        per_day,
+        rates,
+        top_intents,
+        helpfulness,
+        unanswered,
+    })
+}
+
+/// A SQL count or sum (never negative).
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+/// The report as text: a short table per section.
+pub fn format(report: &Report) -> String {
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    let since = if report.since_ms <= 0 {
+        "the beginning".to_owned()
+    } else {
+        utc(report.since_ms)
+    };
+    line(format!(
+        "Report from {since} to {} UTC",
+        utc(report.until_ms)
+    ));
+    let per_day = |f: fn(&Day) -> u64| report.per_day.iter().map(f).sum::<u64>();
+    let responded =
+        per_day(|d| d.answers) + per_day(|d| d.clarifications) + per_day(|d| d.fallbacks);
+    let silent = report.questions.saturating_sub(responded);
+    let mut summary = format!("{} questions", report.questions);
+    if responded > 0 {
+        summary.push_str(&format!(
+            ": {} answered, {} clarified, {} fell back",
+            percent(report.rates.answer),
+            percent(report.rates.clarify),
+            percent(report.rates.fallback)
+        ));
+    }
+    if silent > 0 {
+        let plural = if silent == 1 { "" } else { "s" };
+        summary.push_str(&format!(
+            " ({silent} channel message{plural} left alone, not in the rates)"
+        ));
+    }
+    line(summary);
+
+    if !report.per_day.is_empty() {
+        line(String::new());
+        line(format!(
+            "{:<12} {:>9} {:>8} {:>8} {:>9}",
+            "day (UTC)", "questions", "answers", "clarify", "fallback"
+        ));
+        for d in &report.per_day {
+            line(format!(
+                "{:<12} {:>9} {:>8} {:>8} {:>9}",
+                d.day, d.questions, d.answers, d.clarifications, d.fallbacks
+            ));
+        }
+    }
+
+    line(String::new());
+    if report.top_intents.is_empty() {
+        line("Top intents: no answers.".to_owned());
+    } else {
+        let width = column(
+            report.top_intents.iter().map(|i| i.intent.as_str()),
+            "top intents",
+        );
+        line(format!("{:<width$} {:>8}", "top intents", "answers"));
+        for i in &report.top_intents {
+            line(format!("{:<width$} {:>8}", i.intent, i.count));
+        }
+    }
+
+    line(String::new());
+    if report.helpfulness.is_empty() {
+        line("Helpfulness: no votes.".to_owned());
+    } else {
+        let width = column(
+            report.helpfulness.iter().map(|h| h.intent.as_str()),
+            "helpfulness",
+        );
+        line(format!(
+            "{:<width$} {:>5} {:>5} {:>8}",
+            "helpfulness", "up", "down", "helpful"
+        ));
+        for h in &report.helpfulness {
+            line(format!(
+                "{:<width$} {:>5} {:>5} {:>8}",
+                h.intent,
+                h.up,
+                h.down,
+                percent(h.helpful)
+            ));
+        }
+    }
+
+    line(String::new());
+    if report.unanswered.is_empty() {
+        line("Unanswered: none.".to_owned());
+    } else {
+        line(format!(
+            "unanswered: the top {} groups",
+            report.unanswered.len()
+        ));
+        line(format!("{:>5}  {:<16}  question", "asked", "last (UTC)"));
+        for g in &report.unanswered {
+            line(format!(
+                "{:>5}  {}  {}",
+                g.count,
+                utc(g.last_at_ms),
+                clip(&g.text, 80)
+            ));
+            if !g.candidates.is_empty() {
+                let candidates: Vec<String> = g
+                    .candidates
+                    .iter()
+                    .map(|(intent, n)| format!("{intent} ({n})"))
+                    .collect();
+                line(format!("{:25}likely: {}", "", candidates.join(", ")));
+            }
+        }
+    }
+    out
+}
+
+/// The width of a column holding `cells` under `header`.
+fn column<'a>(cells: impl Iterator<Item = &'a str>, header: &str) -> usize {
+    cells
+        .map(|c| c.chars().count())
+        .chain([header.len()])
+        .max()
+        .unwrap_or(0)
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1}%", 100.0 * share)
+}
+
+/// At most `max` chars of `text`, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
+}
+
+/// "YYYY-MM-DD HH:MM" in UTC for unix milliseconds.
+fn utc(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    let (days, in_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        in_day / 3600,
+        in_day % 3600 / 60
+    )
+}
+
+/// The proleptic Gregorian date of a count of days since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::store::{QuestionRecord, Record, VoteRecord};
+
+    const DAY: i64 = 86_400_000;
+    /// 2024-03-01 00:00 UTC.
+    const MARCH_1: i64 = 1_709_251_200_000;
+
+    fn q(id: u64, at_ms: i64, text: &str, decision: &str, intent: &str, confidence: f32) -> Record {
+        Record::Question(QuestionRecord {
+            id,
+            at_ms,
+            guild: None,
+            channel: Some(5),
+            source: "mention".to_owned(),
+            text: text.to_owned(),
+            decision: decision.to_owned(),
+            intent: Some(intent.to_owned()),
+            confidence,
+            candidates: vec![intent.to_owned()],
+            engine_version: "test".to_owned(),
+        })
+    }
+
+    fn v(question: u64, at_ms: i64, intent: &str, up: bool) -> Record {
+        Record::Vote(VoteRecord {
+            at_ms,
+            question,
+            intent: intent.to_owned(),
+            up,
+        })
+    }
+
+    #[test]
+    fn dates_table() {
+        for (ms, text) in [
+            (0, "1970-01-01 00:00"),
+            (MARCH_1, "2024-03-01 00:00"),
+            (MARCH_1 - 1, "2024-02-29 23:59"),
+            (MARCH_1 + DAY / 2 + 61_000, "2024-03-01 12:01"),
+            (951_782_400_000, "2000-02-29 00:00"),
+            (-1, "1969-12-31 23:59"),
+        ] {
+            assert_eq!(utc(ms), text, "{ms}");
+        }
+    }
+
+    #[test]
+    fn a_report_counts_rates_votes_and_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
+        store
+            .write(&[
+                q(1, MARCH_1 + 10, "salary?", "answer", "salary", 0.9),
+                q(2, MARCH_1 + 20, "salary??", "answer", "salary", 0.9),
+                q(3, MARCH_1 + DAY, "degree", "answer", "degree", 0.95),
+                q(4, MARCH_1 + DAY, "which one", "clarify", "degree", 0.6),
+                q(
+                    5,
+                    MARCH_1 + DAY + 1,
+                    "how do i cook pasta",
+                    "fallback",
+                    "salary",
+                    0.1,
+                ),
+                q(
+                    6,
+                    MARCH_1 + DAY + 2,
+                    "how do i cook pastas",
+                    "fallback",
+                    "salary",
+                    0.1,
+                ),
+                q(7, MARCH_1 + DAY + 3, "lol", "unconfident", "salary", 0.2),
+                q(8, MARCH_1 - 1, "before", "answer", "salary", 0.9),
+                q(9, MARCH_1 + 2 * DAY, "after", "answer", "salary", 0.9),
+                v(1, MARCH_1 + 11, "salary", true),
+                v(2, MARCH_1 + 21, "salary", false),
+                v(2, MARCH_1 + 22, "salary", true),
+                v(3, MARCH_1 + DAY, "degree", true),
+                v(8, MARCH_1 - 1, "degree", false),
+            ])
+            .unwrap();
+        let report = build(&store, MARCH_1, MARCH_1 + 2 * DAY, 0.5, 0.85).unwrap();
+        assert_eq!(report.questions, 7);
+        assert_eq!(
+            report.per_day,
+            [
+                Day {
+                    day: "2024-03-01".to_owned(),
+                    questions: 2,
+                    answers: 2,
+                    clarifications: 0,
+                    fallbacks: 0
+                },
+                Day {
+                    day: "2024-03-02".to_owned(),
+                    questions: 5,
+                    answers: 1,
+                    clarifications: 1,
+                    fallbacks: 2
+                },
+            ]
+        );
+        assert_eq!(
+            report.rates,
+            Rates {
+                answer: 0.5,
+                clarify: 1.0 / 6.0,
+                fallback: 2.0 / 6.0
+            }
+        );
+        let intents: Vec<(&str, u64)> = report
+            .top_intents
+            .iter()
+            .map(|i| (i.intent.as_str(), i.count))
+            .collect();
+        assert_eq!(intents, [("salary", 2), ("degree", 1)]);
+        let helpful: Vec<(&str, u64, u64)> = report
+            .helpfulness
+            .iter()
+            .map(|h| (h.intent.as_str(), h.up, h.down))
+            .collect();
+        assert_eq!(helpful, [("salary", 2, 1), ("degree", 1, 0)]);
+        assert!((report.helpfulness[0].helpful - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(report.unanswered.len(), 1, "{:?}", report.unanswered);
+        assert_eq!(report.unanswered[0].count, 2);
+        assert_eq!(report.unanswered[0].ids, [6, 5]);
+
+        let text = format(&report);
+        for expected in [
+            "Report from 2024-03-01 00:00 to 2024-03-03 00:00 UTC",
+            "7 questions: 50.0% answered, 16.7% clarified, 33.3% fell back",
+            "(1 channel message left alone, not in the rates)",
+            "2024-03-02           5        1        1         2",
+            "salary          2     1    66.7%",
+            "    2  2024-03-02 00:00  how do i cook pastas",
+            "likely: salary (2)",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn an_empty_period_has_zero_rates() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
+        let report = build(&store, 0, MARCH_1, 0.5, 0.85).unwrap();
+        assert_eq!(report.questions, 0);
+        assert_eq!(
+            report.rates,
+            Rates {
+                answer: 0.0,
+                clarify: 0.0,
+                fallback: 0.0
+            }
+        );
+        let text = format(&report);
+        assert!(text.contains("Report from the beginning"), "{text}");
+        assert!(
+            text.contains("no votes") && text.contains("Unanswered: none"),
+            "{text}"
+        );
+    }
+}

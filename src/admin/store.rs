@@ -1,1 +1,887 @@
-//! (being written)
+//! The SQLite store of questions and feedback votes, and the [`Writer`] that fills it.
+//!
+//! Privacy by design: a record holds what was asked and how the bot answered, never who
+//! asked (no user ids or names). The schema is versioned in code ([`MIGRATIONS`], tracked
+//! with `PRAGMA user_version`); a database newer than this code is refused. Writes go
+//! through a dedicated thread in batches, so the bot never waits for the disk.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
+use tracing::{debug, error, warn};
+
+/// One question the bot was asked, and what it did with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestionRecord {
+    /// The bot's question number (unique; also inside the vote buttons).
+    pub id: u64,
+    /// When it was asked, in unix milliseconds.
+    pub at_ms: i64,
+    pub guild: Option<u64>,
+    pub channel: Option<u64>,
+    /// "mention" | "dm" | "channel" | "slash" | "button" | "chat".
+    pub source: String,
+    /// The normalized question text.
+    pub text: String,
+    /// "answer" | "clarify" | "fallback" | "unconfident".
+    pub decision: String,
+    /// The best candidate's intent id (also for a fallback or clarification, when any).
+    pub intent: Option<String>,
+    pub confidence: f32,
+    /// Candidate intent ids, best first (at most 3).
+    pub candidates: Vec<String>,
+    /// The version of the intent set that answered.
+    pub engine_version: String,
+}
+
+/// A 👍 (`up`) or 👎 on the answer to question `question`, which was `intent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteRecord {
+    /// When it was cast, in unix milliseconds.
+    pub at_ms: i64,
+    pub question: u64,
+    pub intent: String,
+    pub up: bool,
+}
+
+/// Anything the bot stores.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Question(QuestionRecord),
+    Vote(VoteRecord),
+}
+
+/// The schema, one step per version: step `n` takes a database from version `n` to `n + 1`.
+/// Steps are only ever appended, never edited.
+const MIGRATIONS: &[&str] = &[
+    // 1: questions (with their triage state) and votes.
+    "CREATE TABLE questions (
+         id             INTEGER PRIMARY KEY,
+         at_ms          INTEGER NOT NULL,
+         guild          INTEGER,
+         channel        INTEGER,
+         source         TEXT NOT NULL,
+         text           TEXT NOT NULL,
+         decision       TEXT NOT NULL,
+         intent         TEXT,
+         confidence     REAL NOT NULL,
+         candidates     TEXT NOT NULL,  -- JSON array of intent ids, best first
+         engine_version TEXT NOT NULL,
+         resolved       TEXT,           -- the intent it was filed under, or 'ignore'
+         resolved_at_ms INTEGER
+     );
+     CREATE INDEX questions_at_ms ON questions(at_ms);
+     CREATE TABLE votes (
+         at_ms    INTEGER NOT NULL,
+         question INTEGER NOT NULL,
+         intent   TEXT NOT NULL,
+         up       INTEGER NOT NULL
+     );
+     CREATE INDEX votes_at_ms ON votes(at_ms);
+     CREATE INDEX votes_question ON votes(question);",
+];
+
+/// The schema version this code writes.
+const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+const QUESTION_COLUMNS: &str = "id, at_ms, guild, channel, source, text, decision, intent, \
+     confidence, candidates, engine_version";
+
+/// A connection to the database file.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating it and its directory when missing) and migrates the database.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create the directory {}", parent.display()))?;
+        }
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        let setup = || -> rusqlite::Result<()> {
+            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+        };
+        setup().with_context(|| format!("cannot set up the database {}", path.display()))?;
+        migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens an existing database for reading only (reports); never creates or migrates.
+    pub fn open_read_only(path: &Path) -> anyhow::Result<Store> {
+        anyhow::ensure!(
+            path.is_file(),
+            "no database at {} (the bot creates it on first run)",
+            path.display()
+        );
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags)
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let version = user_version(&conn, path)?;
+        check_not_newer(version, path)?;
+        anyhow::ensure!(
+            version == SCHEMA_VERSION,
+            "{} is at schema version {version}, older than this careerbot's {SCHEMA_VERSION} \
+             (not a careerbot database, or one that `careerbot run` has not upgraded yet)",
+            path.display()
+        );
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The file this store reads and writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for the aggregate queries of the sibling admin modules.
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Writes `records` in one transaction. A question already stored (same id) is left
+    /// as it is, so replaying a batch cannot fail.
+    pub fn write(&mut self, records: &[Record]) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut question = tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO questions ({QUESTION_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ))?;
+            let mut vote = tx.prepare_cached(
+                "INSERT INTO votes (at_ms, question, intent, up) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for record in records {
+                match record {
+                    Record::Question(q) => {
+                        question.execute(params![
+                            to_sql_id(q.id),
+                            q.at_ms,
+                            q.guild.map(to_sql_id),
+                            q.channel.map(to_sql_id),
+                            q.source,
+                            q.text,
+                            q.decision,
+                            q.intent,
+                            f64::from(q.confidence),
+                            serde_json::to_string(&q.candidates)?,
+                            q.engine_version,
+                        ])?;
+                    }
+                    Record::Vote(v) => {
+                        vote.execute(params![v.at_ms, to_sql_id(v.question), v.intent, v.up])?;
+                    }
+                }
+            }
+        }
+        tx.commit()
+            .with_context(|| format!("cannot commit to {}", self.path.display()))
+    }
+
+    /// Deletes questions and votes older than `cutoff_ms`; returns how many rows went.
+    pub fn delete_older_than(&mut self, cutoff_ms: i64) -> anyhow::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let questions = tx.execute("DELETE FROM questions WHERE at_ms < ?1", [cutoff_ms])?;
+        let votes = tx.execute("DELETE FROM votes WHERE at_ms < ?1", [cutoff_ms])?;
+        tx.commit()?;
+        Ok(questions + votes)
+    }
+
+    /// Questions asked at or after `since_ms`, oldest first.
+    pub fn questions_since(&self, since_ms: i64) -> anyhow::Result<Vec<QuestionRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {QUESTION_COLUMNS} FROM questions WHERE at_ms >= ?1 ORDER BY at_ms, id"
+        ))?;
+        let rows = stmt.query_map([since_ms], question_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Votes cast at or after `since_ms`, oldest first.
+    pub fn votes_since(&self, since_ms: i64) -> anyhow::Result<Vec<VoteRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at_ms, question, intent, up FROM votes WHERE at_ms >= ?1 \
+             ORDER BY at_ms, rowid",
+        )?;
+        let rows = stmt.query_map([since_ms], |row| {
+            Ok(VoteRecord {
+                at_ms: row.get(0)?,
+                question: from_sql_id(row.get(1)?),
+                intent: row.get(2)?,
+                up: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The unanswered queue, newest first: questions since `since_ms` that fell back, or
+    /// were answered or clarified with a confidence below `below`, and are not resolved.
+    /// Silent channel chatter ("unconfident") is never in it.
+    pub fn unanswered(
+        &self,
+        since_ms: i64,
+        below: f32,
+        limit: usize,
+    ) -> anyhow::Result<Vec<QuestionRecord>> {
+        self.unanswered_between(since_ms, i64::MAX, below, limit)
+    }
+
+    /// [`Store::unanswered`] for questions asked in `[since_ms, until_ms)`.
+    pub(super) fn unanswered_between(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        below: f32,
+        limit: usize,
+    ) -> anyhow::Result<Vec<QuestionRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {QUESTION_COLUMNS} FROM questions
+             WHERE at_ms >= ?1 AND at_ms < ?2 AND resolved IS NULL
+               AND (decision = 'fallback'
+                    OR (decision IN ('answer', 'clarify') AND confidence < ?3))
+             ORDER BY at_ms DESC, id DESC
+             LIMIT ?4"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![since_ms, until_ms, f64::from(below), limit],
+            question_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks questions resolved, so they leave the unanswered queue. `action` is the intent
+    /// they were filed under, or "ignore". Returns how many of `ids` were found.
+    pub fn resolve(&mut self, ids: &[u64], action: &str, at_ms: i64) -> anyhow::Result<usize> {
+        anyhow::ensure!(!action.trim().is_empty(), "a resolution needs an action");
+        let tx = self.conn.transaction()?;
+        let mut changed = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE questions SET resolved = ?1, resolved_at_ms = ?2 WHERE id = ?3",
+            )?;
+            for &id in ids {
+                changed += stmt.execute(params![action, at_ms, to_sql_id(id)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// How many (questions, votes) the database holds.
+    pub fn counts(&self) -> anyhow::Result<(u64, u64)> {
+        let count = |table: &str| -> anyhow::Result<u64> {
+            let n: i64 =
+                self.conn
+                    .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+            Ok(n.max(0) as u64)
+        };
+        Ok((count("questions")?, count("votes")?))
+    }
+}
+
+/// Discord ids and question numbers are below 2^63 in practice; the cast is a bijection
+/// anyway, so any u64 comes back unchanged.
+fn to_sql_id(id: u64) -> i64 {
+    id as i64
+}
+
+fn from_sql_id(id: i64) -> u64 {
+    id as u64
+}
+
+fn question_from_row(row: &Row<'_>) -> rusqlite::Result<QuestionRecord> {
+    let candidates: String = row.get(9)?;
+    let candidates = serde_json::from_str(&candidates)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(9, Type::Text, Box::new(e)))?;
+    Ok(QuestionRecord {
+        id: from_sql_id(row.get(0)?),
+        at_ms: row.get(1)?,
+        guild: row.get::<_, Option<i64>>(2)?.map(from_sql_id),
+        channel: row.get::<_, Option<i64>>(3)?.map(from_sql_id),
+        source: row.get(4)?,
+        text: row.get(5)?,
+        decision: row.get(6)?,
+        intent: row.get(7)?,
+        confidence: row.get::<_, f64>(8)? as f32,
+        candidates,
+        engine_version: row.get(10)?,
+    })
+}
+
+fn user_version(conn: &Connection, path: &Path) -> anyhow::Result<usize> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .with_context(|| format!("cannot read the schema version of {}", path.display()))?;
+    Ok(usize::try_from(version).unwrap_or(usize::MAX))
+}
+
+fn check_not_newer(version: usize, path: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        version <= SCHEMA_VERSION,
+        "{} has schema version {version}, newer than this careerbot understands \
+         ({SCHEMA_VERSION}): it was written by a newer careerbot; upgrade careerbot",
+        path.display()
+    );
+    Ok(())
+}
+
+/// Applies the missing migration steps, each in its own transaction. The version is read
+/// again inside a write transaction, so two processes opening a new file cannot both
+/// apply the same step.
+fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version = user_version(&tx, path)?;
+        check_not_newer(version, path)?;
+        let Some(step) = MIGRATIONS.get(version) else {
+            return Ok(());
+        };
+        tx.execute_batch(step).with_context(|| {
+            format!(
+                "cannot migrate {} to version {}",
+                path.display(),
+                version + 1
+            )
+        })?;
+        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
+        tx.commit()?;
+    }
+}
+
+/// Unix time now, in milliseconds.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A batch is committed at once when this many records are pending.
+const BATCH_MAX: usize = 5_000;
+/// While commits fail, at most this many records are kept; the oldest go first.
+const PENDING_MAX: usize = 100_000;
+/// How often retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+enum Message {
+    Record(Record),
+    /// Commit everything received so far, then answer.
+    Flush(mpsc::Sender<()>),
+    /// Commit everything and stop.
+    Close,
+}
+
+/// Writes records on a thread of its own, in batches: a record reaches the database at
+/// most `flush_every` after it was sent (sooner when [`BATCH_MAX`] are pending), so a
+/// crash loses at most that window. Sending never blocks.
+#[derive(Debug)]
+pub struct Writer {
+    tx: mpsc::Sender<Message>,
+    closed: AtomicBool,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    written: Arc<AtomicU64>,
+}
+
+impl Writer {
+    /// Starts the writer thread, which owns `store`. With `retention`, records older than
+    /// that are deleted at start and then every 24 hours.
+    pub fn spawn(store: Store, flush_every: Duration, retention: Option<Duration>) -> Writer {
+        let (tx, rx) = mpsc::channel();
+        let written = Arc::new(AtomicU64::new(0));
+        let batcher = Batcher {
+            store,
+            flush_every,
+            pending: VecDeque::new(),
+            due: None,
+            failing: false,
+            dropped: 0,
+            written: Arc::clone(&written),
+        };
+        let thread = std::thread::Builder::new()
+            .name("careerbot-store".to_owned())
+            .spawn(move || batcher.run(&rx, retention))
+            .expect("cannot start the store writer thread");
+        Writer {
+            tx,
+            closed: AtomicBool::new(false),
+            thread: Mutex::new(Some(thread)),
+            written,
+        }
+    }
+
+    /// Queues a record; never blocks. After [`Writer::close`] this does nothing.
+    pub fn send(&self, record: Record) {
+        if self.closed.load(Ordering::Acquire) || self.tx.send(Message::Record(record)).is_err() {
+            debug!("the store writer is closed; a record was not stored");
+        }
+    }
+
+    /// Blocks until everything sent before this call is committed (or its commit failed,
+    /// which is logged).
+    pub fn flush(&self) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let (done, wait) = mpsc::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            // An error means the thread is gone: nothing left to wait for.
+            let _ = wait.recv();
+        }
+    }
+
+    /// Commits everything sent so far and stops the thread; later calls do nothing.
+    /// Dropping the writer does the same.
+    pub fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = self.tx.send(Message::Close);
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                error!("the store writer thread panicked");
+            }
+        }
+    }
+
+    /// How many records have been committed so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// What [`Batcher::drain`] found besides records.
+struct Drained {
+    flushes: Vec<mpsc::Sender<()>>,
+    close: bool,
+}
+
+/// The writer thread's state.
+struct Batcher {
+    store: Store,
+    flush_every: Duration,
+    /// Records received and not yet committed, oldest first.
+    pending: VecDeque<Record>,
+    /// When the pending records must be committed.
+    due: Option<Instant>,
+    /// The last commit failed: wait for `due` instead of retrying on every full batch.
+    failing: bool,
+    /// Records dropped since the last successful commit.
+    dropped: u64,
+    written: Arc<AtomicU64>,
+}
+
+impl Batcher {
+    fn run(mut self, rx: &mpsc::Receiver<Message>, retention: Option<Duration>) {
+        let mut next_retention = retention.map(|_| Instant::now());
+        loop {
+            if let (Some(keep), Some(at)) = (retention, next_retention) {
+                if Instant::now() >= at {
+                    self.apply_retention(keep);
+                    next_retention = Some(Instant::now() + RETENTION_EVERY);
+                }
+            }
+            let wake = match (self.due, next_retention) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let message = match wake {
+                Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match message {
+                Ok(Message::Record(record)) => {
+                    self.push(record);
+                    if self.pending.len() >= BATCH_MAX && !self.failing {
+                        self.commit();
+                    }
+                }
+                Ok(Message::Flush(done)) => {
+                    let mut drained = self.drain(rx);
+                    drained.flushes.push(done);
+                    self.commit();
+                    for done in drained.flushes {
+                        let _ = done.send(());
+                    }
+                    if drained.close {
+                        return;
+                    }
+                }
+                Ok(Message::Close) | Err(RecvTimeoutError::Disconnected) => {
+                    let drained = self.drain(rx);
+                    self.commit();
+                    for done in drained.flushes {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.due.is_some_and(|due| Instant::now() >= due) {
+                        self.commit();
+                    }
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, record: Record) {
+        if self.pending.len() >= PENDING_MAX {
+            self.pending.pop_front();
+            if self.dropped == 0 {
+                warn!(
+                    kept = PENDING_MAX,
+                    "the database has not accepted records for a while; dropping the oldest"
+                );
+            }
+            self.dropped += 1;
+        }
+        self.pending.push_back(record);
+        self.due
+            .get_or_insert_with(|| Instant::now() + self.flush_every);
+    }
+
+    /// Takes the records already queued (those sent before a flush or close), and the
+    /// flushes and close among them, to be answered once the commit is done.
+    fn drain(&mut self, rx: &mpsc::Receiver<Message>) -> Drained {
+        let mut drained = Drained {
+            flushes: Vec::new(),
+            close: false,
+        };
+        while let Ok(message) = rx.try_recv() {
+            match message {
+                Message::Record(record) => self.push(record),
+                Message::Flush(done) => drained.flushes.push(done),
+                Message::Close => drained.close = true,
+            }
+        }
+        drained
+    }
+
+    /// Commits the pending records in one transaction; on failure keeps them for the next
+    /// attempt, `flush_every` later.
+    fn commit(&mut self) {
+        if self.pending.is_empty() {
+            self.due = None;
+            return;
+        }
+        match self.store.write(self.pending.make_contiguous()) {
+            Ok(()) => {
+                self.written
+                    .fetch_add(self.pending.len() as u64, Ordering::Relaxed);
+                self.pending.clear();
+                self.due = None;
+                if self.failing {
+                    self.failing = false;
+                    warn!(dropped = self.dropped, "the database accepts records again");
+                    self.dropped = 0;
+                }
+            }
+            Err(e) => {
+                error!(
+                    pending = self.pending.len(),
+                    "cannot write to the database (will retry): {e:#}"
+                );
+                self.failing = true;
+                self.due = Some(Instant::now() + self.flush_every);
+            }
+        }
+    }
+
+    fn apply_retention(&mut self, keep: Duration) {
+        let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(keep_ms);
+        match self.store.delete_older_than(cutoff) {
+            Ok(0) => {}
+            Ok(n) => debug!(deleted = n, "retention: old records deleted"),
+            Err(e) => error!("retention: cannot delete old records: {e:#}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) -> Record {
+        Record::Question(QuestionRecord {
+            id,
+            at_ms,
+            guild: Some(u64::MAX - 1),
+            channel: None,
+            source: "mention".to_owned(),
+            text: text.to_owned(),
+            decision: decision.to_owned(),
+            intent: Some("salary".to_owned()),
+            confidence,
+            candidates: vec!["salary".to_owned(), "degree".to_owned()],
+            engine_version: "0.1.0+test".to_owned(),
+        })
+    }
+
+    fn vote(question: u64, at_ms: i64, up: bool) -> Record {
+        Record::Vote(VoteRecord {
+            at_ms,
+            question,
+            intent: "salary".to_owned(),
+            up,
+        })
+    }
+
+    fn temp_db() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/careerbot.sqlite3");
+        (dir, path)
+    }
+
+    #[test]
+    fn records_round_trip_and_replays_do_not_fail() {
+        let (_dir, path) = temp_db();
+        let mut store = Store::open(&path).unwrap();
+        let records = vec![
+            question(
+                1,
+                1_000,
+                "how much do backend engineers earn",
+                "answer",
+                0.9,
+            ),
+            vote(1, 1_500, true),
+        ];
+        store.write(&records).unwrap();
+        store.write(&records[..1]).unwrap();
+        let questions = store.questions_since(0).unwrap();
+        assert_eq!(questions.len(), 1);
+        assert_eq!(Record::Question(questions[0].clone()), records[0]);
+        assert_eq!(
+            store.votes_since(0).unwrap(),
+            vec![VoteRecord {
+                at_ms: 1_500,
+                question: 1,
+                intent: "salary".to_owned(),
+                up: true
+            }]
+        );
+        assert!(store.questions_since(1_001).unwrap().is_empty());
+        assert_eq!(store.counts().unwrap(), (1, 1));
+    }
+
+    #[test]
+    fn the_unanswered_queue_and_resolution() {
+        let (_dir, path) = temp_db();
+        let mut store = Store::open(&path).unwrap();
+        store
+            .write(&[
+                question(1, 100, "sure answer", "answer", 0.9),
+                question(2, 200, "weak answer", "answer", 0.3),
+                question(3, 300, "fell back", "fallback", 0.8),
+                question(4, 400, "weak clarify", "clarify", 0.2),
+                question(5, 500, "chatter", "unconfident", 0.1),
+                question(6, 50, "too old", "fallback", 0.1),
+            ])
+            .unwrap();
+        let ids = |qs: Vec<QuestionRecord>| qs.iter().map(|q| q.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.unanswered(100, 0.5, 10).unwrap()), [4, 3, 2]);
+        assert_eq!(ids(store.unanswered(100, 0.5, 2).unwrap()), [4, 3]);
+        assert_eq!(ids(store.unanswered(0, 0.25, 10).unwrap()), [4, 3, 6]);
+        assert_eq!(store.resolve(&[3, 4, 99], "salary", 600).unwrap(), 2);
+        assert_eq!(ids(store.unanswered(0, 0.5, 10).unwrap()), [2, 6]);
+        assert!(store.resolve(&[2], " ", 600).is_err());
+    }
+
+    #[test]
+    fn old_records_are_deleted() {
+        let (_dir, path) = temp_db();
+        let mut store = Store::open(&path).unwrap();
+        store
+            .write(&[
+                question(1, 100, "old", "answer", 0.9),
+                question(2, 300, "new", "answer", 0.9),
+                vote(1, 150, false),
+                vote(2, 350, true),
+            ])
+            .unwrap();
+        assert_eq!(store.delete_older_than(200).unwrap(), 2);
+        assert_eq!(store.counts().unwrap(), (1, 1));
+        assert_eq!(store.questions_since(0).unwrap()[0].id, 2);
+    }
+
+    #[test]
+    fn migrations_are_idempotent_and_newer_databases_refused() {
+        let (_dir, path) = temp_db();
+        Store::open(&path)
+            .unwrap()
+            .write(&[question(1, 100, "kept", "answer", 0.9)])
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        assert_eq!(user_version(&store.conn, &path).unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.counts().unwrap(), (1, 0));
+        store
+            .conn
+            .pragma_update(None, "user_version", SCHEMA_VERSION as i64 + 1)
+            .unwrap();
+        drop(store);
+        for error in [
+            Store::open(&path).unwrap_err(),
+            Store::open_read_only(&path).unwrap_err(),
+        ] {
+            let error = format!("{error:#}");
+            assert!(error.contains("newer than this careerbot"), "{error}");
+        }
+    }
+
+    #[test]
+    fn read_only_needs_an_existing_careerbot_database() {
+        let (dir, path) = temp_db();
+        let error = format!("{:#}", Store::open_read_only(&path).unwrap_err());
+        assert!(
+            error.contains("no database at") && error.contains("first run"),
+            "{error}"
+        );
+        assert!(!path.exists(), "a read-only open must not create the file");
+        let other = dir.path().join("other.sqlite3");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let error = format!("{:#}", Store::open_read_only(&other).unwrap_err());
+        assert!(error.contains("schema version 0"), "{error}");
+        Store::open(&path)
+            .unwrap()
+            .write(&[question(1, 100, "q", "answer", 0.9)])
+            .unwrap();
+        let store = Store::open_read_only(&path).unwrap();
+        assert_eq!(store.counts().unwrap(), (1, 0));
+    }
+
+    /// Waits up to `limit` for `done`.
+    fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        done()
+    }
+
+    #[test]
+    fn the_writer_commits_within_the_window_without_a_flush() {
+        let (_dir, path) = temp_db();
+        let writer = Writer::spawn(Store::open(&path).unwrap(), Duration::from_millis(50), None);
+        writer.send(question(1, 100, "q", "answer", 0.9));
+        writer.send(vote(1, 110, true));
+        let reader = Store::open(&path).unwrap();
+        assert!(eventually(Duration::from_secs(5), || writer.written() == 2));
+        assert_eq!(reader.counts().unwrap(), (1, 1));
+    }
+
+    #[test]
+    fn flush_and_close_commit_everything_and_it_survives_a_restart() {
+        let (_dir, path) = temp_db();
+        // A window far longer than the test: only flush() and close() can commit.
+        let writer = Writer::spawn(Store::open(&path).unwrap(), Duration::from_secs(3600), None);
+        for id in 0..6_000 {
+            writer.send(question(id, 100 + id as i64, "q", "fallback", 0.1));
+        }
+        writer.flush();
+        assert_eq!(writer.written(), 6_000);
+        assert_eq!(Store::open(&path).unwrap().counts().unwrap(), (6_000, 0));
+        writer.send(vote(1, 200, false));
+        writer.close();
+        assert_eq!(writer.written(), 6_001);
+        writer.send(vote(2, 300, true));
+        writer.flush();
+        writer.close();
+        drop(writer);
+        let reopened = Store::open_read_only(&path).unwrap();
+        assert_eq!(reopened.counts().unwrap(), (6_000, 1));
+    }
+
+    #[test]
+    fn dropping_the_writer_commits() {
+        let (_dir, path) = temp_db();
+        let writer = Writer::spawn(Store::open(&path).unwrap(), Duration::from_secs(3600), None);
+        writer.send(question(1, 100, "q", "answer", 0.9));
+        drop(writer);
+        assert_eq!(Store::open(&path).unwrap().counts().unwrap(), (1, 0));
+    }
+
+    #[test]
+    fn the_writer_applies_retention_at_start() {
+        let (_dir, path) = temp_db();
+        let now = now_ms();
+        let day = 86_400_000;
+        let mut store = Store::open(&path).unwrap();
+        store
+            .write(&[
+                question(1, now - 10 * day, "old", "answer", 0.9),
+                vote(1, now - 10 * day, true),
+                question(2, now - day, "recent", "answer", 0.9),
+            ])
+            .unwrap();
+        let writer = Writer::spawn(
+            store,
+            Duration::from_millis(50),
+            Some(Duration::from_secs(7 * 86_400)),
+        );
+        writer.flush();
+        let reader = Store::open(&path).unwrap();
+        assert_eq!(reader.counts().unwrap(), (1, 0));
+        assert_eq!(reader.questions_since(0).unwrap()[0].id, 2);
+    }
+
+    #[test]
+    fn a_failed_commit_is_retried_with_the_next_batch() {
+        let (_dir, path) = temp_db();
+        let writer = Writer::spawn(Store::open(&path).unwrap(), Duration::from_millis(20), None);
+        // A trigger makes every insert into `votes` fail while `blocked` has a row.
+        let admin = Store::open(&path).unwrap();
+        admin
+            .conn
+            .execute_batch(
+                "CREATE TABLE blocked (x);
+                 INSERT INTO blocked VALUES (1);
+                 CREATE TRIGGER refuse BEFORE INSERT ON votes
+                 WHEN EXISTS (SELECT 1 FROM blocked)
+                 BEGIN SELECT RAISE(ABORT, 'blocked for the test'); END;",
+            )
+            .unwrap();
+        writer.send(question(1, 100, "q", "answer", 0.9));
+        writer.send(vote(1, 110, true));
+        writer.flush();
+        assert_eq!(writer.written(), 0, "the batch must have failed");
+        admin.conn.execute_batch("DELETE FROM blocked").unwrap();
+        writer.send(vote(1, 120, false));
+        writer.flush();
+        assert_eq!(writer.written(), 3);
+        assert_eq!(admin.counts().unwrap(), (1, 2));
+    }
+}

@@ -4,14 +4,14 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
-use poise::serenity_prelude::{AutocompleteChoice, Permissions};
-use tracing::{info, warn};
+use poise::serenity_prelude::AutocompleteChoice;
+use tracing::warn;
 
+use super::admin;
 use super::cooldown::Verdict;
-use super::events::count_decision;
 use super::limits::{self, fit};
 use super::present::{self, Card};
-use super::state::{bump, read, Bot};
+use super::state::{bump, read, Bot, Origin};
 use crate::engine::catalog::CourseFilter;
 use crate::engine::intents::Level;
 
@@ -47,11 +47,16 @@ pub async fn ask(
         return Ok(());
     }
     let bot = ctx.data();
-    bump(&bot.stats.questions);
-    let engine = bot.engine();
-    let reply = engine.reply(&question);
-    count_decision(bot, reply.decision);
-    let card = present::reply(&engine, &bot.settings.replies, &reply, bot.next_question());
+    let served = bot.served();
+    let reply = served.engine.reply(&question);
+    let id = bot.next_question();
+    let origin = Origin {
+        source: "slash",
+        guild: ctx.guild_id().map(|g| g.get()),
+        channel: Some(ctx.channel_id().get()),
+    };
+    bot.record_question(id, origin, &served, &reply, None);
+    let card = present::reply(&served.engine, &bot.settings.replies, &reply, id);
     ctx.send(card.reply(false)).await?;
     Ok(())
 }
@@ -77,7 +82,8 @@ impl From<LevelChoice> for Level {
 /// Completes `/course topic` from the catalog in memory (autocomplete cannot be deferred).
 async fn complete_topic(ctx: Context<'_>, partial: &str) -> Vec<AutocompleteChoice> {
     ctx.data()
-        .engine()
+        .served()
+        .engine
         .catalog()
         .suggest(partial, limits::AUTOCOMPLETE_CHOICES)
         .into_iter()
@@ -102,7 +108,8 @@ pub async fn course(
     if !allowed(ctx).await? {
         return Ok(());
     }
-    let engine = ctx.data().engine();
+    let served = ctx.data().served();
+    let engine = &served.engine;
     let filter = CourseFilter {
         level: level.map(Level::from),
         free_only: free.unwrap_or(false),
@@ -118,15 +125,16 @@ pub async fn course(
 /// What I can answer, with a menu to pick a topic
 #[poise::command(slash_command)]
 pub async fn topics(ctx: Context<'_>) -> Result<(), Error> {
-    let engine = ctx.data().engine();
-    ctx.send(present::topics(&engine).reply(false)).await?;
+    let served = ctx.data().served();
+    ctx.send(present::topics(&served.engine).reply(false))
+        .await?;
     Ok(())
 }
 
 /// careerbot administration (Manage Server)
 #[poise::command(
     slash_command,
-    subcommands("reload", "stats"),
+    subcommands("reload", "stats", "unanswered"),
     subcommand_required,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
@@ -146,8 +154,7 @@ async fn manages_server(ctx: Context<'_>) -> Result<bool, Error> {
         }
         poise::Context::Prefix(_) => None,
     };
-    let allowed =
-        permissions.is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator());
+    let allowed = admin::may_administer(permissions);
     if !allowed {
         warn!(user = %ctx.author().id, command = %ctx.command().qualified_name, "admin command refused");
         ctx.send(
@@ -164,56 +171,35 @@ async fn manages_server(ctx: Context<'_>) -> Result<bool, Error> {
 pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
     let bot = ctx.data();
-    let text = match bot.reload().await {
-        Ok(done) => {
-            info!(
-                intents = done.intents,
-                took_ms = done.took.as_millis() as u64,
-                "reloaded"
-            );
-            format!(
-                "Reloaded: {} intents in service ({} warnings), in {} ms.",
-                done.intents,
-                done.warnings,
-                done.took.as_millis()
-            )
-        }
-        Err(errors) => {
-            warn!(errors = errors.len(), "reload refused");
-            refused_reload(&errors)
-        }
+    let text = match admin::reload(&ctx.serenity_context().http, bot, "/careerbot reload").await {
+        Ok(done) => format!(
+            "Reloaded: {} intents in service ({} warnings), in {} ms.",
+            done.intents,
+            done.warnings.len(),
+            done.took.as_millis()
+        ),
+        Err(refusal) => admin::refusal_message(&refusal),
     };
     ctx.send(Card::text(&text).reply(true)).await?;
     Ok(())
 }
 
-/// The message for a refused reload: as many `path:line:col: message` lines as fit.
-pub fn refused_reload(errors: &[crate::engine::intents::Diagnostic]) -> String {
-    let head = format!(
-        "Reload refused: {} error{}. The previous intents are still in service.\n```\n",
-        errors.len(),
-        if errors.len() == 1 { "" } else { "s" }
-    );
-    let tail = "```";
-    let mut body = String::new();
-    for (shown, error) in errors.iter().enumerate() {
-        let line = format!("{}\n", error.to_string().replace("```", "'''"));
-        let more = format!("… and {} more\n", errors.len() - shown);
-        let budget = limits::CONTENT - head.chars().count() - tail.len() - more.chars().count();
-        if body.chars().count() + line.chars().count() > budget {
-            body.push_str(&more);
-            break;
-        }
-        body.push_str(&line);
-    }
-    fit(&format!("{head}{body}{tail}"), limits::CONTENT)
+/// Unanswered questions, grouped, each with a menu to make it an example or ignore it
+#[poise::command(slash_command, ephemeral)]
+pub async fn unanswered(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let card = admin::unanswered_card(ctx.data()).await?;
+    ctx.send(card.reply(true)).await?;
+    Ok(())
 }
 
 /// Counters since the bot started
 #[poise::command(slash_command, ephemeral)]
 pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
     let bot = ctx.data();
-    let engine = bot.engine();
+    let served = bot.served();
+    let engine = &served.engine;
     let s = &bot.stats;
     let (up, down) = bot.vote_counts();
     let mut text = String::from("```\n");
@@ -234,34 +220,14 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     row("reloads", read(&s.reloads));
     row("refused_reloads", read(&s.refused_reloads));
     text.push_str("```");
+    if let Some(report) = admin::recent_report(bot, 7).await? {
+        text.push_str("\n**Last 7 days** (from the database)\n```\n");
+        text.push_str(&fit(
+            &report,
+            limits::CONTENT.saturating_sub(text.len() + 10),
+        ));
+        text.push_str("\n```");
+    }
     ctx.send(Card::text(&text).reply(true)).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::intents::{Diagnostic, Severity};
-
-    #[test]
-    fn a_refused_reload_lists_errors_within_a_message() {
-        let errors: Vec<Diagnostic> = (0..500)
-            .map(|n| Diagnostic {
-                path: format!("intents/file{n}.toml").into(),
-                line: n + 1,
-                col: 3,
-                severity: Severity::Error,
-                message: "unknown field `exampels` ```".to_owned(),
-            })
-            .collect();
-        let text = refused_reload(&errors);
-        assert!(text.chars().count() <= limits::CONTENT);
-        assert!(text.starts_with("Reload refused: 500 errors"));
-        assert!(text.contains("intents/file0.toml:1:3: unknown field `exampels`"));
-        assert!(text.contains("more"));
-        assert_eq!(text.matches("```").count(), 2, "{text}");
-        let one = refused_reload(&errors[..1]);
-        assert!(one.starts_with("Reload refused: 1 error."));
-        assert!(!one.contains("more"));
-    }
 }

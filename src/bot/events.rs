@@ -1,6 +1,7 @@
 //! Gateway events that are not slash commands: plain messages (mentions, DMs, watched
 //! channels) and clicks on the bot's buttons and menus.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use poise::serenity_prelude::{
@@ -11,7 +12,7 @@ use tracing::{debug, warn};
 
 use super::cooldown::Verdict;
 use super::present::{self, Action, Card};
-use super::state::{bump, Bot, Vote};
+use super::state::{bump, Bot, Origin, Vote};
 use crate::engine::matcher::Decision;
 
 /// Answers a plain message when it is addressed to the bot (a mention or a DM) or sits in
@@ -41,15 +42,26 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         }
         return;
     }
-    bump(&bot.stats.questions);
-    let engine = bot.engine();
-    let reply = engine.reply(&question);
+    let served = bot.served();
+    let reply = served.engine.reply(&question);
+    let origin = Origin {
+        source: if in_dm {
+            "dm"
+        } else if mentioned {
+            "mention"
+        } else {
+            "channel"
+        },
+        guild: message.guild_id.map(|g| g.get()),
+        channel: Some(message.channel_id.get()),
+    };
+    let id = bot.next_question();
     if !addressed
         && (reply.decision != Decision::Answer
             || reply.confidence < bot.settings.discord.channel_min_confidence)
     {
         // Nobody asked the bot: it speaks up only when sure.
-        bump(&bot.stats.unconfident);
+        bot.record_question(id, origin, &served, &reply, Some("unconfident"));
         debug!(
             confidence = reply.confidence,
             "left an unaddressed message alone"
@@ -61,29 +73,15 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         verdict => {
             bump(&bot.stats.throttled);
             if verdict == Verdict::Notify && addressed {
-                send(
-                    ctx,
-                    bot,
-                    message,
-                    Card::text(&bot.settings.replies.throttled),
-                )
-                .await;
+                let notice = Card::text(&bot.settings.replies.throttled);
+                send(ctx, bot, message, notice).await;
             }
             return;
         }
     }
-    count_decision(bot, reply.decision);
-    let card = present::reply(&engine, &bot.settings.replies, &reply, bot.next_question());
+    bot.record_question(id, origin, &served, &reply, None);
+    let card = present::reply(&served.engine, &bot.settings.replies, &reply, id);
     send(ctx, bot, message, card).await;
-}
-
-/// Counts an answered question by its decision.
-pub fn count_decision(bot: &Bot, decision: Decision) {
-    bump(match decision {
-        Decision::Answer => &bot.stats.answers,
-        Decision::Clarify => &bot.stats.clarifications,
-        Decision::Fallback => &bot.stats.fallbacks,
-    });
 }
 
 /// The message without mentions of the bot (`<@id>` and the older `<@!id>`).
@@ -142,10 +140,14 @@ fn is_transient(error: &serenity::Error) -> bool {
 
 /// A click on one of the bot's buttons or menus. Answers go only to the clicker
 /// (ephemeral), so exploring topics does not flood the channel.
-pub async fn on_component(ctx: &Context, bot: &Bot, click: &ComponentInteraction) {
+pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentInteraction) {
     let chosen = match (&click.data.kind, Action::parse(&click.data.custom_id)) {
         (ComponentInteractionDataKind::StringSelect { values }, Some(Action::Pick)) => {
             values.first().cloned().map(Action::Answer)
+        }
+        (ComponentInteractionDataKind::StringSelect { values }, Some(Action::Triage(group))) => {
+            let choice = values.first().map_or("", String::as_str);
+            return super::admin::triage(ctx, bot, click, group, choice).await;
         }
         (_, action) => action,
     };
@@ -153,17 +155,17 @@ pub async fn on_component(ctx: &Context, bot: &Bot, click: &ComponentInteraction
         Some(Action::Answer(intent)) => {
             match bot.cooldown.check(click.user.id.get(), Instant::now()) {
                 Verdict::Allowed => {
-                    let engine = bot.engine();
-                    match engine.reply_for(&intent) {
+                    let served = bot.served();
+                    match served.engine.reply_for(&intent) {
                         Some(reply) => {
-                            bump(&bot.stats.questions);
-                            count_decision(bot, reply.decision);
-                            present::reply(
-                                &engine,
-                                &bot.settings.replies,
-                                &reply,
-                                bot.next_question(),
-                            )
+                            let id = bot.next_question();
+                            let origin = Origin {
+                                source: "button",
+                                guild: click.guild_id.map(|g| g.get()),
+                                channel: Some(click.channel_id.get()),
+                            };
+                            bot.record_question(id, origin, &served, &reply, None);
+                            present::reply(&served.engine, &bot.settings.replies, &reply, id)
                         }
                         None => Card::text(
                             "That topic is no longer in my knowledge base. Try `/topics` for what I know now.",
@@ -192,7 +194,7 @@ pub async fn on_component(ctx: &Context, bot: &Bot, click: &ComponentInteraction
                 "Thanks for telling me. The admins review answers that miss."
             })
         }
-        Some(Action::Pick) | None => {
+        Some(Action::Pick | Action::Triage(_)) | None => {
             Card::text("This button is no longer active. Try `/topics` or ask me again.")
         }
     };

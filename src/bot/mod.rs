@@ -4,6 +4,7 @@
 //! messages within Discord's limits ([`limits`], [`present`]), decides which messages to
 //! answer ([`events`]), and never lets a reply ping anyone.
 
+mod admin;
 mod commands;
 mod cooldown;
 mod events;
@@ -13,6 +14,7 @@ mod state;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use poise::serenity_prelude::{
@@ -20,6 +22,8 @@ use poise::serenity_prelude::{
 };
 use tracing::{error, info, warn};
 
+use crate::admin::reload::Reloader;
+use crate::admin::store::{Store, Writer};
 use crate::config::{Secret, Settings, DISCORD_API};
 use crate::engine::Engine;
 pub use state::Bot;
@@ -70,7 +74,9 @@ pub async fn run(
 
     let intents = gateway_intents(&settings);
     let dev_guild = settings.discord.dev_guild;
-    let bot = Arc::new(Bot::new(engine, settings, intents_dir));
+    let reloader = Arc::new(Reloader::new(engine, &intents_dir, &settings));
+    let writer = open_store(&settings)?;
+    let bot = Arc::new(Bot::new(reloader, settings, writer));
     let data = Arc::clone(&bot);
     let options = poise::FrameworkOptions {
         commands: commands::all(),
@@ -114,6 +120,7 @@ pub async fn run(
         .await
         .context("could not create the Discord client")?;
     let shards = Arc::clone(&client.shard_manager);
+    let _watch = spawn_reloads(&bot, Arc::clone(&client.http), &intents_dir);
     let served = tokio::select! {
         served = client.start() => served,
         () = shutdown_signal() => {
@@ -136,11 +143,89 @@ pub async fn run(
         }
         other => anyhow::Error::new(other).context("the Discord connection failed"),
     })?;
+    // Replies in flight get a moment; then everything recorded reaches the database.
+    let all = bot.settings.discord.max_concurrent_replies.max(1) as u32;
+    let _ = tokio::time::timeout(admin::GRACE, bot.sending.acquire_many(all)).await;
+    if bot.writer.is_some() {
+        let flushing = Arc::clone(&bot);
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(writer) = &flushing.writer {
+                writer.flush();
+            }
+        })
+        .await;
+    }
     info!(questions = state::read(&bot.stats.questions), "stopped");
     Ok(())
 }
 
-async fn on_event(ctx: &serenity::Context, event: &FullEvent, me: serenity::UserId, bot: &Bot) {
+/// The store's writer, or `None` when `admin.database` is "".
+fn open_store(settings: &Settings) -> anyhow::Result<Option<Writer>> {
+    let path = &settings.admin.database;
+    if path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let store = Store::open(path)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    let retention = (settings.admin.retention_days > 0)
+        .then(|| Duration::from_secs(u64::from(settings.admin.retention_days) * 86_400));
+    Ok(Some(Writer::spawn(
+        store,
+        Duration::from_secs(1),
+        retention,
+    )))
+}
+
+/// Reloads on changes to the intent files (when `admin.watch`) and on SIGHUP, one at a
+/// time, each validated before it goes live. The returned watch stops when dropped.
+fn spawn_reloads(
+    bot: &Arc<Bot>,
+    http: Arc<serenity::Http>,
+    dir: &std::path::Path,
+) -> Option<crate::admin::watch::Watch> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<&'static str>(4);
+    let watch = if bot.settings.admin.watch {
+        let changed = tx.clone();
+        let debounce = Duration::from_millis(bot.settings.admin.watch_debounce_ms);
+        match crate::admin::watch::watch(dir, debounce, move || {
+            // A full queue already holds a reload that will read the newest files.
+            let _ = changed.try_send("files changed");
+        }) {
+            Ok(watch) => Some(watch),
+            Err(error) => {
+                warn!(%error, dir = %dir.display(), "cannot watch the intents; reload with SIGHUP or /careerbot reload");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            warn!("cannot listen for SIGHUP");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let _ = tx.try_send("SIGHUP");
+        }
+    });
+    let bot = Arc::clone(bot);
+    tokio::spawn(async move {
+        while let Some(trigger) = rx.recv().await {
+            let _ = admin::reload(&http, &bot, trigger).await;
+        }
+    });
+    watch
+}
+
+async fn on_event(
+    ctx: &serenity::Context,
+    event: &FullEvent,
+    me: serenity::UserId,
+    bot: &Arc<Bot>,
+) {
     match event {
         FullEvent::Message { new_message } => events::on_message(ctx, bot, me, new_message).await,
         FullEvent::InteractionCreate {

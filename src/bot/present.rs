@@ -39,6 +39,8 @@ pub enum Action {
     },
     /// The `/topics` menu: the chosen value is the intent.
     Pick,
+    /// An admin's menu for unanswered group `n`: the chosen value is an intent or "ignore".
+    Triage(u64),
 }
 
 const PREFIX: &str = "cb";
@@ -57,6 +59,7 @@ impl Action {
                 format!("{PREFIX}:v:{vote}:{question:x}:{intent}")
             }
             Action::Pick => format!("{PREFIX}:pick"),
+            Action::Triage(group) => format!("{PREFIX}:t:{group:x}"),
         }
     }
 
@@ -82,6 +85,7 @@ impl Action {
                 })
             }
             "pick" => Some(Action::Pick),
+            "t" => u64::from_str_radix(rest, 16).ok().map(Action::Triage),
             _ => None,
         }
     }
@@ -433,6 +437,7 @@ mod tests {
                 intent: "x.y".into(),
             },
             Action::Pick,
+            Action::Triage(u64::MAX),
         ] {
             let id = action.custom_id();
             assert!(id.len() <= limits::CUSTOM_ID, "{id}");

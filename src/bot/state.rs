@@ -1,34 +1,44 @@
-//! What the running bot holds: the engine in service (swapped whole on reload), settings,
-//! the cooldown, counters and the feedback received.
+//! What the running bot holds: the intent set in service (swapped whole on reload), settings,
+//! the cooldown, counters, the store's writer and the unanswered groups shown to admins.
 
-use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
 use tokio::sync::Semaphore;
 
 use super::cooldown::Cooldown;
+use crate::admin::reload::{Refusal, Reloaded, Reloader, Served};
+use crate::admin::store::{QuestionRecord, Record, VoteRecord, Writer};
+use crate::admin::unanswered::Group;
 use crate::config::Settings;
-use crate::engine::intents::{Diagnostic, Severity};
-use crate::engine::Engine;
+use crate::engine::matcher::Decision;
+use crate::engine::Reply;
 
 /// The bot's shared state (poise's user data).
 pub struct Bot {
-    engine: ArcSwap<Engine>,
+    pub reloader: Arc<Reloader>,
     pub settings: Settings,
-    intents_dir: PathBuf,
+    /// The store's writer; `None` when `admin.database` is "".
+    pub writer: Option<Writer>,
+    /// Unanswered groups last shown by `/careerbot unanswered`, by the number in their menu.
+    pub shown_groups: Mutex<HashMap<u64, Group>>,
     pub cooldown: Cooldown,
     pub stats: Stats,
     votes: Mutex<VecDeque<Vote>>,
     next_question: AtomicU64,
     /// Bounds the replies in flight to Discord.
     pub sending: Semaphore,
-    /// One reload at a time.
-    reloading: tokio::sync::Mutex<()>,
     pub started: Instant,
+}
+
+/// Where a question came from (stored with it).
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub source: &'static str,
+    pub guild: Option<u64>,
+    pub channel: Option<u64>,
 }
 
 /// A 👍 or 👎, kept in memory (no user ids).
@@ -68,52 +78,94 @@ pub fn read(counter: &AtomicU64) -> u64 {
     counter.load(Ordering::Relaxed)
 }
 
-/// A reload that went live.
-#[derive(Debug, Clone)]
-pub struct Reloaded {
-    pub intents: usize,
-    pub warnings: usize,
-    pub took: Duration,
-}
-
 impl Bot {
-    pub fn new(engine: Engine, settings: Settings, intents_dir: PathBuf) -> Bot {
+    pub fn new(reloader: Arc<Reloader>, settings: Settings, writer: Option<Writer>) -> Bot {
         let cooldown = Cooldown::new(
             settings.discord.cooldown_questions,
             Duration::from_secs(settings.discord.cooldown_seconds),
         );
         let sending = Semaphore::new(settings.discord.max_concurrent_replies.max(1));
         // Question numbers start at the clock so they do not repeat across restarts.
-        let first = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| d.as_micros() as u64);
+        let first = now_ms().max(1) as u64 * 1000;
         Bot {
-            engine: ArcSwap::from_pointee(engine),
+            reloader,
             settings,
-            intents_dir,
+            writer,
+            shown_groups: Mutex::new(HashMap::new()),
             cooldown,
             stats: Stats::default(),
             votes: Mutex::new(VecDeque::new()),
             next_question: AtomicU64::new(first),
             sending,
-            reloading: tokio::sync::Mutex::new(()),
             started: Instant::now(),
         }
     }
 
-    /// The engine in service; a question keeps the one it started with even if a reload
+    /// The set in service; a question keeps the one it started with even if a reload
     /// swaps in another meanwhile.
-    pub fn engine(&self) -> Arc<Engine> {
-        self.engine.load_full()
+    pub fn served(&self) -> Arc<Served> {
+        self.reloader.served()
     }
 
-    /// A new question number (goes into the feedback buttons).
+    /// A new question number (goes into the feedback buttons and the store).
     pub fn next_question(&self) -> u64 {
         self.next_question.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Keeps a vote.
+    /// Counts a question and hands it to the store (never blocks). `decision` overrides the
+    /// reply's for questions left alone ("unconfident").
+    pub fn record_question(
+        &self,
+        id: u64,
+        origin: Origin,
+        served: &Served,
+        reply: &Reply,
+        decision: Option<&'static str>,
+    ) {
+        bump(&self.stats.questions);
+        let decision = decision.unwrap_or(match reply.decision {
+            Decision::Answer => "answer",
+            Decision::Clarify => "clarify",
+            Decision::Fallback => "fallback",
+        });
+        bump(match decision {
+            "answer" => &self.stats.answers,
+            "clarify" => &self.stats.clarifications,
+            "fallback" => &self.stats.fallbacks,
+            _ => &self.stats.unconfident,
+        });
+        if let Some(writer) = &self.writer {
+            writer.send(Record::Question(QuestionRecord {
+                id,
+                at_ms: now_ms(),
+                guild: origin.guild,
+                channel: origin.channel,
+                source: origin.source.to_owned(),
+                text: reply.explanation.cleaned.clone(),
+                decision: decision.to_owned(),
+                intent: reply.candidates.first().map(|c| c.intent.clone()),
+                confidence: reply.confidence,
+                candidates: reply
+                    .candidates
+                    .iter()
+                    .take(3)
+                    .map(|c| c.intent.clone())
+                    .collect(),
+                engine_version: served.version.clone(),
+            }));
+        }
+    }
+
+    /// Keeps a vote (in memory, and in the store).
     pub fn record_vote(&self, vote: Vote) {
+        if let Some(writer) = &self.writer {
+            writer.send(Record::Vote(VoteRecord {
+                at_ms: now_ms(),
+                question: vote.question,
+                intent: vote.intent.clone(),
+                up: vote.up,
+            }));
+        }
         let mut votes = self.votes.lock().unwrap_or_else(|e| e.into_inner());
         if votes.len() == VOTES_KEPT {
             votes.pop_front();
@@ -121,47 +173,34 @@ impl Bot {
         votes.push_back(vote);
     }
 
-    /// (up, down) votes in memory.
+    /// (up, down) votes since start.
     pub fn vote_counts(&self) -> (usize, usize) {
         let votes = self.votes.lock().unwrap_or_else(|e| e.into_inner());
         let up = votes.iter().filter(|v| v.up).count();
         (up, votes.len() - up)
     }
 
-    /// Loads, validates and compiles the intent directory off the async runtime, and swaps
-    /// it in only if it is fully valid; otherwise the set in service stays and the errors
-    /// come back.
-    pub async fn reload(&self) -> Result<Reloaded, Vec<Diagnostic>> {
-        let _one_at_a_time = self.reloading.lock().await;
-        let started = Instant::now();
-        let dir = self.intents_dir.clone();
-        let matcher = self.settings.matcher.clone();
-        let loaded = tokio::task::spawn_blocking(move || Engine::load(&dir, &matcher))
+    /// Reloads the intent files off the async runtime (see [`Reloader::reload`]).
+    pub async fn reload(&self) -> Result<Reloaded, Refusal> {
+        let reloader = Arc::clone(&self.reloader);
+        let result = tokio::task::spawn_blocking(move || reloader.reload())
             .await
             .unwrap_or_else(|panic| {
-                Err(vec![Diagnostic {
-                    path: self.intents_dir.clone(),
-                    line: 0,
-                    col: 0,
-                    severity: Severity::Error,
-                    message: format!("loading the intents failed: {panic}"),
-                }])
+                Err(Refusal::GateBroken(format!(
+                    "loading the intents failed: {panic}"
+                )))
             });
-        match loaded {
-            Ok((engine, warnings)) => {
-                let intents = engine.intents().len();
-                self.engine.store(Arc::new(engine));
-                bump(&self.stats.reloads);
-                Ok(Reloaded {
-                    intents,
-                    warnings: warnings.len(),
-                    took: started.elapsed(),
-                })
-            }
-            Err(errors) => {
-                bump(&self.stats.refused_reloads);
-                Err(errors)
-            }
-        }
+        bump(match &result {
+            Ok(_) => &self.stats.reloads,
+            Err(_) => &self.stats.refused_reloads,
+        });
+        result
     }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

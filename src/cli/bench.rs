@@ -104,8 +104,8 @@ impl Speed {
         let n = queries.len().max(1) as f64;
         Speed {
             queries_per_second: answered as f64 / elapsed,
-            latency_us_p50: super::eval::percentile(&latencies, 0.5),
-            latency_us_p99: super::eval::percentile(&latencies, 0.99),
+            latency_us_p50: crate::engine::evaluation::percentile(&latencies, 0.5),
+            latency_us_p99: crate::engine::evaluation::percentile(&latencies, 0.99),
             features,
             weights,
             features_per_query: query_features as f64 / n,

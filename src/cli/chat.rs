@@ -6,11 +6,16 @@
 //! no prompt is printed, so the conversation can be scripted.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::admin::reload::Reloader;
+use crate::admin::watch::Watch;
 use crate::config::ReplySettings;
+use crate::config::Settings;
 use crate::engine::catalog::CourseFilter;
 use crate::engine::matcher::Decision;
-use crate::engine::{Engine, Reply};
+use crate::engine::Reply;
 
 use super::render;
 
@@ -21,9 +26,10 @@ const HELP: &str = "Ask a question in plain words. Also:
   /why            explain the last decision
   /quit           leave (or Ctrl-D)";
 
-/// Runs the conversation until end of input or `/quit`.
+/// Runs the conversation until end of input or `/quit`. Each question is answered by the
+/// set `reloader` serves at that moment (it may be reloaded meanwhile).
 pub fn run(
-    engine: &Engine,
+    reloader: &Reloader,
     words: &ReplySettings,
     mut input: impl BufRead,
     mut out: impl Write,
@@ -33,7 +39,7 @@ pub fn run(
         writeln!(
             out,
             "careerbot: {} topics loaded. Type a question, or /help.",
-            engine.intents().len()
+            reloader.served().engine.intents().len()
         )?;
     }
     let mut choices: Vec<String> = Vec::new();
@@ -55,6 +61,8 @@ pub fn run(
         // A line that is not valid UTF-8 is answered like any other text.
         let line = String::from_utf8_lossy(&bytes);
         let line = line.trim();
+        let served = reloader.served();
+        let engine = &served.engine;
         if line.is_empty() {
             prompt(&mut out)?;
             continue;
@@ -114,6 +122,40 @@ fn offered_choices(reply: &Reply) -> Vec<String> {
         Decision::Answer => reply.follow_ups.clone(),
         Decision::Clarify | Decision::Fallback => {
             reply.candidates.iter().map(|c| c.intent.clone()).collect()
+        }
+    }
+}
+
+/// Reloads the chat's intents when their files change (`admin.watch`), reporting on stderr
+/// so a scripted conversation's stdout stays clean: a refused set is reported once and the
+/// previous set keeps answering.
+pub fn watch(reloader: &Arc<Reloader>, settings: &Settings) -> Option<Watch> {
+    if !settings.admin.watch {
+        return None;
+    }
+    let debounce = Duration::from_millis(settings.admin.watch_debounce_ms);
+    let watched = Arc::clone(reloader);
+    let result =
+        crate::admin::watch::watch(reloader.dir(), debounce, move || match watched.reload() {
+            Ok(done) => eprintln!(
+                "careerbot: intents reloaded ({} topics, {} ms)",
+                done.intents,
+                done.took.as_millis()
+            ),
+            Err(refusal) => {
+                if watched.first_time(&refusal) {
+                    eprintln!(
+                        "careerbot: reload refused, still answering with the previous intents: {}",
+                        refusal.text()
+                    );
+                }
+            }
+        });
+    match result {
+        Ok(watch) => Some(watch),
+        Err(error) => {
+            eprintln!("careerbot: not watching the intents: {error:#}");
+            None
         }
     }
 }

@@ -18,6 +18,7 @@ mod bench;
 mod chat;
 mod eval;
 mod render;
+mod report;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use crate::admin::reload::Reloader;
 use crate::config::Settings;
 use crate::engine::catalog::CourseFilter;
 use crate::engine::intents::{self, Level, Severity};
@@ -117,6 +119,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Questions, answer rates, helpfulness and unanswered questions from the bot's database.
+    Report {
+        /// The period: the last `Nd`, `Nh` or `Nm` (days, hours, minutes), or `all`.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -145,8 +156,10 @@ impl Cli {
                 let Some(engine) = load_engine(&dir, &settings)? else {
                     return Ok(ExitCode::FAILURE);
                 };
+                let reloader = std::sync::Arc::new(Reloader::new(engine, &dir, &settings));
+                let _watch = chat::watch(&reloader, &settings);
                 let (input, output) = (std::io::stdin().lock(), std::io::stdout().lock());
-                chat::run(&engine, &settings.replies, input, output)?;
+                chat::run(&reloader, &settings.replies, input, output)?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Courses {
@@ -199,6 +212,7 @@ impl Cli {
                 examples_per_intent,
                 json,
             } => bench::scale(intent_count, examples_per_intent, json, &settings),
+            Command::Report { since, json } => report::run(&settings, &since, json),
         }
     }
 }

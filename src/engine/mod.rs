@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod confusions;
+pub mod evaluation;
 pub mod features;
 pub mod intents;
 pub mod matcher;

@@ -1,0 +1,235 @@
+//! Reloads that cannot break the bot: the whole intent set is loaded, validated, compiled
+//! and (optionally) regression-tested off to the side, then swapped in at once. A question
+//! is answered by the old set or the new one, never a mix; a refused set changes nothing.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+
+use crate::config::Settings;
+use crate::engine::evaluation::{self, Case, Failure};
+use crate::engine::intents::Diagnostic;
+use crate::engine::matcher::MatcherSettings;
+use crate::engine::Engine;
+
+/// The set in service, and how to replace it.
+pub struct Reloader {
+    current: ArcSwap<Served>,
+    dir: PathBuf,
+    matcher: MatcherSettings,
+    gate: Option<Gate>,
+    /// One reload at a time; a second waits and then loads the newest files.
+    reloading: Mutex<()>,
+    /// The last refusal's text: the same refusal is announced once.
+    last_refusal: Mutex<Option<String>>,
+}
+
+/// An engine with the version of the files it was built from.
+pub struct Served {
+    pub engine: Engine,
+    /// `<crate version>+<hash of the intent files>`, stored with every question.
+    pub version: String,
+}
+
+/// The regression gate: cases the new set must answer well enough.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub cases: PathBuf,
+    pub min_accuracy: f64,
+}
+
+/// A reload that went live.
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    pub intents: usize,
+    pub warnings: Vec<Diagnostic>,
+    pub version: String,
+    pub took: Duration,
+}
+
+/// Why a set was refused; the set in service stays.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    /// Errors in the files, each `path:line:col: message`.
+    Invalid(Vec<Diagnostic>),
+    /// Valid, but below the gate on its cases.
+    Gate {
+        accuracy: f64,
+        min_accuracy: f64,
+        cases: usize,
+        failures: Vec<Failure>,
+    },
+    /// The gate's cases could not be read or do not fit the new set.
+    GateBroken(String),
+}
+
+impl Refusal {
+    /// One line per problem.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Refusal::Invalid(errors) => errors.iter().map(ToString::to_string).collect(),
+            Refusal::Gate { failures, .. } => failures
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{:?}: expected {}, got {}",
+                        f.text,
+                        f.expected.as_deref().unwrap_or(evaluation::FALLBACK),
+                        match (&f.predicted, f.decision) {
+                            (Some(intent), _) => intent.clone(),
+                            (None, decision) => format!("({decision:?})").to_lowercase(),
+                        }
+                    )
+                })
+                .collect(),
+            Refusal::GateBroken(why) => vec![why.clone()],
+        }
+    }
+
+    /// A one-line summary.
+    pub fn summary(&self) -> String {
+        match self {
+            Refusal::Invalid(errors) => format!(
+                "{} error{} in the intent files",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ),
+            Refusal::Gate {
+                accuracy,
+                min_accuracy,
+                cases,
+                failures,
+            } => format!(
+                "the reload gate failed: accuracy {:.1}% on {cases} cases is below {:.1}% ({} wrong)",
+                accuracy * 100.0,
+                min_accuracy * 100.0,
+                failures.len()
+            ),
+            Refusal::GateBroken(_) => "the reload gate could not run".to_owned(),
+        }
+    }
+
+    /// Summary and lines, as logged and posted.
+    pub fn text(&self) -> String {
+        let mut text = self.summary();
+        for line in self.lines() {
+            text.push('\n');
+            text.push_str(&line);
+        }
+        text
+    }
+}
+
+impl Reloader {
+    /// Serves `engine` (already loaded from `dir`) with the settings' gate.
+    pub fn new(engine: Engine, dir: &Path, settings: &Settings) -> Reloader {
+        let gate = &settings.admin.reload_gate;
+        let gate = (!gate.cases.as_os_str().is_empty()).then(|| Gate {
+            cases: gate.cases.clone(),
+            min_accuracy: gate.min_accuracy,
+        });
+        Reloader {
+            current: ArcSwap::from_pointee(Served {
+                engine,
+                version: version_of(dir),
+            }),
+            dir: dir.to_owned(),
+            matcher: settings.matcher.clone(),
+            gate,
+            reloading: Mutex::new(()),
+            last_refusal: Mutex::new(None),
+        }
+    }
+
+    /// The set in service. Hold the `Arc` for the whole of a question: a reload meanwhile
+    /// does not change what that question sees.
+    pub fn served(&self) -> Arc<Served> {
+        self.current.load_full()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Loads, validates, compiles and gates the directory; swaps it in only when all pass.
+    /// Blocking (run it off an async runtime).
+    pub fn reload(&self) -> Result<Reloaded, Refusal> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let started = Instant::now();
+        let version = version_of(&self.dir);
+        let (engine, warnings) =
+            Engine::load(&self.dir, &self.matcher).map_err(Refusal::Invalid)?;
+        if let Some(gate) = &self.gate {
+            check_gate(&engine, gate)?;
+        }
+        let intents = engine.intents().len();
+        self.current.store(Arc::new(Served {
+            engine,
+            version: version.clone(),
+        }));
+        *self.last_refusal.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(Reloaded {
+            intents,
+            warnings,
+            version,
+            took: started.elapsed(),
+        })
+    }
+
+    /// True the first time this refusal is seen since the last success or other refusal:
+    /// an admin channel hears of a broken file once, not on every save.
+    pub fn first_time(&self, refusal: &Refusal) -> bool {
+        let text = refusal.text();
+        let mut last = self.last_refusal.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_deref() == Some(text.as_str()) {
+            return false;
+        }
+        *last = Some(text);
+        true
+    }
+}
+
+fn check_gate(engine: &Engine, gate: &Gate) -> Result<(), Refusal> {
+    let cases: Vec<Case> =
+        evaluation::read_cases(&gate.cases).map_err(|e| Refusal::GateBroken(format!("{e:#}")))?;
+    if cases.is_empty() {
+        return Err(Refusal::GateBroken(format!(
+            "{} holds no cases",
+            gate.cases.display()
+        )));
+    }
+    let report = evaluation::evaluate(engine, &cases)
+        .map_err(|e| Refusal::GateBroken(format!("{}: {e:#}", gate.cases.display())))?;
+    if report.accuracy < gate.min_accuracy {
+        return Err(Refusal::Gate {
+            accuracy: report.accuracy,
+            min_accuracy: gate.min_accuracy,
+            cases: report.cases,
+            failures: report.failures,
+        });
+    }
+    Ok(())
+}
+
+/// `<crate version>+<16 hex digits>`: a hash of the `*.toml` files' names and contents.
+pub fn version_of(dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    for file in &files {
+        file.file_name().hash(&mut hasher);
+        std::fs::read(file).unwrap_or_default().hash(&mut hasher);
+    }
+    format!("{}+{:016x}", env!("CARGO_PKG_VERSION"), hasher.finish())
+}

@@ -1,0 +1,360 @@
+//! The admins' side of the bot: reloads (a refusal is announced once in `admin_channel`),
+//! the unanswered-question queue with its triage menus, and figures from the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poise::serenity_prelude::{
+    ChannelId, ComponentInteraction, Context, CreateActionRow, CreateInteractionResponseFollowup,
+    CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, Http, Permissions,
+};
+use tracing::{info, warn};
+
+use super::limits::{self, fit};
+use super::present::{no_mentions, Action, Card};
+use super::state::{now_ms, Bot};
+use crate::admin::reload::{Refusal, Reloaded};
+use crate::admin::store::Store;
+use crate::admin::unanswered::{self, Group};
+use crate::admin::{edit, report};
+
+/// Groups shown by `/careerbot unanswered` (one menu each; Discord allows five rows).
+const GROUPS_SHOWN: usize = limits::ROWS;
+/// Unanswered questions read from the store to group.
+const QUEUE_READ: usize = 10_000;
+/// The menu value that drops a group from the queue without editing anything.
+const IGNORE: &str = "ignore";
+
+/// Reloads, logs the outcome and announces a refusal in `admin_channel` the first time it
+/// is seen. `trigger` says why ("files changed", "SIGHUP", "/careerbot reload").
+pub async fn reload(http: &Http, bot: &Bot, trigger: &str) -> Result<Reloaded, Refusal> {
+    let result = bot.reload().await;
+    match &result {
+        Ok(done) => info!(
+            trigger,
+            intents = done.intents,
+            took_ms = done.took.as_millis() as u64,
+            version = %done.version,
+            "reloaded"
+        ),
+        Err(refusal) => {
+            warn!(
+                trigger,
+                "reload refused, the previous set stays: {}",
+                refusal.text()
+            );
+            let channel = bot.settings.discord.admin_channel;
+            if channel != 0 && bot.reloader.first_time(refusal) {
+                let card = Card::text(&refusal_message(refusal));
+                if let Err(error) = ChannelId::new(channel)
+                    .send_message(http, card.message())
+                    .await
+                {
+                    warn!(%error, "could not post the refused reload to admin_channel");
+                }
+            }
+        }
+    }
+    result
+}
+
+/// A refused reload as one message: the summary, then as many problem lines as fit.
+pub fn refusal_message(refusal: &Refusal) -> String {
+    let head = format!(
+        "Reload refused: {}. The previous intents are still in service.\n```\n",
+        refusal.summary()
+    );
+    let tail = "```";
+    let lines = refusal.lines();
+    let mut body = String::new();
+    for (shown, line) in lines.iter().enumerate() {
+        let line = format!("{}\n", line.replace("```", "'''"));
+        let more = format!("… and {} more\n", lines.len() - shown);
+        let budget = limits::CONTENT - head.chars().count() - tail.len() - more.chars().count();
+        if body.chars().count() + line.chars().count() > budget {
+            body.push_str(&more);
+            break;
+        }
+        body.push_str(&line);
+    }
+    fit(&format!("{head}{body}{tail}"), limits::CONTENT)
+}
+
+/// Whether an interaction's member may administer the bot.
+pub fn may_administer(permissions: Option<Permissions>) -> bool {
+    permissions.is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator())
+}
+
+/// Commits pending records, then runs `read` on a fresh connection to the store, off the
+/// async runtime. `None` when no database is configured.
+pub async fn with_store<T: Send + 'static>(
+    bot: &Arc<Bot>,
+    read: impl FnOnce(&mut Store) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<Option<T>> {
+    if bot.writer.is_none() {
+        return Ok(None);
+    }
+    let bot = Arc::clone(bot);
+    tokio::task::spawn_blocking(move || {
+        if let Some(writer) = &bot.writer {
+            writer.flush();
+        }
+        let mut store = Store::open(&bot.settings.admin.database)?;
+        read(&mut store).map(Some)
+    })
+    .await?
+}
+
+/// The top unanswered groups and a menu for each: its likely intents, or "ignore".
+pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
+    let below = bot.settings.admin.unanswered_below;
+    let similarity = bot.settings.admin.group_similarity;
+    let groups = with_store(bot, move |store| {
+        let questions = store.unanswered(0, below, QUEUE_READ)?;
+        Ok(unanswered::group(&questions, similarity))
+    })
+    .await?;
+    let Some(groups) = groups else {
+        return Ok(Card::text(
+            "No database is configured (`[admin] database`), so there is no queue.",
+        ));
+    };
+    if groups.is_empty() {
+        return Ok(Card::text("No unanswered questions. 🎉"));
+    }
+    let served = bot.served();
+    let engine = &served.engine;
+    let mut text = format!(
+        "**Unanswered questions**: the top {} of {} groups. Pick the topic that should answer a group (its question becomes an example of that intent, then the intents reload), or ignore it.\n",
+        groups.len().min(GROUPS_SHOWN),
+        groups.len()
+    );
+    let mut rows = Vec::new();
+    let mut shown = bot.shown_groups.lock().unwrap_or_else(|e| e.into_inner());
+    shown.clear();
+    for (n, group) in groups.into_iter().take(GROUPS_SHOWN).enumerate() {
+        let line = format!(
+            "{}. “{}”: asked {}×, last <t:{}:R>\n",
+            n + 1,
+            fit(&group.text, 150),
+            group.count,
+            group.last_at_ms / 1000
+        );
+        text.push_str(&line);
+        // Stored candidates first, then the intents the matcher now scores highest.
+        let scores = engine.matcher().scores(&group.text).scores;
+        let mut ranked: Vec<usize> = (0..scores.len()).collect();
+        ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        let mut intents: Vec<&str> = group
+            .candidates
+            .iter()
+            .map(|(intent, _)| intent.as_str())
+            .filter(|id| engine.intent(id).is_some())
+            .collect();
+        for index in ranked {
+            if intents.len() >= 5 {
+                break;
+            }
+            let id = engine.intents()[index].id.as_str();
+            if !intents.contains(&id) {
+                intents.push(id);
+            }
+        }
+        let mut options: Vec<CreateSelectMenuOption> = intents
+            .iter()
+            .filter_map(|id| engine.intent(id))
+            .map(|intent| {
+                CreateSelectMenuOption::new(fit(&intent.title, limits::OPTION_LABEL), &intent.id)
+                    .description(fit(
+                        &format!("add as an example of {}", intent.id),
+                        limits::OPTION_DESCRIPTION,
+                    ))
+            })
+            .collect();
+        options.push(
+            CreateSelectMenuOption::new("Ignore", IGNORE).description("drop it from the queue"),
+        );
+        let token = bot.next_question();
+        let placeholder = fit(&format!("{}. {}", n + 1, group.text), limits::PLACEHOLDER);
+        rows.push(CreateActionRow::SelectMenu(
+            CreateSelectMenu::new(
+                Action::Triage(token).custom_id(),
+                CreateSelectMenuKind::String { options },
+            )
+            .placeholder(placeholder),
+        ));
+        shown.insert(token, group);
+    }
+    Ok(Card {
+        content: Some(fit(&text, limits::CONTENT)),
+        embed: None,
+        components: rows,
+    })
+}
+
+/// An admin picked what to do with unanswered group `token`: append its question to the
+/// chosen intent's file (then reload; if the new set is refused, the file is restored) or
+/// ignore it. Either way the group leaves the queue.
+pub async fn triage(
+    ctx: &Context,
+    bot: &Arc<Bot>,
+    click: &ComponentInteraction,
+    token: u64,
+    choice: &str,
+) {
+    let member_permissions = click.member.as_ref().and_then(|m| m.permissions);
+    let text = if !may_administer(member_permissions) {
+        "Only members with the **Manage Server** permission can triage questions.".to_owned()
+    } else {
+        let group = bot
+            .shown_groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&token);
+        match group {
+            None => "This list is out of date; run `/careerbot unanswered` again.".to_owned(),
+            Some(group) => {
+                if let Err(error) = click.defer_ephemeral(&ctx.http).await {
+                    warn!(%error, "could not acknowledge a triage choice");
+                    return;
+                }
+                let text = apply(ctx, bot, &group, choice).await;
+                let followup = CreateInteractionResponseFollowup::new()
+                    .content(fit(&text, limits::CONTENT))
+                    .ephemeral(true)
+                    .allowed_mentions(no_mentions());
+                if let Err(error) = click.create_followup(&ctx.http, followup).await {
+                    warn!(%error, "could not report a triage choice");
+                }
+                return;
+            }
+        }
+    };
+    let response = poise::serenity_prelude::CreateInteractionResponse::Message(
+        Card::text(&text).interaction(true),
+    );
+    if let Err(error) = click.create_response(&ctx.http, response).await {
+        warn!(%error, "could not answer a triage choice");
+    }
+}
+
+async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> String {
+    let ids = group.ids.clone();
+    if choice == IGNORE {
+        let resolved = with_store(bot, move |store| store.resolve(&ids, IGNORE, now_ms())).await;
+        return match resolved {
+            Ok(_) => format!(
+                "Ignored “{}” ({} questions).",
+                fit(&group.text, 200),
+                group.count
+            ),
+            Err(error) => format!("Could not update the queue: {error:#}"),
+        };
+    }
+    let dir = bot.reloader.dir().to_owned();
+    let (intent, example) = (choice.to_owned(), group.text.clone());
+    let appended = tokio::task::spawn_blocking(move || {
+        let before = snapshot(&dir);
+        edit::append_example(&dir, &intent, &example).map(|done| (done, before))
+    })
+    .await;
+    let (done, before) = match appended {
+        Ok(Ok(done)) => done,
+        Ok(Err(error)) => return format!("Could not add the example: {error}"),
+        Err(error) => return format!("Could not add the example: {error}"),
+    };
+    match reload(&ctx.http, bot, "/careerbot unanswered").await {
+        Ok(reloaded) => {
+            let ids = group.ids.clone();
+            let action = done.intent.clone();
+            if let Err(error) =
+                with_store(bot, move |store| store.resolve(&ids, &action, now_ms())).await
+            {
+                warn!(%error, "could not mark a group resolved");
+            }
+            format!(
+                "Added “{}” as an example of `{}` in {}. Reloaded: {} intents in service, in {} ms.",
+                fit(&done.example, 300),
+                done.intent,
+                done.path.display(),
+                reloaded.intents,
+                reloaded.took.as_millis()
+            )
+        }
+        Err(refusal) => {
+            // Put the file back as it was: the queue keeps the group for another choice.
+            if let Some((path, bytes)) = before.into_iter().find(|(p, _)| *p == done.path) {
+                if let Err(error) = std::fs::write(&path, bytes) {
+                    warn!(%error, path = %path.display(), "could not restore an intent file");
+                }
+            }
+            format!(
+                "The example was not kept: {}\n{}",
+                refusal.summary(),
+                refusal
+                    .lines()
+                    .into_iter()
+                    .take(10)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }
+    }
+}
+
+/// The bytes of every `*.toml` file in `dir`, to undo an edit.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The store's view of the last `days` days, for `/careerbot stats`.
+pub async fn recent_report(bot: &Arc<Bot>, days: i64) -> anyhow::Result<Option<String>> {
+    let below = bot.settings.admin.unanswered_below;
+    let similarity = bot.settings.admin.group_similarity;
+    let until = now_ms();
+    let since = until - days * 86_400_000;
+    with_store(bot, move |store| {
+        let built = report::build(store, since, until, below, similarity)?;
+        Ok(report::format(&built))
+    })
+    .await
+}
+
+/// How long shutdown waits for replies in flight before the last flush.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::intents::{Diagnostic, Severity};
+
+    #[test]
+    fn a_refused_reload_lists_errors_within_a_message() {
+        let errors: Vec<Diagnostic> = (0..500)
+            .map(|n| Diagnostic {
+                path: format!("intents/file{n}.toml").into(),
+                line: n + 1,
+                col: 3,
+                severity: Severity::Error,
+                message: "unknown field `exampels` ```".to_owned(),
+            })
+            .collect();
+        let text = refusal_message(&Refusal::Invalid(errors.clone()));
+        assert!(text.chars().count() <= limits::CONTENT);
+        assert!(text.starts_with("Reload refused: 500 errors"), "{text}");
+        assert!(text.contains("intents/file0.toml:1:3: unknown field `exampels`"));
+        assert!(text.contains("more"));
+        assert_eq!(text.matches("```").count(), 2, "{text}");
+        let one = refusal_message(&Refusal::Invalid(errors[..1].to_vec()));
+        assert!(one.starts_with("Reload refused: 1 error in"), "{one}");
+        assert!(!one.contains("more"));
+    }
+}

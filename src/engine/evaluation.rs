@@ -1,0 +1,234 @@
+//! How well an intent set answers labelled questions: `careerbot eval` and the reload gate.
+//!
+//! A case is right when the bot answers it with the expected intent, or, for a case whose
+//! intent is `null`, when it falls back. Asking to clarify counts as wrong either way: the
+//! user did not get the answer. Out-of-scope detection is scored as a binary task where
+//! "fell back" is the positive prediction.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use super::matcher::Decision;
+use super::Engine;
+
+/// One labelled question.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub text: String,
+    /// The intent that should answer, or `None` when the bot should fall back.
+    pub intent: Option<String>,
+}
+
+/// Precision, recall and F1 of one label.
+#[derive(Debug, Default, Serialize)]
+pub struct Scores {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Cases whose expected label is this one.
+    pub support: usize,
+}
+
+/// A frequent mistake.
+#[derive(Debug, Serialize)]
+pub struct Confusion {
+    pub expected: String,
+    pub predicted: String,
+    pub count: usize,
+}
+
+/// A case the bot got wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub text: String,
+    pub expected: Option<String>,
+    pub decision: Decision,
+    pub predicted: Option<String>,
+    pub confidence: f32,
+}
+
+/// The whole report (`--json` prints it as is).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub cases: usize,
+    pub accuracy: f64,
+    pub in_scope_accuracy: f64,
+    pub oos_precision: f64,
+    pub oos_recall: f64,
+    pub clarify_rate: f64,
+    pub per_intent: BTreeMap<String, Scores>,
+    pub confusions: Vec<Confusion>,
+    pub latency_us: Latency,
+    pub queries_per_second: f64,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+/// Label of an outcome: the answered intent, or a bracketed word for the other decisions.
+pub const FALLBACK: &str = "(fallback)";
+const CLARIFY: &str = "(clarify)";
+
+pub fn read_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line).with_context(|| {
+                format!(
+                    "{}:{}: not a case {{\"text\", \"intent\"}}",
+                    path.display(),
+                    n + 1
+                )
+            })
+        })
+        .collect()
+}
+
+/// Evaluates every case and computes the report.
+pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
+    for (n, case) in cases.iter().enumerate() {
+        if let Some(id) = &case.intent {
+            anyhow::ensure!(
+                engine.intent(id).is_some(),
+                "case {} expects intent `{id}`, which does not exist",
+                n + 1
+            );
+        }
+    }
+    let mut latencies = Vec::with_capacity(cases.len());
+    let mut outcomes = Vec::with_capacity(cases.len());
+    let started = Instant::now();
+    for case in cases {
+        let t = Instant::now();
+        let reply = engine.reply(&case.text);
+        latencies.push(t.elapsed().as_secs_f64() * 1e6);
+        outcomes.push(reply);
+    }
+    let total = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+
+    let label = |decision: Decision, intent: &Option<String>| -> String {
+        match decision {
+            Decision::Answer => intent.clone().unwrap_or_default(),
+            Decision::Clarify => CLARIFY.to_owned(),
+            Decision::Fallback => FALLBACK.to_owned(),
+        }
+    };
+    let mut correct = 0;
+    let mut in_scope = (0, 0);
+    let mut oos = (0usize, 0usize, 0usize); // (true positives, predicted, actual)
+    let mut clarified = 0;
+    let mut counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new(); // tp, predicted, actual
+    let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (case, reply) in cases.iter().zip(&outcomes) {
+        let expected = case.intent.clone().unwrap_or_else(|| FALLBACK.to_owned());
+        let predicted = label(reply.decision, &reply.intent);
+        let right = expected == predicted;
+        correct += usize::from(right);
+        clarified += usize::from(reply.decision == Decision::Clarify);
+        if case.intent.is_some() {
+            in_scope.0 += usize::from(right);
+            in_scope.1 += 1;
+        }
+        let fell_back = reply.decision == Decision::Fallback;
+        oos.0 += usize::from(fell_back && case.intent.is_none());
+        oos.1 += usize::from(fell_back);
+        oos.2 += usize::from(case.intent.is_none());
+        counts.entry(expected.clone()).or_default().2 += 1;
+        counts.entry(predicted.clone()).or_default().1 += 1;
+        if right {
+            counts.entry(expected.clone()).or_default().0 += 1;
+        } else {
+            *confusions.entry((expected, predicted)).or_default() += 1;
+            failures.push(Failure {
+                text: case.text.clone(),
+                expected: case.intent.clone(),
+                decision: reply.decision,
+                predicted: reply.candidates.first().map(|c| c.intent.clone()),
+                confidence: reply.confidence,
+            });
+        }
+    }
+    let per_intent = counts
+        .into_iter()
+        .filter(|(label, (_, _, actual))| *actual > 0 && label != FALLBACK)
+        .map(|(label, (tp, predicted, actual))| {
+            let precision = ratio(tp, predicted);
+            let recall = ratio(tp, actual);
+            let f1 = if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            };
+            (
+                label,
+                Scores {
+                    precision,
+                    recall,
+                    f1,
+                    support: actual,
+                },
+            )
+        })
+        .collect();
+    let mut confusions: Vec<Confusion> = confusions
+        .into_iter()
+        .map(|((expected, predicted), count)| Confusion {
+            expected,
+            predicted,
+            count,
+        })
+        .collect();
+    confusions.sort_by_key(|c| std::cmp::Reverse(c.count));
+    confusions.truncate(10);
+    Ok(Report {
+        cases: cases.len(),
+        accuracy: ratio(correct, cases.len()),
+        in_scope_accuracy: ratio(in_scope.0, in_scope.1),
+        oos_precision: ratio(oos.0, oos.1),
+        oos_recall: ratio(oos.0, oos.2),
+        clarify_rate: ratio(clarified, cases.len()),
+        per_intent,
+        confusions,
+        latency_us: Latency {
+            p50: percentile(&latencies, 0.50),
+            p99: percentile(&latencies, 0.99),
+        },
+        queries_per_second: if total > 0.0 {
+            cases.len() as f64 / total
+        } else {
+            0.0
+        },
+        failures,
+    })
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}

@@ -1,0 +1,525 @@
+//! The admin loop end to end: live reload in `careerbot chat` and in the bot, the reload
+//! gate, reloads of a 2,000-intent set under questions, the unanswered queue's "append an
+//! example" action, and the store across restarts, clean shutdowns and kills.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use careerbot::admin::reload::Reloader;
+use careerbot::admin::store::Store;
+use careerbot::config::Settings;
+use careerbot::engine::matcher::Decision;
+use careerbot::engine::Engine;
+use serde_json::{json, Value};
+
+use crate::bot::{confident_question, engine, Bot, EPHEMERAL, MANAGE_GUILD, WAIT};
+use crate::support::discord::{option, Msg, BOT_ID, CHANNEL_ID, USER_ID};
+use crate::support::{bin, shipped};
+
+/// The issue's bound for an edit to go live.
+const LIVE_WITHIN: Duration = Duration::from_secs(2);
+
+/// A copy of the shipped intents in a temporary directory.
+fn intents_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(shipped()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+const ZEBRA: &str = r#"
+# Added by a test: a topic the shipped set does not have.
+[[intent]]
+id = "meta.zebra"
+title = "Zebra facts"
+examples = ["tell me zebra facts", "zebra stripes facts", "why do zebras have stripes", "zebra trivia please", "facts about zebras"]
+answer = "Zebras are striped."
+"#;
+
+/// Appends `text` to `file` the way an editor saves: a new file renamed over the old one.
+fn save(file: &Path, text: &str) {
+    let tmp = file.with_extension("toml.tmp~");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, file).unwrap();
+}
+
+/// The first and last lines of `careerbot chat`'s `/help`.
+const HELP_FIRST: &str = "Ask a question in plain words.";
+const HELP_LAST: &str = "leave (or Ctrl-D)";
+
+/// `careerbot chat` with piped stdin and stdout; one reply per question.
+struct Chat {
+    child: Child,
+    stdin: ChildStdin,
+    replies: mpsc::Receiver<String>,
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Chat {
+    fn start(intents: &Path, config: &str) -> Chat {
+        let dir = tempfile::tempdir().unwrap();
+        let config_file = dir.path().join("config.toml");
+        std::fs::write(&config_file, config).unwrap();
+        let stderr = dir.path().join("stderr");
+        let mut child = Command::new(bin())
+            .args(["chat", "--intents"])
+            .arg(intents)
+            .arg("--config")
+            .arg(&config_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, replies) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Each question is followed by `/help`, whose text ends every reply: answers
+            // themselves contain blank lines, so nothing else delimits them.
+            let mut reply = String::new();
+            let mut in_help = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.starts_with(HELP_FIRST) {
+                    in_help = true;
+                } else if in_help && line.contains(HELP_LAST) {
+                    in_help = false;
+                    if tx.send(std::mem::take(&mut reply)).is_err() {
+                        break;
+                    }
+                } else if !in_help {
+                    reply.push_str(&line);
+                    reply.push('\n');
+                }
+            }
+        });
+        Chat {
+            child,
+            stdin,
+            replies,
+            stderr,
+            _dir: dir,
+        }
+    }
+
+    fn ask(&mut self, question: &str) -> String {
+        writeln!(self.stdin, "{question}\n/help").unwrap();
+        self.stdin.flush().unwrap();
+        self.replies
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no reply to {question:?}\n{}", self.stderr()))
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Asks `question` until the reply contains `wanted`; the time that took.
+    fn until(&mut self, question: &str, wanted: &str, limit: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            let reply = self.ask(question);
+            if reply.contains(wanted) {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{wanted:?} not answered within {limit:?}; last reply: {reply}\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Chat {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn chat_takes_a_valid_edit_live_and_keeps_answering_through_a_broken_one() {
+    let intents = intents_copy();
+    let mut chat = Chat::start(intents.path(), "");
+    let before = chat.ask("why do zebras have stripes");
+    assert!(!before.contains("Zebra facts"), "{before}");
+    let meta = intents.path().join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    save(&meta, &format!("{original}{ZEBRA}"));
+    let took = chat.until("why do zebras have stripes", "Zebra facts", LIVE_WITHIN * 3);
+    assert!(took <= LIVE_WITHIN, "the edit went live after {took:?}");
+    // A broken edit: refused, reported with path:line:col, the previous set keeps answering.
+    save(
+        &meta,
+        &format!("{original}{ZEBRA}\n[[intent]]\nid = \"meta.broken\"\ntitle = 5\n"),
+    );
+    let deadline = Instant::now() + WAIT;
+    while !chat.stderr().contains("reload refused") {
+        assert!(
+            Instant::now() < deadline,
+            "no refusal reported\n{}",
+            chat.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let located = regex::Regex::new(r"meta\.toml:\d+:\d+: ").unwrap();
+    assert!(located.is_match(&chat.stderr()), "{}", chat.stderr());
+    assert!(chat.ask("tell me zebra facts").contains("Zebra facts"));
+    // Fixed again: live again.
+    save(&meta, &original);
+    chat.until("why do zebras have stripes", "Sorry", LIVE_WITHIN * 3);
+}
+
+#[test]
+fn a_valid_set_that_fails_the_gate_is_refused_with_its_failing_cases() {
+    let intents = intents_copy();
+    let meta = intents.path().join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, format!("{original}{ZEBRA}")).unwrap();
+    let cases = intents.path().join("gate.jsonl");
+    std::fs::write(
+        &cases,
+        "{\"text\": \"why do zebras have stripes\", \"intent\": \"meta.zebra\"}\n{\"text\": \"tell me zebra facts\", \"intent\": \"meta.zebra\"}\n",
+    )
+    .unwrap();
+    let config = format!(
+        "[admin.reload_gate]\ncases = {:?}\nmin_accuracy = 1.0\n",
+        cases.to_str().unwrap()
+    );
+    let mut chat = Chat::start(intents.path(), &config);
+    assert!(chat
+        .ask("why do zebras have stripes")
+        .contains("Zebra facts"));
+    // Valid, but the zebra intent now learns from unrelated examples: a regression.
+    let regressed = ZEBRA.replace(
+        r#"examples = ["tell me zebra facts", "zebra stripes facts", "why do zebras have stripes", "zebra trivia please", "facts about zebras"]"#,
+        r#"examples = ["pineapple pizza opinions", "is pineapple on pizza ok", "pizza toppings debate", "best pizza topping", "pizza with fruit"]"#,
+    );
+    save(&meta, &format!("{original}{regressed}"));
+    let deadline = Instant::now() + WAIT;
+    while !chat.stderr().contains("reload gate failed") {
+        assert!(
+            Instant::now() < deadline,
+            "the gate did not refuse\n{}",
+            chat.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        chat.stderr()
+            .contains("\"why do zebras have stripes\": expected meta.zebra"),
+        "{}",
+        chat.stderr()
+    );
+    assert!(chat
+        .ask("why do zebras have stripes")
+        .contains("Zebra facts"));
+}
+
+/// A generated set of `n` intents whose answers all carry `marker`.
+fn write_generated(dir: &Path, n: usize, marker: &str) {
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "[[intent]]\nid = \"gen.topic{i}\"\ntitle = \"Topic {i}\"\nexamples = [\"question about widget{i} setup\", \"how to configure widget{i}\", \"widget{i} help please\"]\nanswer = \"{marker} {i}\"\n\n"
+        ));
+    }
+    save(&dir.join("generated.toml"), &text);
+}
+
+#[test]
+fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    write_generated(dir.path(), 2000, "first");
+    let settings = Settings::load(None).unwrap();
+    let (engine, _) = Engine::load(dir.path(), &settings.matcher).unwrap();
+    let reloader = Arc::new(Reloader::new(engine, dir.path(), &settings));
+    let stop = Arc::new(AtomicBool::new(false));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let markers_seen: Vec<_> = (0..2)
+        .map(|t| {
+            let (reloader, stop, asked) = (reloader.clone(), stop.clone(), asked.clone());
+            std::thread::spawn(move || {
+                let mut seen = std::collections::BTreeSet::new();
+                let mut i = t;
+                while !stop.load(Ordering::Relaxed) {
+                    let n = (i * 37) % 2000;
+                    let served = reloader.served();
+                    let reply = served.engine.reply(&format!("how to configure widget{n}"));
+                    assert_eq!(reply.decision, Decision::Answer, "question {n} failed");
+                    let answer = reply.answer.unwrap();
+                    let (marker, number) = answer.split_once(' ').unwrap();
+                    // The answer and the intent come from one set, and it is the right one.
+                    assert_eq!(reply.intent.unwrap(), format!("gen.topic{number}"));
+                    assert_eq!(number, n.to_string());
+                    seen.insert(marker.to_owned());
+                    asked.fetch_add(1, Ordering::Relaxed);
+                    i += 2;
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut took = Vec::new();
+    for (n, marker) in ["second", "third"].iter().enumerate() {
+        write_generated(dir.path(), 2000, marker);
+        let done = reloader.reload().unwrap_or_else(|r| panic!("{}", r.text()));
+        assert_eq!(done.intents, 2000);
+        took.push(done.took);
+        let answer = reloader
+            .served()
+            .engine
+            .reply("widget5 help please")
+            .answer
+            .unwrap();
+        assert!(answer.starts_with(marker), "reload {n}: {answer}");
+    }
+    // Let the askers meet the last set too.
+    let now = asked.load(Ordering::Relaxed);
+    while asked.load(Ordering::Relaxed) < now + 50 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut seen = std::collections::BTreeSet::new();
+    for thread in markers_seen {
+        seen.extend(thread.join().unwrap());
+    }
+    assert!(asked.load(Ordering::Relaxed) > 0);
+    assert!(seen.contains("first") && seen.contains("third"), "{seen:?}");
+    eprintln!("2000-intent reloads took {took:?} (test build)");
+}
+
+/// A bot with its own database and a copy of the intents.
+async fn bot_with_store(intents: &Path, db: &Path, extra: &str) -> Bot {
+    let config = format!("[admin]\ndatabase = {:?}\n{extra}", db.to_str().unwrap());
+    Bot::start(&config, intents).await
+}
+
+async fn mention(bot: &Bot, channel: u64, user: u64, question: &str) -> Value {
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(channel, user, format!("<@{BOT_ID}> {question}")).mentioning_bot())
+        .await;
+    bot.reply_in(channel, before).await.body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_takes_an_edit_live_within_two_seconds() {
+    let intents = intents_copy();
+    let db = intents.path().join("db.sqlite3");
+    let bot = bot_with_store(intents.path(), &db, "").await;
+    let meta = intents.path().join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    save(&meta, &format!("{original}{ZEBRA}"));
+    let started = Instant::now();
+    for user in 0.. {
+        let reply = mention(
+            &bot,
+            CHANNEL_ID,
+            USER_ID + user,
+            "why do zebras have stripes",
+        )
+        .await;
+        if reply["embeds"][0]["title"] == "Zebra facts" {
+            break;
+        }
+        assert!(
+            started.elapsed() < LIVE_WITHIN * 3,
+            "not live\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    assert!(took <= LIVE_WITHIN, "the edit went live after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_appends_the_question_to_the_chosen_intent_keeping_comments_and_it_answers_at_once()
+{
+    let intents = intents_copy();
+    let db = intents.path().join("db.sqlite3");
+    let bot = bot_with_store(intents.path(), &db, "").await;
+    let engine = engine();
+    let question = "where can a zebra wrangler find mentoring circles";
+    assert_eq!(engine.reply(question).decision, Decision::Fallback);
+    for user in 0..3 {
+        let reply = mention(&bot, CHANNEL_ID, USER_ID + user, question).await;
+        assert!(reply["embeds"][0].is_null(), "{reply}");
+    }
+    let admin = USER_ID + 100;
+    let call = bot.emulator.slash(
+        "careerbot",
+        json!([option("unanswered", 1, Value::Null)]),
+        admin,
+        MANAGE_GUILD,
+    );
+    let id = bot.emulator.interaction(call).await;
+    let listing = bot.response(id).await;
+    let content = listing["content"].as_str().unwrap();
+    assert!(content.contains(question), "{content}");
+    assert!(content.contains("asked 3×"), "{content}");
+    let menu = &listing["components"][0]["components"][0];
+    let custom_id = menu["custom_id"].as_str().unwrap().to_owned();
+    let options: Vec<&str> = menu["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert!(options.contains(&"ignore"), "{options:?}");
+    // A member without Manage Server cannot use the menu.
+    let sneaky = bot
+        .emulator
+        .component(&custom_id, 3, &["background.entry_paths"], USER_ID);
+    let sneaky_id = bot.emulator.interaction(sneaky).await;
+    let refused = bot.response(sneaky_id).await;
+    assert!(
+        refused["content"]
+            .as_str()
+            .unwrap()
+            .contains("Manage Server"),
+        "{refused}"
+    );
+    // The admin files it under background.entry_paths.
+    let file = intents.path().join("background.toml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    bot.emulator.set_permissions(admin, MANAGE_GUILD);
+    let pick = bot
+        .emulator
+        .component(&custom_id, 3, &["background.entry_paths"], admin);
+    let pick_id = bot.emulator.interaction(pick).await;
+    let done = bot.response(pick_id).await;
+    let text = done["content"].as_str().unwrap();
+    assert!(text.starts_with("Added"), "{text}\n{}", bot.log());
+    assert_eq!(done["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    let after = std::fs::read_to_string(&file).unwrap();
+    // Every original line is still there, comments included; one example was added.
+    let added: Vec<&str> = after
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .collect();
+    assert!(
+        after
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .count()
+            >= before
+                .lines()
+                .filter(|l| l.trim_start().starts_with('#'))
+                .count()
+    );
+    assert!(
+        before.lines().all(|l| after.contains(l)),
+        "a line of the file changed"
+    );
+    assert!(
+        added.iter().any(|l| l.contains("zebra wrangler")),
+        "{added:?}"
+    );
+    // It answers at once, and the group left the queue.
+    let reply = mention(&bot, CHANNEL_ID, USER_ID + 50, question).await;
+    let title = &engine.intent("background.entry_paths").unwrap().title;
+    assert_eq!(reply["embeds"][0]["title"], title.as_str(), "{reply}");
+    let call = bot.emulator.slash(
+        "careerbot",
+        json!([option("unanswered", 1, Value::Null)]),
+        admin,
+        MANAGE_GUILD,
+    );
+    let id = bot.emulator.interaction(call).await;
+    let listing = bot.response(id).await;
+    assert!(
+        !listing["content"]
+            .as_str()
+            .unwrap()
+            .contains("zebra wrangler"),
+        "{listing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_and_votes_survive_a_restart_and_a_clean_shutdown_loses_nothing() {
+    let intents = intents_copy();
+    let db = intents.path().join("db.sqlite3");
+    let (question, _) = confident_question(&engine(), 0.5);
+    let mut bot = bot_with_store(intents.path(), &db, "").await;
+    let asked = 20;
+    let mut vote_ids = Vec::new();
+    for n in 0..asked {
+        let reply = mention(&bot, CHANNEL_ID + n, USER_ID + n, &question).await;
+        let up = reply["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["components"].as_array().unwrap().clone())
+            .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+            .find(|id| id.starts_with("cb:v:up:"))
+            .unwrap();
+        vote_ids.push(up);
+    }
+    for up in vote_ids.iter().take(5) {
+        let click = bot.emulator.component(up, 2, &[], USER_ID);
+        let id = bot.emulator.interaction(click).await;
+        bot.response(id).await;
+    }
+    // SIGTERM right after the last vote: everything must be in the database.
+    let status = bot.terminate();
+    assert!(status.success(), "{status:?}\n{}", bot.log());
+    let store = Store::open_read_only(&db).unwrap();
+    let (questions, votes) = store.counts().unwrap();
+    assert_eq!((questions, votes), (asked, 5));
+    drop(store);
+    // A new process on the same database sees them.
+    let again = bot_with_store(intents.path(), &db, "").await;
+    let stats = again.stats().await;
+    assert_eq!(stats.get("questions"), Some(&0), "{stats:?}");
+    let call = again.emulator.slash(
+        "careerbot",
+        json!([option("stats", 1, Value::Null)]),
+        USER_ID + 1,
+        MANAGE_GUILD,
+    );
+    let id = again.emulator.interaction(call).await;
+    let text = again.response(id).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains("Last 7 days"), "{text}");
+    assert!(text.contains(&asked.to_string()), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_bot_loses_at_most_the_last_second() {
+    let intents = intents_copy();
+    let db = intents.path().join("db.sqlite3");
+    let (question, _) = confident_question(&engine(), 0.5);
+    let mut bot = bot_with_store(intents.path(), &db, "").await;
+    let early = 10;
+    for n in 0..early {
+        mention(&bot, CHANNEL_ID, USER_ID + n, &question).await;
+    }
+    // Older than a second when the process dies: must have reached the database.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    for n in early..early + 10 {
+        mention(&bot, CHANNEL_ID, USER_ID + n, &question).await;
+    }
+    bot.child.kill().unwrap();
+    bot.child.wait().unwrap();
+    let store = Store::open_read_only(&db).unwrap();
+    let (questions, _) = store.counts().unwrap();
+    assert!(
+        questions >= early,
+        "only {questions} of the {early} questions older than a second survived"
+    );
+}

@@ -1,0 +1,254 @@
+//! `careerbot report`: the real binary over a database written with the library's `Store`.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use careerbot::admin::store::{QuestionRecord, Record, Store, VoteRecord};
+use serde_json::json;
+
+use crate::support::careerbot;
+
+const HOUR: i64 = 3_600_000;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn question(
+    id: u64,
+    at_ms: i64,
+    text: &str,
+    decision: &str,
+    intent: &str,
+    confidence: f32,
+) -> Record {
+    Record::Question(QuestionRecord {
+        id,
+        at_ms,
+        guild: Some(1_234_567_890_123_456_789),
+        channel: Some(42),
+        source: "mention".to_owned(),
+        text: text.to_owned(),
+        decision: decision.to_owned(),
+        intent: Some(intent.to_owned()),
+        confidence,
+        candidates: vec![intent.to_owned(), "career_switch".to_owned()],
+        engine_version: "0.1.0+test".to_owned(),
+    })
+}
+
+fn vote(question: u64, at_ms: i64, intent: &str, up: bool) -> Record {
+    Record::Vote(VoteRecord {
+        at_ms,
+        question,
+        intent: intent.to_owned(),
+        up,
+    })
+}
+
+/// A settings file whose `[admin] database` is `database`.
+fn config(dir: &Path, database: &Path) -> std::path::PathBuf {
+    let file = dir.join("careerbot.toml");
+    let value = toml::Value::String(database.display().to_string());
+    std::fs::write(&file, format!("[admin]\ndatabase = {value}\n")).unwrap();
+    file
+}
+
+#[test]
+fn report_reads_counts_rates_votes_and_groups_from_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("data/careerbot.sqlite3");
+    let now = now_ms();
+    let mut store = Store::open(&database).unwrap();
+    store
+        .write(&[
+            question(
+                1,
+                now - HOUR,
+                "how much does a junior earn",
+                "answer",
+                "salary",
+                0.9,
+            ),
+            question(
+                2,
+                now - 2 * HOUR,
+                "what is the pay",
+                "answer",
+                "salary",
+                0.95,
+            ),
+            question(
+                3,
+                now - 3 * HOUR,
+                "do i need a degree",
+                "answer",
+                "degree",
+                0.3,
+            ),
+            question(
+                4,
+                now - 4 * HOUR,
+                "degree or bootcamp",
+                "clarify",
+                "degree",
+                0.6,
+            ),
+            question(
+                5,
+                now - 5 * HOUR,
+                "how do i cook pasta",
+                "fallback",
+                "salary",
+                0.1,
+            ),
+            question(
+                6,
+                now - 6 * HOUR,
+                "how do i cook pastas",
+                "fallback",
+                "salary",
+                0.05,
+            ),
+            question(7, now - 7 * HOUR, "lol nice", "unconfident", "salary", 0.2),
+            // Older than the period: not counted.
+            question(8, now - 10 * 24 * HOUR, "old", "answer", "degree", 0.9),
+            vote(1, now - HOUR, "salary", true),
+            vote(2, now - 2 * HOUR, "salary", true),
+            vote(2, now - 2 * HOUR, "salary", false),
+            vote(3, now - 3 * HOUR, "degree", false),
+            vote(8, now - 10 * 24 * HOUR, "degree", true),
+        ])
+        .unwrap();
+    drop(store);
+    let settings = config(dir.path(), &database);
+
+    let out = careerbot(["report", "--since", "7d", "--json", "--config"])
+        .with_args([&settings])
+        .run();
+    out.expect_code(0);
+    let report = out.json();
+    assert_eq!(report["questions"], 7, "{report:#}");
+    let per_day = report["per_day"].as_array().unwrap();
+    let total = |key: &str| {
+        per_day
+            .iter()
+            .map(|d| d[key].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        [
+            total("questions"),
+            total("answers"),
+            total("clarifications"),
+            total("fallbacks")
+        ],
+        [7, 3, 1, 2]
+    );
+    assert!(per_day
+        .iter()
+        .all(|d| d["day"].as_str().is_some_and(|s| s.len() == 10)));
+    let rate = |key: &str| report["rates"][key].as_f64().unwrap();
+    assert!((rate("answer") - 0.5).abs() < 1e-9, "{report:#}");
+    assert!((rate("clarify") - 1.0 / 6.0).abs() < 1e-9, "{report:#}");
+    assert!((rate("fallback") - 2.0 / 6.0).abs() < 1e-9, "{report:#}");
+    assert_eq!(
+        report["top_intents"],
+        json!([{"intent": "salary", "count": 2}, {"intent": "degree", "count": 1}])
+    );
+    let helpfulness = report["helpfulness"].as_array().unwrap();
+    assert_eq!(helpfulness.len(), 2, "{report:#}");
+    assert_eq!(
+        (
+            &helpfulness[0]["intent"],
+            &helpfulness[0]["up"],
+            &helpfulness[0]["down"]
+        ),
+        (&json!("salary"), &json!(2), &json!(1))
+    );
+    assert!((helpfulness[0]["helpful"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(
+        (&helpfulness[1]["intent"], &helpfulness[1]["helpful"]),
+        (&json!("degree"), &json!(0.0))
+    );
+
+    // The two pasta questions are one group; the weak answer about degrees another; the
+    // clarification above the threshold and the silent chatter are not unanswered.
+    let unanswered = report["unanswered"].as_array().unwrap();
+    let groups: Vec<(&str, u64)> = unanswered
+        .iter()
+        .map(|g| (g["text"].as_str().unwrap(), g["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        groups,
+        [("how do i cook pasta", 2), ("do i need a degree", 1)],
+        "{report:#}"
+    );
+    assert_eq!(unanswered[0]["ids"], json!([5, 6]));
+    assert_eq!(unanswered[0]["last_at_ms"], json!(now - 5 * HOUR));
+    assert_eq!(
+        unanswered[0]["candidates"],
+        json!([{"intent": "career_switch", "count": 2}, {"intent": "salary", "count": 2}])
+    );
+
+    // Privacy: nothing about who asked is in the report.
+    assert!(!out.stdout.contains("1234567890123456789"));
+
+    let text = careerbot(["report", "--config"])
+        .with_args([&settings])
+        .run();
+    text.expect_code(0);
+    for expected in [
+        "7 questions: 50.0% answered",
+        "salary",
+        "how do i cook pasta",
+    ] {
+        assert!(
+            text.stdout.contains(expected),
+            "missing {expected:?}\n{text}"
+        );
+    }
+
+    // A shorter period leaves the older questions out.
+    let recent = careerbot(["report", "--since", "150m", "--json", "--config"])
+        .with_args([&settings])
+        .run();
+    recent.expect_code(0);
+    assert_eq!(recent.json()["questions"], 2);
+    let all = careerbot(["report", "--since", "all", "--json", "--config"])
+        .with_args([&settings])
+        .run();
+    all.expect_code(0);
+    assert_eq!(all.json()["questions"], 8);
+}
+
+#[test]
+fn report_refuses_a_bad_period_and_a_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere/careerbot.sqlite3");
+    let settings = config(dir.path(), &missing);
+
+    for since in ["7w", "seven", "1.5d", ""] {
+        let out = careerbot(["report", "--since", since, "--config"])
+            .with_args([&settings])
+            .run();
+        out.expect_code(1);
+        assert!(out.stderr.contains("invalid --since"), "{since:?}\n{out}");
+        assert!(out.stdout.is_empty(), "{out}");
+    }
+
+    let out = careerbot(["report", "--config"])
+        .with_args([&settings])
+        .run();
+    out.expect_code(1);
+    assert!(out.stderr.contains("no database at"), "{out}");
+    assert!(
+        out.stderr.contains(&missing.display().to_string()),
+        "the error names the path\n{out}"
+    );
+    assert!(!missing.exists(), "a report must not create the database");
+    assert!(!missing.parent().unwrap().exists());
+}
