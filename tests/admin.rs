@@ -523,3 +523,69 @@ async fn a_killed_bot_loses_at_most_the_last_second() {
         "only {questions} of the {early} questions older than a second survived"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_edit_is_posted_once_to_the_admin_channel_and_sighup_reloads() {
+    let intents = intents_copy();
+    let db = intents.path().join("db.sqlite3");
+    let admin_channel = CHANNEL_ID + 77;
+    let extra = format!("[discord]\nadmin_channel = {admin_channel}\n");
+    let bot = bot_with_store(intents.path(), &db, &extra).await;
+    let meta = intents.path().join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    let broken = format!("{original}\n[[intent]]\nid = \"meta.broken\"\ntitle = 5\n");
+    save(&meta, &broken);
+    let path = format!("/channels/{admin_channel}/messages");
+    let posted = bot
+        .emulator
+        .wait_request(WAIT, |r| r.method == "POST" && r.path == path)
+        .await
+        .unwrap_or_else(|| panic!("nothing posted to the admin channel\n{}", bot.log()));
+    let text = posted.body["content"].as_str().unwrap();
+    assert!(text.starts_with("Reload refused"), "{text}");
+    assert!(
+        regex::Regex::new(r"meta\.toml:\d+:\d+: ")
+            .unwrap()
+            .is_match(text),
+        "{text}"
+    );
+    crate::bot::assert_no_pings(&posted.body);
+    // The same broken file saved again, and a SIGHUP: refused again, but not posted again.
+    save(&meta, &broken);
+    let pid = bot.child.id().to_string();
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while bot.log().matches("reload refused").count() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no second refusal\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(bot.count(|r| r.path == path), 1);
+    // Fixed, with the zebra topic, and reloaded by SIGHUP alone (the watcher also sees it).
+    save(&meta, &format!("{original}{ZEBRA}"));
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    let started = Instant::now();
+    for user in 0.. {
+        let reply = mention(
+            &bot,
+            CHANNEL_ID,
+            USER_ID + user,
+            "why do zebras have stripes",
+        )
+        .await;
+        if reply["embeds"][0]["title"] == "Zebra facts" {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "not reloaded\n{}", bot.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        bot.log().contains("trigger=\"SIGHUP\"") || bot.log().contains("SIGHUP"),
+        "{}",
+        bot.log()
+    );
+}

@@ -392,6 +392,10 @@ enum Message {
     Close,
 }
 
+/// How long the bot lets records gather before a commit: a record reaches the database
+/// within this (plus the commit), so a crash loses at most about half a second.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
 /// Writes records on a thread of its own, in batches: a record reaches the database at
 /// most `flush_every` after it was sent (sooner when [`BATCH_MAX`] are pending), so a
 /// crash loses at most that window. Sending never blocks.

@@ -23,7 +23,7 @@ use poise::serenity_prelude::{
 use tracing::{error, info, warn};
 
 use crate::admin::reload::Reloader;
-use crate::admin::store::{Store, Writer};
+use crate::admin::store::{Store, Writer, FLUSH_EVERY};
 use crate::config::{Secret, Settings, DISCORD_API};
 use crate::engine::Engine;
 pub use state::Bot;

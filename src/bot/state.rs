@@ -134,7 +134,8 @@ impl Bot {
             "fallback" => &self.stats.fallbacks,
             _ => &self.stats.unconfident,
         });
-        if let Some(writer) = &self.writer {
+        // A message nobody addressed to the bot and that it left alone is counted, not kept.
+        if let Some(writer) = self.writer.as_ref().filter(|_| decision != "unconfident") {
             writer.send(Record::Question(QuestionRecord {
                 id,
                 at_ms: now_ms(),

@@ -1,0 +1,158 @@
+//! The admin loop's figures: how long a reload takes (the shipped set, and a generated set
+//! of 2,000 intents), and how fast the store's writer commits records.
+//!
+//! `cargo bench --bench admin` (add `-- --json` for one JSON object). Prints; asserts nothing
+//! about time.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use careerbot::admin::reload::Reloader;
+use careerbot::admin::store::{QuestionRecord, Record, Store, VoteRecord, Writer, FLUSH_EVERY};
+use careerbot::config::Settings;
+use careerbot::engine::Engine;
+use serde_json::json;
+
+const RELOADS: usize = 10;
+const GENERATED_INTENTS: usize = 2_000;
+const GENERATED_EXAMPLES: usize = 10;
+const RECORDS: u64 = 200_000;
+
+fn median_ms(mut times: Vec<Duration>) -> (f64, f64, f64) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    (
+        ms(times[times.len() / 2]),
+        ms(times[0]),
+        ms(*times.last().unwrap()),
+    )
+}
+
+/// Reloads `dir` `n` times; (median, min, max) in milliseconds.
+fn reload_times(dir: &Path, settings: &Settings, n: usize) -> (f64, f64, f64) {
+    let (engine, _) = Engine::load(dir, &settings.matcher)
+        .unwrap_or_else(|_| panic!("{} does not load", dir.display()));
+    let reloader = Reloader::new(engine, dir, settings);
+    let times = (0..n)
+        .map(|_| {
+            reloader
+                .reload()
+                .unwrap_or_else(|r| panic!("{}", r.text()))
+                .took
+        })
+        .collect();
+    median_ms(times)
+}
+
+fn generated(dir: &Path) {
+    let mut text = String::new();
+    for i in 0..GENERATED_INTENTS {
+        let examples: Vec<String> = (0..GENERATED_EXAMPLES)
+            .map(|e| {
+                format!(
+                    "\"question {e} about gadget{i} and part{} of it\"",
+                    (i * 7 + e) % 97
+                )
+            })
+            .collect();
+        text.push_str(&format!(
+            "[[intent]]\nid = \"gen.topic{i}\"\ntitle = \"Topic {i}\"\nexamples = [{}]\nanswer = \"Answer {i}.\"\n\n",
+            examples.join(", ")
+        ));
+    }
+    std::fs::write(dir.join("generated.toml"), text).unwrap();
+}
+
+fn question(id: u64) -> Record {
+    Record::Question(QuestionRecord {
+        id,
+        at_ms: 1_700_000_000_000 + id as i64,
+        guild: Some(1),
+        channel: Some(2),
+        source: "mention".to_owned(),
+        text: format!("how do i become a backend engineer number {}", id % 1000),
+        decision: "answer".to_owned(),
+        intent: Some("role.overview".to_owned()),
+        confidence: 0.9,
+        candidates: vec!["role.overview".to_owned(), "role.impact".to_owned()],
+        engine_version: "0.1.0+0000000000000000".to_owned(),
+    })
+}
+
+fn main() {
+    let json_out = std::env::args().any(|a| a == "--json");
+    let settings = Settings::load(None).unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+
+    let shipped = reload_times(&root.join("intents"), &settings, RELOADS);
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path());
+    let large = reload_times(dir.path(), &settings, 3);
+
+    // The writer: RECORDS questions (and a vote for every tenth) sent as fast as possible.
+    let db = tempfile::tempdir().unwrap();
+    let store = Store::open(&db.path().join("bench.sqlite3")).unwrap();
+    let writer = Writer::spawn(store, FLUSH_EVERY, None);
+    let started = Instant::now();
+    let mut sent = 0u64;
+    for id in 1..=RECORDS {
+        writer.send(question(id));
+        sent += 1;
+        if id % 10 == 0 {
+            writer.send(Record::Vote(VoteRecord {
+                at_ms: 1_700_000_000_000 + id as i64,
+                question: id,
+                intent: "role.overview".to_owned(),
+                up: id % 20 == 0,
+            }));
+            sent += 1;
+        }
+    }
+    let queued = started.elapsed();
+    writer.flush();
+    let committed = started.elapsed();
+    assert_eq!(writer.written(), sent);
+    // One record alone: the time until it is committed without a flush (the batch window).
+    let single = Instant::now();
+    writer.send(question(RECORDS + 1));
+    while writer.written() < sent + 1 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let window = single.elapsed();
+    writer.close();
+    let rate = sent as f64 / committed.as_secs_f64();
+
+    if json_out {
+        println!(
+            "{}",
+            json!({
+                "reload_shipped_ms": {"median": shipped.0, "min": shipped.1, "max": shipped.2},
+                "reload_2000_intents_ms": {"median": large.0, "min": large.1, "max": large.2},
+                "store_records": sent,
+                "store_queued_s": queued.as_secs_f64(),
+                "store_committed_s": committed.as_secs_f64(),
+                "store_records_per_s": rate,
+                "store_single_record_commit_ms": window.as_secs_f64() * 1e3,
+            })
+        );
+    } else {
+        println!(
+            "reload, shipped intents ({RELOADS} runs): median {:.0} ms (min {:.0}, max {:.0})",
+            shipped.0, shipped.1, shipped.2
+        );
+        println!(
+            "reload, {GENERATED_INTENTS} generated intents x {GENERATED_EXAMPLES} examples (3 runs): median {:.0} ms (min {:.0}, max {:.0})",
+            large.0, large.1, large.2
+        );
+        println!(
+            "store: {sent} records queued in {:.2} s, all committed after {:.2} s: {rate:.0} records/s",
+            queued.as_secs_f64(),
+            committed.as_secs_f64()
+        );
+        println!(
+            "store: a lone record reached the database after {:.0} ms (batch window {} ms)",
+            window.as_secs_f64() * 1e3,
+            FLUSH_EVERY.as_millis()
+        );
+    }
+}
