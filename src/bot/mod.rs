@@ -169,11 +169,7 @@ fn open_store(settings: &Settings) -> anyhow::Result<Option<Writer>> {
         .with_context(|| format!("cannot open the database {}", path.display()))?;
     let retention = (settings.admin.retention_days > 0)
         .then(|| Duration::from_secs(u64::from(settings.admin.retention_days) * 86_400));
-    Ok(Some(Writer::spawn(
-        store,
-        Duration::from_secs(1),
-        retention,
-    )))
+    Ok(Some(Writer::spawn(store, FLUSH_EVERY, retention)))
 }
 
 /// Reloads on changes to the intent files (when `admin.watch`) and on SIGHUP, one at a
