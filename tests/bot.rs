@@ -838,13 +838,18 @@ async fn sigterm_stops_the_bot_cleanly_and_the_token_never_reaches_the_log() {
 
 #[test]
 fn a_missing_or_malformed_token_exits_2_with_one_line_naming_the_variable() {
-    for token in [
+    let cases = [
         None,
         Some(""),
         Some("not-a-token"),
         Some("a.b"),
         Some("a.b.c d"),
-    ] {
+    ];
+    // Each through DISCORD_TOKEN and through the layered config's environment override.
+    for (token, variable) in cases
+        .into_iter()
+        .flat_map(|t| [(t, "DISCORD_TOKEN"), (t, "CAREERBOT_DISCORD__TOKEN")])
+    {
         let mut command = Command::new(bin());
         command
             .arg("run")
@@ -852,7 +857,7 @@ fn a_missing_or_malformed_token_exits_2_with_one_line_naming_the_variable() {
             .env_remove("CAREERBOT_DISCORD__TOKEN")
             .env("CAREERBOT_DISCORD__API_BASE", "http://127.0.0.1:9");
         if let Some(token) = token {
-            command.env("DISCORD_TOKEN", token);
+            command.env(variable, token);
         }
         let output = command.output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -178,6 +178,9 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
                 }
             }
         }
+        Some(Action::Vote { question, .. }) if !bot.first_vote(question, click.user.id.get()) => {
+            Card::text("You have already rated this answer. Thanks!")
+        }
         Some(Action::Vote {
             up,
             question,

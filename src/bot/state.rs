@@ -1,7 +1,7 @@
 //! What the running bot holds: the intent set in service (swapped whole on reload), settings,
 //! the cooldown, counters, the store's writer and the unanswered groups shown to admins.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -27,6 +27,9 @@ pub struct Bot {
     pub cooldown: Cooldown,
     pub stats: Stats,
     votes: Mutex<VecDeque<Vote>>,
+    /// (question, user) pairs that voted, in memory only (user ids are never stored), so
+    /// one member's repeated clicks count once.
+    voters: Mutex<HashSet<(u64, u64)>>,
     next_question: AtomicU64,
     /// Bounds the replies in flight to Discord.
     pub sending: Semaphore,
@@ -95,6 +98,7 @@ impl Bot {
             cooldown,
             stats: Stats::default(),
             votes: Mutex::new(VecDeque::new()),
+            voters: Mutex::new(HashSet::new()),
             next_question: AtomicU64::new(first),
             sending,
             started: Instant::now(),
@@ -155,6 +159,15 @@ impl Bot {
                 engine_version: served.version.clone(),
             }));
         }
+    }
+
+    /// True the first time `user` votes on `question` (since start).
+    pub fn first_vote(&self, question: u64, user: u64) -> bool {
+        let mut voters = self.voters.lock().unwrap_or_else(|e| e.into_inner());
+        if voters.len() >= VOTES_KEPT {
+            voters.clear();
+        }
+        voters.insert((question, user))
     }
 
     /// Keeps a vote (in memory, and in the store).
