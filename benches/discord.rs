@@ -56,13 +56,14 @@ fn questions() -> Vec<String> {
         .collect()
 }
 
-async fn start(emulator: &Emulator) -> Running {
+async fn start(emulator: &Emulator, data: &std::path::Path) -> Running {
     let child = Command::new(env!("CARGO_BIN_EXE_careerbot"))
         .arg("run")
         .arg("--intents")
         .arg(root().join("intents"))
         .env("DISCORD_TOKEN", FAKE_TOKEN)
         .env("CAREERBOT_DISCORD__API_BASE", emulator.api_base())
+        .env("CAREERBOT_ADMIN__DATABASE", data.join("bench.sqlite3"))
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -123,7 +124,8 @@ async fn run(json_out: bool) {
     let questions = questions();
     let emulator = Emulator::start().await;
     emulator.set_validate(false);
-    let _bot = start(&emulator).await;
+    let data = tempfile::tempdir().unwrap();
+    let _bot = start(&emulator, data.path()).await;
 
     // 1. Latency, one message at a time (each from a new user: no cooldown involved).
     let mut latencies = Vec::with_capacity(LATENCY_MESSAGES);

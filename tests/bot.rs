@@ -44,6 +44,13 @@ impl Bot {
         let emulator = Emulator::start().await;
         let dir = tempfile::tempdir().unwrap();
         let config_file = dir.path().join("config.toml");
+        // Keep the database out of the working tree unless the test chose one.
+        let config = if config.contains("database =") {
+            config.to_owned()
+        } else {
+            let db = dir.path().join("bot.sqlite3");
+            format!("{config}\n[admin]\ndatabase = {:?}\n", db.to_str().unwrap())
+        };
         std::fs::write(&config_file, config).unwrap();
         let log = dir.path().join("bot.log");
         let child = Command::new(bin())
