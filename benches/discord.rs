@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use discord::{option, Emulator, Msg, BOT_ID, CHANNEL_ID, FAKE_TOKEN, USER_ID};
+use discord::{option, Emulator, Msg, APP_ID, BOT_ID, CHANNEL_ID, FAKE_TOKEN, USER_ID};
 
 const LATENCY_MESSAGES: usize = 1_000;
 const BURST_USERS: u64 = 1_000;
@@ -95,13 +95,19 @@ async fn stats(emulator: &Emulator) -> HashMap<String, u64> {
         MANAGE_GUILD,
     );
     let id = emulator.interaction(call).await;
-    let prefix = format!("/interactions/{id}/");
+    // `/careerbot stats` defers, then answers with a follow-up on the interaction's webhook.
+    let token = format!("/webhooks/{APP_ID}/emulated-interaction-token-{id}");
     let found = emulator
-        .wait_request(Duration::from_secs(10), |r| r.path.starts_with(&prefix))
+        .wait_request(Duration::from_secs(10), |r| {
+            r.method == "POST" && r.path == token
+        })
         .await
         .expect("no stats");
-    found.body["data"]["content"]
-        .as_str()
+    let content = found.body["content"].as_str().unwrap_or_default();
+    // The counters: the first code block (the database's report follows).
+    content
+        .split("```")
+        .nth(1)
         .unwrap_or_default()
         .lines()
         .filter_map(|line| {
