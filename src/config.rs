@@ -166,8 +166,47 @@ pub struct LogSettings {
 }
 
 impl Settings {
+    /// Values out of their range are refused with the key's name.
+    fn check(&self) -> anyhow::Result<()> {
+        let fractions = [
+            ("matcher.fallback_below", self.matcher.fallback_below as f64),
+            ("matcher.suggest_above", self.matcher.suggest_above as f64),
+            (
+                "discord.channel_min_confidence",
+                self.discord.channel_min_confidence as f64,
+            ),
+            ("admin.unanswered_below", self.admin.unanswered_below as f64),
+            ("admin.group_similarity", self.admin.group_similarity),
+            (
+                "admin.reload_gate.min_accuracy",
+                self.admin.reload_gate.min_accuracy,
+            ),
+        ];
+        for (key, value) in fractions {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&value),
+                "{key} must be between 0 and 1, not {value}"
+            );
+        }
+        anyhow::ensure!(
+            (1..=10_000).contains(&self.discord.max_concurrent_replies),
+            "discord.max_concurrent_replies must be between 1 and 10000"
+        );
+        anyhow::ensure!(
+            self.admin.watch_debounce_ms >= 1,
+            "admin.watch_debounce_ms must be at least 1"
+        );
+        Ok(())
+    }
+
     /// Loads the defaults, then `file` (an error if given but missing), then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let settings = Settings::load_unchecked(file)?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn load_unchecked(file: Option<&Path>) -> anyhow::Result<Settings> {
         let mut builder =
             Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
         if let Some(path) = file {
@@ -232,6 +271,10 @@ mod tests {
         let error = format!("{:#}", Settings::load(Some(&bad)).unwrap_err());
         assert!(error.contains("fallback_belowx"), "{error}");
         assert!(Settings::load(Some(&dir.path().join("missing.toml"))).is_err());
+        let out_of_range = dir.path().join("range.toml");
+        std::fs::write(&out_of_range, "[admin]\ngroup_similarity = 85\n").unwrap();
+        let error = format!("{:#}", Settings::load(Some(&out_of_range)).unwrap_err());
+        assert!(error.contains("admin.group_similarity"), "{error}");
     }
 
     #[test]

@@ -231,7 +231,7 @@ fn write_generated(dir: &Path, n: usize, marker: &str) {
     let mut text = String::new();
     for i in 0..n {
         text.push_str(&format!(
-            "[[intent]]\nid = \"gen.topic{i}\"\ntitle = \"Topic {i}\"\nexamples = [\"question about widget{i} setup\", \"how to configure widget{i}\", \"widget{i} help please\"]\nanswer = \"{marker} {i}\"\n\n"
+            "[[intent]]\nid = \"{marker}.topic{i}\"\ntitle = \"Topic {i}\"\nexamples = [\"question about widget{i} setup\", \"how to configure widget{i}\", \"widget{i} help please\"]\nanswer = \"{marker} {i}\"\n\n"
         ));
     }
     save(&dir.join("generated.toml"), &text);
@@ -259,8 +259,9 @@ fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
                     assert_eq!(reply.decision, Decision::Answer, "question {n} failed");
                     let answer = reply.answer.unwrap();
                     let (marker, number) = answer.split_once(' ').unwrap();
-                    // The answer and the intent come from one set, and it is the right one.
-                    assert_eq!(reply.intent.unwrap(), format!("gen.topic{number}"));
+                    // The answer and the intent come from one set (each set names its
+                    // intents after its marker), and it is the right one.
+                    assert_eq!(reply.intent.unwrap(), format!("{marker}.topic{number}"));
                     assert_eq!(number, n.to_string());
                     seen.insert(marker.to_owned());
                     asked.fetch_add(1, Ordering::Relaxed);
@@ -498,7 +499,9 @@ async fn questions_and_votes_survive_a_restart_and_a_clean_shutdown_loses_nothin
         .unwrap()
         .to_owned();
     assert!(text.contains("Last 7 days"), "{text}");
-    assert!(text.contains(&asked.to_string()), "{text}");
+    assert!(text.contains(&format!("\n{asked} questions:")), "{text}");
+    let votes = regex::Regex::new(r"\s5\s+0\s+100\.0%").unwrap();
+    assert!(votes.is_match(&text), "5 up-votes, 0 down: {text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,7 +22,8 @@ pub struct Report {
     pub since_ms: i64,
     /// End of the period, unix milliseconds (exclusive).
     pub until_ms: i64,
-    /// Every question, including channel messages the bot left alone ("unconfident").
+    /// Every stored question ("unconfident" rows, channel messages left alone, count here
+    /// but not in the rates; the bot itself counts those without storing them).
     pub questions: u64,
     /// Days with questions, oldest first.
     pub per_day: Vec<Day>,

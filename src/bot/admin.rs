@@ -22,6 +22,8 @@ use crate::admin::{edit, report};
 const GROUPS_SHOWN: usize = limits::ROWS;
 /// Unanswered questions read from the store to group.
 const QUEUE_READ: usize = 10_000;
+/// Groups whose menus stay usable (tokens of the latest `/careerbot unanswered` lists).
+const SHOWN_KEPT: usize = 100;
 /// The menu value that drops a group from the queue without editing anything.
 const IGNORE: &str = "ignore";
 
@@ -131,7 +133,11 @@ pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
     );
     let mut rows = Vec::new();
     let mut shown = bot.shown_groups.lock().unwrap_or_else(|e| e.into_inner());
-    shown.clear();
+    // Several admins may have menus open: keep the newest lists, drop the oldest entries.
+    while shown.len() >= SHOWN_KEPT {
+        let oldest = *shown.keys().min().expect("not empty");
+        shown.remove(&oldest);
+    }
     for (n, group) in groups.into_iter().take(GROUPS_SHOWN).enumerate() {
         let line = format!(
             "{}. “{}”: asked {}×, last <t:{}:R>\n",
@@ -218,7 +224,14 @@ pub async fn triage(
                     warn!(%error, "could not acknowledge a triage choice");
                     return;
                 }
-                let text = apply(ctx, bot, &group, choice).await;
+                let (text, settled) = apply(ctx, bot, &group, choice).await;
+                if !settled {
+                    // Nothing changed: the same menu can make another choice.
+                    bot.shown_groups
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(token, group);
+                }
                 let followup = CreateInteractionResponseFollowup::new()
                     .content(fit(&text, limits::CONTENT))
                     .ephemeral(true)
@@ -238,17 +251,22 @@ pub async fn triage(
     }
 }
 
-async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> String {
+/// Carries out a triage choice; the message for the admin, and whether the group is settled
+/// (false when nothing changed, so the menu stays usable).
+async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (String, bool) {
     let ids = group.ids.clone();
     if choice == IGNORE {
         let resolved = with_store(bot, move |store| store.resolve(&ids, IGNORE, now_ms())).await;
         return match resolved {
-            Ok(_) => format!(
-                "Ignored “{}” ({} questions).",
-                fit(&group.text, 200),
-                group.count
+            Ok(_) => (
+                format!(
+                    "Ignored “{}” ({} questions).",
+                    fit(&group.text, 200),
+                    group.count
+                ),
+                true,
             ),
-            Err(error) => format!("Could not update the queue: {error:#}"),
+            Err(error) => (format!("Could not update the queue: {error:#}"), false),
         };
     }
     let dir = bot.reloader.dir().to_owned();
@@ -260,8 +278,8 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> St
     .await;
     let (done, before) = match appended {
         Ok(Ok(done)) => done,
-        Ok(Err(error)) => return format!("Could not add the example: {error}"),
-        Err(error) => return format!("Could not add the example: {error}"),
+        Ok(Err(error)) => return (format!("Could not add the example: {error}"), false),
+        Err(error) => return (format!("Could not add the example: {error}"), false),
     };
     match reload(&ctx.http, bot, "/careerbot unanswered").await {
         Ok(reloaded) => {
@@ -272,23 +290,25 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> St
             {
                 warn!(%error, "could not mark a group resolved");
             }
-            format!(
+            let text = format!(
                 "Added “{}” as an example of `{}` in {}. Reloaded: {} intents in service, in {} ms.",
                 fit(&done.example, 300),
                 done.intent,
                 done.path.display(),
                 reloaded.intents,
                 reloaded.took.as_millis()
-            )
+            );
+            (text, true)
         }
         Err(refusal) => {
-            // Put the file back as it was: the queue keeps the group for another choice.
+            // Put the file back as it was (atomically, as the edit was written); the set in
+            // service never changed, and the group stays for another choice.
             if let Some((path, bytes)) = before.into_iter().find(|(p, _)| *p == done.path) {
-                if let Err(error) = std::fs::write(&path, bytes) {
+                if let Err(error) = restore(&path, &bytes) {
                     warn!(%error, path = %path.display(), "could not restore an intent file");
                 }
             }
-            format!(
+            let text = format!(
                 "The example was not kept: {}\n{}",
                 refusal.summary(),
                 refusal
@@ -297,9 +317,21 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> St
                     .take(10)
                     .collect::<Vec<_>>()
                     .join("\n")
-            )
+            );
+            (text, false)
         }
     }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+fn restore(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("intents");
+    let temp = path.with_file_name(format!(".{name}.restore.tmp"));
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, path)
 }
 
 /// The bytes of every `*.toml` file in `dir`, to undo an edit.

@@ -53,7 +53,8 @@ pub async fn ask(
     let origin = Origin {
         source: "slash",
         guild: ctx.guild_id().map(|g| g.get()),
-        channel: Some(ctx.channel_id().get()),
+        // A DM channel stands for one user: not kept.
+        channel: ctx.guild_id().map(|_| ctx.channel_id().get()),
     };
     bot.record_question(id, origin, &served, &reply, None);
     let card = present::reply(&served.engine, &bot.settings.replies, &reply, id);
@@ -156,7 +157,7 @@ async fn manages_server(ctx: Context<'_>) -> Result<bool, Error> {
     };
     let allowed = admin::may_administer(permissions);
     if !allowed {
-        warn!(user = %ctx.author().id, command = %ctx.command().qualified_name, "admin command refused");
+        warn!(command = %ctx.command().qualified_name, "admin command refused");
         ctx.send(
             Card::text("Only members with the **Manage Server** permission can use `/careerbot`.")
                 .reply(true),

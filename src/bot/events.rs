@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use poise::serenity_prelude::{
     self as serenity, ComponentInteraction, ComponentInteractionDataKind, Context,
-    CreateInteractionResponse, Message, UserId,
+    CreateInteractionResponse, Message, MessageReference, UserId,
 };
 use tracing::{debug, warn};
 
@@ -53,7 +53,8 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
             "channel"
         },
         guild: message.guild_id.map(|g| g.get()),
-        channel: Some(message.channel_id.get()),
+        // A DM channel stands for one user: not kept.
+        channel: message.guild_id.map(|_| message.channel_id.get()),
     };
     let id = bot.next_question();
     if !addressed
@@ -105,7 +106,9 @@ async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) {
     };
     let mut builder = card.message();
     if message.guild_id.is_some() {
-        builder = builder.reference_message(message);
+        // A question deleted meanwhile must not make Discord refuse the answer.
+        let reference = MessageReference::from(message).fail_if_not_exists(false);
+        builder = builder.reference_message(reference);
     }
     for attempt in 0..2 {
         match message
@@ -120,7 +123,7 @@ async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) {
             }
             Err(error) => {
                 bump(&bot.stats.failed_sends);
-                warn!(%error, channel = %message.channel_id, "could not send a reply");
+                warn!(%error, "could not send a reply");
                 return;
             }
         }
@@ -162,7 +165,7 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
                             let origin = Origin {
                                 source: "button",
                                 guild: click.guild_id.map(|g| g.get()),
-                                channel: Some(click.channel_id.get()),
+                                channel: click.guild_id.map(|_| click.channel_id.get()),
                             };
                             bot.record_question(id, origin, &served, &reply, None);
                             present::reply(&served.engine, &bot.settings.replies, &reply, id)

@@ -47,6 +47,9 @@ pub async fn run(
     intents_dir: PathBuf,
     engine: Engine,
 ) -> anyhow::Result<()> {
+    // Listening for SIGHUP from the start: its default action would end the process.
+    #[cfg(unix)]
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
     let api_base = settings.discord.api_base.trim_end_matches('/').to_owned();
     let parsed = url::Url::parse(&api_base)
         .ok()
@@ -120,7 +123,7 @@ pub async fn run(
         .await
         .context("could not create the Discord client")?;
     let shards = Arc::clone(&client.shard_manager);
-    let _watch = spawn_reloads(&bot, Arc::clone(&client.http), &intents_dir);
+    let _watch = spawn_reloads(&bot, Arc::clone(&client.http), &intents_dir, hangups);
     let served = tokio::select! {
         served = client.start() => served,
         () = shutdown_signal() => {
@@ -178,6 +181,7 @@ fn spawn_reloads(
     bot: &Arc<Bot>,
     http: Arc<serenity::Http>,
     dir: &std::path::Path,
+    #[cfg(unix)] hangups: std::io::Result<tokio::signal::unix::Signal>,
 ) -> Option<crate::admin::watch::Watch> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<&'static str>(4);
     let watch = if bot.settings.admin.watch {
@@ -198,8 +202,7 @@ fn spawn_reloads(
     };
     #[cfg(unix)]
     tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        let Ok(mut hangups) = hangups else {
             warn!("cannot listen for SIGHUP");
             return;
         };

@@ -168,9 +168,17 @@ pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u6
     match (reply.decision, &reply.intent) {
         (Decision::Answer, Some(intent)) => {
             let mut rows = Vec::new();
+            // Custom ids must be unique within a message: a follow-up listed twice (or the
+            // answered intent itself) would make Discord refuse the whole reply.
+            let mut seen = vec![intent.as_str()];
             let related: Vec<CreateButton> = reply
                 .follow_ups
                 .iter()
+                .filter(|id| {
+                    let first = !seen.contains(&id.as_str());
+                    seen.push(id);
+                    first
+                })
                 .take(RELATED)
                 .map(|id| intent_button(id, &title_of(id)))
                 .collect();
@@ -455,6 +463,33 @@ mod tests {
             assert_eq!(Action::parse(stranger), None, "{stranger}");
         }
         assert_eq!(Action::parse("cb:pick:3"), Some(Action::Pick));
+    }
+
+    #[test]
+    fn repeated_follow_ups_never_repeat_a_custom_id() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
+        let (engine, _) = Engine::load(&dir, &Default::default()).unwrap();
+        let mut answer = engine.reply_for("meta.help").unwrap();
+        answer.follow_ups = ["role.overview", "meta.help", "role.overview", "role.skills"]
+            .map(String::from)
+            .to_vec();
+        let words = crate::config::Settings::load(None).unwrap().replies;
+        let card = reply(&engine, &words, &answer, 7);
+        let json = serde_json::to_value(card.message()).unwrap();
+        let ids: Vec<&str> = json["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row["components"].as_array().unwrap())
+            .map(|c| c["custom_id"].as_str().unwrap())
+            .collect();
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        assert!(ids.contains(&"cb:a:role.overview") && ids.contains(&"cb:a:role.skills"));
+        assert!(
+            !ids.contains(&"cb:a:meta.help"),
+            "an answer links to itself: {ids:?}"
+        );
     }
 
     #[test]
