@@ -311,10 +311,16 @@ pub fn topics(engine: &Engine) -> Card {
             None => areas.push((area, vec![&intent.title])),
         }
     }
-    let intro = format!(
-        "I know {} topics. Ask in your own words (mention me, DM me or use `/ask`), or pick one below.",
-        engine.intents().len()
+    let total = engine.intents().len();
+    let listed = limits::ROWS * limits::SELECT_OPTIONS;
+    let mut intro = format!(
+        "I know {total} topics. Ask in your own words (mention me, DM me or use `/ask`), or pick one below."
     );
+    if total > listed {
+        intro.push_str(&format!(
+            " (The menus hold the first {listed}; ask in your own words for the rest.)"
+        ));
+    }
     let mut embed = CreateEmbed::new()
         .title("What I can answer")
         .description(intro.clone())
