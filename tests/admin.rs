@@ -118,6 +118,19 @@ impl Chat {
             .unwrap_or_else(|_| panic!("no reply to {question:?}\n{}", self.stderr()))
     }
 
+    /// Waits until the chat's stderr says `needle`.
+    fn wait_stderr(&self, needle: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.stderr().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?}\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
@@ -163,15 +176,7 @@ fn chat_takes_a_valid_edit_live_and_keeps_answering_through_a_broken_one() {
         &meta,
         &format!("{original}{ZEBRA}\n[[intent]]\nid = \"meta.broken\"\ntitle = 5\n"),
     );
-    let deadline = Instant::now() + WAIT;
-    while !chat.stderr().contains("reload refused") {
-        assert!(
-            Instant::now() < deadline,
-            "no refusal reported\n{}",
-            chat.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    chat.wait_stderr("reload refused");
     let located = regex::Regex::new(r"meta\.toml:\d+:\d+: ").unwrap();
     assert!(located.is_match(&chat.stderr()), "{}", chat.stderr());
     assert!(chat.ask("tell me zebra facts").contains("Zebra facts"));
@@ -206,15 +211,7 @@ fn a_valid_set_that_fails_the_gate_is_refused_with_its_failing_cases() {
         r#"examples = ["pineapple pizza opinions", "is pineapple on pizza ok", "pizza toppings debate", "best pizza topping", "pizza with fruit"]"#,
     );
     save(&meta, &format!("{original}{regressed}"));
-    let deadline = Instant::now() + WAIT;
-    while !chat.stderr().contains("reload gate failed") {
-        assert!(
-            Instant::now() < deadline,
-            "the gate did not refuse\n{}",
-            chat.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    chat.wait_stderr("reload gate failed");
     assert!(
         chat.stderr()
             .contains("\"why do zebras have stripes\": expected meta.zebra"),

@@ -165,6 +165,20 @@ impl Bot {
         callback["data"].clone()
     }
 
+    /// Sends interaction `call` and asserts its response is private and says `needle`.
+    pub(crate) async fn private_reply(&self, call: Value, needle: &str) -> Value {
+        let id = self.emulator.interaction(call).await;
+        let data = self.response(id).await;
+        let content = data["content"].as_str().unwrap_or_default();
+        assert!(content.contains(needle), "{data}");
+        assert_eq!(
+            data["flags"].as_u64().unwrap() & EPHEMERAL,
+            EPHEMERAL,
+            "{data}"
+        );
+        data
+    }
+
     /// The recorded calls, one line each, for failure messages.
     pub(crate) fn calls(&self) -> String {
         self.emulator
@@ -605,13 +619,7 @@ async fn admin_commands_refuse_members_without_manage_server() {
         USER_ID,
         0,
     );
-    let id = bot.emulator.interaction(call).await;
-    let data = bot.response(id).await;
-    assert!(
-        data["content"].as_str().unwrap().contains("Manage Server"),
-        "{data}"
-    );
-    assert_eq!(data["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    bot.private_reply(call, "Manage Server").await;
     let stats = bot.stats().await;
     assert_eq!(stats["reloads"], 0);
     assert_eq!(stats["refused_reloads"], 0);
@@ -821,13 +829,7 @@ async fn a_fast_user_gets_one_notice_then_silence_and_others_are_unaffected() {
         USER_ID,
         0,
     );
-    let id = bot.emulator.interaction(call).await;
-    let data = bot.response(id).await;
-    assert!(
-        data["content"].as_str().unwrap().contains("faster"),
-        "{data}"
-    );
-    assert_eq!(data["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    bot.private_reply(call, "faster").await;
     let stats = bot.stats().await;
     assert_eq!(stats["throttled"], 4, "{stats:?}");
 }
