@@ -165,6 +165,12 @@ impl Bot {
         callback["data"].clone()
     }
 
+    /// A `/careerbot <subcommand>` interaction by `user` with `permissions`.
+    pub(crate) fn careerbot(&self, subcommand: &str, user: u64, permissions: u64) -> Value {
+        let options = json!([option(subcommand, 1, Value::Null)]);
+        self.emulator.slash("careerbot", options, user, permissions)
+    }
+
     /// Sends interaction `call` and asserts its response is private and says `needle`.
     pub(crate) async fn private_reply(&self, call: Value, needle: &str) -> Value {
         let id = self.emulator.interaction(call).await;
@@ -196,12 +202,7 @@ impl Bot {
     /// `/careerbot stats` as an admin, parsed into `name -> value`.
     pub(crate) async fn stats(&self) -> std::collections::HashMap<String, u64> {
         let admin = USER_ID + 1;
-        let call = self.emulator.slash(
-            "careerbot",
-            json!([option("stats", 1, Value::Null)]),
-            admin,
-            MANAGE_GUILD,
-        );
+        let call = self.careerbot("stats", admin, MANAGE_GUILD);
         let id = self.emulator.interaction(call).await;
         let response = self.response(id).await;
         let text = response["content"].as_str().unwrap_or_default().to_owned();
@@ -491,10 +492,7 @@ async fn slash_ask_answers_in_an_embed_and_buttons_answer_follow_ups_and_take_vo
     // A 👍 is acknowledged privately and counted.
     let up = ids.iter().find(|id| id.starts_with("cb:v:up:")).unwrap();
     let vote = bot.emulator.component(up, 2, &[], USER_ID);
-    let vote_id = bot.emulator.interaction(vote).await;
-    let thanks = bot.response(vote_id).await;
-    assert!(thanks["content"].as_str().unwrap().contains("Thanks"));
-    assert_eq!(thanks["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    bot.private_reply(vote, "Thanks").await;
     let stats = bot.stats().await;
     assert_eq!(stats["votes_up"], 1, "{stats:?}");
     assert_eq!(stats["votes_down"], 0, "{stats:?}");
@@ -613,12 +611,7 @@ async fn topics_lists_every_intent_and_its_menu_answers_the_choice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_commands_refuse_members_without_manage_server() {
     let bot = Bot::shipped(DEFAULTS).await;
-    let call = bot.emulator.slash(
-        "careerbot",
-        json!([option("reload", 1, Value::Null)]),
-        USER_ID,
-        0,
-    );
+    let call = bot.careerbot("reload", USER_ID, 0);
     bot.private_reply(call, "Manage Server").await;
     let stats = bot.stats().await;
     assert_eq!(stats["reloads"], 0);
@@ -634,14 +627,7 @@ async fn reload_takes_a_good_edit_and_refuses_a_broken_one_keeping_the_old_set()
     }
     let bot = Bot::start(DEFAULTS, dir.path()).await;
     let admin = USER_ID + 1;
-    let reload = |bot: &Bot| {
-        bot.emulator.slash(
-            "careerbot",
-            json!([option("reload", 1, Value::Null)]),
-            admin,
-            MANAGE_GUILD,
-        )
-    };
+    let reload = |bot: &Bot| bot.careerbot("reload", admin, MANAGE_GUILD);
     // A good edit: a new intent goes live.
     let extra = "\n[[intent]]\nid = \"meta.zebra\"\ntitle = \"Zebra facts\"\nexamples = [\"tell me zebra facts\", \"zebra stripes facts\", \"why do zebras have stripes\", \"zebra trivia please\", \"facts about zebras\"]\nanswer = \"Zebras are striped.\"\n";
     let meta = dir.path().join("meta.toml");

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poise::serenity_prelude::{
-    ChannelId, ComponentInteraction, Context, CreateActionRow, CreateInteractionResponseFollowup,
-    CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, Http, Permissions,
+    ChannelId, ComponentInteraction, Context, CreateActionRow, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption, Http, Permissions,
 };
 use tracing::{info, warn};
 
 use super::limits::{self, fit};
-use super::present::{no_mentions, Action, Card};
+use super::present::{Action, Card};
 use super::state::{now_ms, Bot};
 use crate::admin::reload::{Refusal, Reloaded};
 use crate::admin::store::Store;
@@ -232,10 +232,7 @@ pub async fn triage(
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(token, group);
                 }
-                let followup = CreateInteractionResponseFollowup::new()
-                    .content(fit(&text, limits::CONTENT))
-                    .ephemeral(true)
-                    .allowed_mentions(no_mentions());
+                let followup = Card::text(&text).followup(true);
                 if let Err(error) = click.create_followup(&ctx.http, followup).await {
                     warn!(%error, "could not report a triage choice");
                 }

@@ -77,7 +77,8 @@ impl Cooldown {
     }
 
     /// Users with a window in memory.
-    pub fn tracked(&self) -> usize {
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
         self.users.lock().map_or(0, |u| u.len())
     }
 }

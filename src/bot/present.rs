@@ -6,8 +6,8 @@
 
 use poise::serenity_prelude::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
-    CreateEmbedFooter, CreateInteractionResponseMessage, CreateMessage, CreateSelectMenu,
-    CreateSelectMenuKind, CreateSelectMenuOption, ReactionType,
+    CreateEmbedFooter, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    CreateMessage, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, ReactionType,
 };
 
 use super::limits::{self, fit};
@@ -107,6 +107,24 @@ pub fn no_mentions() -> CreateAllowedMentions {
         .replied_user(false)
 }
 
+/// Puts a card into one of the message builders (serenity's and poise's share these method
+/// names but no trait), always with mentions switched off.
+macro_rules! fill {
+    ($card:expr, $builder:expr) => {{
+        let card: Card = $card;
+        let mut builder = $builder
+            .allowed_mentions(no_mentions())
+            .components(card.components);
+        if let Some(content) = card.content {
+            builder = builder.content(content);
+        }
+        if let Some(embed) = card.embed {
+            builder = builder.embed(embed);
+        }
+        builder
+    }};
+}
+
 impl Card {
     /// Plain text.
     pub fn text(text: &str) -> Card {
@@ -118,47 +136,33 @@ impl Card {
 
     /// As a channel message.
     pub fn message(self) -> CreateMessage {
-        let mut message = CreateMessage::new()
-            .allowed_mentions(no_mentions())
-            .components(self.components);
-        if let Some(content) = self.content {
-            message = message.content(content);
-        }
-        if let Some(embed) = self.embed {
-            message = message.embed(embed);
-        }
-        message
+        fill!(self, CreateMessage::new())
     }
 
     /// As an interaction response (private to the clicker when `ephemeral`).
     pub fn interaction(self, ephemeral: bool) -> CreateInteractionResponseMessage {
-        let mut message = CreateInteractionResponseMessage::new()
-            .allowed_mentions(no_mentions())
-            .ephemeral(ephemeral)
-            .components(self.components);
-        if let Some(content) = self.content {
-            message = message.content(content);
-        }
-        if let Some(embed) = self.embed {
-            message = message.embed(embed);
-        }
-        message
+        fill!(
+            self,
+            CreateInteractionResponseMessage::new().ephemeral(ephemeral)
+        )
+    }
+
+    /// As a follow-up to a deferred interaction.
+    pub fn followup(self, ephemeral: bool) -> CreateInteractionResponseFollowup {
+        fill!(
+            self,
+            CreateInteractionResponseFollowup::new().ephemeral(ephemeral)
+        )
     }
 
     /// As a poise reply to a slash command.
     pub fn reply(self, ephemeral: bool) -> poise::CreateReply {
-        let mut reply = poise::CreateReply::default()
-            .allowed_mentions(no_mentions())
-            .reply(false)
-            .ephemeral(ephemeral)
-            .components(self.components);
-        if let Some(content) = self.content {
-            reply = reply.content(content);
-        }
-        if let Some(embed) = self.embed {
-            reply = reply.embed(embed);
-        }
-        reply
+        fill!(
+            self,
+            poise::CreateReply::default()
+                .reply(false)
+                .ephemeral(ephemeral)
+        )
     }
 }
 

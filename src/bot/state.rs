@@ -55,8 +55,9 @@ pub struct Vote {
 /// The most votes kept in memory; older ones are dropped first.
 const VOTES_KEPT: usize = 100_000;
 
-/// Counters since start. Every question ends in exactly one of: answer, clarify, fallback,
-/// unconfident (an unmentioned channel message left alone) or throttled.
+/// Counters since start. `questions` is the sum of answers, clarifications, fallbacks and
+/// unconfident (an unmentioned channel message left alone); throttled questions are counted
+/// apart, in `throttled` only.
 #[derive(Debug, Default)]
 pub struct Stats {
     pub questions: AtomicU64,
