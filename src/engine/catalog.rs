@@ -78,6 +78,8 @@ pub struct Catalog {
     forms: Vec<Form>,
     /// Stems of the words in any course's `topics`.
     topic_stems: std::collections::HashSet<String>,
+    /// Every distinct topic, most common first (then by text): what autocomplete offers.
+    topics_by_use: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -174,7 +176,17 @@ impl Catalog {
             })
             .collect();
 
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for course in &courses {
+            for topic in &course.topics {
+                *counts.entry(topic.as_str()).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let topics_by_use = ranked.into_iter().map(|(t, _)| t.to_owned()).collect();
         Catalog {
+            topics_by_use,
             courses,
             by_id,
             by_title,
@@ -214,23 +226,16 @@ impl Catalog {
                 .iter()
                 .all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
         };
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for course in &self.courses {
-            for topic in &course.topics {
-                *counts.entry(topic.as_str()).or_default() += 1;
-            }
-        }
-        let mut topics: Vec<(&str, usize)> = counts.into_iter().filter(|(t, _)| fits(t)).collect();
-        topics.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         let titles = self
             .by_title
             .iter()
             .map(|&i| self.courses[i as usize].title.as_str())
             .filter(|t| fits(t));
         let mut seen = std::collections::HashSet::new();
-        topics
-            .into_iter()
-            .map(|(t, _)| t)
+        self.topics_by_use
+            .iter()
+            .map(String::as_str)
+            .filter(|t| fits(t))
             .chain(titles)
             .filter(|t| seen.insert(t.to_lowercase()))
             .take(limit)
@@ -548,6 +553,22 @@ mod tests {
                 None,
             ),
         ])
+    }
+
+    #[test]
+    fn suggestions_put_common_topics_first_then_titles_and_match_each_typed_word() {
+        let catalog = catalog();
+        // "databases" is a topic of two courses: the most common comes first.
+        assert_eq!(catalog.suggest("", 1), ["databases"]);
+        let sql = catalog.suggest("sq", 25);
+        assert_eq!(sql.first().map(String::as_str), Some("sql"));
+        assert!(sql.contains(&"SQL for Data Analysis".to_owned()), "{sql:?}");
+        // Every typed word must start a word of the suggestion.
+        assert_eq!(
+            catalog.suggest("operat sys", 25),
+            ["operating systems", "Operating Systems: Three Easy Pieces"]
+        );
+        assert!(catalog.suggest("zzz", 25).is_empty());
     }
 
     fn ids(hits: &[CourseHit<'_>]) -> Vec<String> {
