@@ -212,8 +212,9 @@ pub struct Matcher {
     class_of: Vec<usize>,
     featurizer: Featurizer,
     model: Model,
-    /// Keyword stem sequences per intent.
-    keywords: Vec<Vec<(String, Vec<String>)>>,
+    /// Every keyword: its intent, text and stem sequence. One flat list, so a question
+    /// costs the keywords there are, not one step per intent.
+    keywords: Vec<(usize, String, Vec<String>)>,
     patterns: RegexSet,
     /// For each pattern in `patterns`, its intent and source text.
     pattern_owner: Vec<(usize, String)>,
@@ -254,16 +255,17 @@ impl Matcher {
             ..TrainSettings::default()
         };
         let model = Model::train(&examples, featurizer.len(), intents.len(), train);
+        let stems_of = |keyword: &str| featurizer.stems_of(keyword);
         let keywords = intents
             .iter()
-            .map(|intent| {
+            .enumerate()
+            .flat_map(|(class, intent)| {
                 intent
                     .keywords
                     .iter()
-                    .map(|k| (k.clone(), featurizer.stems_of(k)))
-                    .filter(|(_, stems)| !stems.is_empty())
-                    .collect()
+                    .map(move |k| (class, k.clone(), stems_of(k)))
             })
+            .filter(|(_, _, stems)| !stems.is_empty())
             .collect();
         let mut pattern_owner = Vec::new();
         let mut sources = Vec::new();
@@ -338,12 +340,10 @@ impl Matcher {
         let mut scores = vec![0f32; self.ids.len()];
         let mut direct = vec![false; self.ids.len()];
         self.model.score_into(&vector, &mut scores);
-        for (class, keywords) in self.keywords.iter().enumerate() {
-            for (_, stems) in keywords {
-                if contains_sequence(&analysis.stems, stems) {
-                    scores[class] += self.settings.keyword_weight;
-                    direct[class] = true;
-                }
+        for (class, _, stems) in &self.keywords {
+            if contains_sequence(&analysis.stems, stems) {
+                scores[*class] += self.settings.keyword_weight;
+                direct[*class] = true;
             }
         }
         // Patterns: one bonus per intent however many of its patterns match.
@@ -483,10 +483,13 @@ impl Matcher {
             return explanation;
         };
         let class = self.class_of[top.index];
-        explanation.keywords = self.keywords[class]
+        explanation.keywords = self
+            .keywords
             .iter()
-            .filter(|(_, stems)| contains_sequence(&analysis.stems, stems))
-            .map(|(keyword, _)| keyword.clone())
+            .filter(|(owner, _, stems)| {
+                *owner == class && contains_sequence(&analysis.stems, stems)
+            })
+            .map(|(_, keyword, _)| keyword.clone())
             .collect();
         if let Some(hits) = scored.matched_patterns.get(class) {
             explanation.patterns = hits
