@@ -66,7 +66,7 @@ impl Default for MatcherSettings {
             pattern_weight: 0.6,
             confidence_slope: 6.0,
             confidence_midpoint: 0.3,
-            unknown_word_exponent: 1.0,
+            unknown_word_exponent: 1.5,
             corrected_word_known: 0.5,
             intent_coverage_share: 0.4,
             aggressiveness: 0.5,
