@@ -466,6 +466,69 @@ mod tests {
         assert_eq!(model.weight(0, 5), 0.0);
     }
 
+    /// The weights a row holds, as `(intent, weight)` pairs with the zeros left out.
+    fn held(row: &Row, classes: usize) -> Vec<(u32, f32)> {
+        let model = Model {
+            rows: vec![row.clone()],
+        };
+        (0..classes as u32)
+            .map(|class| (class, model.weight(0, class)))
+            .filter(|&(_, w)| w != 0.0)
+            .collect()
+    }
+
+    #[test]
+    fn rows_hold_weights_to_one_i16_step_of_their_largest() {
+        let list: Vec<(u32, f32)> = vec![(0, 0.75), (3, -0.001), (7, -1.5), (9, 0.2)];
+        let step = 1.5 / f32::from(i16::MAX);
+        let mut dense = vec![0.0; 10];
+        for &(class, w) in &list {
+            dense[class as usize] = w;
+        }
+        for row in [Row::sparse(list.clone(), 10), Row::dense(&dense)] {
+            let held = held(&row, 10);
+            assert_eq!(held.len(), list.len(), "{row:?}");
+            for ((class, w), (held_class, held_w)) in list.iter().zip(&held) {
+                assert_eq!(class, held_class);
+                assert!(
+                    (w - held_w).abs() <= step / 2.0 + 1e-7,
+                    "{w} held as {held_w}"
+                );
+            }
+        }
+        assert!(matches!(Row::sparse(list.clone(), 10), Row::Compact { .. }));
+        // Intent indexes past u16 keep the wide form, exactly.
+        let wide = Row::sparse(vec![(70_000, 0.5)], 70_001);
+        assert_eq!(wide, Row::Sparse(vec![(70_000, 0.5)].into()));
+        // An all-zero row stays all zero.
+        assert!(held(&Row::dense(&[0.0; 4]), 4).is_empty());
+    }
+
+    #[test]
+    fn scoring_adds_every_row_whatever_its_form_and_length() {
+        // 37 intents: not a multiple of any vector width, so the SIMD tail is exercised.
+        let classes = 37;
+        let dense: Vec<f32> = (0..classes).map(|c| (c as f32 - 18.0) / 18.0).collect();
+        let sparse = vec![(2u32, 0.5f32), (36, -0.25)];
+        let model = Model {
+            rows: vec![Row::dense(&dense), Row::sparse(sparse.clone(), classes)],
+        };
+        let mut scores = vec![1.0; classes];
+        model.score_into(&vec![(0, 2.0), (1, 4.0), (9, 1.0)], &mut scores);
+        for (class, &score) in scores.iter().enumerate() {
+            let mut expected = 1.0 + 2.0 * dense[class];
+            for &(c, w) in &sparse {
+                if c as usize == class {
+                    expected += 4.0 * w;
+                }
+            }
+            assert!(
+                (score - expected).abs() < 1e-3,
+                "intent {class}: {score} vs {expected}"
+            );
+        }
+    }
+
     #[test]
     fn training_is_deterministic() {
         let examples: Vec<(SparseVec, u32)> = (0..30)
