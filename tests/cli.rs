@@ -926,7 +926,12 @@ fn bench_clinc_measures_a_tiny_data_set() {
         ] {
             assert!(report[key].is_number(), "missing `{key}` in {report:#}");
         }
-        for key in ["in_scope_accuracy", "oos_recall", "oos_precision"] {
+        for key in [
+            "in_scope_accuracy",
+            "oos_recall",
+            "oos_precision",
+            "val_oos_recall_at_min_precision_test_share",
+        ] {
             let v = report[key].as_f64().unwrap();
             assert!((0.0..=1.0).contains(&v), "{key} = {v}");
         }

@@ -53,6 +53,11 @@ struct ClincReport {
     /// On val + oos_val: the highest out-of-scope recall of any threshold whose precision
     /// reaches `--min-oos-precision` (0 when none does).
     val_oos_recall_at_min_precision: f64,
+    /// The same with precision computed as if val had the test split's out-of-scope share
+    /// (1,000 out-of-scope per 4,500 in-scope questions, against val's 100 per 3,000): each
+    /// oos_val question counts that many times more. Precision depends on the share, and
+    /// the published out-of-scope figures are on the test split.
+    val_oos_recall_at_min_precision_test_share: f64,
     threshold_rule: String,
     build_ms: f64,
     load_ms: f64,
@@ -187,6 +192,8 @@ pub fn clinc(
     );
     let tuning = predict(&engine, data.val.iter().chain(&data.oos_val));
     let (chosen, rule, best_at_precision) = choose_threshold(&tuning, min_oos_precision);
+    let best_at_test_share =
+        recall_at_precision(&tuning, min_oos_precision, test_share_weight(&tuning));
     let (queries, name) = match split {
         Split::Val => (
             data.val
@@ -222,6 +229,7 @@ pub fn clinc(
         oos_precision: evaluated.oos_precision,
         threshold: chosen.threshold,
         val_oos_recall_at_min_precision: best_at_precision,
+        val_oos_recall_at_min_precision_test_share: best_at_test_share,
         threshold_rule: rule,
         build_ms: ms(built),
         load_ms: ms(loaded),
@@ -257,6 +265,13 @@ pub fn clinc(
             "threshold           {:.3} ({})",
             report.threshold,
             report.threshold_rule
+        );
+        line!(
+            out,
+            "on val, best out-of-scope recall at precision >= {min_oos_precision:.2}: {:.0}% \
+             ({:.0}% at the test split's out-of-scope share)",
+            100.0 * report.val_oos_recall_at_min_precision,
+            100.0 * report.val_oos_recall_at_min_precision_test_share
         );
         line!(
             out,
@@ -334,6 +349,38 @@ fn predict<'a>(
 }
 
 fn at_threshold(predictions: &[Prediction], threshold: f32) -> AtThreshold {
+    at_threshold_weighted(predictions, threshold, 1.0)
+}
+
+/// How many times an out-of-scope question must count for `predictions` to have the CLINC
+/// test split's out-of-scope share (1,000 per 4,500 in-scope).
+fn test_share_weight(predictions: &[Prediction]) -> f64 {
+    let oos = predictions.iter().filter(|p| p.expected == OOS).count();
+    let in_scope = predictions.len() - oos;
+    if oos == 0 || in_scope == 0 {
+        return 1.0;
+    }
+    (1000.0 / 4500.0) / (oos as f64 / in_scope as f64)
+}
+
+/// The highest out-of-scope recall of any threshold whose precision, with each
+/// out-of-scope question counted `oos_weight` times, is at least `min_precision`.
+fn recall_at_precision(predictions: &[Prediction], min_precision: f64, oos_weight: f64) -> f64 {
+    predictions
+        .iter()
+        .map(|p| at_threshold_weighted(predictions, p.confidence, oos_weight))
+        .filter(|a| a.oos_precision >= min_precision)
+        .map(|a| a.oos_recall)
+        .fold(0.0, f64::max)
+}
+
+/// [`at_threshold`] with each out-of-scope question counted `oos_weight` times in the
+/// precision (recall and accuracy are shares within one kind, so unaffected).
+fn at_threshold_weighted(
+    predictions: &[Prediction],
+    threshold: f32,
+    oos_weight: f64,
+) -> AtThreshold {
     let (mut in_scope, mut in_right, mut oos, mut rejected, mut rejected_oos) = (0, 0, 0, 0, 0);
     for p in predictions {
         let reject = p.confidence < threshold;
@@ -355,7 +402,8 @@ fn at_threshold(predictions: &[Prediction], threshold: f32) -> AtThreshold {
         oos_precision: if rejected == 0 {
             1.0
         } else {
-            ratio(rejected_oos, rejected)
+            let true_hits = rejected_oos as f64 * oos_weight;
+            true_hits / (true_hits + (rejected - rejected_oos) as f64)
         },
     }
 }
@@ -600,4 +648,37 @@ fn peak_rss_mb() -> f64 {
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prediction(expected: &str, confidence: f32) -> Prediction {
+        Prediction {
+            label: "a".to_owned(),
+            expected: expected.to_owned(),
+            confidence,
+        }
+    }
+
+    #[test]
+    fn out_of_scope_precision_can_be_taken_at_the_test_split_share() {
+        // 31 in-scope questions (one unsure) and 2 out-of-scope ones.
+        let mut predictions: Vec<Prediction> = (0..30).map(|_| prediction("a", 0.9)).collect();
+        predictions.push(prediction("a", 0.2));
+        predictions.push(prediction(OOS, 0.1));
+        predictions.push(prediction(OOS, 0.3));
+        let weight = test_share_weight(&predictions);
+        assert!((weight - (1000.0 / 4500.0) / (2.0 / 31.0)).abs() < 1e-9);
+        // Rejecting all three unsure questions finds both out-of-scope ones at precision
+        // 2/3, or 0.87 once they count at the test split's share.
+        let all = at_threshold_weighted(&predictions, 0.9, weight);
+        assert_eq!(all.oos_recall, 1.0);
+        assert!((all.oos_precision - 2.0 * weight / (2.0 * weight + 1.0)).abs() < 1e-9);
+        assert!((at_threshold(&predictions, 0.9).oos_precision - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(recall_at_precision(&predictions, 0.85, 1.0), 0.5);
+        assert_eq!(recall_at_precision(&predictions, 0.85, weight), 1.0);
+        assert_eq!(recall_at_precision(&predictions, 0.99, weight), 0.5);
+    }
 }
