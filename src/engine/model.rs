@@ -141,12 +141,11 @@ impl Store {
                         scores[class as usize] += w * x;
                     }
                 }
-                row => {
-                    let row = &self.w[row as usize * self.classes..][..self.classes];
-                    for (s, w) in scores.iter_mut().zip(row) {
-                        *s += w * x;
-                    }
-                }
+                row => add_scaled_f32(
+                    scores,
+                    &self.w[row as usize * self.classes..][..self.classes],
+                    x,
+                ),
             }
         }
     }
@@ -333,6 +332,14 @@ fn quantum(weights: impl Iterator<Item = f32>) -> f32 {
 fn add_scaled(scores: &mut [f32], row: &[i16], x: f32) {
     for (score, &q) in scores.iter_mut().zip(row) {
         *score += f32::from(q) * x;
+    }
+}
+
+/// [`add_scaled`] for the `f32` rows of training, which spends most of its time here.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma", "aarch64+neon"))]
+fn add_scaled_f32(scores: &mut [f32], row: &[f32], x: f32) {
+    for (score, w) in scores.iter_mut().zip(row) {
+        *score += w * x;
     }
 }
 
