@@ -363,9 +363,8 @@ fn a_pattern_match_alone_answers_its_intent() {
         .find(|i| i.patterns.iter().any(|p| p.contains("b\\.?sc")))
         .map(|i| i.id.clone())
         .expect("a shipped intent with a BSc pattern");
-    for question in ["is a BSc enough?", "BSc or MSc?"] {
-        assert_answers(&shipped, question, &id);
-    }
+    // ("BSc or MSc?" names the advanced-degree intent's pattern too, so only this one.)
+    assert_answers(&shipped, "is a BSc enough?", &id);
 }
 
 #[test]
