@@ -140,6 +140,19 @@ impl Featurizer {
             .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
             .collect();
         featurizer.unknown_idf = (1.0 + n).ln() + 1.0;
+        // One-word synonym variants are words too: "mastres" is a typo of the variant
+        // "masters" though the examples' "masters" became its canonical "master". A variant
+        // counts as often as its canonical word, and only when that word is known.
+        let mut word_freq = word_freq;
+        for entries in featurizer.phrases.values() {
+            for (variant, canonical) in entries {
+                if let ([variant], [canonical]) = (variant.as_slice(), canonical.as_slice()) {
+                    if let Some(&freq) = word_freq.get(canonical) {
+                        word_freq.entry(variant.clone()).or_insert(freq);
+                    }
+                }
+            }
+        }
         featurizer.index_typo_targets(word_freq);
         let vectors = counted
             .into_iter()
@@ -504,6 +517,24 @@ mod tests {
                 .collect();
             assert_eq!(analysis.corrections, expected, "{question}");
         }
+    }
+
+    #[test]
+    fn a_typo_of_a_synonym_variant_is_corrected_to_its_canonical_word() {
+        let synonyms = [Synonym {
+            canonical: "master".to_owned(),
+            variants: vec!["masters".to_owned()],
+            origin: Default::default(),
+        }];
+        let (f, _) = Featurizer::fit(["do i need a masters degree"], &synonyms);
+        let (_, analysis) = f.vectorize_question("do i need a mastres", TYPOS);
+        let pair = ("mastres".to_owned(), "masters".to_owned());
+        assert_eq!(analysis.corrections, [pair]);
+        assert!(
+            analysis.stems.contains(&"master".to_owned()),
+            "{analysis:?}"
+        );
+        assert!(analysis.unknown_words.is_empty(), "{analysis:?}");
     }
 
     #[test]
