@@ -143,7 +143,6 @@ impl Featurizer {
         // One-word synonym variants are words too: "mastres" is a typo of the variant
         // "masters" though the examples' "masters" became its canonical "master". A variant
         // counts as often as its canonical word, and only when that word is known.
-        let mut word_freq = word_freq;
         for entries in featurizer.phrases.values() {
             for (variant, canonical) in entries {
                 if let ([variant], [canonical]) = (variant.as_slice(), canonical.as_slice()) {
