@@ -17,6 +17,9 @@ use super::normalize::{clean, is_stop_word, stem, words};
 /// Smallest and largest character n-gram, counted on the word padded with a space each side.
 const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
 
+/// Shortest synonym variant the typo index corrects to.
+const MIN_VARIANT_TARGET: usize = 6;
+
 /// Which block a feature belongs to; each block is L2-normalized on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -142,10 +145,15 @@ impl Featurizer {
         featurizer.unknown_idf = (1.0 + n).ln() + 1.0;
         // One-word synonym variants are words too: "mastres" is a typo of the variant
         // "masters" though the examples' "masters" became its canonical "master". A variant
-        // counts as often as its canonical word, and only when that word is known.
+        // counts as often as its canonical word, and only when that word is known and the
+        // variant has `MIN_VARIANT_TARGET` letters: short ones are mostly abbreviations
+        // ("meng", "ppl"), one edit away from too many ordinary words ("menu").
         for entries in featurizer.phrases.values() {
             for (variant, canonical) in entries {
                 if let ([variant], [canonical]) = (variant.as_slice(), canonical.as_slice()) {
+                    if variant.chars().count() < MIN_VARIANT_TARGET {
+                        continue;
+                    }
                     if let Some(&freq) = word_freq.get(canonical) {
                         word_freq.entry(variant.clone()).or_insert(freq);
                     }
@@ -534,6 +542,15 @@ mod tests {
             "{analysis:?}"
         );
         assert!(analysis.unknown_words.is_empty(), "{analysis:?}");
+        // A short variant (an abbreviation, most likely) is never a correction.
+        let synonyms = [Synonym {
+            canonical: "msc".to_owned(),
+            variants: vec!["meng".to_owned()],
+            origin: Default::default(),
+        }];
+        let (f, _) = Featurizer::fit(["is an msc worth it"], &synonyms);
+        let (_, analysis) = f.vectorize_question("show the menu", TYPOS);
+        assert!(analysis.corrections.is_empty(), "{analysis:?}");
     }
 
     #[test]
