@@ -6,7 +6,7 @@
 //! the decision compares confidences with thresholds from config. Nothing here knows what
 //! any intent is about.
 
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::features::{Analysis, Featurizer, SparseVec, TypoSettings};
@@ -283,10 +283,7 @@ impl Matcher {
         let patterns = sources
             .iter()
             .map(|source| {
-                RegexBuilder::new(source)
-                    .case_insensitive(true)
-                    .size_limit(16 << 20)
-                    .build()
+                super::intents::build_pattern(source)
                     // Validation compiled every pattern already; never matches otherwise.
                     .unwrap_or_else(|_| Regex::new(r"[^\s\S]").expect("valid"))
             })
