@@ -191,7 +191,8 @@ pub fn clinc(
         file.display()
     );
     let tuning = predict(&engine, data.val.iter().chain(&data.oos_val));
-    let (chosen, rule, best_at_precision) = choose_threshold(&tuning, min_oos_precision);
+    let (chosen, rule) = choose_threshold(&tuning, min_oos_precision);
+    let best_at_precision = recall_at_precision(&tuning, min_oos_precision, 1.0);
     let best_at_test_share =
         recall_at_precision(&tuning, min_oos_precision, test_share_weight(&tuning));
     let (queries, name) = match split {
@@ -411,8 +412,7 @@ fn at_threshold_weighted(
 /// The threshold with the highest out-of-scope recall whose precision is at least
 /// `min_precision`; when no threshold reaches that precision, the one that maximizes
 /// the mean of in-scope accuracy and out-of-scope recall.
-/// Also returns the recall of the best threshold that reaches the precision (0 if none).
-fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThreshold, String, f64) {
+fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThreshold, String) {
     let mut thresholds: Vec<f32> = predictions.iter().map(|p| p.confidence).collect();
     thresholds.push(0.0);
     thresholds.sort_by(f32::total_cmp);
@@ -433,7 +433,6 @@ fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThresh
         Some(best) => (
             *best,
             format!("highest out-of-scope recall at precision >= {min_precision:.2} on val"),
-            best.oos_recall,
         ),
         None => {
             let f1 = |a: &AtThreshold| {
@@ -455,7 +454,6 @@ fn choose_threshold(predictions: &[Prediction], min_precision: f64) -> (AtThresh
                     "no threshold reaches out-of-scope precision {min_precision:.2} on val; \
                      best out-of-scope F1 on val"
                 ),
-                0.0,
             )
         }
     }

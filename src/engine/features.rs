@@ -526,14 +526,20 @@ mod tests {
         }
     }
 
+    fn synonym(canonical: &str, variant: &str) -> Synonym {
+        Synonym {
+            canonical: canonical.to_owned(),
+            variants: vec![variant.to_owned()],
+            origin: Default::default(),
+        }
+    }
+
     #[test]
     fn a_typo_of_a_synonym_variant_is_corrected_to_its_canonical_word() {
-        let synonyms = [Synonym {
-            canonical: "master".to_owned(),
-            variants: vec!["masters".to_owned()],
-            origin: Default::default(),
-        }];
-        let (f, _) = Featurizer::fit(["do i need a masters degree"], &synonyms);
+        let (f, _) = Featurizer::fit(
+            ["do i need a masters degree"],
+            &[synonym("master", "masters")],
+        );
         let (_, analysis) = f.vectorize_question("do i need a mastres", TYPOS);
         let pair = ("mastres".to_owned(), "masters".to_owned());
         assert_eq!(analysis.corrections, [pair]);
@@ -543,12 +549,7 @@ mod tests {
         );
         assert!(analysis.unknown_words.is_empty(), "{analysis:?}");
         // A short variant (an abbreviation, most likely) is never a correction.
-        let synonyms = [Synonym {
-            canonical: "msc".to_owned(),
-            variants: vec!["meng".to_owned()],
-            origin: Default::default(),
-        }];
-        let (f, _) = Featurizer::fit(["is an msc worth it"], &synonyms);
+        let (f, _) = Featurizer::fit(["is an msc worth it"], &[synonym("msc", "meng")]);
         let (_, analysis) = f.vectorize_question("show the menu", TYPOS);
         assert!(analysis.corrections.is_empty(), "{analysis:?}");
     }

@@ -141,7 +141,7 @@ impl Store {
                         scores[class as usize] += w * x;
                     }
                 }
-                row => add_scaled_f32(
+                row => add_scaled(
                     scores,
                     &self.w[row as usize * self.classes..][..self.classes],
                     x,
@@ -238,9 +238,9 @@ impl Model {
     /// Adds the score of every intent for `vector` into `scores` (length = intents).
     ///
     /// With thousands of intents the model outgrows the CPU caches and each feature's row
-    /// costs two cache misses (its header, then its weights). Two cheap passes that only
-    /// touch those first let the misses of all features overlap, instead of each waiting
-    /// behind the previous row's additions.
+    /// costs two cache misses (its header, then its weights). A cheap first pass that only
+    /// touches each row's header and first weight lets the misses of all features overlap,
+    /// instead of each waiting behind the previous row's additions.
     pub fn score_into(&self, vector: &SparseVec, scores: &mut [f32]) {
         let rows: Vec<(&Row, f32)> = vector
             .iter()
@@ -326,20 +326,13 @@ fn quantum(weights: impl Iterator<Item = f32>) -> f32 {
     }
 }
 
-/// `scores += x * row`: the loop scoring spends most of its time in for thousands of
-/// intents, compiled for the widest vector instructions the CPU has (chosen at run time).
+/// `scores += x * row`, for the served `i16` rows and training's `f32` ones: the loop that
+/// scoring and training spend most of their time in for thousands of intents, compiled for
+/// the widest vector instructions the CPU has (chosen at run time).
 #[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma", "aarch64+neon"))]
-fn add_scaled(scores: &mut [f32], row: &[i16], x: f32) {
-    for (score, &q) in scores.iter_mut().zip(row) {
-        *score += f32::from(q) * x;
-    }
-}
-
-/// [`add_scaled`] for the `f32` rows of training, which spends most of its time here.
-#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma", "aarch64+neon"))]
-fn add_scaled_f32(scores: &mut [f32], row: &[f32], x: f32) {
-    for (score, w) in scores.iter_mut().zip(row) {
-        *score += w * x;
+fn add_scaled<W: Copy + Into<f32>>(scores: &mut [f32], row: &[W], x: f32) {
+    for (score, &w) in scores.iter_mut().zip(row) {
+        *score += w.into() * x;
     }
 }
 
