@@ -45,8 +45,8 @@ pub struct MatcherSettings {
     /// How much of that coverage counts only the words the candidate intent's own examples
     /// use (the rest: words any intent uses). 0 = any intent, 1 = that intent only.
     pub intent_coverage_share: f32,
-    /// Aggressiveness of training (the passive-aggressive `C`): higher fits the examples
-    /// harder, lower generalizes more smoothly.
+    /// The `C` of training (a multi-class support vector machine): the most weight one
+    /// example may carry. Higher fits the examples harder.
     pub aggressiveness: f32,
     /// Training passes over the examples.
     pub epochs: usize,
@@ -69,7 +69,7 @@ impl Default for MatcherSettings {
             unknown_word_exponent: 1.5,
             corrected_word_known: 0.5,
             intent_coverage_share: 0.4,
-            aggressiveness: 0.5,
+            aggressiveness: 2.0,
             epochs: 6,
             typo_min_len: 4,
             typo_max_distance: 2,
