@@ -990,7 +990,7 @@ fn bench_clinc_reports_missing_splits_and_bad_files() {
 // ---------------------------------------------------------------------------
 
 /// A question of the fixture answered with a confidence below 0.99 by default.
-const MIDDLING: &str = "describe a typical day";
+const MIDDLING: &str = "what happens in a day";
 
 #[test]
 fn a_config_file_overrides_a_matcher_threshold() {

@@ -181,8 +181,8 @@ impl Scored {
 #[derive(Debug, Clone)]
 pub struct Match {
     pub decision: Decision,
-    /// In the model's order (highest score first), at most three; confidences need not
-    /// descend (unknown words lower each by its own coverage).
+    /// At most three, highest confidence first; an answer's intent (the model's best
+    /// score) always comes first.
     pub candidates: Vec<Candidate>,
     pub explanation: Explanation,
 }
@@ -440,6 +440,10 @@ impl Matcher {
         for entry in &mut ranked {
             entry.1 = scored.confidence(self, entry.0, entry.1);
         }
+        // The runners-up by confidence: the one a reply may offer next comes first.
+        if let Some(rest) = ranked.get_mut(1..) {
+            rest.sort_by(|a, b| b.1.total_cmp(&a.1));
+        }
         let candidates: Vec<Candidate> = ranked
             .iter()
             .map(|&(class, score)| Candidate {
@@ -473,6 +477,11 @@ impl Matcher {
                 .filter(|c| c.score >= s.suggest_above)
                 .collect(),
         };
+        // Choices and suggestions are offered best first, whatever the model's order.
+        let mut candidates = candidates;
+        if decision != Decision::Answer {
+            candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
         Match {
             decision,
             candidates,

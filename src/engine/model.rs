@@ -374,9 +374,16 @@ fn fit(
             let duals = &mut duals[index];
             let dual = |class: u32| duals.iter().find(|d| d.0 == class).map_or(0.0, |d| d.1);
             let gradient = |class: usize| scores[class] + f32::from(class as u32 != *truth);
-            let from = (0..classes)
-                .max_by(|&a, &b| gradient(a).total_cmp(&gradient(b)).then(b.cmp(&a)))
-                .unwrap_or(0) as u32;
+            // The first intent with the highest gradient (one pass: this runs per visit
+            // over every intent).
+            let mut from = 0u32;
+            let mut highest = f32::NEG_INFINITY;
+            for (class, &score) in scores.iter().enumerate() {
+                let g = score + f32::from(class as u32 != *truth);
+                if g > highest {
+                    (from, highest) = (class as u32, g);
+                }
+            }
             // Weight can go to the example's own intent, up to the cap, or back to an
             // intent it was taken from.
             let room = |class: u32| {
