@@ -85,10 +85,15 @@ fn check_fold(
             let intent = &intents[i];
             let text = &intent.examples[e];
             let found = matcher.decide(text);
-            let top = found.candidates.first()?;
-            if top.index == i || found.decision == Decision::Fallback {
-                return None;
-            }
+            // Confused: answered with another intent, or asked about others only. (A
+            // fallback is no confusion, and a clarify that offers the intent is a fair one.)
+            let own = found.candidates.iter().any(|c| c.index == i);
+            let confused = match found.decision {
+                Decision::Answer => !found.candidates.first().is_some_and(|c| c.index == i),
+                Decision::Clarify => !own,
+                Decision::Fallback => false,
+            };
+            let top = found.candidates.first().filter(|_| confused)?;
             let origin = intent.example_origins.get(e).unwrap_or(&intent.origin);
             Some(Diagnostic {
                 path: origin.path.clone(),

@@ -380,7 +380,7 @@ fn fit(
             let mut highest = f32::NEG_INFINITY;
             for (class, &score) in scores.iter().enumerate() {
                 let g = score + f32::from(class as u32 != *truth);
-                if g > highest {
+                if g.total_cmp(&highest).is_gt() {
                     (from, highest) = (class as u32, g);
                 }
             }
