@@ -76,8 +76,11 @@ pub struct Catalog {
     stems: HashMap<String, u32>,
     /// Every stem and every original spelling, sorted by text: prefix ranges and typo scans.
     forms: Vec<Form>,
-    /// Stems of the words in any course's `topics`.
+    /// Stems and spellings of the one-word `topics` of any course (stop words aside) ...
     topic_stems: std::collections::HashSet<String>,
+    topic_spellings: std::collections::HashSet<String>,
+    /// ... and the stems of the topics of several words, each named only whole.
+    topic_phrases: Vec<Vec<String>>,
     /// Every distinct topic, most common first (then by text): what autocomplete offers.
     topics_by_use: Vec<String>,
 }
@@ -158,11 +161,29 @@ impl Catalog {
             }
         }
 
-        let topic_stems = courses
-            .iter()
-            .flat_map(|c| c.topics.iter())
-            .flat_map(|topic| content_stems(topic))
-            .collect();
+        let mut topic_stems = std::collections::HashSet::new();
+        let mut topic_spellings = std::collections::HashSet::new();
+        let mut topic_phrases = std::collections::HashSet::new();
+        for topic in courses.iter().flat_map(|c| c.topics.iter()) {
+            match content_stems(topic).as_slice() {
+                [] => {}
+                [one] => {
+                    topic_stems.insert(one.clone());
+                    let cleaned = clean(topic);
+                    topic_spellings.extend(
+                        words(&cleaned)
+                            .into_iter()
+                            .filter(|w| !is_stop_word(w))
+                            .map(str::to_owned),
+                    );
+                }
+                many => {
+                    topic_phrases.insert(many.to_vec());
+                }
+            }
+        }
+        let mut topic_phrases: Vec<Vec<String>> = topic_phrases.into_iter().collect();
+        topic_phrases.sort();
 
         spellings.sort();
         spellings.dedup();
@@ -195,6 +216,8 @@ impl Catalog {
             stems,
             forms,
             topic_stems,
+            topic_spellings,
+            topic_phrases,
         }
     }
 
@@ -243,24 +266,48 @@ impl Catalog {
             .collect()
     }
 
-    /// The words of `text` that name a topic of some course (exactly, or within a typo:
-    /// normalized Damerau-Levenshtein similarity >= 0.8 for words of 4+ letters), in order.
-    /// "any course on kubernetes?" gives `["kubernetes"]`; "any course?" gives nothing.
+    /// The words of `text` that name a topic of some course, in order: a one-word topic by
+    /// its stem or within a typo (normalized Damerau-Levenshtein similarity >= 0.8) of its
+    /// spelling (words of 4+ letters) or of its stem (stems of 5+ letters: "cook" would
+    /// pass for "cooki", the stem of "cookies"), and a topic of several words only whole,
+    /// each word within such a typo ("learning"
+    /// alone does not name "learning path"). "any course on kubernetes?" gives
+    /// `["kubernetes"]`; "any course on distributed systems" gives both words; "any course?"
+    /// gives nothing.
     pub fn topic_words(&self, text: &str) -> Vec<String> {
         let cleaned = clean(text);
-        words(&cleaned)
+        let content: Vec<&str> = words(&cleaned)
             .into_iter()
             .filter(|w| !is_stop_word(w))
-            .filter(|w| {
-                let s = stem(w);
-                self.topic_stems.contains(s.as_ref())
-                    || (w.chars().count() >= MIN_TYPO_CHARS
-                        && self
-                            .topic_stems
-                            .iter()
-                            .any(|t| strsim::normalized_damerau_levenshtein(&s, t) >= 0.8))
-            })
-            .map(str::to_owned)
+            .collect();
+        let stems: Vec<String> = content.iter().map(|w| stem(w).into_owned()).collect();
+        let close = |a: &str, b: &str| strsim::normalized_damerau_levenshtein(a, b) >= 0.8;
+        let long_stem = |s: &str| s.chars().count() > MIN_TYPO_CHARS;
+        let same_stem = |a: &str, b: &str| a == b || (long_stem(a) && long_stem(b) && close(a, b));
+        let mut topical = vec![false; content.len()];
+        for (i, word) in content.iter().enumerate() {
+            topical[i] = self.topic_stems.contains(&stems[i])
+                || (word.chars().count() >= MIN_TYPO_CHARS
+                    && self.topic_spellings.iter().any(|t| close(word, t)))
+                || (long_stem(&stems[i])
+                    && self
+                        .topic_stems
+                        .iter()
+                        .any(|t| long_stem(t) && close(&stems[i], t)));
+        }
+        for phrase in &self.topic_phrases {
+            for at in 0..stems.len().saturating_sub(phrase.len() - 1) {
+                let window = &stems[at..at + phrase.len()];
+                if window.iter().zip(phrase).all(|(a, b)| same_stem(a, b)) {
+                    topical[at..at + phrase.len()].fill(true);
+                }
+            }
+        }
+        content
+            .into_iter()
+            .zip(topical)
+            .filter(|&(_, topical)| topical)
+            .map(|(word, _)| word.to_owned())
             .collect()
     }
 
@@ -796,5 +843,52 @@ mod tests {
             cat.search(&long, &CourseFilter::default(), 10)[0].course.id,
             "sql"
         );
+    }
+
+    #[test]
+    fn topic_words_name_one_word_topics_and_whole_phrases_typos_included() {
+        let catalog = Catalog::new(vec![
+            course(
+                "os",
+                "OS",
+                &["operating systems", "linux"],
+                "P",
+                Level::Beginner,
+                true,
+                None,
+            ),
+            course(
+                "web",
+                "Web",
+                &["learning path", "cookies"],
+                "P",
+                Level::Beginner,
+                true,
+                None,
+            ),
+            course(
+                "db",
+                "Databases",
+                &["databases"],
+                "P",
+                Level::Beginner,
+                true,
+                None,
+            ),
+        ]);
+        let cases: [(&str, &[&str]); 7] = [
+            ("any course on operating systems", &["operating", "systems"]),
+            ("a course on operating sytems", &["operating", "sytems"]),
+            ("a course on linux", &["linux"]),
+            // Part of a phrase topic names nothing.
+            ("course about systems", &[]),
+            ("best course for learning french", &[]),
+            // A typo of a spelling or a long stem, but not of a short stem.
+            ("recommend a databse course", &["databse"]),
+            ("where can i take a cooking class", &[]),
+        ];
+        for (question, expected) in cases {
+            assert_eq!(catalog.topic_words(question), expected, "{question}");
+        }
     }
 }

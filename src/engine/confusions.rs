@@ -89,7 +89,7 @@ fn check_fold(
             // fallback is no confusion, and a clarify that offers the intent is a fair one.)
             let own = found.candidates.iter().any(|c| c.index == i);
             let confused = match found.decision {
-                Decision::Answer => !found.candidates.first().is_some_and(|c| c.index == i),
+                Decision::Answer => found.candidates.first().is_none_or(|c| c.index != i),
                 Decision::Clarify => !own,
                 Decision::Fallback => false,
             };
