@@ -8,10 +8,11 @@
 //! longer needs can move back, which an online update such as the passive-aggressive one
 //! never undoes (measured on CLINC150 val, over five shuffle seeds: 93.0-93.3% in-scope
 //! against its 92.6-92.9%).
-//! Weights are kept per feature as a posting list of
-//! `(intent, weight)`, and only pairs that training ever touched are stored, so scoring a
-//! question costs the length of its features' postings, not features x intents. This is
-//! what lets one code path serve 5 intents or 2,000.
+//!
+//! Weights are kept per feature as a posting list of `(intent, weight)`, and only pairs
+//! that training ever touched are stored, so scoring a question costs the length of its
+//! features' postings, not features x intents. This is what lets one code path serve 5
+//! intents or 2,000.
 
 use super::features::SparseVec;
 
