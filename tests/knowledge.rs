@@ -156,7 +156,6 @@ fn the_evaluation_cases_are_many_varied_and_cover_every_intent() {
 }
 
 #[test]
-#[ignore = "issue 3 target not met yet: 94.0% accuracy (needs >= 95%) on the held-out cases; out-of-scope recall 96.2% (needs >= 90%)"]
 fn the_evaluation_cases_are_answered_well() {
     let out = careerbot(["eval", "--json"])
         .with_args([cases_path()])
