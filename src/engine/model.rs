@@ -470,6 +470,48 @@ mod tests {
     }
 
     #[test]
+    fn training_reaches_the_margin_and_an_example_carries_at_most_c() {
+        // Two intents told apart by one feature each, over a shared one: the machine puts
+        // each example's intent at least 1 above the other (the SVM margin, less the
+        // solver's tolerance and the served model's pruning).
+        let examples = vec![
+            (vector(&[(0, 0.6), (1, 0.8)]), 0),
+            (vector(&[(0, 0.6), (2, 0.8)]), 1),
+            (vector(&[(0, 0.8), (1, 0.6)]), 0),
+            (vector(&[(0, 0.8), (2, 0.6)]), 1),
+        ];
+        let settings = TrainSettings {
+            epochs: 20,
+            aggressiveness: 10.0,
+            ..TrainSettings::default()
+        };
+        let model = Model::train(&examples, 3, 2, settings);
+        for (vector, truth) in &examples {
+            let mut scores = vec![0.0; 2];
+            model.score_into(vector, &mut scores);
+            let margin = scores[*truth as usize] - scores[1 - *truth as usize];
+            assert!(margin > 0.9, "margin {margin}, scores {scores:?}");
+        }
+        // With a small C no example may carry more than C, so the margin stays short of 1:
+        // weights are at most 2 examples x C x their largest value.
+        let capped = TrainSettings {
+            aggressiveness: 0.05,
+            ..settings
+        };
+        let model = Model::train(&examples, 3, 2, capped);
+        for feature in 0..3 {
+            for class in 0..2 {
+                let w = model.weight(feature, class).abs();
+                assert!(w <= 2.0 * 0.05 * 0.8 * 2.0 + 1e-4, "weight {w}");
+            }
+        }
+        let mut scores = vec![0.0; 2];
+        model.score_into(&examples[0].0, &mut scores);
+        assert!(scores[0] - scores[1] < 0.9, "scores {scores:?}");
+        assert!(scores[0] > scores[1], "scores {scores:?}");
+    }
+
+    #[test]
     fn separates_classes_that_share_features() {
         // Feature 0 is shared; 1 marks class 0, 2 marks class 1, 3 marks class 2.
         let examples = vec![
