@@ -188,6 +188,11 @@ impl Settings {
                 "{key} must be between 0 and 1, not {value}"
             );
         }
+        let c = self.matcher.aggressiveness;
+        anyhow::ensure!(
+            c.is_finite() && c > 0.0,
+            "matcher.aggressiveness must be a number above 0, not {c}"
+        );
         anyhow::ensure!(
             (1..=10_000).contains(&self.discord.max_concurrent_replies),
             "discord.max_concurrent_replies must be between 1 and 10000"
@@ -272,9 +277,18 @@ mod tests {
         assert!(error.contains("fallback_belowx"), "{error}");
         assert!(Settings::load(Some(&dir.path().join("missing.toml"))).is_err());
         let out_of_range = dir.path().join("range.toml");
-        std::fs::write(&out_of_range, "[admin]\ngroup_similarity = 85\n").unwrap();
-        let error = format!("{:#}", Settings::load(Some(&out_of_range)).unwrap_err());
-        assert!(error.contains("admin.group_similarity"), "{error}");
+        for (text, key) in [
+            ("[admin]\ngroup_similarity = 85\n", "admin.group_similarity"),
+            ("[matcher]\naggressiveness = 0\n", "matcher.aggressiveness"),
+            (
+                "[matcher]\naggressiveness = -1.0\n",
+                "matcher.aggressiveness",
+            ),
+        ] {
+            std::fs::write(&out_of_range, text).unwrap();
+            let error = format!("{:#}", Settings::load(Some(&out_of_range)).unwrap_err());
+            assert!(error.contains(key), "{error}");
+        }
     }
 
     #[test]

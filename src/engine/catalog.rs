@@ -270,10 +270,10 @@ impl Catalog {
     /// its stem or within a typo (normalized Damerau-Levenshtein similarity >= 0.8) of its
     /// spelling (words of 4+ letters) or of its stem (stems of 5+ letters: "cook" would
     /// pass for "cooki", the stem of "cookies"), and a topic of several words only whole,
-    /// each word within such a typo ("learning"
-    /// alone does not name "learning path"). "any course on kubernetes?" gives
-    /// `["kubernetes"]`; "any course on distributed systems" gives both words; "any course?"
-    /// gives nothing.
+    /// each word by its stem or within a typo of a stem of 5+ letters ("learning" alone
+    /// does not name "learning path"; "operating sytems" names "operating systems").
+    /// "any course on kubernetes?" gives `["kubernetes"]`; "any course on distributed
+    /// systems" gives both words; "any course?" gives nothing.
     pub fn topic_words(&self, text: &str) -> Vec<String> {
         let cleaned = clean(text);
         let content: Vec<&str> = words(&cleaned)

@@ -14,7 +14,8 @@ const LEAVE_ONE_OUT_UP_TO: usize = 400;
 /// Folds for larger sets.
 const FOLDS: usize = 10;
 
-/// One warning per example that a model trained without it answers with another intent.
+/// One warning per example that a model trained without it answers with another intent,
+/// or asks to choose between other intents only.
 pub fn find(
     intents: &[Intent],
     synonyms: &[Synonym],
@@ -101,8 +102,15 @@ fn check_fold(
                 col: origin.col,
                 severity: Severity::Warning,
                 message: format!(
-                    "example {text:?} of `{}` is matched to `{}` ({:.2}) when left out: the two intents overlap",
-                    intent.id, top.intent, top.score
+                    "example {text:?} of `{}` {} `{}` ({:.2}) when left out: the two intents overlap",
+                    intent.id,
+                    if found.decision == Decision::Clarify {
+                        "is taken for a choice of others led by"
+                    } else {
+                        "is matched to"
+                    },
+                    top.intent,
+                    top.score
                 ),
             })
         })

@@ -184,6 +184,10 @@ pub struct Match {
     /// At most three, highest confidence first; an answer's intent (the model's best
     /// score) always comes first.
     pub candidates: Vec<Candidate>,
+    /// The confidence of the model's best intent, which the decision is made on (0 when
+    /// there are no intents). A suggestion may be more confident (its own keyword
+    /// matched, say) without changing a fallback: the model ranked it lower.
+    pub confidence: f32,
     pub explanation: Explanation,
 }
 
@@ -196,9 +200,9 @@ impl Match {
         }
     }
 
-    /// The best candidate's confidence (0 when there are no intents).
+    /// The confidence the decision was made on: the model's best intent's.
     pub fn confidence(&self) -> f32 {
-        self.candidates.first().map_or(0.0, |c| c.score)
+        self.confidence
     }
 }
 
@@ -431,11 +435,13 @@ impl Matcher {
     pub fn decide(&self, question: &str) -> Match {
         let scored = self.score_classes(question);
         // Classes, not caller indexes, until the candidates are built.
-        // Ranked by the model's scores; unknown words only lower confidences. (Re-ranking by
-        // confidence let the coverage factor overrule the model: on CLINC150 val that cost
-        // 2 points of accuracy, on the career dev set it gained nothing measurable.) When
-        // coverage puts the runner-up's confidence above the top's, the gap is negative
-        // and the bot asks which was meant.
+        // The top is the model's best score; unknown words only lower confidences.
+        // (Re-ranking the top by confidence let the coverage factor overrule the model: on
+        // CLINC150 val that cost 2 points of accuracy, on the career dev set it gained
+        // nothing measurable.) The runners-up are ordered by confidence, so the one
+        // compared with the top is the most confident of them; when coverage puts it above
+        // the top, the gap is negative and the bot asks which was meant (unless the top is
+        // below `fallback_below`: the model's best not being good enough is a fallback).
         let mut ranked: Vec<(usize, f32)> = top_k(&scored.scores, 3);
         for entry in &mut ranked {
             entry.1 = scored.confidence(self, entry.0, entry.1);
@@ -485,6 +491,7 @@ impl Matcher {
         Match {
             decision,
             candidates,
+            confidence: top,
             explanation,
         }
     }
