@@ -289,11 +289,7 @@ impl Catalog {
             topical[i] = self.topic_stems.contains(&stems[i])
                 || (word.chars().count() >= MIN_TYPO_CHARS
                     && self.topic_spellings.iter().any(|t| close(word, t)))
-                || (long_stem(&stems[i])
-                    && self
-                        .topic_stems
-                        .iter()
-                        .any(|t| long_stem(t) && close(&stems[i], t)));
+                || self.topic_stems.iter().any(|t| same_stem(&stems[i], t));
         }
         for phrase in &self.topic_phrases {
             for at in 0..stems.len().saturating_sub(phrase.len() - 1) {

@@ -88,10 +88,9 @@ fn check_fold(
             let found = matcher.decide(text);
             // Confused: answered with another intent, or asked about others only. (A
             // fallback is no confusion, and a clarify that offers the intent is a fair one.)
-            let own = found.candidates.iter().any(|c| c.index == i);
             let confused = match found.decision {
                 Decision::Answer => found.candidates.first().is_none_or(|c| c.index != i),
-                Decision::Clarify => !own,
+                Decision::Clarify => found.candidates.iter().all(|c| c.index != i),
                 Decision::Fallback => false,
             };
             let top = found.candidates.first().filter(|_| confused)?;

@@ -199,11 +199,6 @@ impl Match {
             _ => None,
         }
     }
-
-    /// The confidence the decision was made on: the model's best intent's.
-    pub fn confidence(&self) -> f32 {
-        self.confidence
-    }
 }
 
 /// A compiled intent set, ready to answer.
@@ -470,7 +465,7 @@ impl Matcher {
         };
         // Explained from the best candidates, even those too weak to be offered.
         let explanation = self.explain(decision, &candidates, &scored);
-        let candidates: Vec<Candidate> = match decision {
+        let mut candidates: Vec<Candidate> = match decision {
             Decision::Answer => candidates,
             Decision::Clarify => candidates
                 .into_iter()
@@ -484,7 +479,6 @@ impl Matcher {
                 .collect(),
         };
         // Choices and suggestions are offered best first, whatever the model's order.
-        let mut candidates = candidates;
         if decision != Decision::Answer {
             candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
         }

@@ -153,7 +153,7 @@ impl Engine {
     /// Matches a question and builds the reply.
     pub fn reply(&self, question: &str) -> Reply {
         let mut found = self.matcher.decide(question);
-        let confidence = found.confidence();
+        let confidence = found.confidence;
         let answered = found.answered().map(|c| &self.set.intents[c.index]);
         let courses = answered
             .map(|intent| self.courses_for(intent, question, &found.explanation.unknown_words));

@@ -380,8 +380,8 @@ fn fit(
             // over every intent).
             let mut from = 0u32;
             let mut highest = f32::NEG_INFINITY;
-            for (class, &score) in scores.iter().enumerate() {
-                let g = score + f32::from(class as u32 != *truth);
+            for class in 0..classes {
+                let g = gradient(class);
                 if g.total_cmp(&highest).is_gt() {
                     (from, highest) = (class as u32, g);
                 }
@@ -430,18 +430,6 @@ fn prune(list: Vec<(u32, f32)>, largest_x: f32) -> Vec<(u32, f32)> {
         .collect()
 }
 
-/// The highest-scoring intent other than `truth` (lowest index on ties).
-#[cfg(test)]
-fn best_other(scores: &[f32], truth: u32) -> u32 {
-    let mut best = if truth == 0 { 1 } else { 0 };
-    for (class, &score) in scores.iter().enumerate() {
-        if class as u32 != truth && score > scores[best as usize] {
-            best = class as u32;
-        }
-    }
-    best
-}
-
 /// A tiny deterministic generator for the example order (no need for a crate).
 struct XorShift(u64);
 
@@ -469,6 +457,13 @@ mod tests {
         pairs.to_vec()
     }
 
+    /// Every intent's score for `vector`.
+    fn scores(model: &Model, vector: &SparseVec, classes: usize) -> Vec<f32> {
+        let mut scores = vec![0.0; classes];
+        model.score_into(vector, &mut scores);
+        scores
+    }
+
     #[test]
     fn training_reaches_the_margin_and_an_example_carries_at_most_c() {
         // Two intents told apart by one feature each, over a shared one: the machine puts
@@ -487,8 +482,7 @@ mod tests {
         };
         let model = Model::train(&examples, 3, 2, settings);
         for (vector, truth) in &examples {
-            let mut scores = vec![0.0; 2];
-            model.score_into(vector, &mut scores);
+            let scores = scores(&model, vector, 2);
             let margin = scores[*truth as usize] - scores[1 - *truth as usize];
             assert!(margin > 0.9, "margin {margin}, scores {scores:?}");
         }
@@ -520,8 +514,7 @@ mod tests {
             }
         }
         // Short of the margin, but still right.
-        let mut scores = vec![0.0; 2];
-        model.score_into(&examples[0].0, &mut scores);
+        let scores = scores(&model, &examples[0].0, 2);
         assert!(scores[0] > scores[1], "scores {scores:?}");
     }
 
@@ -535,10 +528,9 @@ mod tests {
         ];
         let model = Model::train(&examples, 4, 3, TrainSettings::default());
         for (vector, truth) in &examples {
-            let mut scores = vec![0.0; 3];
-            model.score_into(vector, &mut scores);
-            let best = best_other(&scores, u32::MAX);
-            assert_eq!(best, *truth, "scores {scores:?}");
+            let scores = scores(&model, vector, 3);
+            let best = (0..3).max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+            assert_eq!(best, Some(*truth as usize), "scores {scores:?}");
         }
     }
 
