@@ -32,7 +32,7 @@ fn median_ms(mut times: Vec<Duration>) -> (f64, f64, f64) {
 fn reload_times(dir: &Path, settings: &Settings, n: usize) -> (f64, f64, f64) {
     let (engine, _) = Engine::load(dir, &settings.matcher)
         .unwrap_or_else(|_| panic!("{} does not load", dir.display()));
-    let reloader = Reloader::new(engine, dir, settings);
+    let reloader = Reloader::new(engine, dir, settings).unwrap_or_else(|r| panic!("{}", r.text()));
     let times = (0..n)
         .map(|_| {
             reloader

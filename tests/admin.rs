@@ -240,7 +240,7 @@ fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
     write_generated(dir.path(), 2000, "first");
     let settings = Settings::load(None).unwrap();
     let (engine, _) = Engine::load(dir.path(), &settings.matcher).unwrap();
-    let reloader = Arc::new(Reloader::new(engine, dir.path(), &settings));
+    let reloader = Arc::new(Reloader::new(engine, dir.path(), &settings).expect("no gate"));
     let stop = Arc::new(AtomicBool::new(false));
     let asked = Arc::new(AtomicUsize::new(0));
     let markers_seen: Vec<_> = (0..2)

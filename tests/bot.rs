@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use careerbot::engine::matcher::Decision;
 use careerbot::engine::Engine;
@@ -41,6 +41,11 @@ impl Bot {
     /// Starts the bot on `intents` with `config` (TOML) layered over the defaults, and waits
     /// until it is connected and has registered its commands.
     pub(crate) async fn start(config: &str, intents: &Path) -> Bot {
+        Bot::start_logging(config, intents, "careerbot=debug,serenity=info,poise=info").await
+    }
+
+    /// [`Bot::start`] with `rust_log` as the bot's `RUST_LOG`.
+    pub(crate) async fn start_logging(config: &str, intents: &Path, rust_log: &str) -> Bot {
         let emulator = Emulator::start().await;
         let dir = tempfile::tempdir().unwrap();
         let config_file = dir.path().join("config.toml");
@@ -61,7 +66,7 @@ impl Bot {
             .arg(&config_file)
             .env("DISCORD_TOKEN", FAKE_TOKEN)
             .env("CAREERBOT_DISCORD__API_BASE", emulator.api_base())
-            .env("RUST_LOG", "careerbot=debug,serenity=info,poise=info")
+            .env("RUST_LOG", rust_log)
             .env_remove("CAREERBOT_DISCORD__TOKEN")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -135,6 +140,7 @@ impl Bot {
             })
             .await
             .unwrap_or_else(|| panic!("no callback for interaction {id}\n{}", self.log()));
+        assert_accepted(&found);
         found.body
     }
 
@@ -159,6 +165,7 @@ impl Bot {
                         self.log()
                     )
                 });
+            assert_accepted(&edit);
             return edit.body;
         }
         assert_eq!(callback["type"], 4, "{callback}");
@@ -219,16 +226,30 @@ impl Bot {
 
     /// SIGTERM, then the exit status.
     pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        for _ in 0..200 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
+        self.signal("TERM")
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`, ...), then waits for the exit status.
+    pub(crate) fn signal(&mut self, name: &str) -> std::process::ExitStatus {
+        signal_and_wait(&mut self.child, name)
+            .unwrap_or_else(|| panic!("the bot did not stop on SIG{name}\n{}", self.log()))
+    }
+}
+
+/// Sends the signal `name` (`TERM`, `INT`, ...) to `child`; its exit status, or `None` when
+/// it is still running 5 seconds later.
+fn signal_and_wait(child: &mut Child, name: &str) -> Option<std::process::ExitStatus> {
+    Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    (0..200).find_map(|_| {
+        let status = child.try_wait().unwrap();
+        if status.is_none() {
             std::thread::sleep(Duration::from_millis(25));
         }
-        panic!("the bot did not stop on SIGTERM\n{}", self.log());
-    }
+        status
+    })
 }
 
 impl Drop for Bot {
@@ -238,6 +259,8 @@ impl Drop for Bot {
         let errors = self.emulator.errors();
         if !std::thread::panicking() {
             assert!(errors.is_empty(), "emulator errors: {errors:?}");
+            let pinging = pinging(&self.emulator.requests());
+            assert!(pinging.is_empty(), "sent able to ping: {pinging:#?}");
         }
     }
 }
@@ -246,14 +269,52 @@ pub(crate) fn engine() -> Engine {
     Engine::load(&shipped(), &Default::default()).unwrap().0
 }
 
+/// Asserts the request was accepted (Discord's checks of limits passed).
+#[track_caller]
+fn assert_accepted(request: &Recorded) {
+    assert!(
+        (200..300).contains(&request.status),
+        "refused with {}: {} {} {}",
+        request.status,
+        request.method,
+        request.path,
+        request.body
+    );
+}
+
+/// True when a message body lets nobody be pinged.
+fn pings_nobody(body: &Value) -> bool {
+    let mentions = &body["allowed_mentions"];
+    mentions["parse"] == json!([])
+        && mentions["users"] == json!([])
+        && mentions["roles"] == json!([])
+        && mentions["replied_user"] == json!(false)
+}
+
+/// Every request that sent text (a message, an edit, an interaction response or follow-up)
+/// without an empty `allowed_mentions`: checked after every bot test.
+fn pinging(requests: &[Recorded]) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| matches!(r.method.as_str(), "POST" | "PATCH"))
+        .filter_map(|r| {
+            let body = if r.path.ends_with("/callback") {
+                &r.body["data"]
+            } else {
+                &r.body
+            };
+            let sends_text = ["content", "embeds", "components"]
+                .iter()
+                .any(|key| !body[key].is_null());
+            (sends_text && !pings_nobody(body)).then(|| format!("{} {} {body}", r.method, r.path))
+        })
+        .collect()
+}
+
 /// Asserts a reply can ping nobody.
 #[track_caller]
 pub(crate) fn assert_no_pings(body: &Value) {
-    let mentions = &body["allowed_mentions"];
-    assert_eq!(mentions["parse"], json!([]), "{body}");
-    assert_eq!(mentions["users"], json!([]), "{body}");
-    assert_eq!(mentions["roles"], json!([]), "{body}");
-    assert_eq!(mentions["replied_user"], json!(false), "{body}");
+    assert!(pings_nobody(body), "{body}");
 }
 
 /// A question the engine answers with confidence at least `min`, from the intents' own
@@ -496,6 +557,61 @@ async fn slash_ask_answers_in_an_embed_and_buttons_answer_follow_ups_and_take_vo
     let stats = bot.stats().await;
     assert_eq!(stats["votes_up"], 1, "{stats:?}");
     assert_eq!(stats["votes_down"], 0, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clarify_asks_which_with_one_button_per_candidate_and_a_button_answers_it() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let engine = engine();
+    // Two intents' questions run together: found among the intents' own examples, so the
+    // test holds whatever the wording of the shipped files.
+    let firsts: Vec<&String> = engine
+        .intents()
+        .iter()
+        .filter_map(|i| i.examples.first())
+        .collect();
+    let (question, reply) = firsts
+        .iter()
+        .flat_map(|a| firsts.iter().map(move |b| format!("{a} or {b}")))
+        .map(|q| {
+            let reply = engine.reply(&q);
+            (q, reply)
+        })
+        .find(|(_, reply)| reply.decision == Decision::Clarify)
+        .expect("some pair of questions makes the engine ask which");
+    let call = bot.emulator.slash(
+        "ask",
+        json!([option("question", 3, json!(question))]),
+        USER_ID,
+        0,
+    );
+    let id = bot.emulator.interaction(call).await;
+    let data = bot.response(id).await;
+    assert_no_pings(&data);
+    assert!(
+        data["embeds"].as_array().is_none_or(Vec::is_empty),
+        "{data}"
+    );
+    let buttons: Vec<&Value> = data["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["components"].as_array().unwrap())
+        .collect();
+    let labels: Vec<&str> = buttons.iter().filter_map(|b| b["label"].as_str()).collect();
+    let titles: Vec<&str> = reply
+        .candidates
+        .iter()
+        .map(|c| engine.intent(&c.intent).unwrap().title.as_str())
+        .collect();
+    assert_eq!(labels, titles, "{data}");
+    assert!((2..=3).contains(&labels.len()), "{data}");
+    // Choosing the second candidate answers it.
+    let second = buttons[1]["custom_id"].as_str().unwrap();
+    let click = bot.emulator.component(second, 2, &[], USER_ID);
+    let click_id = bot.emulator.interaction(click).await;
+    let answer = bot.response(click_id).await;
+    assert_eq!(answer["embeds"][0]["title"], titles[1]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -821,14 +937,77 @@ async fn a_fast_user_gets_one_notice_then_silence_and_others_are_unaffected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_stops_the_bot_cleanly_and_the_token_never_reaches_the_log() {
-    let mut bot = Bot::shipped(DEFAULTS).await;
-    let status = bot.terminate();
-    assert!(status.success(), "{status:?}\n{}", bot.log());
-    let log = bot.log();
-    assert!(!log.contains(FAKE_TOKEN), "the token was logged");
-    let secret_part = FAKE_TOKEN.rsplit('.').next().unwrap();
-    assert!(!log.contains(secret_part), "part of the token was logged");
+async fn sigterm_and_sigint_stop_the_bot_cleanly_and_even_trace_logs_hide_the_token() {
+    for signal in ["TERM", "INT"] {
+        // Everything at trace: the gateway library would print the IDENTIFY frame.
+        let mut bot = Bot::start_logging(DEFAULTS, &shipped(), "trace").await;
+        let (question, _) = confident_question(&engine(), 0.5);
+        let at = bot.emulator.requests().len();
+        bot.emulator
+            .message(Msg::dm(CHANNEL_ID + 99, USER_ID, question))
+            .await;
+        bot.reply_in(CHANNEL_ID + 99, at).await;
+        let status = bot.signal(signal);
+        assert!(status.success(), "SIG{signal}: {status:?}\n{}", bot.log());
+        let log = bot.log();
+        assert!(log.contains("TRACE"), "not a trace log:\n{log}");
+        assert_no_token(&log);
+    }
+}
+
+#[test]
+fn a_signal_while_still_connecting_stops_the_bot_cleanly() {
+    // An API that accepts connections and never answers: the bot waits for its gateway.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("bot.log");
+    for signal in ["TERM", "INT"] {
+        let mut child = Command::new(bin())
+            .args(["run", "--intents"])
+            .arg(shipped())
+            .env("DISCORD_TOKEN", FAKE_TOKEN)
+            .env(
+                "CAREERBOT_DISCORD__API_BASE",
+                format!("http://{}", silent.local_addr().unwrap()),
+            )
+            .env("CAREERBOT_ADMIN__DATABASE", "")
+            .env("RUST_LOG", "careerbot=info")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let read = || std::fs::read_to_string(&log).unwrap_or_default();
+        let started = Instant::now();
+        while !read().contains("go through a proxy") {
+            assert!(
+                started.elapsed() < WAIT,
+                "never started connecting:\n{}",
+                read()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = signal_and_wait(&mut child, signal)
+            .unwrap_or_else(|| panic!("SIG{signal} ignored:\n{}", read()));
+        assert!(status.success(), "SIG{signal}: {status:?}\n{}", read());
+    }
+}
+
+/// Fails when `log` holds the token's secret part as text, hex or a list of byte values
+/// (how a frame's payload prints with `{:?}`).
+fn assert_no_token(log: &str) {
+    let secret = FAKE_TOKEN.rsplit('.').next().unwrap();
+    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    let decimal = secret
+        .bytes()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (form, leaked) in [
+        ("text", secret),
+        ("hex", hex.as_str()),
+        ("bytes", decimal.as_str()),
+    ] {
+        assert!(!log.contains(leaked), "the token was logged ({form})");
+    }
 }
 
 #[test]

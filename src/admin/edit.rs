@@ -61,6 +61,9 @@ pub struct Appended {
     pub intent: String,
     /// The example as stored: control characters made spaces, whitespace collapsed, trimmed.
     pub example: String,
+    /// The file's bytes before and after the append, for [`undo`].
+    before: Vec<u8>,
+    after: Vec<u8>,
 }
 
 /// Finds the intent `intent_id` among `dir/*.toml` (skipping `courses.toml`,
@@ -109,12 +112,9 @@ pub fn append_example(dir: &Path, intent_id: &str, example: &str) -> Result<Appe
     } else {
         text
     };
-    let bytes = if file.bom {
-        format!("\u{feff}{text}")
-    } else {
-        text
-    };
-    write_atomically(&file.path, bytes.as_bytes()).map_err(|source| EditError::Io {
+    let bom = if file.bom { "\u{feff}" } else { "" };
+    let after = format!("{bom}{text}").into_bytes();
+    write_atomically(&file.path, &after).map_err(|source| EditError::Io {
         path: file.path.clone(),
         source,
     })?;
@@ -122,7 +122,22 @@ pub fn append_example(dir: &Path, intent_id: &str, example: &str) -> Result<Appe
         path: file.path,
         intent: intent_id.to_string(),
         example,
+        before: format!("{bom}{}", file.text).into_bytes(),
+        after,
     })
+}
+
+/// Takes an append back: puts the file's old bytes back (atomically, as the append was
+/// written), but only while the file still holds exactly what the append wrote. Returns
+/// false, changing nothing, when the file has changed since (an editor's save, another
+/// append): restoring then would lose that change.
+pub fn undo(appended: &Appended) -> io::Result<bool> {
+    let _guard = APPEND_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    if fs::read(&appended.path)? != appended.after {
+        return Ok(false);
+    }
+    write_atomically(&appended.path, &appended.before)?;
+    Ok(true)
 }
 
 /// The example as it will be stored, or why it cannot be.
@@ -679,6 +694,27 @@ answer = \"A\"
         let text = "\u{feff}[[intent]]\r\nid = \"a.b\"\r\ntitle = \"T\"\r\nexamples = [\r\n    \"x\", # c\r\n]\r\nanswer = \"\"\"A\r\nB\"\"\"\r\n";
         let expected = text.replace("# c\r\n", "# c\r\n    \"new\",\r\n");
         assert_eq!(append_to(text, "a.b", "new"), expected);
+    }
+
+    #[test]
+    fn undo_restores_the_exact_bytes_unless_the_file_changed_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        let text = "\u{feff}# kept\r\n[[intent]]\r\nid = \"a.b\"\r\ntitle = \"T\"\r\nexamples = [\"x\"]\r\nanswer = \"A\"\r\n";
+        fs::write(&path, text).unwrap();
+
+        let first = append_example(dir.path(), "a.b", "one").unwrap();
+        assert!(undo(&first).unwrap());
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
+
+        // Another append after this one: undoing the first would lose the second.
+        let first = append_example(dir.path(), "a.b", "one").unwrap();
+        append_example(dir.path(), "a.b", "two").unwrap();
+        assert!(!undo(&first).unwrap());
+        assert_eq!(
+            examples_of(dir.path(), "a.toml", "a.b"),
+            ["x", "one", "two"]
+        );
     }
 
     #[test]

@@ -2,8 +2,6 @@
 //! and (optionally) regression-tested off to the side, then swapped in at once. A question
 //! is answered by the old set or the new one, never a mix; a refused set changes nothing.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -125,24 +123,29 @@ impl Refusal {
 }
 
 impl Reloader {
-    /// Serves `engine` (already loaded from `dir`) with the settings' gate.
-    pub fn new(engine: Engine, dir: &Path, settings: &Settings) -> Reloader {
+    /// Serves `engine` (already loaded from `dir`) with the settings' gate. The gate judges
+    /// the first set too: a regressing set must not go live through a restart, and a gate
+    /// that cannot run (a missing cases file) is reported now rather than at the first reload.
+    pub fn new(engine: Engine, dir: &Path, settings: &Settings) -> Result<Reloader, Refusal> {
         let gate = &settings.admin.reload_gate;
         let gate = (!gate.cases.as_os_str().is_empty()).then(|| Gate {
             cases: gate.cases.clone(),
             min_accuracy: gate.min_accuracy,
         });
-        Reloader {
+        if let Some(gate) = &gate {
+            check_gate(&engine, gate)?;
+        }
+        Ok(Reloader {
             current: ArcSwap::from_pointee(Served {
+                version: version_of(&engine),
                 engine,
-                version: version_of(dir),
             }),
             dir: dir.to_owned(),
             matcher: settings.matcher.clone(),
             gate,
             reloading: Mutex::new(()),
             last_refusal: Mutex::new(None),
-        }
+        })
     }
 
     /// The set in service. Hold the `Arc` for the whole of a question: a reload meanwhile
@@ -160,12 +163,12 @@ impl Reloader {
     pub fn reload(&self) -> Result<Reloaded, Refusal> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
-        let version = version_of(&self.dir);
         let (engine, warnings) =
             Engine::load(&self.dir, &self.matcher).map_err(Refusal::Invalid)?;
         if let Some(gate) = &self.gate {
             check_gate(&engine, gate)?;
         }
+        let version = version_of(&engine);
         let intents = engine.intents().len();
         self.current.store(Arc::new(Served {
             engine,
@@ -215,21 +218,8 @@ fn check_gate(engine: &Engine, gate: &Gate) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// `<crate version>+<16 hex digits>`: a hash of the `*.toml` files' names and contents.
-pub fn version_of(dir: &Path) -> String {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let mut hasher = DefaultHasher::new();
-    for file in &files {
-        file.file_name().hash(&mut hasher);
-        std::fs::read(file).unwrap_or_default().hash(&mut hasher);
-    }
-    format!("{}+{:016x}", env!("CARGO_PKG_VERSION"), hasher.finish())
+/// `<crate version>+<16 hex digits>`: the crate's version and the digest of the bytes the
+/// set was loaded from (see [`IntentSet::digest`](crate::engine::intents::IntentSet)).
+fn version_of(engine: &Engine) -> String {
+    format!("{}+{}", env!("CARGO_PKG_VERSION"), engine.set().digest)
 }

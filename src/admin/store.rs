@@ -111,12 +111,21 @@ impl Store {
         }
         let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
-        let setup = || -> rusqlite::Result<()> {
+        let setup = || -> rusqlite::Result<String> {
             conn.busy_timeout(Duration::from_secs(5))?;
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
-            conn.pragma_update(None, "synchronous", "NORMAL")
+            let mode = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+                row.get::<_, String>(0)
+            })?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            Ok(mode)
         };
-        setup().with_context(|| format!("cannot set up the database {}", path.display()))?;
+        let mode =
+            setup().with_context(|| format!("cannot set up the database {}", path.display()))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // SQLite keeps its old mode where WAL cannot work (some network file systems):
+            // still correct, but reports then wait for the writer.
+            tracing::warn!(path = %path.display(), %mode, "the database is not in WAL mode");
+        }
         migrate(&mut conn, path)?;
         Ok(Store {
             conn,

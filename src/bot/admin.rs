@@ -266,27 +266,30 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             Err(error) => (format!("Could not update the queue: {error:#}"), false),
         };
     }
+    let _one_at_a_time = bot.triage.lock().await;
     let dir = bot.reloader.dir().to_owned();
     let (intent, example) = (choice.to_owned(), group.text.clone());
-    let appended = tokio::task::spawn_blocking(move || {
-        let before = snapshot(&dir);
-        edit::append_example(&dir, &intent, &example).map(|done| (done, before))
-    })
-    .await;
-    let (done, before) = match appended {
+    let appended =
+        tokio::task::spawn_blocking(move || edit::append_example(&dir, &intent, &example)).await;
+    let done = match appended {
         Ok(Ok(done)) => done,
+        Ok(Err(edit::EditError::Duplicate { intent, path })) => {
+            // Already an example (of this intent or another): adding it again cannot help,
+            // so the group leaves the queue; the matcher, not the data, missed it.
+            mark_resolved(bot, group, intent.clone()).await;
+            let text = format!(
+                "“{}” is already an example of `{intent}` ({}), so nothing was added; the group left the queue. If it still goes unanswered, its intent needs clearer examples.",
+                fit(&group.text, 300),
+                path.display()
+            );
+            return (text, true);
+        }
         Ok(Err(error)) => return (format!("Could not add the example: {error}"), false),
         Err(error) => return (format!("Could not add the example: {error}"), false),
     };
     match reload(&ctx.http, bot, "/careerbot unanswered").await {
         Ok(reloaded) => {
-            let ids = group.ids.clone();
-            let action = done.intent.clone();
-            if let Err(error) =
-                with_store(bot, move |store| store.resolve(&ids, &action, now_ms())).await
-            {
-                warn!(%error, "could not mark a group resolved");
-            }
+            mark_resolved(bot, group, done.intent.clone()).await;
             let text = format!(
                 "Added “{}” as an example of `{}` in {}. Reloaded: {} intents in service, in {} ms.",
                 fit(&done.example, 300),
@@ -298,15 +301,21 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             (text, true)
         }
         Err(refusal) => {
-            // Put the file back as it was (atomically, as the edit was written); the set in
-            // service never changed, and the group stays for another choice.
-            if let Some((path, bytes)) = before.into_iter().find(|(p, _)| *p == done.path) {
-                if let Err(error) = restore(&path, &bytes) {
-                    warn!(%error, path = %path.display(), "could not restore an intent file");
+            // Take the example back; the set in service never changed, and the group stays
+            // for another choice. A file changed meanwhile (an editor's save) is left alone.
+            let undone = tokio::task::spawn_blocking(move || edit::undo(&done))
+                .await
+                .unwrap_or_else(|error| Err(std::io::Error::other(error)));
+            let kept = match undone {
+                Ok(true) => "",
+                Ok(false) => "\nThe file has changed since, so it was left as it is: the example may still be in it.",
+                Err(error) => {
+                    warn!(%error, "could not take an example back");
+                    "\nIt could not be taken out of the file again: the example is still in it."
                 }
-            }
+            };
             let text = format!(
-                "The example was not kept: {}\n{}",
+                "The example was not kept: {}{kept}\n{}",
                 refusal.summary(),
                 refusal
                     .lines()
@@ -320,28 +329,13 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-fn restore(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("intents");
-    let temp = path.with_file_name(format!(".{name}.restore.tmp"));
-    std::fs::write(&temp, bytes)?;
-    std::fs::rename(&temp, path)
-}
-
-/// The bytes of every `*.toml` file in `dir`, to undo an edit.
-fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b)))
-                .collect()
-        })
-        .unwrap_or_default()
+/// Takes a group out of the queue, settled as `action` (an intent id); logged on failure,
+/// since the admin's change itself is done.
+async fn mark_resolved(bot: &Arc<Bot>, group: &Group, action: String) {
+    let ids = group.ids.clone();
+    if let Err(error) = with_store(bot, move |store| store.resolve(&ids, &action, now_ms())).await {
+        warn!(%error, "could not mark a group resolved");
+    }
 }
 
 /// The store's view of the last `days` days, for `/careerbot stats`.

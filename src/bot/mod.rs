@@ -12,7 +12,6 @@ pub mod limits;
 pub mod present;
 mod state;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +24,6 @@ use tracing::{error, info, warn};
 use crate::admin::reload::Reloader;
 use crate::admin::store::{Store, Writer, FLUSH_EVERY};
 use crate::config::{Secret, Settings, DISCORD_API};
-use crate::engine::Engine;
 pub use state::Bot;
 
 /// The gateway intents the bot asks for: messages in servers and DMs (their content arrives
@@ -40,16 +38,13 @@ pub fn gateway_intents(settings: &Settings) -> GatewayIntents {
     intents
 }
 
-/// Runs the bot until SIGINT or SIGTERM. `engine` is the already validated intent set.
-pub async fn run(
-    settings: Settings,
-    token: Secret,
-    intents_dir: PathBuf,
-    engine: Engine,
-) -> anyhow::Result<()> {
-    // Listening for SIGHUP from the start: its default action would end the process.
+/// Runs the bot until SIGINT or SIGTERM, serving (and reloading) the reloader's set.
+pub async fn run(settings: Settings, token: Secret, reloader: Reloader) -> anyhow::Result<()> {
+    // Listening for SIGHUP, SIGINT and SIGTERM from the start: their default action would end
+    // the process on the spot.
     #[cfg(unix)]
     let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    let mut shutdown = std::pin::pin!(shutdown_signal());
     let api_base = settings.discord.api_base.trim_end_matches('/').to_owned();
     let parsed = url::Url::parse(&api_base)
         .ok()
@@ -68,7 +63,14 @@ pub async fn run(
     let http = http.build();
     // serenity falls back to Discord's own gateway when this lookup fails; a wrong
     // `api_base` should say so instead.
-    http.get_gateway().await.with_context(|| {
+    let gateway = tokio::select! {
+        gateway = http.get_gateway() => gateway,
+        () = &mut shutdown => {
+            info!("shutting down before connecting");
+            return Ok(());
+        }
+    };
+    gateway.with_context(|| {
         format!(
             "cannot reach the Discord API at {}",
             settings.discord.api_base
@@ -77,7 +79,8 @@ pub async fn run(
 
     let intents = gateway_intents(&settings);
     let dev_guild = settings.discord.dev_guild;
-    let reloader = Arc::new(Reloader::new(engine, &intents_dir, &settings));
+    let reloader = Arc::new(reloader);
+    let intents_dir = reloader.dir().to_owned();
     let writer = open_store(&settings)?;
     let bot = Arc::new(Bot::new(reloader, settings, writer));
     let data = Arc::clone(&bot);
@@ -126,7 +129,7 @@ pub async fn run(
     let _watch = spawn_reloads(&bot, Arc::clone(&client.http), &intents_dir, hangups);
     let served = tokio::select! {
         served = client.start() => served,
-        () = shutdown_signal() => {
+        () = &mut shutdown => {
             info!("shutting down");
             // Closes the gateway cleanly (code 1000) when connected; when not, leaving here
             // ends the reconnection attempts too.
@@ -254,25 +257,38 @@ async fn on_error(error: poise::FrameworkError<'_, Arc<Bot>, commands::Error>) {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call, not at
+/// the first poll, so a signal that comes early is still caught.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
+        let listen = |kind: SignalKind| {
+            signal(kind)
+                .inspect_err(|error| warn!(%error, "cannot listen for a shutdown signal"))
+                .ok()
+        };
+        let (interrupt, terminate) = (
+            listen(SignalKind::interrupt()),
+            listen(SignalKind::terminate()),
+        );
+        let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
                 }
+                None => std::future::pending().await,
             }
-            Err(error) => {
-                warn!(%error, "cannot listen for SIGTERM");
-                let _ = interrupt.await;
+        };
+        async move {
+            tokio::select! {
+                () = wait(interrupt) => {}
+                () = wait(terminate) => {}
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -28,12 +28,23 @@ pub struct Bot {
     pub stats: Stats,
     votes: Mutex<VecDeque<Vote>>,
     /// (question, user) pairs that voted, in memory only (user ids are never stored), so
-    /// one member's repeated clicks count once.
-    voters: Mutex<HashSet<(u64, u64)>>,
+    /// one member's repeated clicks count once; the newest `VOTES_KEPT`, oldest forgotten
+    /// first.
+    voters: Mutex<Voters>,
     next_question: AtomicU64,
     /// Bounds the replies in flight to Discord.
     pub sending: Semaphore,
+    /// One triage choice at a time, from its append to its reload (and undo, if refused),
+    /// so one admin's undo can never take back another's example.
+    pub triage: tokio::sync::Mutex<()>,
     pub started: Instant,
+}
+
+/// Who voted on what, in arrival order.
+#[derive(Default)]
+struct Voters {
+    seen: HashSet<(u64, u64)>,
+    order: VecDeque<(u64, u64)>,
 }
 
 /// Where a question came from (stored with it).
@@ -99,9 +110,10 @@ impl Bot {
             cooldown,
             stats: Stats::default(),
             votes: Mutex::new(VecDeque::new()),
-            voters: Mutex::new(HashSet::new()),
+            voters: Mutex::new(Voters::default()),
             next_question: AtomicU64::new(first),
             sending,
+            triage: tokio::sync::Mutex::new(()),
             started: Instant::now(),
         }
     }
@@ -165,10 +177,17 @@ impl Bot {
     /// True the first time `user` votes on `question` (since start).
     pub fn first_vote(&self, question: u64, user: u64) -> bool {
         let mut voters = self.voters.lock().unwrap_or_else(|e| e.into_inner());
-        if voters.len() >= VOTES_KEPT {
-            voters.clear();
+        let Voters { seen, order } = &mut *voters;
+        if !seen.insert((question, user)) {
+            return false;
         }
-        voters.insert((question, user))
+        order.push_back((question, user));
+        if order.len() > VOTES_KEPT {
+            if let Some(oldest) = order.pop_front() {
+                seen.remove(&oldest);
+            }
+        }
+        true
     }
 
     /// Keeps a vote (in memory, and in the store).

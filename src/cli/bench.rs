@@ -322,8 +322,7 @@ fn clinc_set(train: &[(String, String)]) -> IntentSet {
     IntentSet {
         dir: "clinc".into(),
         intents,
-        courses: Vec::new(),
-        synonyms: Vec::new(),
+        ..IntentSet::default()
     }
 }
 
@@ -511,8 +510,7 @@ pub fn scale(
     let set = IntentSet {
         dir: "generated".into(),
         intents: set_intents,
-        courses: Vec::new(),
-        synonyms: Vec::new(),
+        ..IntentSet::default()
     };
     let started = Instant::now();
     let mut diagnostics = Vec::new();

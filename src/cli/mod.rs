@@ -153,10 +153,10 @@ impl Cli {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Chat => {
-                let Some(engine) = load_engine(&dir, &settings)? else {
+                let Some(reloader) = start_reloader(&dir, &settings)? else {
                     return Ok(ExitCode::FAILURE);
                 };
-                let reloader = std::sync::Arc::new(Reloader::new(engine, &dir, &settings));
+                let reloader = std::sync::Arc::new(reloader);
                 let _watch = chat::watch(&reloader, &settings);
                 let (input, output) = (std::io::stdin().lock(), std::io::stdout().lock());
                 chat::run(&reloader, &settings.replies, input, output)?;
@@ -227,14 +227,14 @@ fn run_bot(dir: PathBuf, settings: Settings) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let Some(engine) = load_engine(&dir, &settings)? else {
+    let Some(reloader) = start_reloader(&dir, &settings)? else {
         return Ok(ExitCode::FAILURE);
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    runtime.block_on(crate::bot::run(settings, token, dir, engine))?;
+    runtime.block_on(crate::bot::run(settings, token, reloader))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -249,6 +249,21 @@ fn load_engine(dir: &std::path::Path, settings: &Settings) -> anyhow::Result<Opt
         Ok((engine, _warnings)) => Ok(Some(engine)),
         Err(diagnostics) => {
             print_diagnostics(&diagnostics);
+            Ok(None)
+        }
+    }
+}
+
+/// The first set, loaded and passed through the reload gate, ready to serve and reload; or
+/// `None` after printing every error or the gate's refusal.
+fn start_reloader(dir: &std::path::Path, settings: &Settings) -> anyhow::Result<Option<Reloader>> {
+    let Some(engine) = load_engine(dir, settings)? else {
+        return Ok(None);
+    };
+    match Reloader::new(engine, dir, settings) {
+        Ok(reloader) => Ok(Some(reloader)),
+        Err(refusal) => {
+            eprintln!("error: the intents were refused: {}", refusal.text());
             Ok(None)
         }
     }
@@ -313,13 +328,40 @@ fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only).
+/// Crates whose debug and trace output shows raw traffic: tungstenite prints every gateway
+/// frame (the IDENTIFY frame holds the token), the HTTP stack prints requests.
+const WIRE_CRATES: [&str; 7] = [
+    "tungstenite",
+    "tokio_tungstenite",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+];
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: `log.level`). Whatever `RUST_LOG`
+/// says, the wire crates log at info at most, so no log level can print the token.
 pub fn init_tracing(level: &str) {
+    use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let no_wire = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO
+            || !WIRE_CRATES.iter().any(|krate| {
+                let target = meta.target();
+                target
+                    .strip_prefix(krate)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+            })
+    });
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(no_wire),
+        )
         .try_init();
 }

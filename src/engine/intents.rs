@@ -24,6 +24,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use sha1::{Digest, Sha1};
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
 /// Longest `title` of an intent or course, in characters (Discord button labels allow 80).
@@ -172,6 +173,10 @@ pub struct IntentSet {
     pub intents: Vec<Intent>,
     pub courses: Vec<Course>,
     pub synonyms: Vec<Synonym>,
+    /// 16 hex digits identifying the bytes the set was read from: SHA-1 over every file's
+    /// name and contents, in load order (empty for a set not read from files). Stable across
+    /// builds and machines, so stored records can name the set that answered them.
+    pub digest: String,
 }
 
 // ---------------------------------------------------------------------------
@@ -266,11 +271,22 @@ pub fn load_dir(dir: &Path) -> Loaded {
     };
     match toml_files(dir, &mut diags) {
         Ok(files) => {
+            let mut digest = Sha1::new();
             for path in files {
                 if let Some(text) = read_text(&path, &mut diags) {
+                    let name = path.file_name().unwrap_or_default().as_encoded_bytes();
+                    // Lengths first, so no two different name/contents splits hash alike.
+                    for part in [name, text.as_bytes()] {
+                        digest.update((part.len() as u64).to_le_bytes());
+                        digest.update(part);
+                    }
                     add_file(&mut set, &path, &text, &mut diags);
                 }
             }
+            set.digest = digest.finalize()[..8]
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
             validate(&set, &mut diags);
         }
         Err(err) => diags.push(whole_file_error(
