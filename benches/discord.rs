@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use careerbot::config::Settings;
 use serde_json::{json, Value};
 
 use discord::{option, Emulator, Msg, APP_ID, BOT_ID, CHANNEL_ID, FAKE_TOKEN, USER_ID};
@@ -176,11 +177,14 @@ async fn run(json_out: bool) {
         }
     }
     let sent_in = started.elapsed();
+    // Replies Discord accepted; a cooldown notice is told apart by its text.
+    let notice = Settings::load(None).unwrap().replies.throttled;
     let replies = |emulator: &Emulator| {
         emulator
             .requests()
             .into_iter()
             .filter(|r| r.method == "POST" && r.path.ends_with("/messages"))
+            .filter(|r| (200..300).contains(&r.status))
             .collect::<Vec<_>>()
     };
     // Wait until every message is accounted for, or nothing moves for five seconds.
@@ -190,11 +194,12 @@ async fn run(json_out: bool) {
         let delta =
             |k: &str| now.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
         let posted = replies(&emulator);
-        let answered = posted
+        let noticed = posted
             .iter()
-            .filter(|r| r.body["embeds"][0].is_object())
+            .filter(|r| r.body["content"].as_str() == Some(notice.as_str()))
             .count() as u64;
-        let noticed = posted.len() as u64 - answered;
+        // Answers, clarifications and fallbacks alike: each is a reply to its message.
+        let answered = posted.len() as u64 - noticed;
         let throttled = delta("throttled");
         // Progress: every message counted, and every notice posted (or nothing moving).
         let progress = answered + throttled + noticed;

@@ -110,32 +110,36 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The layered config's environment override of `discord.token`.
+pub const TOKEN_OVERRIDE: &str = "CAREERBOT_DISCORD__TOKEN";
+
 /// Why `careerbot run` cannot use the token it was given.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
     #[error("{TOKEN_VARIABLE} is not set: create a bot at https://discord.com/developers/applications and export its token (or use `careerbot chat` offline)")]
     Missing,
-    #[error(
-        "{TOKEN_VARIABLE} is not a Discord bot token (expected three parts separated by dots)"
-    )]
-    Malformed,
+    /// `variable` is the one the bad value came from.
+    #[error("{variable} is not a Discord bot token (expected three parts separated by dots)")]
+    Malformed { variable: &'static str },
 }
 
 impl DiscordSettings {
-    /// The bot token: `DISCORD_TOKEN`, else the layered `discord.token` (environment only),
-    /// checked for the shape of a Discord token.
+    /// The bot token: `DISCORD_TOKEN`, else the layered `discord.token` (environment only:
+    /// `CAREERBOT_DISCORD__TOKEN`), checked for the shape of a Discord token. A variable set
+    /// to blanks counts as unset.
     pub fn token(&self) -> Result<Secret, TokenError> {
-        let token = std::env::var(TOKEN_VARIABLE)
-            .ok()
-            .map(Secret)
-            .or_else(|| self.token.clone())
-            .filter(|t| !t.0.trim().is_empty())
+        let given = |token: Option<String>| token.filter(|t| !t.trim().is_empty());
+        let (token, variable) = given(std::env::var(TOKEN_VARIABLE).ok())
+            .map(|t| (t, TOKEN_VARIABLE))
+            .or_else(|| {
+                given(self.token.as_ref().map(|t| t.0.clone())).map(|t| (t, TOKEN_OVERRIDE))
+            })
             .ok_or(TokenError::Missing)?;
-        let token = Secret(token.0.trim().to_owned());
+        let token = Secret(token.trim().to_owned());
         if token.0.chars().any(|c| c.is_whitespace() || c.is_control())
             || serenity::utils::validate_token(&token.0).is_err()
         {
-            return Err(TokenError::Malformed);
+            return Err(TokenError::Malformed { variable });
         }
         Ok(token)
     }

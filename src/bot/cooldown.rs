@@ -21,7 +21,15 @@ pub enum Verdict {
 pub struct Cooldown {
     questions: u32,
     window: Duration,
-    users: Mutex<HashMap<u64, Window>>,
+    users: Mutex<Users>,
+}
+
+#[derive(Debug, Default)]
+struct Users {
+    windows: HashMap<u64, Window>,
+    /// When expired windows were last swept: at most once per window, so a crowd of active
+    /// users does not make every newcomer scan them all.
+    swept: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +48,7 @@ impl Cooldown {
         Cooldown {
             questions,
             window,
-            users: Mutex::new(HashMap::new()),
+            users: Mutex::new(Users::default()),
         }
     }
 
@@ -50,15 +58,18 @@ impl Cooldown {
             return Verdict::Allowed;
         }
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if users.len() >= SWEEP_AT && !users.contains_key(&user) {
-            users.retain(|_, w| now.duration_since(w.start) < self.window);
+        let Users { windows, swept } = &mut *users;
+        let due = swept.is_none_or(|at| now.saturating_duration_since(at) >= self.window);
+        if windows.len() >= SWEEP_AT && due && !windows.contains_key(&user) {
+            windows.retain(|_, w| now.saturating_duration_since(w.start) < self.window);
+            *swept = Some(now);
         }
-        let window = users.entry(user).or_insert(Window {
+        let window = windows.entry(user).or_insert(Window {
             start: now,
             used: 0,
             notified: false,
         });
-        if now.duration_since(window.start) >= self.window {
+        if now.saturating_duration_since(window.start) >= self.window {
             *window = Window {
                 start: now,
                 used: 0,
@@ -79,7 +90,7 @@ impl Cooldown {
     /// Users with a window in memory.
     #[cfg(test)]
     fn tracked(&self) -> usize {
-        self.users.lock().map_or(0, |u| u.len())
+        self.users.lock().map_or(0, |u| u.windows.len())
     }
 }
 

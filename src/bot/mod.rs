@@ -137,6 +137,19 @@ pub async fn run(settings: Settings, token: Secret, reloader: Reloader) -> anyho
             Ok(())
         }
     };
+    // Whatever ended the connection (a signal or an error): replies in flight get a
+    // moment, then everything recorded reaches the database.
+    let all = bot.settings.discord.max_concurrent_replies.max(1) as u32;
+    let _ = tokio::time::timeout(admin::GRACE, bot.sending.acquire_many(all)).await;
+    if bot.writer.is_some() {
+        let flushing = Arc::clone(&bot);
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(writer) = &flushing.writer {
+                writer.flush();
+            }
+        })
+        .await;
+    }
     served.map_err(|error| match error {
         serenity::Error::Gateway(serenity::GatewayError::InvalidAuthentication) => {
             anyhow::anyhow!("Discord refused the token in DISCORD_TOKEN")
@@ -149,18 +162,6 @@ pub async fn run(settings: Settings, token: Secret, reloader: Reloader) -> anyho
         }
         other => anyhow::Error::new(other).context("the Discord connection failed"),
     })?;
-    // Replies in flight get a moment; then everything recorded reaches the database.
-    let all = bot.settings.discord.max_concurrent_replies.max(1) as u32;
-    let _ = tokio::time::timeout(admin::GRACE, bot.sending.acquire_many(all)).await;
-    if bot.writer.is_some() {
-        let flushing = Arc::clone(&bot);
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Some(writer) = &flushing.writer {
-                writer.flush();
-            }
-        })
-        .await;
-    }
     info!(questions = state::read(&bot.stats.questions), "stopped");
     Ok(())
 }
