@@ -496,14 +496,42 @@ async fn a_watched_channel_is_answered_only_when_confident() {
     let reply = bot.reply_in(WATCHED, before).await;
     let title = engine.intent(&intent).unwrap().title.clone();
     assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
+    // An answer below the channel's bar (but above the fallback's): left alone there, yet
+    // answered when the bot is mentioned.
+    let (unsure, unsure_intent) = engine
+        .intents()
+        .iter()
+        .flat_map(|i| i.examples.iter().map(move |e| (e, &i.id)))
+        .flat_map(|(e, id)| {
+            let words: Vec<&str> = e.split_whitespace().collect();
+            (1..words.len()).map(move |n| (words[..n].join(" "), id.clone()))
+        })
+        .find(|(q, id)| {
+            let reply = engine.reply(q);
+            reply.decision == Decision::Answer
+                && reply.intent.as_ref() == Some(id)
+                && (0.45..0.65).contains(&reply.confidence)
+        })
+        .expect("some shortened example is answered without much confidence");
+    bot.emulator
+        .message(Msg::guild(WATCHED, USER_ID + 1, unsure.clone()))
+        .await;
+    tokio::time::sleep(QUIET).await;
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(WATCHED, USER_ID + 1, format!("<@{BOT_ID}> {unsure}")).mentioning_bot())
+        .await;
+    let reply = bot.reply_in(WATCHED, before).await;
+    let title = &engine.intent(&unsure_intent).unwrap().title;
+    assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
     tokio::time::sleep(QUIET).await;
     assert_eq!(
         bot.count(|r| r.method == "POST" && r.path.ends_with("/messages")),
-        1
+        2
     );
     let stats = bot.stats().await;
-    assert_eq!(stats["unconfident_silent"], 1, "{stats:?}");
-    assert_eq!(stats["answers"], 1, "{stats:?}");
+    assert_eq!(stats["unconfident_silent"], 2, "{stats:?}");
+    assert_eq!(stats["answers"], 2, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -390,8 +390,24 @@ fn now_ms() -> i64 {
 const BATCH_MAX: usize = 5_000;
 /// While commits fail, at most this many records are kept; the oldest go first.
 const PENDING_MAX: usize = 100_000;
-/// How often retention runs.
-const RETENTION_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+/// Which records to delete, and how often.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Records older than this are deleted...
+    pub keep: Duration,
+    /// ...at the writer's start and then at this interval.
+    pub every: Duration,
+}
+
+impl Retention {
+    /// Records older than `keep` deleted at start and then every 24 hours.
+    pub fn daily(keep: Duration) -> Retention {
+        Retention {
+            keep,
+            every: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
 
 enum Message {
     Record(Record),
@@ -417,9 +433,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread, which owns `store`. With `retention`, records older than
-    /// that are deleted at start and then every 24 hours.
-    pub fn spawn(store: Store, flush_every: Duration, retention: Option<Duration>) -> Writer {
+    /// Starts the writer thread, which owns `store`, applying `retention` if any.
+    pub fn spawn(store: Store, flush_every: Duration, retention: Option<Retention>) -> Writer {
         let (tx, rx) = mpsc::channel();
         let written = Arc::new(AtomicU64::new(0));
         let batcher = Batcher {
@@ -512,13 +527,13 @@ struct Batcher {
 }
 
 impl Batcher {
-    fn run(mut self, rx: &mpsc::Receiver<Message>, retention: Option<Duration>) {
+    fn run(mut self, rx: &mpsc::Receiver<Message>, retention: Option<Retention>) {
         let mut next_retention = retention.map(|_| Instant::now());
         loop {
-            if let (Some(keep), Some(at)) = (retention, next_retention) {
+            if let (Some(retention), Some(at)) = (retention, next_retention) {
                 if Instant::now() >= at {
-                    self.apply_retention(keep);
-                    next_retention = Some(Instant::now() + RETENTION_EVERY);
+                    self.apply_retention(retention.keep);
+                    next_retention = Some(Instant::now() + retention.every);
                 }
             }
             let wake = match (self.due, next_retention) {
@@ -677,6 +692,11 @@ mod tests {
     fn records_round_trip_and_replays_do_not_fail() {
         let (_dir, path) = temp_db();
         let mut store = Store::open(&path).unwrap();
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
         let records = vec![
             question(
                 1,
@@ -848,7 +868,7 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_applies_retention_at_start() {
+    fn the_writer_applies_retention_at_start_and_then_again_every_period() {
         let (_dir, path) = temp_db();
         let now = now_ms();
         let day = 86_400_000;
@@ -860,15 +880,25 @@ mod tests {
                 question(2, now - day, "recent", "answer", 0.9),
             ])
             .unwrap();
-        let writer = Writer::spawn(
-            store,
-            Duration::from_millis(50),
-            Some(Duration::from_secs(7 * 86_400)),
-        );
+        let retention = Retention {
+            keep: Duration::from_secs(7 * 86_400),
+            every: Duration::from_millis(100),
+        };
+        let writer = Writer::spawn(store, Duration::from_millis(50), Some(retention));
         writer.flush();
-        let reader = Store::open(&path).unwrap();
+        let mut reader = Store::open(&path).unwrap();
         assert_eq!(reader.counts().unwrap(), (1, 0));
         assert_eq!(reader.questions_since(0).unwrap()[0].id, 2);
+        // A record that became old since (written here by another connection) goes at the
+        // next run.
+        reader
+            .write(&[question(3, now - 8 * day, "aged", "answer", 0.9)])
+            .unwrap();
+        assert_eq!(reader.counts().unwrap(), (2, 0));
+        assert!(eventually(Duration::from_secs(5), || {
+            reader.counts().unwrap() == (1, 0)
+        }));
+        drop(writer);
     }
 
     #[test]

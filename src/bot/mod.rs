@@ -22,7 +22,7 @@ use poise::serenity_prelude::{
 use tracing::{error, info, warn};
 
 use crate::admin::reload::Reloader;
-use crate::admin::store::{Store, Writer, FLUSH_EVERY};
+use crate::admin::store::{Retention, Store, Writer, FLUSH_EVERY};
 use crate::config::{Secret, Settings, DISCORD_API};
 pub use state::Bot;
 
@@ -174,8 +174,11 @@ fn open_store(settings: &Settings) -> anyhow::Result<Option<Writer>> {
     }
     let store = Store::open(path)
         .with_context(|| format!("cannot open the database {}", path.display()))?;
-    let retention = (settings.admin.retention_days > 0)
-        .then(|| Duration::from_secs(u64::from(settings.admin.retention_days) * 86_400));
+    let retention = (settings.admin.retention_days > 0).then(|| {
+        Retention::daily(Duration::from_secs(
+            u64::from(settings.admin.retention_days) * 86_400,
+        ))
+    });
     Ok(Some(Writer::spawn(store, FLUSH_EVERY, retention)))
 }
 

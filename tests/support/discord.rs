@@ -269,6 +269,9 @@ struct Itx {
     id: u64,
     kind: u64,
     channel_id: u64,
+    /// When the INTERACTION_CREATE went out: Discord forgets an interaction not
+    /// acknowledged within 3 seconds.
+    sent: Instant,
     acknowledged: bool,
     /// The `@original` response message, once there is one.
     original: Option<u64>,
@@ -771,6 +774,7 @@ impl Emulator {
                     id,
                     kind: i["type"].as_u64().unwrap_or(0),
                     channel_id,
+                    sent: Instant::now(),
                     acknowledged: false,
                     original: id_of(&original),
                 },
@@ -1479,7 +1483,7 @@ impl Reply {
 /// | `POST /channels/{c}/messages` | the new bot message (Discord's length/emptiness checks) |
 /// | `GET`/`PATCH`/`DELETE /channels/{c}/messages/{m}` | the bot's message |
 /// | `POST /channels/{c}/typing`, reactions | 204 |
-/// | `POST /interactions/{id}/{token}/callback` | 204 (400 code 40060 when answered twice) |
+/// | `POST /interactions/{id}/{token}/callback` | 204 (400 code 40060 when answered twice; 404 code 10062 after 3 s, as Discord) |
 /// | `GET`/`PATCH`/`DELETE /webhooks/{app}/{token}/messages/{@original or id}` | the message |
 /// | `POST /webhooks/{app}/{token}` | a followup (404 10015 before the callback) |
 /// | anything else | 404 `{"message":"Unknown","code":0}` |
@@ -2196,6 +2200,9 @@ fn channel_route(
     }
 }
 
+/// How long Discord waits for an interaction's first response.
+const ACK_DEADLINE: Duration = Duration::from_secs(3);
+
 fn callback(inner: &Arc<Inner>, id: &str, token: &str, body: &Value, files: &[FilePart]) -> Reply {
     let mut world = lock(&inner.world);
     let World {
@@ -2211,6 +2218,9 @@ fn callback(inner: &Arc<Inner>, id: &str, token: &str, body: &Value, files: &[Fi
     };
     if itx.acknowledged {
         return Reply::error(400, 40060, "Interaction has already been acknowledged.");
+    }
+    if itx.sent.elapsed() > ACK_DEADLINE {
+        return Reply::error(404, 10062, "Unknown interaction");
     }
     let data = &body["data"];
     let kind = body["type"].as_u64().unwrap_or(0);
