@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Settings;
 use crate::engine::evaluation::{self, Case, Failure};
-use crate::engine::intents::Diagnostic;
+use crate::engine::intents::{self, Diagnostic};
 use crate::engine::matcher::MatcherSettings;
 use crate::engine::Engine;
 
@@ -46,6 +46,8 @@ pub struct Reloaded {
     pub intents: usize,
     pub warnings: Vec<Diagnostic>,
     pub version: String,
+    /// The files held the set already in service: nothing was compiled or swapped.
+    pub unchanged: bool,
     pub took: Duration,
 }
 
@@ -137,7 +139,7 @@ impl Reloader {
         }
         Ok(Reloader {
             current: ArcSwap::from_pointee(Served {
-                version: version_of(&engine),
+                version: version_of(&engine.set().digest),
                 engine,
             }),
             dir: dir.to_owned(),
@@ -159,26 +161,39 @@ impl Reloader {
     }
 
     /// Loads, validates, compiles and gates the directory; swaps it in only when all pass.
-    /// Blocking (run it off an async runtime).
+    /// Files whose bytes are those of the set in service are not compiled again (a watcher
+    /// may report one save twice, and a triage edit is reported by the watcher and reloaded
+    /// by the command too). Blocking (run it off an async runtime).
     pub fn reload(&self) -> Result<Reloaded, Refusal> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
-        let (engine, warnings) =
-            Engine::load(&self.dir, &self.matcher).map_err(Refusal::Invalid)?;
-        if let Some(gate) = &self.gate {
-            check_gate(&engine, gate)?;
+        let loaded = intents::load_dir(&self.dir);
+        if loaded.has_errors() {
+            return Err(Refusal::Invalid(loaded.diagnostics));
         }
-        let version = version_of(&engine);
-        let intents = engine.intents().len();
-        self.current.store(Arc::new(Served {
-            engine,
-            version: version.clone(),
-        }));
+        let version = version_of(&loaded.set.digest);
+        let serving = self.current.load();
+        let unchanged = serving.version == version;
+        let intents = if unchanged {
+            serving.engine.intents().len()
+        } else {
+            let engine = Engine::build(loaded.set, &self.matcher);
+            if let Some(gate) = &self.gate {
+                check_gate(&engine, gate)?;
+            }
+            let intents = engine.intents().len();
+            self.current.store(Arc::new(Served {
+                engine,
+                version: version.clone(),
+            }));
+            intents
+        };
         *self.last_refusal.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(Reloaded {
             intents,
-            warnings,
+            warnings: loaded.diagnostics,
             version,
+            unchanged,
             took: started.elapsed(),
         })
     }
@@ -218,8 +233,56 @@ fn check_gate(engine: &Engine, gate: &Gate) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// `<crate version>+<16 hex digits>`: the crate's version and the digest of the bytes the
+/// `<crate version>+<16 hex digits>`: the crate's version and the digest of the bytes a
 /// set was loaded from (see [`IntentSet::digest`](crate::engine::intents::IntentSet)).
-fn version_of(engine: &Engine) -> String {
-    format!("{}+{}", env!("CARGO_PKG_VERSION"), engine.set().digest)
+fn version_of(digest: &str) -> String {
+    format!("{}+{digest}", env!("CARGO_PKG_VERSION"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_copy() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
+        for entry in std::fs::read_dir(good).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn unchanged_files_are_not_compiled_again_and_any_byte_counts_as_a_change() {
+        let dir = fixture_copy();
+        let settings = Settings::load(None).unwrap();
+        let (engine, _) = Engine::load(dir.path(), &settings.matcher).unwrap();
+        let reloader = Reloader::new(engine, dir.path(), &settings).unwrap();
+        let first = reloader.served();
+
+        let same = reloader.reload().unwrap();
+        assert!(same.unchanged);
+        assert!(Arc::ptr_eq(&first, &reloader.served()));
+        assert_eq!(same.version, first.version);
+
+        // A comment is a change of bytes: a new set, a new version.
+        let file = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "toml"))
+            .unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{text}\n# edited\n")).unwrap();
+        let edited = reloader.reload().unwrap();
+        assert!(!edited.unchanged);
+        assert_ne!(edited.version, first.version);
+        assert!(!Arc::ptr_eq(&first, &reloader.served()));
+
+        // Back to the first bytes: the first version again (the digest is of the bytes).
+        std::fs::write(&file, text).unwrap();
+        let back = reloader.reload().unwrap();
+        assert!(!back.unchanged);
+        assert_eq!(back.version, first.version);
+    }
 }

@@ -37,6 +37,7 @@ pub async fn reload(http: &Http, bot: &Bot, trigger: &str) -> Result<Reloaded, R
             intents = done.intents,
             took_ms = done.took.as_millis() as u64,
             version = %done.version,
+            unchanged = done.unchanged,
             "reloaded"
         ),
         Err(refusal) => {

@@ -173,6 +173,11 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
     let bot = ctx.data();
     let text = match admin::reload(&ctx.serenity_context().http, bot, "/careerbot reload").await {
+        Ok(done) if done.unchanged => format!(
+            "The intent files hold the set in service: {} intents ({} warnings), nothing to reload.",
+            done.intents,
+            done.warnings.len()
+        ),
         Ok(done) => format!(
             "Reloaded: {} intents in service ({} warnings), in {} ms.",
             done.intents,

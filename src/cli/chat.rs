@@ -137,6 +137,10 @@ pub fn watch(reloader: &Arc<Reloader>, settings: &Settings) -> Option<Watch> {
     let watched = Arc::clone(reloader);
     let result =
         crate::admin::watch::watch(reloader.dir(), debounce, move || match watched.reload() {
+            Ok(done) if done.unchanged => eprintln!(
+                "careerbot: intents unchanged ({} topics in service)",
+                done.intents
+            ),
             Ok(done) => eprintln!(
                 "careerbot: intents reloaded ({} topics, {} ms)",
                 done.intents,
