@@ -320,12 +320,21 @@ fn chat_answers_every_question_from_one_whole_set_while_a_2000_intent_set_reload
     let mut chat = Chat::start(dir.path(), "");
     // A reply's title and answer name their set: "## Topic 5 of second" and "second 5".
     let reply_of = regex::Regex::new(r"(?m)^## Topic (\d+) of (\w+)\n\n(\w+) (\d+)$").unwrap();
+    // A first reply: the set is loaded and the files are watched (chat watches before it
+    // reads its first line), so the edits below cannot go unseen.
+    assert!(reply_of.is_match(&chat.ask("how to configure widget1")));
     let mut asked = 0;
     for (reload, marker) in ["second", "third"].into_iter().enumerate() {
         write_generated(dir.path(), 2000, marker);
         // Ask through the reload until the new set answers, and a few more.
+        let started = Instant::now();
         let mut after = 0;
         while after < 5 {
+            assert!(
+                started.elapsed() < WAIT * 2,
+                "the {marker} set never went live\n{}",
+                chat.stderr()
+            );
             let n = (asked * 37) % 2000;
             asked += 1;
             let reply = chat.ask(&format!("how to configure widget{n}"));

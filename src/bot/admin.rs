@@ -31,7 +31,13 @@ const IGNORE: &str = "ignore";
 /// is seen. `trigger` says why ("files changed", "SIGHUP", "/careerbot reload").
 pub async fn reload(http: &Http, bot: &Bot, trigger: &str) -> Result<Reloaded, Refusal> {
     let result = bot.reload().await;
-    match &result {
+    announce(http, bot, trigger, &result).await;
+    result
+}
+
+/// Logs a reload's outcome; posts a refusal to `admin_channel` the first time it is seen.
+async fn announce(http: &Http, bot: &Bot, trigger: &str, result: &Result<Reloaded, Refusal>) {
+    match result {
         Ok(done) => info!(
             trigger,
             intents = done.intents,
@@ -58,7 +64,6 @@ pub async fn reload(http: &Http, bot: &Bot, trigger: &str) -> Result<Reloaded, R
             }
         }
     }
-    result
 }
 
 /// A refused reload as one message: the summary, then as many problem lines as fit.
@@ -267,7 +272,9 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             Err(error) => (format!("Could not update the queue: {error:#}"), false),
         };
     }
-    let _one_at_a_time = bot.triage.lock().await;
+    // One choice at a time from the append to the reload's verdict (and the undo): no other
+    // choice can slip its example in between. Announcing goes after, outside the lock.
+    let one_at_a_time = bot.triage.lock().await;
     let dir = bot.reloader.dir().to_owned();
     let (intent, example) = (choice.to_owned(), group.text.clone());
     let appended =
@@ -275,6 +282,7 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
     let done = match appended {
         Ok(Ok(done)) => done,
         Ok(Err(edit::EditError::Duplicate { intent, path })) => {
+            drop(one_at_a_time);
             // Already an example (of this intent or another): adding it again cannot help,
             // so the group leaves the queue; the matcher, not the data, missed it.
             mark_resolved(bot, group, intent.clone()).await;
@@ -288,7 +296,19 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
         Ok(Err(error)) => return (format!("Could not add the example: {error}"), false),
         Err(error) => return (format!("Could not add the example: {error}"), false),
     };
-    match reload(&ctx.http, bot, "/careerbot unanswered").await {
+    let result = bot.reload().await;
+    // A refused set: take the example back (the set in service never changed, and the group
+    // stays for another choice). A file changed meanwhile (an editor's save) is left alone.
+    let undone = if result.is_err() {
+        let done = done.clone();
+        let undone = tokio::task::spawn_blocking(move || edit::undo(&done)).await;
+        Some(undone.unwrap_or_else(|error| Err(std::io::Error::other(error))))
+    } else {
+        None
+    };
+    drop(one_at_a_time);
+    announce(&ctx.http, bot, "/careerbot unanswered", &result).await;
+    match result {
         Ok(reloaded) => {
             mark_resolved(bot, group, done.intent.clone()).await;
             let text = format!(
@@ -302,15 +322,10 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             (text, true)
         }
         Err(refusal) => {
-            // Take the example back; the set in service never changed, and the group stays
-            // for another choice. A file changed meanwhile (an editor's save) is left alone.
-            let undone = tokio::task::spawn_blocking(move || edit::undo(&done))
-                .await
-                .unwrap_or_else(|error| Err(std::io::Error::other(error)));
             let kept = match undone {
-                Ok(true) => "",
-                Ok(false) => "\nThe file has changed since, so it was left as it is: the example may still be in it.",
-                Err(error) => {
+                Some(Ok(true)) | None => "",
+                Some(Ok(false)) => "\nThe file has changed since, so it was left as it is: the example may still be in it.",
+                Some(Err(error)) => {
                     warn!(%error, "could not take an example back");
                     "\nIt could not be taken out of the file again: the example is still in it."
                 }

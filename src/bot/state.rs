@@ -224,10 +224,11 @@ impl Bot {
                     "loading the intents failed: {panic}"
                 )))
             });
-        bump(match &result {
-            Ok(_) => &self.stats.reloads,
-            Err(_) => &self.stats.refused_reloads,
-        });
+        match &result {
+            Ok(done) if done.unchanged => {}
+            Ok(_) => bump(&self.stats.reloads),
+            Err(_) => bump(&self.stats.refused_reloads),
+        }
         result
     }
 }

@@ -769,7 +769,7 @@ impl Emulator {
             }
             let original = i["message"]["id"].clone();
             world.interactions.insert(
-                token,
+                token.clone(),
                 Itx {
                     id,
                     kind: i["type"].as_u64().unwrap_or(0),
@@ -781,6 +781,10 @@ impl Emulator {
             );
         }
         self.send_checked("INTERACTION_CREATE", &i).await;
+        // Discord's 3 seconds run from delivery (sending may have waited for a connection).
+        if let Some(itx) = lock(&self.inner.world).interactions.get_mut(&token) {
+            itx.sent = Instant::now();
+        }
         id
     }
 
