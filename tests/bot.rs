@@ -11,7 +11,8 @@ use careerbot::engine::Engine;
 use serde_json::{json, Value};
 
 use crate::support::discord::{
-    option, Emulator, Msg, Recorded, APP_ID, BOT_ID, CHANNEL_ID, FAKE_TOKEN, GUILD_ID, USER_ID,
+    option, Emulator, Msg, Recorded, APP_ID, BOT_ID, BOT_ROLE_ID, CHANNEL_ID, FAKE_TOKEN, GUILD_ID,
+    USER_ID,
 };
 use crate::support::{bin, shipped};
 
@@ -425,6 +426,36 @@ async fn a_mention_is_answered_with_the_right_intent_and_pings_nobody() {
         .collect();
     assert!(ids.iter().any(|id| id.starts_with("cb:v:up:")), "{ids:?}");
     assert!(ids.iter().all(|id| id.len() <= 100));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_of_the_bots_own_role_addresses_it_and_other_roles_do_not() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let (question, intent) = confident_question(&engine(), 0.5);
+    let title = engine().intent(&intent).unwrap().title.clone();
+    // Another role's mention in an unwatched channel: not addressed to the bot.
+    let other_role = BOT_ROLE_ID + 1;
+    bot.emulator
+        .message(
+            Msg::guild(CHANNEL_ID, USER_ID, format!("<@&{other_role}> {question}"))
+                .mentioning_role(other_role),
+        )
+        .await;
+    tokio::time::sleep(QUIET).await;
+    let before = bot.emulator.requests().len();
+    // The role Discord manages for the bot (the one members pick from the mention list).
+    bot.emulator
+        .message(
+            Msg::guild(CHANNEL_ID, USER_ID, format!("<@&{BOT_ROLE_ID}> {question}"))
+                .mentioning_role(BOT_ROLE_ID),
+        )
+        .await;
+    let reply = bot.reply_in(CHANNEL_ID, before).await;
+    assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
+    assert_eq!(
+        bot.count(|r| r.method == "POST" && r.path.ends_with("/messages")),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

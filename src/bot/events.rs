@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use poise::serenity_prelude::{
     self as serenity, ComponentInteraction, ComponentInteractionDataKind, Context,
-    CreateInteractionResponse, Message, MessageReference, UserId,
+    CreateInteractionResponse, Message, MessageReference, RoleId, UserId,
 };
 use tracing::{debug, warn};
 
@@ -22,7 +22,14 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         return;
     }
     let in_dm = message.guild_id.is_none();
-    let mentioned = message.mentions_user_id(me);
+    // Members often pick the bot's own role from Discord's mention list instead of its user.
+    let own_roles: Vec<RoleId> = message
+        .mention_roles
+        .iter()
+        .copied()
+        .filter(|role| bot.is_own_role(*role))
+        .collect();
+    let mentioned = message.mentions_user_id(me) || !own_roles.is_empty();
     let watched = !in_dm
         && bot
             .settings
@@ -33,7 +40,7 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
     if !addressed && !watched {
         return;
     }
-    let question = strip_mention(&message.content, me);
+    let question = strip_mention(&message.content, me, &own_roles);
     if question.trim().is_empty() {
         // Without the Message Content intent, unaddressed messages arrive empty.
         if addressed {
@@ -85,13 +92,16 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
     send(ctx, bot, message, card).await;
 }
 
-/// The message without mentions of the bot (`<@id>` and the older `<@!id>`).
-pub fn strip_mention(content: &str, me: UserId) -> String {
-    content
+/// The message without mentions of the bot (`<@id>`, the older `<@!id>`, and `<@&role>` for
+/// its own `roles`).
+pub fn strip_mention(content: &str, me: UserId, roles: &[RoleId]) -> String {
+    let mut content = content
         .replace(&format!("<@{me}>"), " ")
-        .replace(&format!("<@!{me}>"), " ")
-        .trim()
-        .to_owned()
+        .replace(&format!("<@!{me}>"), " ");
+    for role in roles {
+        content = content.replace(&format!("<@&{role}>"), " ");
+    }
+    content.trim().to_owned()
 }
 
 /// How long to wait before the one retry of a reply Discord refused with 429 or 5xx.
@@ -219,10 +229,18 @@ mod tests {
     fn both_mention_forms_are_stripped() {
         let me = UserId::new(42);
         assert_eq!(
-            strip_mention("<@42> what is a backend?", me),
+            strip_mention("<@42> what is a backend?", me, &[]),
             "what is a backend?"
         );
-        assert_eq!(strip_mention("hey <@!42>, degree?", me), "hey  , degree?");
-        assert_eq!(strip_mention("<@420> hi", me), "<@420> hi");
+        assert_eq!(
+            strip_mention("hey <@!42>, degree?", me, &[]),
+            "hey  , degree?"
+        );
+        assert_eq!(strip_mention("<@420> hi", me, &[]), "<@420> hi");
+        let role = RoleId::new(7);
+        assert_eq!(
+            strip_mention("<@&7> salary? <@&8>", me, &[role]),
+            "salary? <@&8>"
+        );
     }
 }

@@ -237,6 +237,7 @@ async fn on_event(
         FullEvent::InteractionCreate {
             interaction: Interaction::Component(click),
         } => events::on_component(ctx, bot, click).await,
+        FullEvent::GuildCreate { guild, .. } => bot.learn_own_roles(guild, me),
         FullEvent::Resume { .. } => info!("gateway session resumed"),
         _ => {}
     }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use poise::serenity_prelude as serenity;
 use tokio::sync::Semaphore;
 
 use super::cooldown::Cooldown;
@@ -32,6 +33,9 @@ pub struct Bot {
     /// first.
     voters: Mutex<Voters>,
     next_question: AtomicU64,
+    /// The bot's own (managed) roles in its servers, from GUILD_CREATE: a mention of one of
+    /// them addresses the bot.
+    own_roles: Mutex<HashSet<u64>>,
     /// Bounds the replies in flight to Discord.
     pub sending: Semaphore,
     /// One triage choice at a time, from its append to its reload (and undo, if refused),
@@ -112,6 +116,7 @@ impl Bot {
             votes: Mutex::new(VecDeque::new()),
             voters: Mutex::new(Voters::default()),
             next_question: AtomicU64::new(first),
+            own_roles: Mutex::new(HashSet::new()),
             sending,
             triage: tokio::sync::Mutex::new(()),
             started: Instant::now(),
@@ -172,6 +177,23 @@ impl Bot {
                 engine_version: served.version.clone(),
             }));
         }
+    }
+
+    /// Notes the roles of `guild` that Discord manages for the bot `me`.
+    pub fn learn_own_roles(&self, guild: &serenity::Guild, me: serenity::UserId) {
+        let mut own = self.own_roles.lock().unwrap_or_else(|e| e.into_inner());
+        own.extend(
+            guild
+                .roles
+                .values()
+                .filter(|role| role.tags.bot_id == Some(me))
+                .map(|role| role.id.get()),
+        );
+    }
+
+    pub fn is_own_role(&self, role: serenity::RoleId) -> bool {
+        let own = self.own_roles.lock().unwrap_or_else(|e| e.into_inner());
+        own.contains(&role.get())
     }
 
     /// True the first time `user` votes on `question` (since start).

@@ -132,6 +132,8 @@ pub struct Msg {
     pub content: String,
     /// Put the bot user in `mentions` (the content is left as given, e.g. `"<@BOT_ID> hi"`).
     pub mentions_bot: bool,
+    /// Roles put in `mention_roles` (the content is left as given, e.g. `"<@&ROLE> hi"`).
+    pub mention_roles: Vec<u64>,
 }
 
 impl Msg {
@@ -144,6 +146,7 @@ impl Msg {
             author_bot: false,
             content: content.into(),
             mentions_bot: false,
+            mention_roles: Vec::new(),
         }
     }
 
@@ -158,6 +161,12 @@ impl Msg {
     /// Puts the bot user in `mentions`.
     pub fn mentioning_bot(mut self) -> Msg {
         self.mentions_bot = true;
+        self
+    }
+
+    /// Puts `role` in `mention_roles`.
+    pub fn mentioning_role(mut self, role: u64) -> Msg {
+        self.mention_roles.push(role);
         self
     }
 
@@ -708,7 +717,7 @@ impl Emulator {
                 "tts": false,
                 "mention_everyone": false,
                 "mentions": mentions,
-                "mention_roles": [],
+                "mention_roles": m.mention_roles.iter().map(u64::to_string).collect::<Vec<_>>(),
                 "attachments": [],
                 "embeds": [],
                 "components": [],
