@@ -16,7 +16,7 @@ use careerbot::engine::matcher::Decision;
 use careerbot::engine::Engine;
 use serde_json::Value;
 
-use crate::bot::{confident_question, engine, Bot, EPHEMERAL, MANAGE_GUILD, WAIT};
+use crate::bot::{confident_question, custom_ids, engine, Bot, EPHEMERAL, MANAGE_GUILD, WAIT};
 use crate::support::discord::{Msg, BOT_ID, CHANNEL_ID, USER_ID};
 use crate::support::{bin, shipped};
 
@@ -24,7 +24,7 @@ use crate::support::{bin, shipped};
 const LIVE_WITHIN: Duration = Duration::from_secs(2);
 
 /// A copy of the shipped intents in a temporary directory.
-fn intents_copy() -> tempfile::TempDir {
+pub(crate) fn intents_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(shipped()).unwrap() {
         let path = entry.unwrap().path();
@@ -538,12 +538,8 @@ async fn questions_and_votes_survive_a_restart_and_a_clean_shutdown_loses_nothin
     let mut vote_ids = Vec::new();
     for n in 0..asked {
         let reply = mention(&bot, CHANNEL_ID + n, USER_ID + n, &question).await;
-        let up = reply["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|r| r["components"].as_array().unwrap().clone())
-            .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+        let up = custom_ids(&reply)
+            .into_iter()
             .find(|id| id.starts_with("cb:v:up:"))
             .unwrap();
         vote_ids.push(up);

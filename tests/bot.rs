@@ -177,6 +177,21 @@ impl Bot {
         self.emulator.slash("careerbot", options, user, permissions)
     }
 
+    /// A `/ask question:<question>` interaction by `user`.
+    pub(crate) fn ask_call(&self, question: &str, user: u64) -> Value {
+        let options = json!([option("question", 3, json!(question))]);
+        self.emulator.slash("ask", options, user, 0)
+    }
+
+    /// Sends `/ask question` as `user`; the visible response.
+    pub(crate) async fn ask(&self, question: &str, user: u64) -> Value {
+        let id = self
+            .emulator
+            .interaction(self.ask_call(question, user))
+            .await;
+        self.response(id).await
+    }
+
     /// Sends interaction `call` and asserts its response is private and says `needle`.
     pub(crate) async fn private_reply(&self, call: Value, needle: &str) -> Value {
         let id = self.emulator.interaction(call).await;
@@ -266,6 +281,24 @@ impl Drop for Bot {
 
 pub(crate) fn engine() -> Engine {
     Engine::load(&shipped(), &Default::default()).unwrap().0
+}
+
+/// The components (buttons, menus) of every action row of a message or response.
+pub(crate) fn components(message: &Value) -> Vec<&Value> {
+    message["components"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .flat_map(|row| row["components"].as_array().unwrap())
+        .collect()
+}
+
+/// The custom ids of a message's buttons and menus.
+pub(crate) fn custom_ids(message: &Value) -> Vec<String> {
+    components(message)
+        .into_iter()
+        .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// Asserts the request was accepted (Discord's checks of limits passed).
@@ -418,12 +451,7 @@ async fn a_mention_is_answered_with_the_right_intent_and_pings_nobody() {
         reply.body
     );
     // Related topics and feedback buttons, each custom id within Discord's limit.
-    let rows = reply.body["components"].as_array().unwrap();
-    let ids: Vec<&str> = rows
-        .iter()
-        .flat_map(|r| r["components"].as_array().unwrap())
-        .filter_map(|c| c["custom_id"].as_str())
-        .collect();
+    let ids = custom_ids(&reply.body);
     assert!(ids.iter().any(|id| id.starts_with("cb:v:up:")), "{ids:?}");
     assert!(ids.iter().all(|id| id.len() <= 100));
 }
@@ -575,26 +603,13 @@ async fn slash_ask_answers_in_an_embed_and_buttons_answer_follow_ups_and_take_vo
         .flat_map(|i| i.examples.iter().map(move |e| (e.clone(), i.id.clone())))
         .find(|(e, id)| engine.reply(e).intent.as_deref() == Some(id))
         .unwrap();
-    let call = bot.emulator.slash(
-        "ask",
-        json!([option("question", 3, json!(question))]),
-        USER_ID,
-        0,
-    );
-    let id = bot.emulator.interaction(call).await;
-    let data = bot.response(id).await;
+    let data = bot.ask(&question, USER_ID).await;
     assert_eq!(
         data["embeds"][0]["title"],
         engine.intent(&intent).unwrap().title.as_str()
     );
     assert_no_pings(&data);
-    let ids: Vec<String> = data["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| r["components"].as_array().unwrap().clone())
-        .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
-        .collect();
+    let ids = custom_ids(&data);
     // A related-topic button answers that topic, privately.
     let related = ids.iter().find(|id| id.starts_with("cb:a:")).unwrap();
     let follow_up = related.trim_start_matches("cb:a:");
@@ -636,25 +651,13 @@ async fn a_clarify_asks_which_with_one_button_per_candidate_and_a_button_answers
         })
         .find(|(_, reply)| reply.decision == Decision::Clarify)
         .expect("some pair of questions makes the engine ask which");
-    let call = bot.emulator.slash(
-        "ask",
-        json!([option("question", 3, json!(question))]),
-        USER_ID,
-        0,
-    );
-    let id = bot.emulator.interaction(call).await;
-    let data = bot.response(id).await;
+    let data = bot.ask(&question, USER_ID).await;
     assert_no_pings(&data);
     assert!(
         data["embeds"].as_array().is_none_or(Vec::is_empty),
         "{data}"
     );
-    let buttons: Vec<&Value> = data["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| r["components"].as_array().unwrap())
-        .collect();
+    let buttons = components(&data);
     let labels: Vec<&str> = buttons.iter().filter_map(|b| b["label"].as_str()).collect();
     let titles: Vec<&str> = reply
         .candidates
@@ -676,22 +679,10 @@ async fn a_fallback_says_so_offers_at_most_three_suggestions_and_points_to_topic
     let bot = Bot::shipped(DEFAULTS).await;
     let question = "what is the best recipe for sourdough bread";
     assert_eq!(engine().reply(question).decision, Decision::Fallback);
-    let call = bot.emulator.slash(
-        "ask",
-        json!([option("question", 3, json!(question))]),
-        USER_ID,
-        0,
-    );
-    let id = bot.emulator.interaction(call).await;
-    let data = bot.response(id).await;
+    let data = bot.ask(question, USER_ID).await;
     let content = data["content"].as_str().unwrap();
     assert!(content.contains("/topics"), "{content}");
-    let buttons: usize = data["components"].as_array().map_or(0, |rows| {
-        rows.iter()
-            .map(|r| r["components"].as_array().unwrap().len())
-            .sum()
-    });
-    assert!(buttons <= 3, "{data}");
+    assert!(components(&data).len() <= 3, "{data}");
     assert_no_pings(&data);
 }
 
@@ -793,11 +784,7 @@ async fn admin_commands_refuse_members_without_manage_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_takes_a_good_edit_and_refuses_a_broken_one_keeping_the_old_set() {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(shipped()).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
+    let dir = crate::admin::intents_copy();
     // Only the command reloads here (the watcher could take the edit first, and the command
     // would then find nothing to reload).
     let bot = Bot::start("[admin]\nwatch = false\n", dir.path()).await;
@@ -814,19 +801,8 @@ async fn reload_takes_a_good_edit_and_refuses_a_broken_one_keeping_the_old_set()
         data["content"].as_str().unwrap().starts_with("Reloaded"),
         "{data}"
     );
-    let ask = |q: &str| {
-        bot.emulator.slash(
-            "ask",
-            json!([option("question", 3, json!(q))]),
-            USER_ID + 2,
-            0,
-        )
-    };
-    let id = bot
-        .emulator
-        .interaction(ask("why do zebras have stripes"))
-        .await;
-    assert_eq!(bot.response(id).await["embeds"][0]["title"], "Zebra facts");
+    let zebra = bot.ask("why do zebras have stripes", USER_ID + 2).await;
+    assert_eq!(zebra["embeds"][0]["title"], "Zebra facts");
     // A broken edit: refused with path:line:col, and the previous set keeps answering.
     std::fs::write(
         &meta,
@@ -839,8 +815,8 @@ async fn reload_takes_a_good_edit_and_refuses_a_broken_one_keeping_the_old_set()
     assert!(text.starts_with("Reload refused"), "{text}");
     let located = regex::Regex::new(r"meta\.toml:\d+:\d+: ").unwrap();
     assert!(located.is_match(text), "{text}");
-    let id = bot.emulator.interaction(ask("tell me zebra facts")).await;
-    assert_eq!(bot.response(id).await["embeds"][0]["title"], "Zebra facts");
+    let zebra = bot.ask("tell me zebra facts", USER_ID + 2).await;
+    assert_eq!(zebra["embeds"][0]["title"], "Zebra facts");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -984,13 +960,8 @@ async fn a_fast_user_gets_one_notice_then_silence_and_others_are_unaffected() {
         .count();
     assert_eq!(notices, 1);
     // A throttled slash command gets a private notice every time, never silence.
-    let call = bot.emulator.slash(
-        "ask",
-        json!([option("question", 3, json!(question))]),
-        USER_ID,
-        0,
-    );
-    bot.private_reply(call, "faster").await;
+    bot.private_reply(bot.ask_call(&question, USER_ID), "faster")
+        .await;
     let stats = bot.stats().await;
     assert_eq!(stats["throttled"], 4, "{stats:?}");
 }

@@ -508,18 +508,8 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::good_fixture_copy;
     use crate::engine::intents::load_dir;
-
-    /// A small valid intent directory: the `good` fixture.
-    fn fixture_dir() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
-        for entry in fs::read_dir(good).unwrap() {
-            let entry = entry.unwrap();
-            fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-        }
-        dir
-    }
 
     fn read(dir: &Path, name: &str) -> String {
         fs::read_to_string(dir.join(name)).unwrap()
@@ -719,7 +709,7 @@ answer = \"A\"
 
     #[test]
     fn any_text_is_stored_as_a_valid_string() {
-        let dir = fixture_dir();
+        let dir = good_fixture_copy();
         let cases = [
             ("say \"hi\" to the team", "say \"hi\" to the team"),
             (
@@ -769,7 +759,7 @@ answer = \"A\"
 
     #[test]
     fn refusals() {
-        let dir = fixture_dir();
+        let dir = good_fixture_copy();
         let role = read(dir.path(), "role.toml");
         let refused =
             |intent: &str, example: &str| append_example(dir.path(), intent, example).unwrap_err();
@@ -820,7 +810,7 @@ answer = \"A\"
 
     #[test]
     fn a_broken_file_is_named() {
-        let dir = fixture_dir();
+        let dir = good_fixture_copy();
         fs::write(dir.path().join("zz.toml"), "[[intent]\nid = \"x\"\n").unwrap();
         match append_example(dir.path(), "role.overview", "new question") {
             Err(err @ EditError::Parse { .. }) => {
@@ -854,7 +844,7 @@ answer = \"A\"
 
     #[test]
     fn the_fixture_still_loads_after_appends() {
-        let dir = fixture_dir();
+        let dir = good_fixture_copy();
         for (intent, example) in [
             ("role.overview", "what happens in a normal week"),
             ("role.skills", "do I need to know linux"),
@@ -926,7 +916,7 @@ answer = \"A\"
     #[test]
     fn permissions_and_symlinks_are_kept() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = fixture_dir();
+        let dir = good_fixture_copy();
         let role = dir.path().join("role.toml");
         fs::set_permissions(&role, fs::Permissions::from_mode(0o640)).unwrap();
         append_example(dir.path(), "role.overview", "first new").unwrap();

@@ -8,3 +8,15 @@ pub mod report;
 pub mod store;
 pub mod unanswered;
 pub mod watch;
+
+/// A copy of the `good` test fixture (a small valid intent directory) to edit freely.
+#[cfg(test)]
+pub(crate) fn good_fixture_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
+    for entry in std::fs::read_dir(good).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}

@@ -243,19 +243,9 @@ fn version_of(digest: &str) -> String {
 mod tests {
     use super::*;
 
-    fn fixture_copy() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
-        for entry in std::fs::read_dir(good).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-        }
-        dir
-    }
-
     #[test]
     fn unchanged_files_are_not_compiled_again_and_any_byte_counts_as_a_change() {
-        let dir = fixture_copy();
+        let dir = crate::admin::good_fixture_copy();
         let settings = Settings::load(None).unwrap();
         let (engine, _) = Engine::load(dir.path(), &settings.matcher).unwrap();
         let reloader = Reloader::new(engine, dir.path(), &settings).unwrap();

@@ -35,7 +35,7 @@ pub struct Bot {
     next_question: AtomicU64,
     /// The bot's own (managed) roles in its servers, from GUILD_CREATE: a mention of one of
     /// them addresses the bot.
-    own_roles: Mutex<HashSet<u64>>,
+    own_roles: Mutex<HashSet<serenity::RoleId>>,
     /// Bounds the replies in flight to Discord.
     pub sending: Semaphore,
     /// One triage choice at a time, from its append to its reload (and undo, if refused),
@@ -187,13 +187,13 @@ impl Bot {
                 .roles
                 .values()
                 .filter(|role| role.tags.bot_id == Some(me))
-                .map(|role| role.id.get()),
+                .map(|role| role.id),
         );
     }
 
     pub fn is_own_role(&self, role: serenity::RoleId) -> bool {
         let own = self.own_roles.lock().unwrap_or_else(|e| e.into_inner());
-        own.contains(&role.get())
+        own.contains(&role)
     }
 
     /// True the first time `user` votes on `question` (since start).
