@@ -880,6 +880,11 @@ async fn refused_replies_are_retried_once_then_dropped_and_the_next_message_is_a
     let (question, _) = confident_question(shipped_engine(), 0.5);
     let mention = format!("<@{BOT_ID}> {question}");
     let path = format!("/channels/{CHANNEL_ID}/messages");
+    let statuses = |since: usize| -> Vec<u16> {
+        let requests = bot.emulator.requests();
+        let replies = requests[since..].iter().filter(|r| r.path == path);
+        replies.map(|r| r.status).collect()
+    };
     // One 429: the retry gets through.
     bot.emulator.fail_next("POST", &path, 429, 1);
     let before = bot.emulator.requests().len();
@@ -887,12 +892,7 @@ async fn refused_replies_are_retried_once_then_dropped_and_the_next_message_is_a
         .message(Msg::guild(CHANNEL_ID, USER_ID, mention.clone()).mentioning_bot())
         .await;
     bot.reply_in(CHANNEL_ID, before).await;
-    let statuses: Vec<u16> = bot.emulator.requests()[before..]
-        .iter()
-        .filter(|r| r.path == path)
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [429, 200]);
+    assert_eq!(statuses(before), [429, 200]);
     // 500 twice: that reply is lost (and logged), the bot carries on.
     bot.emulator.fail_next("POST", &path, 500, 2);
     let before = bot.emulator.requests().len();
@@ -902,12 +902,7 @@ async fn refused_replies_are_retried_once_then_dropped_and_the_next_message_is_a
     // Dropped after its one retry (both refused): the 500s are used up.
     let dropped = wait_until_async(WAIT, || bot.log().contains("could not send a reply")).await;
     assert!(dropped, "{}\n{}", bot.calls(), bot.log());
-    let statuses: Vec<u16> = bot.emulator.requests()[before..]
-        .iter()
-        .filter(|r| r.path == path)
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [500, 500]);
+    assert_eq!(statuses(before), [500, 500]);
     let before = bot.emulator.requests().len();
     bot.emulator
         .message(Msg::guild(CHANNEL_ID, USER_ID + 2, mention).mentioning_bot())

@@ -131,32 +131,32 @@ pub fn evaluate(engine: &Engine, cases: &Path) -> Report {
 /// How often the waits below look again.
 const POLL: Duration = Duration::from_millis(20);
 
+/// One item per look of a wait, until `within` has passed.
+fn looks(within: Duration) -> impl Iterator<Item = ()> {
+    let deadline = Instant::now() + within;
+    std::iter::from_fn(move || (Instant::now() < deadline).then_some(()))
+}
+
 /// Polls `done` until it holds or `within` has passed; whether it held. For plain threads.
 pub fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
+    for () in looks(within) {
         if done() {
             return true;
         }
-        if Instant::now() >= deadline {
-            return false;
-        }
         std::thread::sleep(POLL);
     }
+    done()
 }
 
 /// [`wait_until`] for async tests: sleeps without blocking the runtime's workers.
 pub async fn wait_until_async(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
+    for () in looks(within) {
         if done() {
             return true;
         }
-        if Instant::now() >= deadline {
-            return false;
-        }
         tokio::time::sleep(POLL).await;
     }
+    done()
 }
 
 /// What a run of the binary produced.
