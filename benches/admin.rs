@@ -133,6 +133,10 @@ fn main() {
     let single = Instant::now();
     writer.send(question(RECORDS + 1));
     while writer.written() < sent + 1 {
+        assert!(
+            single.elapsed() < Duration::from_secs(30),
+            "the writer never committed the record"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     let window = single.elapsed();

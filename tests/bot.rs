@@ -1,10 +1,15 @@
 //! The Discord bot end to end: the real `careerbot run` binary, with serenity and poise
 //! inside, against the Discord emulator of `support::discord` on 127.0.0.1. Every test
 //! asserts on the REST calls the bot made; expected answers come from the engine itself.
+//!
+//! serenity hands each gateway event to its own task, so the bot may finish messages out of
+//! order: a reply to a later message proves nothing about an earlier one. A test that
+//! expects no answer waits for the bot's debug line saying it passed that message over
+//! ([`Bot::passed_over`]), never for a quiet moment.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use careerbot::engine::matcher::Decision;
 use careerbot::engine::Engine;
@@ -14,13 +19,11 @@ use crate::support::discord::{
     option, Emulator, Msg, Recorded, APP_ID, BOT_ID, BOT_ROLE_ID, CHANNEL_ID, FAKE_TOKEN, GUILD_ID,
     USER_ID,
 };
-use crate::support::{bin, shipped};
+use crate::support::{bin, shipped, shipped_engine, wait_until, wait_until_async};
 
 /// Long enough for a debug build on a loaded 2-core machine; tests finish as soon as the
 /// awaited call arrives.
 pub(crate) const WAIT: Duration = Duration::from_secs(15);
-/// How long "nothing happened" is watched for.
-const QUIET: Duration = Duration::from_millis(800);
 /// The Manage Server permission bit.
 pub(crate) const MANAGE_GUILD: u64 = 1 << 5;
 /// The privileged Message Content gateway intent.
@@ -99,6 +102,23 @@ impl Bot {
 
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// How many of the messages `ids` the bot has passed over: logged that it gives them no
+    /// answer (a bot wrote it, it was not addressed to the bot, the bot was not sure enough,
+    /// or the author is throttled). The line comes last, after any cooldown notice, so
+    /// nothing more is sent for a message once it is logged.
+    pub(crate) fn passed(&self, ids: &[u64]) -> usize {
+        let log = self.log();
+        ids.iter()
+            .filter(|id| log.contains(&format!("no answer to message {id}:")))
+            .count()
+    }
+
+    /// Waits until the bot has passed over every message of `ids` (see [`Bot::passed`]).
+    pub(crate) async fn passed_over(&self, ids: &[u64]) {
+        let all = wait_until_async(WAIT, || self.passed(ids) == ids.len()).await;
+        assert!(all, "messages {ids:?} not all passed over\n{}", self.log());
     }
 
     /// The next reply posted to `channel` after `after` requests were recorded.
@@ -257,13 +277,12 @@ fn signal_and_wait(child: &mut Child, name: &str) -> Option<std::process::ExitSt
         .args([format!("-{name}"), child.id().to_string()])
         .status()
         .unwrap();
-    (0..200).find_map(|_| {
-        let status = child.try_wait().unwrap();
-        if status.is_none() {
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        status
-    })
+    let mut status = None;
+    wait_until(Duration::from_secs(5), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status
 }
 
 impl Drop for Bot {
@@ -277,10 +296,6 @@ impl Drop for Bot {
             assert!(pinging.is_empty(), "sent able to ping: {pinging:#?}");
         }
     }
-}
-
-pub(crate) fn engine() -> Engine {
-    Engine::load(&shipped(), &Default::default()).unwrap().0
 }
 
 /// The components (buttons, menus) of every action row of a message or response.
@@ -429,7 +444,7 @@ async fn a_mention_is_answered_with_the_right_intent_and_pings_nobody() {
     let bot = Bot::shipped(DEFAULTS).await;
     let question =
         "what degree do I need to become a backend engineer? @everyone @here <@&1234567> <@98765>";
-    let expected = engine().reply(question);
+    let expected = shipped_engine().reply(question);
     assert_eq!(expected.decision, Decision::Answer);
     let before = bot.emulator.requests().len();
     let content = format!("<@{BOT_ID}> {question}");
@@ -459,17 +474,18 @@ async fn a_mention_is_answered_with_the_right_intent_and_pings_nobody() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mention_of_the_bots_own_role_addresses_it_and_other_roles_do_not() {
     let bot = Bot::shipped(DEFAULTS).await;
-    let (question, intent) = confident_question(&engine(), 0.5);
-    let title = engine().intent(&intent).unwrap().title.clone();
+    let (question, intent) = confident_question(shipped_engine(), 0.5);
+    let title = &shipped_engine().intent(&intent).unwrap().title;
     // Another role's mention in an unwatched channel: not addressed to the bot.
     let other_role = BOT_ROLE_ID + 1;
-    bot.emulator
+    let other = bot
+        .emulator
         .message(
             Msg::guild(CHANNEL_ID, USER_ID, format!("<@&{other_role}> {question}"))
                 .mentioning_role(other_role),
         )
         .await;
-    tokio::time::sleep(QUIET).await;
+    bot.passed_over(&[other]).await;
     let before = bot.emulator.requests().len();
     // The role Discord manages for the bot (the one members pick from the mention list).
     bot.emulator
@@ -489,8 +505,8 @@ async fn a_mention_of_the_bots_own_role_addresses_it_and_other_roles_do_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_message_is_answered_without_a_mention() {
     let bot = Bot::shipped(DEFAULTS).await;
-    let (question, intent) = confident_question(&engine(), 0.5);
-    let title = engine().intent(&intent).unwrap().title.clone();
+    let (question, intent) = confident_question(shipped_engine(), 0.5);
+    let title = shipped_engine().intent(&intent).unwrap().title.clone();
     let dm = CHANNEL_ID + 99;
     let before = bot.emulator.requests().len();
     bot.emulator.message(Msg::dm(dm, USER_ID, question)).await;
@@ -502,34 +518,30 @@ async fn a_direct_message_is_answered_without_a_mention() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unaddressed_messages_and_bots_are_ignored() {
     let bot = Bot::shipped(DEFAULTS).await;
-    let (question, _) = confident_question(&engine(), 0.5);
+    let (question, _) = confident_question(shipped_engine(), 0.5);
     let before = bot.emulator.requests().len();
-    // Not mentioned, in a channel nobody configured.
-    bot.emulator
-        .message(Msg::guild(CHANNEL_ID, USER_ID, question.clone()))
-        .await;
-    // Another bot mentioning careerbot, and careerbot itself.
     let mention = format!("<@{BOT_ID}> {question}");
-    bot.emulator
-        .message(
-            Msg::guild(CHANNEL_ID, USER_ID + 5, mention.clone())
-                .mentioning_bot()
-                .by_bot(),
-        )
-        .await;
-    bot.emulator
-        .message(
-            Msg::guild(CHANNEL_ID, BOT_ID, mention.clone())
-                .mentioning_bot()
-                .by_bot(),
-        )
-        .await;
+    let ignored = [
+        // Not mentioned, in a channel nobody configured.
+        Msg::guild(CHANNEL_ID, USER_ID, question.clone()),
+        // Another bot mentioning careerbot, and careerbot itself.
+        Msg::guild(CHANNEL_ID, USER_ID + 5, mention.clone())
+            .mentioning_bot()
+            .by_bot(),
+        Msg::guild(CHANNEL_ID, BOT_ID, mention.clone())
+            .mentioning_bot()
+            .by_bot(),
+    ];
+    let mut ids = Vec::new();
+    for message in ignored {
+        ids.push(bot.emulator.message(message).await);
+    }
     // Then a real mention: the only one answered.
     bot.emulator
         .message(Msg::guild(CHANNEL_ID, USER_ID, mention).mentioning_bot())
         .await;
     bot.reply_in(CHANNEL_ID, before).await;
-    tokio::time::sleep(QUIET).await;
+    bot.passed_over(&ids).await;
     let replies = bot.count(|r| r.method == "POST" && r.path.ends_with("/messages"));
     assert_eq!(replies, 1, "{}", bot.log());
 }
@@ -539,12 +551,13 @@ async fn a_watched_channel_is_answered_only_when_confident() {
     let config =
         format!("[discord]\nanswer_channels = [{WATCHED}]\nchannel_min_confidence = 0.7\n");
     let bot = Bot::shipped(&config).await;
-    let engine = engine();
-    let (sure, intent) = confident_question(&engine, 0.7);
+    let engine = shipped_engine();
+    let (sure, intent) = confident_question(engine, 0.7);
     let off_topic = "what should I cook for dinner tonight with pasta";
     assert_eq!(engine.reply(off_topic).decision, Decision::Fallback);
     let before = bot.emulator.requests().len();
-    bot.emulator
+    let off_topic = bot
+        .emulator
         .message(Msg::guild(WATCHED, USER_ID, off_topic))
         .await;
     bot.emulator
@@ -570,10 +583,11 @@ async fn a_watched_channel_is_answered_only_when_confident() {
                 && (0.45..0.65).contains(&reply.confidence)
         })
         .expect("some shortened example is answered without much confidence");
-    bot.emulator
+    let unsure_id = bot
+        .emulator
         .message(Msg::guild(WATCHED, USER_ID + 1, unsure.clone()))
         .await;
-    tokio::time::sleep(QUIET).await;
+    bot.passed_over(&[off_topic, unsure_id]).await;
     let before = bot.emulator.requests().len();
     bot.emulator
         .message(Msg::guild(WATCHED, USER_ID + 1, format!("<@{BOT_ID}> {unsure}")).mentioning_bot())
@@ -581,7 +595,6 @@ async fn a_watched_channel_is_answered_only_when_confident() {
     let reply = bot.reply_in(WATCHED, before).await;
     let title = &engine.intent(&unsure_intent).unwrap().title;
     assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
-    tokio::time::sleep(QUIET).await;
     assert_eq!(
         bot.count(|r| r.method == "POST" && r.path.ends_with("/messages")),
         2
@@ -594,7 +607,7 @@ async fn a_watched_channel_is_answered_only_when_confident() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slash_ask_answers_in_an_embed_and_buttons_answer_follow_ups_and_take_votes() {
     let bot = Bot::shipped(DEFAULTS).await;
-    let engine = engine();
+    let engine = shipped_engine();
     // A question whose answer has related topics.
     let (question, intent) = engine
         .intents()
@@ -634,7 +647,7 @@ async fn slash_ask_answers_in_an_embed_and_buttons_answer_follow_ups_and_take_vo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clarify_asks_which_with_one_button_per_candidate_and_a_button_answers_it() {
     let bot = Bot::shipped(DEFAULTS).await;
-    let engine = engine();
+    let engine = shipped_engine();
     // Two intents' questions run together: found among the intents' own examples, so the
     // test holds whatever the wording of the shipped files.
     let firsts: Vec<&String> = engine
@@ -678,7 +691,10 @@ async fn a_clarify_asks_which_with_one_button_per_candidate_and_a_button_answers
 async fn a_fallback_says_so_offers_at_most_three_suggestions_and_points_to_topics() {
     let bot = Bot::shipped(DEFAULTS).await;
     let question = "what is the best recipe for sourdough bread";
-    assert_eq!(engine().reply(question).decision, Decision::Fallback);
+    assert_eq!(
+        shipped_engine().reply(question).decision,
+        Decision::Fallback
+    );
     let data = bot.ask(question, USER_ID).await;
     let content = data["content"].as_str().unwrap();
     assert!(content.contains("/topics"), "{content}");
@@ -733,7 +749,7 @@ async fn course_autocomplete_and_lookup_come_from_the_catalog() {
     let id = bot.emulator.interaction(lookup).await;
     let data = bot.response(id).await;
     let listed = data["embeds"][0]["description"].as_str().unwrap();
-    let engine = engine();
+    let engine = shipped_engine();
     let free_sql: Vec<_> = engine
         .catalog()
         .courses()
@@ -748,7 +764,7 @@ async fn course_autocomplete_and_lookup_come_from_the_catalog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_lists_every_intent_and_its_menu_answers_the_choice() {
     let bot = Bot::shipped(DEFAULTS).await;
-    let engine = engine();
+    let engine = shipped_engine();
     let call = bot.emulator.slash("topics", Value::Null, USER_ID, 0);
     let id = bot.emulator.interaction(call).await;
     let data = bot.response(id).await;
@@ -846,7 +862,7 @@ async fn hostile_gateway_traffic_is_ignored_and_the_bot_keeps_answering() {
         .await;
     let reply = bot.reply_in(CHANNEL_ID, before).await;
     assert_no_pings(&reply.body);
-    let (question, intent) = confident_question(&engine(), 0.5);
+    let (question, intent) = confident_question(shipped_engine(), 0.5);
     let before = bot.emulator.requests().len();
     bot.emulator
         .message(
@@ -854,16 +870,21 @@ async fn hostile_gateway_traffic_is_ignored_and_the_bot_keeps_answering() {
         )
         .await;
     let reply = bot.reply_in(CHANNEL_ID, before).await;
-    let title = engine().intent(&intent).unwrap().title.clone();
+    let title = shipped_engine().intent(&intent).unwrap().title.clone();
     assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_replies_are_retried_once_then_dropped_and_the_next_message_is_answered() {
     let bot = Bot::shipped(DEFAULTS).await;
-    let (question, _) = confident_question(&engine(), 0.5);
+    let (question, _) = confident_question(shipped_engine(), 0.5);
     let mention = format!("<@{BOT_ID}> {question}");
     let path = format!("/channels/{CHANNEL_ID}/messages");
+    let statuses = |since: usize| -> Vec<u16> {
+        let requests = bot.emulator.requests();
+        let replies = requests[since..].iter().filter(|r| r.path == path);
+        replies.map(|r| r.status).collect()
+    };
     // One 429: the retry gets through.
     bot.emulator.fail_next("POST", &path, 429, 1);
     let before = bot.emulator.requests().len();
@@ -871,24 +892,17 @@ async fn refused_replies_are_retried_once_then_dropped_and_the_next_message_is_a
         .message(Msg::guild(CHANNEL_ID, USER_ID, mention.clone()).mentioning_bot())
         .await;
     bot.reply_in(CHANNEL_ID, before).await;
-    let statuses: Vec<u16> = bot.emulator.requests()[before..]
-        .iter()
-        .filter(|r| r.path == path)
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [429, 200]);
+    assert_eq!(statuses(before), [429, 200]);
     // 500 twice: that reply is lost (and logged), the bot carries on.
     bot.emulator.fail_next("POST", &path, 500, 2);
     let before = bot.emulator.requests().len();
     bot.emulator
         .message(Msg::guild(CHANNEL_ID, USER_ID + 1, mention.clone()).mentioning_bot())
         .await;
-    let second = bot
-        .wait_nth(before, |r| r.path == path && r.status == 500)
-        .await
-        .unwrap();
-    assert_eq!(second.status, 500);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Dropped after its one retry (both refused): the 500s are used up.
+    let dropped = wait_until_async(WAIT, || bot.log().contains("could not send a reply")).await;
+    assert!(dropped, "{}\n{}", bot.calls(), bot.log());
+    assert_eq!(statuses(before), [500, 500]);
     let before = bot.emulator.requests().len();
     bot.emulator
         .message(Msg::guild(CHANNEL_ID, USER_ID + 2, mention).mentioning_bot())
@@ -907,17 +921,13 @@ async fn refused_replies_are_retried_once_then_dropped_and_the_next_message_is_a
 async fn after_the_gateway_drops_the_bot_reconnects_and_answers() {
     let bot = Bot::shipped(DEFAULTS).await;
     bot.emulator.close_gateway(4000).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while bot.emulator.resume_count() + bot.emulator.identify_count() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no reconnection\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let reconnected = wait_until_async(WAIT, || {
+        bot.emulator.resume_count() + bot.emulator.identify_count() >= 2
+    })
+    .await;
+    assert!(reconnected, "no reconnection\n{}", bot.log());
     assert!(bot.emulator.wait_ready(WAIT).await);
-    let (question, _) = confident_question(&engine(), 0.5);
+    let (question, _) = confident_question(shipped_engine(), 0.5);
     let before = bot.emulator.requests().len();
     bot.emulator
         .message(
@@ -931,13 +941,16 @@ async fn after_the_gateway_drops_the_bot_reconnects_and_answers() {
 async fn a_fast_user_gets_one_notice_then_silence_and_others_are_unaffected() {
     let config = "[discord]\ncooldown_questions = 2\ncooldown_seconds = 600\n";
     let bot = Bot::shipped(config).await;
-    let (question, _) = confident_question(&engine(), 0.5);
+    let (question, _) = confident_question(shipped_engine(), 0.5);
     let mention = format!("<@{BOT_ID}> {question}");
     let dm = CHANNEL_ID + 50;
+    let mut sent = Vec::new();
     for _ in 0..5 {
-        bot.emulator
-            .message(Msg::dm(dm, USER_ID, mention.clone()))
-            .await;
+        sent.push(
+            bot.emulator
+                .message(Msg::dm(dm, USER_ID, mention.clone()))
+                .await,
+        );
     }
     let other = CHANNEL_ID + 51;
     let before = bot.emulator.requests().len();
@@ -945,20 +958,22 @@ async fn a_fast_user_gets_one_notice_then_silence_and_others_are_unaffected() {
         .message(Msg::dm(other, USER_ID + 1, mention.clone()))
         .await;
     bot.reply_in(other, before).await;
-    tokio::time::sleep(QUIET).await;
-    let replies: Vec<Value> = bot
-        .emulator
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == format!("/channels/{dm}/messages"))
-        .map(|r| r.body)
-        .collect();
+    let replies = || -> Vec<Value> {
+        let path = format!("/channels/{dm}/messages");
+        let requests = bot.emulator.requests().into_iter();
+        requests
+            .filter(|r| r.path == path)
+            .map(|r| r.body)
+            .collect()
+    };
+    let is_notice = |r: &Value| r["content"].as_str().is_some_and(|c| c.contains("faster"));
+    // Each message is done once answered, or once passed over (after any notice).
+    let answers = || replies().iter().filter(|r| !is_notice(r)).count();
+    let done = wait_until_async(WAIT, || answers() + bot.passed(&sent) >= sent.len()).await;
+    assert!(done, "{}\n{}", bot.calls(), bot.log());
+    let replies = replies();
     assert_eq!(replies.len(), 3, "2 answers and 1 notice: {replies:?}");
-    let notices = replies
-        .iter()
-        .filter(|r| r["content"].as_str().is_some_and(|c| c.contains("faster")))
-        .count();
-    assert_eq!(notices, 1);
+    assert_eq!(replies.iter().filter(|r| is_notice(r)).count(), 1);
     // A throttled slash command gets a private notice every time, never silence.
     bot.private_reply(bot.ask_call(&question, USER_ID), "faster")
         .await;
@@ -971,7 +986,7 @@ async fn sigterm_and_sigint_stop_the_bot_cleanly_and_even_trace_logs_hide_the_to
     for signal in ["TERM", "INT"] {
         // Everything at trace: the gateway library would print the IDENTIFY frame.
         let mut bot = Bot::start_logging(DEFAULTS, &shipped(), "trace").await;
-        let (question, _) = confident_question(&engine(), 0.5);
+        let (question, _) = confident_question(shipped_engine(), 0.5);
         let at = bot.emulator.requests().len();
         bot.emulator
             .message(Msg::dm(CHANNEL_ID + 99, USER_ID, question))
@@ -1006,15 +1021,8 @@ fn a_signal_while_still_connecting_stops_the_bot_cleanly() {
             .spawn()
             .unwrap();
         let read = || std::fs::read_to_string(&log).unwrap_or_default();
-        let started = Instant::now();
-        while !read().contains("go through a proxy") {
-            assert!(
-                started.elapsed() < WAIT,
-                "never started connecting:\n{}",
-                read()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let connecting = wait_until(WAIT, || read().contains("go through a proxy"));
+        assert!(connecting, "never started connecting:\n{}", read());
         let status = signal_and_wait(&mut child, signal)
             .unwrap_or_else(|| panic!("SIG{signal} ignored:\n{}", read()));
         assert!(status.success(), "SIG{signal}: {status:?}\n{}", read());

@@ -1,11 +1,19 @@
-//! Matching behaviour through the library, on intent sets written to temporary directories.
+//! Matching behaviour through the library: on intent sets written to temporary
+//! directories, then what `careerbot ask` and `careerbot courses` would answer on
+//! `tests/fixtures/good` and the shipped `intents/` (the binary's side is in `cli`).
 
+use std::collections::BTreeSet;
+
+use careerbot::engine::catalog::CourseFilter;
 use careerbot::engine::confusions;
-use careerbot::engine::intents::{self, Severity};
+use careerbot::engine::intents::{self, Level, Severity};
 use careerbot::engine::matcher::{Decision, MatcherSettings};
 use careerbot::engine::{Engine, Reply};
 
-use crate::support::{careerbot, intents_arg, intents_toml, IntentDir, IntentToml};
+use crate::support::{
+    assert_well_formed, careerbot, good_engine, intents_arg, intents_toml, shipped_engine,
+    IntentDir, IntentToml,
+};
 
 const DEGREE_PATTERN: &str = r"\b(bachelor|b\.?sc)\b";
 
@@ -780,4 +788,158 @@ fn words_only_another_intent_uses_lower_the_confidence() {
     assert!(mixed < any_intent, "{mixed} vs {any_intent}");
     let (decision, _, only_own) = confidence(1.0);
     assert_eq!(decision, Decision::Fallback, "confidence {only_own}");
+}
+
+// ---------------------------------------------------------------------------
+// The good fixture and the shipped intents
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_good_fixture_answers_every_example_with_its_own_intent() {
+    let engine = good_engine();
+    for intent in engine.intents() {
+        for example in &intent.examples {
+            assert_answers(engine, example, &intent.id);
+        }
+    }
+}
+
+#[test]
+fn the_good_fixture_answers_reworded_in_scope_questions() {
+    // Each question uses a keyword or pattern of its intent in the fixture, but is not
+    // one of its examples.
+    for (question, expected) in [
+        ("what skills matter for this job", "role.skills"),
+        ("hello, anyone around?", "meta.greeting"),
+        ("can you recommend a good online course", "role.courses"),
+        ("what are my responsibilities in this role", "role.overview"),
+    ] {
+        assert_answers(good_engine(), question, expected);
+    }
+}
+
+/// Unrelated questions that do share some function words with the intents.
+const UNRELATED: &[&str] = &[
+    "will it rain tomorrow",
+    "weather forecast for Berlin",
+    "best recipe for banana bread",
+    "who won the football match yesterday",
+    "quantum chromodynamics lattice gauge",
+];
+
+#[test]
+fn unrelated_questions_fall_back_on_the_good_fixture_and_the_shipped_intents() {
+    for (name, engine) in [("good", good_engine()), ("shipped", shipped_engine())] {
+        for question in UNRELATED {
+            let reply = engine.reply(question);
+            assert_well_formed(&reply, engine, question);
+            assert_eq!(
+                reply.decision,
+                Decision::Fallback,
+                "{question:?} on {name}: {}",
+                show(&reply)
+            );
+        }
+    }
+}
+
+#[test]
+fn everyday_weather_and_cooking_questions_fall_back() {
+    let mut wrong = Vec::new();
+    for (name, engine) in [("good", good_engine()), ("shipped", shipped_engine())] {
+        for question in [
+            "what is the weather like in Paris tomorrow",
+            "what's the weather today",
+            "how do I cook pasta carbonara",
+        ] {
+            let reply = engine.reply(question);
+            if reply.decision != Decision::Fallback {
+                wrong.push(format!("{name} {question:?}: {}", show(&reply)));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "not a fallback:\n{}", wrong.join("\n"));
+}
+
+/// The ids of the courses `careerbot courses QUERY` lists (at most 25).
+fn course_hits(engine: &Engine, query: &str, filter: &CourseFilter) -> BTreeSet<String> {
+    let hits = engine.catalog().search(query, filter, 25);
+    hits.iter().map(|h| h.course.id.clone()).collect()
+}
+
+#[test]
+fn the_course_search_finds_every_sql_course_first() {
+    for (name, engine) in [("good", good_engine()), ("shipped", shipped_engine())] {
+        let sql: BTreeSet<String> = engine
+            .catalog()
+            .courses()
+            .iter()
+            .filter(|c| c.topics.iter().any(|t| t == "sql"))
+            .map(|c| c.id.clone())
+            .collect();
+        assert!(!sql.is_empty(), "{name} has no SQL course");
+        let hits = engine.catalog().search("sql", &CourseFilter::default(), 25);
+        let first = &hits[0].course.id;
+        assert!(
+            sql.contains(first),
+            "{first} is not an SQL course on {name}"
+        );
+        let found = course_hits(engine, "sql", &CourseFilter::default());
+        assert!(
+            sql.is_subset(&found),
+            "every SQL course should be found on {name}"
+        );
+    }
+}
+
+#[test]
+fn the_course_search_filters_by_level_and_price() {
+    // An empty query lists the courses that pass the filter, at most 25: all of them when
+    // they fit, otherwise 25 that each pass it.
+    for (name, engine) in [("good", good_engine()), ("shipped", shipped_engine())] {
+        let filters = [
+            None,
+            Some(Level::Beginner),
+            Some(Level::Intermediate),
+            Some(Level::Advanced),
+        ]
+        .into_iter()
+        .flat_map(|level| [false, true].map(|free_only| CourseFilter { level, free_only }));
+        for filter in filters {
+            let expected: BTreeSet<String> = engine
+                .catalog()
+                .courses()
+                .iter()
+                .filter(|c| {
+                    filter.level.is_none_or(|l| c.level == l) && (c.free || !filter.free_only)
+                })
+                .map(|c| c.id.clone())
+                .collect();
+            let got = course_hits(engine, "", &filter);
+            if expected.len() <= 25 {
+                assert_eq!(got, expected, "{name} {filter:?}");
+            } else {
+                assert_eq!(got.len(), 25, "{name} {filter:?}");
+                assert!(got.is_subset(&expected), "{name} {filter:?}: {got:?}");
+            }
+        }
+    }
+    // The good fixture has paid courses, so "free" really removes some there.
+    let good = good_engine();
+    let free = CourseFilter {
+        level: None,
+        free_only: true,
+    };
+    assert!(course_hits(good, "", &free).len() < 3);
+    // A query and a filter together: the SQL course is paid in the fixture.
+    assert!(course_hits(good, "sql", &free).is_empty());
+    let intermediate = CourseFilter {
+        level: Some(Level::Intermediate),
+        free_only: false,
+    };
+    assert_eq!(
+        course_hits(good, "sql", &intermediate),
+        BTreeSet::from(["databases_101".to_owned()])
+    );
+    assert!(course_hits(good, "zzqqxx", &CourseFilter::default()).is_empty());
 }

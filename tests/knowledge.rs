@@ -1,13 +1,14 @@
 //! The shipped knowledge base (`intents/`) against its contract: the intents the issue
 //! names, enough varied examples, answers and titles within limits, a real catalog, a clean
 //! `check`, and the held-out evaluation (`tests/data/career_cases.jsonl`) above its bar.
+//! All through the library: the binary's `check` and `eval` are tested in `cli`, and this is
+//! the suite's only confusion check of the shipped set (the slowest check there is).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use careerbot::engine::intents::{self, Action, Severity};
-use careerbot::engine::matcher::MatcherSettings;
+use careerbot::engine::intents::{self, Action};
 
-use crate::support::{careerbot, load, root, shipped};
+use crate::support::{self, root, shipped, shipped_engine};
 
 /// The intents the knowledge-base issue requires (more may exist).
 const REQUIRED: &[&str] = &[
@@ -81,7 +82,7 @@ fn the_catalog_is_large_and_covers_the_subjects_answers_mention() {
     let courses = &loaded.set.courses;
     assert!(courses.len() >= MIN_COURSES, "{} courses", courses.len());
     assert!(courses.iter().all(|c| c.url.starts_with("https://")));
-    let engine = load(&shipped(), &MatcherSettings::default());
+    let engine = shipped_engine();
     let filter = Default::default();
     for subject in [
         "algorithms",
@@ -116,19 +117,11 @@ fn the_catalog_is_large_and_covers_the_subjects_answers_mention() {
 
 #[test]
 fn check_on_the_shipped_intents_is_clean() {
-    let out = careerbot(["check"]).run();
-    out.expect_code(0);
+    // What `careerbot check` reports: the loader's diagnostics, then the confusions.
     let loaded = intents::load_dir(&shipped());
-    let warnings: Vec<_> = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .collect();
-    assert!(warnings.is_empty(), "{warnings:#?}");
-    assert!(
-        out.stdout.contains("0 errors, 0 warnings"),
-        "check reports problems:\n{out}"
-    );
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    let confusions = support::confusions(&shipped());
+    assert!(confusions.is_empty(), "{confusions:#?}");
 }
 
 #[test]
@@ -157,16 +150,11 @@ fn the_evaluation_cases_are_many_varied_and_cover_every_intent() {
 
 #[test]
 fn the_evaluation_cases_are_answered_well() {
-    let out = careerbot(["eval", "--json"])
-        .with_args([cases_path()])
-        .run();
-    out.expect_code(0);
-    let report = out.json();
-    let accuracy = report["accuracy"].as_f64().expect("accuracy");
-    let oos_recall = report["oos_recall"].as_f64().expect("oos_recall");
+    let report = support::evaluate(shipped_engine(), &cases_path());
+    let (accuracy, oos_recall) = (report.accuracy, report.oos_recall);
     assert!(
         accuracy >= 0.95 && oos_recall >= 0.90,
         "accuracy {accuracy:.3} (>= 0.95), out-of-scope recall {oos_recall:.3} (>= 0.90); failures:\n{}",
-        serde_json::to_string_pretty(&report["failures"]).unwrap_or_default()
+        serde_json::to_string_pretty(&report.failures).unwrap_or_default()
     );
 }

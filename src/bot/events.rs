@@ -19,6 +19,7 @@ use crate::engine::matcher::Decision;
 /// one of `answer_channels`; stays silent otherwise, and on anything from a bot.
 pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message) {
     if message.author.bot || message.author.id == me || message.webhook_id.is_some() {
+        debug!("no answer to message {}: from a bot", message.id);
         return;
     }
     let in_dm = message.guild_id.is_none();
@@ -38,6 +39,7 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
             .contains(&message.channel_id.get());
     let addressed = in_dm || mentioned;
     if !addressed && !watched {
+        debug!("no answer to message {}: not addressed", message.id);
         return;
     }
     let question = strip_mention(&message.content, me, &own_roles);
@@ -72,7 +74,7 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         bot.record_question(id, origin, &served, &reply, Some("unconfident"));
         debug!(
             confidence = reply.confidence,
-            "left an unaddressed message alone"
+            "no answer to message {}: unaddressed and not sure", message.id
         );
         return;
     }
@@ -84,6 +86,7 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
                 let notice = Card::text(&bot.settings.replies.throttled);
                 send(ctx, bot, message, notice).await;
             }
+            debug!("no answer to message {}: throttled", message.id);
             return;
         }
     }

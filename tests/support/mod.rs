@@ -1,14 +1,25 @@
-//! Helpers shared by the integration tests: the built binary, fixture paths, an intent-set
-//! builder in a temporary directory and a parser for `path:line:col: message` diagnostics.
+//! Helpers shared by the integration tests: the built binary, fixture paths, the engines
+//! the library tests share, waits with deadlines, an intent-set builder in a temporary
+//! directory and a parser for `path:line:col: message` diagnostics.
+//!
+//! Tests about the engine (answers, decisions, validation, evaluation figures) call the
+//! library through the few helpers here; the binary is started only where its interface
+//! (exit codes, output, flags, stdin, signals, Discord) is what a test is about. Every wait
+//! has a deadline, so a stuck or panicking thread fails the suite instead of hanging it.
 
 #![allow(dead_code)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-use careerbot::engine::matcher::MatcherSettings;
-use careerbot::engine::Engine;
+use careerbot::engine::confusions;
+use careerbot::engine::evaluation::{self, Report};
+use careerbot::engine::intents::{self, Diagnostic};
+use careerbot::engine::matcher::{Decision, MatcherSettings};
+use careerbot::engine::{Engine, Reply};
 
 pub mod discord;
 
@@ -30,6 +41,122 @@ pub fn fixture(name: &str) -> PathBuf {
 /// The shipped knowledge base, `intents/`.
 pub fn shipped() -> PathBuf {
     root().join("intents")
+}
+
+/// The matcher settings the binary uses when no file or variable changes them.
+pub fn matcher_settings() -> MatcherSettings {
+    MatcherSettings::default()
+}
+
+/// The shipped intents, compiled once for the whole suite with the default settings.
+pub fn shipped_engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| load(&shipped(), &matcher_settings()))
+}
+
+/// `tests/fixtures/good`, compiled once for the whole suite with the default settings.
+pub fn good_engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| load(&fixture("good"), &matcher_settings()))
+}
+
+/// Checks the invariants every reply has, whatever the input.
+#[track_caller]
+pub fn assert_well_formed(reply: &Reply, engine: &Engine, what: &str) {
+    assert!(
+        reply.confidence.is_finite() && (0.0..=1.0).contains(&reply.confidence),
+        "{what}: confidence {}",
+        reply.confidence
+    );
+    assert!(
+        reply.candidates.len() <= 3,
+        "{what}: {:?}",
+        reply.candidates
+    );
+    for c in &reply.candidates {
+        assert!(c.score.is_finite() && (0.0..=1.0).contains(&c.score));
+        assert!(engine.intent(&c.intent).is_some());
+    }
+    let scores: Vec<f32> = reply.candidates.iter().map(|c| c.score).collect();
+    assert!(scores.is_sorted_by(|a, b| a >= b), "{what}: not best first");
+    match reply.decision {
+        Decision::Answer => {
+            let id = reply.intent.as_deref().expect("an answer names its intent");
+            assert_eq!(
+                reply.answer.as_deref(),
+                Some(engine.intent(id).unwrap().answer.as_str())
+            );
+            assert_eq!(reply.candidates[0].intent, id, "{what}");
+            assert_eq!(scores[0], reply.confidence, "{what}");
+        }
+        Decision::Clarify | Decision::Fallback => {
+            assert!(reply.intent.is_none() && reply.answer.is_none(), "{what}");
+            assert!(
+                reply.courses.is_empty() && reply.follow_ups.is_empty(),
+                "{what}"
+            );
+            // A more confident choice or suggestion may be listed first.
+            assert!(
+                scores.first().is_none_or(|&best| reply.confidence <= best),
+                "{what}"
+            );
+        }
+    }
+    assert!(!reply.explanation.summary.is_empty(), "{what}");
+}
+
+/// What `careerbot check` finds in `dir` beyond validation: the examples a model trained
+/// without them answers with another intent (k-fold on large sets: seconds on `intents/`).
+pub fn confusions(dir: &Path) -> Vec<Diagnostic> {
+    let loaded = intents::load_dir(dir);
+    assert!(
+        !intents::has_errors(&loaded.diagnostics),
+        "{:#?}",
+        loaded.diagnostics
+    );
+    confusions::find(
+        &loaded.set.intents,
+        &loaded.set.synonyms,
+        &matcher_settings(),
+    )
+}
+
+/// What `careerbot eval CASES` reports for `engine`.
+pub fn evaluate(engine: &Engine, cases: &Path) -> Report {
+    let cases =
+        evaluation::read_cases(cases).unwrap_or_else(|e| panic!("{}: {e:#}", cases.display()));
+    evaluation::evaluate(engine, &cases).expect("the cases name known intents")
+}
+
+/// How often the waits below look again.
+const POLL: Duration = Duration::from_millis(20);
+
+/// One item per look of a wait, until `within` has passed.
+fn looks(within: Duration) -> impl Iterator<Item = ()> {
+    let deadline = Instant::now() + within;
+    std::iter::from_fn(move || (Instant::now() < deadline).then_some(()))
+}
+
+/// Polls `done` until it holds or `within` has passed; whether it held. For plain threads.
+pub fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    for () in looks(within) {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(POLL);
+    }
+    done()
+}
+
+/// [`wait_until`] for async tests: sleeps without blocking the runtime's workers.
+pub async fn wait_until_async(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    for () in looks(within) {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    done()
 }
 
 /// What a run of the binary produced.
