@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use careerbot::admin::reload::Reloader;
-use careerbot::admin::store::{QuestionRecord, Record, Store, VoteRecord, Writer, FLUSH_EVERY};
+use careerbot::admin::store::{
+    Outcome, QuestionRecord, Record, Source, Store, VoteRecord, Writer, FLUSH_EVERY,
+};
 use careerbot::config::Settings;
 use careerbot::engine::Engine;
 use serde_json::json;
@@ -86,9 +88,9 @@ fn question(id: u64) -> Record {
         at_ms: 1_700_000_000_000 + id as i64,
         guild: Some(1),
         channel: Some(2),
-        source: "mention".to_owned(),
+        source: Source::Mention,
         text: format!("how do i become a backend engineer number {}", id % 1000),
-        decision: "answer".to_owned(),
+        decision: Outcome::Answer,
         intent: Some("role.overview".to_owned()),
         confidence: 0.9,
         candidates: vec!["role.overview".to_owned(), "role.impact".to_owned()],

@@ -5,9 +5,11 @@
 //! - [`bot`]: the Discord front end (serenity and poise), started by `careerbot run`.
 //! - [`admin`]: the admin loop (live reload, store, unanswered queue, edits, reports).
 //! - [`config`]: every setting, layered from `config/default.toml` and the environment.
+//! - [`text`]: text cut to a length (Discord's limits, report columns).
 
 pub mod admin;
 pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod text;

@@ -1,21 +1,13 @@
 //! `careerbot report`: the real binary over a database written with the library's `Store`.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use careerbot::admin::store::{QuestionRecord, Record, Store, VoteRecord};
+use careerbot::admin::store::{now_ms, QuestionRecord, Record, Source, Store, VoteRecord};
 use serde_json::json;
 
 use crate::support::careerbot;
 
 const HOUR: i64 = 3_600_000;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn question(
     id: u64,
@@ -30,9 +22,9 @@ fn question(
         at_ms,
         guild: Some(1_234_567_890_123_456_789),
         channel: Some(42),
-        source: "mention".to_owned(),
+        source: Source::Mention,
         text: text.to_owned(),
-        decision: decision.to_owned(),
+        decision: decision.parse().unwrap(),
         intent: Some(intent.to_owned()),
         confidence,
         candidates: vec![intent.to_owned(), "career_switch".to_owned()],

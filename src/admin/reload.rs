@@ -65,6 +65,8 @@ pub enum Refusal {
     },
     /// The gate's cases could not be read or do not fit the new set.
     GateBroken(String),
+    /// The reload itself panicked (a bug, not a problem in the files); the panic's message.
+    Panicked(String),
 }
 
 impl Refusal {
@@ -86,7 +88,7 @@ impl Refusal {
                     )
                 })
                 .collect(),
-            Refusal::GateBroken(why) => vec![why.clone()],
+            Refusal::GateBroken(why) | Refusal::Panicked(why) => vec![why.clone()],
         }
     }
 
@@ -110,7 +112,21 @@ impl Refusal {
                 failures.len()
             ),
             Refusal::GateBroken(_) => "the reload gate could not run".to_owned(),
+            Refusal::Panicked(_) => "the reload panicked (a bug in careerbot)".to_owned(),
         }
+    }
+
+    /// The refusal for a reload that panicked with `payload` (what `catch_unwind` or a
+    /// task's join error hands back).
+    pub fn panicked(payload: Box<dyn std::any::Any + Send>) -> Refusal {
+        let message = match payload.downcast::<String>() {
+            Ok(message) => *message,
+            Err(payload) => payload
+                .downcast_ref::<&str>()
+                .map_or("a panic without a message", |m| m)
+                .to_owned(),
+        };
+        Refusal::Panicked(message)
     }
 
     /// Summary and lines, as logged and posted.

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::store::Store;
 use super::unanswered::{self, Group};
+use crate::text::fit;
 
 /// Top intents and unanswered groups shown.
 const TOP: usize = 10;
@@ -267,7 +268,7 @@ pub fn format(report: &Report) -> String {
                 "{:>5}  {}  {}",
                 g.count,
                 utc(g.last_at_ms),
-                clip(&g.text, 80)
+                fit(&g.text, 80)
             ));
             if !g.candidates.is_empty() {
                 let candidates: Vec<String> = g
@@ -293,16 +294,6 @@ fn column<'a>(cells: impl Iterator<Item = &'a str>, header: &str) -> usize {
 
 fn percent(share: f64) -> String {
     format!("{:.1}%", 100.0 * share)
-}
-
-/// At most `max` chars of `text`, with an ellipsis when cut.
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-        format!("{kept}…")
-    }
 }
 
 /// "YYYY-MM-DD HH:MM" in UTC for unix milliseconds.
@@ -335,7 +326,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::store::{QuestionRecord, Record, VoteRecord};
+    use crate::admin::store::{QuestionRecord, Record, Source, VoteRecord};
 
     const DAY: i64 = 86_400_000;
     /// 2024-03-01 00:00 UTC.
@@ -347,9 +338,9 @@ mod tests {
             at_ms,
             guild: None,
             channel: Some(5),
-            source: "mention".to_owned(),
+            source: Source::Mention,
             text: text.to_owned(),
-            decision: decision.to_owned(),
+            decision: decision.parse().unwrap(),
             intent: Some(intent.to_owned()),
             confidence,
             candidates: vec![intent.to_owned()],

@@ -14,9 +14,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use rusqlite::types::Type;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, ValueRef};
+use rusqlite::ToSql;
 use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
 use tracing::{debug, error, warn};
+
+use crate::engine::matcher::Decision;
 
 /// One question the bot was asked, and what it did with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,13 +29,12 @@ pub struct QuestionRecord {
     /// When it was asked, in unix milliseconds.
     pub at_ms: i64,
     pub guild: Option<u64>,
+    /// The server channel; never a DM's (see [`crate::bot`]'s `Asked`).
     pub channel: Option<u64>,
-    /// "mention" | "dm" | "channel" | "slash" | "button" | "chat".
-    pub source: String,
+    pub source: Source,
     /// The normalized question text.
     pub text: String,
-    /// "answer" | "clarify" | "fallback" | "unconfident".
-    pub decision: String,
+    pub decision: Outcome,
     /// The best candidate's intent id (also for a fallback or clarification, when any).
     pub intent: Option<String>,
     pub confidence: f32,
@@ -40,6 +42,101 @@ pub struct QuestionRecord {
     pub candidates: Vec<String>,
     /// The version of the intent set that answered.
     pub engine_version: String,
+}
+
+/// How a question reached the bot; stored as the text of [`Source::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A message mentioning the bot (or its own role).
+    Mention,
+    /// A direct message.
+    Dm,
+    /// A message in one of `answer_channels`, addressed to nobody.
+    Channel,
+    /// `/ask`.
+    Slash,
+    /// A button or menu that answers a topic.
+    Button,
+}
+
+/// What the bot did with a question; stored as the text of [`Outcome::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Answer,
+    Clarify,
+    Fallback,
+    /// A channel message nobody addressed to the bot, left alone as not sure enough
+    /// (counted, never stored by the bot).
+    Unconfident,
+}
+
+/// The text each variant is stored as, and back: one table per enum, so the two
+/// directions cannot drift apart.
+macro_rules! stored_as_text {
+    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $type {
+            /// The text stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($type::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $type {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<$type, String> {
+                match text {
+                    $($text => Ok($type::$variant),)+
+                    other => Err(format!(
+                        "{other:?} is not a stored {}",
+                        stringify!($type).to_lowercase()
+                    )),
+                }
+            }
+        }
+
+        impl ToSql for $type {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl FromSql for $type {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<$type> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e: String| FromSqlError::Other(e.into()))
+            }
+        }
+    };
+}
+
+stored_as_text!(Source {
+    Mention => "mention",
+    Dm => "dm",
+    Channel => "channel",
+    Slash => "slash",
+    Button => "button",
+});
+
+stored_as_text!(Outcome {
+    Answer => "answer",
+    Clarify => "clarify",
+    Fallback => "fallback",
+    Unconfident => "unconfident",
+});
+
+impl From<Decision> for Outcome {
+    fn from(decision: Decision) -> Outcome {
+        match decision {
+            Decision::Answer => Outcome::Answer,
+            Decision::Clarify => Outcome::Clarify,
+            Decision::Fallback => Outcome::Fallback,
+        }
+    }
 }
 
 /// A 👍 (`up`) or 👎 on the answer to question `question`, which was `intent`.
@@ -379,8 +476,8 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Unix time now, in milliseconds.
-fn now_ms() -> i64 {
+/// Unix time now, in milliseconds: the clock of every stored record.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -663,9 +760,9 @@ mod tests {
             at_ms,
             guild: Some(u64::MAX - 1),
             channel: None,
-            source: "mention".to_owned(),
+            source: Source::Mention,
             text: text.to_owned(),
-            decision: decision.to_owned(),
+            decision: decision.parse().unwrap(),
             intent: Some("salary".to_owned()),
             confidence,
             candidates: vec!["salary".to_owned(), "degree".to_owned()],
@@ -723,6 +820,44 @@ mod tests {
         );
         assert!(store.questions_since(1_001).unwrap().is_empty());
         assert_eq!(store.counts().unwrap(), (1, 1));
+    }
+
+    /// `value` goes into SQLite as `text` and comes back from it.
+    fn stored_as<T: ToSql + FromSql + PartialEq + std::fmt::Debug>(value: T, text: &str) {
+        let conn = Connection::open_in_memory().unwrap();
+        let stored: String = conn.query_row("SELECT ?1", [&value], |r| r.get(0)).unwrap();
+        assert_eq!(stored, text);
+        let read: T = conn.query_row("SELECT ?1", [text], |r| r.get(0)).unwrap();
+        assert_eq!(read, value);
+    }
+
+    #[test]
+    fn sources_and_outcomes_keep_their_stored_text_and_strangers_are_refused() {
+        for (source, text) in [
+            (Source::Mention, "mention"),
+            (Source::Dm, "dm"),
+            (Source::Channel, "channel"),
+            (Source::Slash, "slash"),
+            (Source::Button, "button"),
+        ] {
+            stored_as(source, text);
+        }
+        for (outcome, text) in [
+            (Outcome::Answer, "answer"),
+            (Outcome::Clarify, "clarify"),
+            (Outcome::Fallback, "fallback"),
+            (Outcome::Unconfident, "unconfident"),
+        ] {
+            stored_as(outcome, text);
+        }
+        let conn = Connection::open_in_memory().unwrap();
+        let error = conn
+            .query_row("SELECT 'Answer'", [], |r| r.get::<_, Outcome>(0))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("not a stored outcome"),
+            "{error}"
+        );
     }
 
     #[test]

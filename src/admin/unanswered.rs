@@ -280,6 +280,7 @@ fn build(texts: &[Text<'_>], members: &[usize]) -> Group {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::store::{Outcome, Source};
 
     fn q(id: u64, at_ms: i64, text: &str, candidates: &[&str]) -> QuestionRecord {
         QuestionRecord {
@@ -287,9 +288,9 @@ mod tests {
             at_ms,
             guild: None,
             channel: None,
-            source: "chat".to_owned(),
+            source: Source::Dm,
             text: text.to_owned(),
-            decision: "fallback".to_owned(),
+            decision: Outcome::Fallback,
             intent: candidates.first().map(|c| (*c).to_owned()),
             confidence: 0.1,
             candidates: candidates.iter().map(|c| (*c).to_owned()).collect(),

@@ -2,18 +2,20 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Instant;
 
 use poise::serenity_prelude::AutocompleteChoice;
 use tracing::warn;
 
-use super::admin;
-use super::cooldown::Verdict;
-use super::limits::{self, fit};
+use super::answer::{Asked, Question, Response};
+use super::limits;
+use super::manage;
 use super::present::{self, Card};
-use super::state::{bump, read, Bot, Origin};
+use super::recorder::read;
+use super::state::Bot;
+use crate::admin::store::Source;
 use crate::engine::catalog::CourseFilter;
 use crate::engine::intents::Level;
+use crate::text::fit;
 
 pub type Error = anyhow::Error;
 pub type Context<'a> = poise::Context<'a, Arc<Bot>, Error>;
@@ -23,16 +25,14 @@ pub fn all() -> Vec<poise::Command<Arc<Bot>, Error>> {
     vec![ask(), course(), topics(), careerbot()]
 }
 
-/// Counts a question against the user's cooldown; on a refusal says so, privately.
-async fn allowed(ctx: Context<'_>) -> Result<bool, Error> {
-    let bot = ctx.data();
-    if bot.cooldown.check(ctx.author().id.get(), Instant::now()) == Verdict::Allowed {
-        return Ok(true);
-    }
-    bump(&bot.stats.throttled);
-    ctx.send(Card::text(&bot.settings.replies.throttled).reply(true))
-        .await?;
-    Ok(false)
+/// Sends a command's response: an answer for everyone in the channel, a notice privately.
+async fn respond(ctx: Context<'_>, response: Response) -> Result<(), Error> {
+    match response {
+        Response::Answer(card) => ctx.send(card.reply(false)).await?,
+        Response::Notice(card) => ctx.send(card.reply(true)).await?,
+        Response::Silence => return Ok(()),
+    };
+    Ok(())
 }
 
 /// Ask a career question in your own words
@@ -43,23 +43,11 @@ pub async fn ask(
     #[max_length = 1000]
     question: String,
 ) -> Result<(), Error> {
-    if !allowed(ctx).await? {
-        return Ok(());
-    }
-    let bot = ctx.data();
-    let served = bot.served();
-    let reply = served.engine.reply(&question);
-    let id = bot.next_question();
-    let origin = Origin {
-        source: "slash",
-        guild: ctx.guild_id().map(|g| g.get()),
-        // A DM channel stands for one user: not kept.
-        channel: ctx.guild_id().map(|_| ctx.channel_id().get()),
-    };
-    bot.record_question(id, origin, &served, &reply, None);
-    let card = present::reply(&served.engine, &bot.settings.replies, &reply, id);
-    ctx.send(card.reply(false)).await?;
-    Ok(())
+    let asked = Asked::new(Source::Slash, ctx.guild_id(), ctx.channel_id());
+    let response = ctx
+        .data()
+        .answer(ctx.author().id, Question::Text(&question), asked);
+    respond(ctx, response).await
 }
 
 /// A course level, as `/course` offers it.
@@ -106,8 +94,8 @@ pub async fn course(
     #[description = "Only courses of this level"] level: Option<LevelChoice>,
     #[description = "Only free courses"] free: Option<bool>,
 ) -> Result<(), Error> {
-    if !allowed(ctx).await? {
-        return Ok(());
+    if let Some(refused) = ctx.data().throttle(ctx.author().id, Source::Slash) {
+        return respond(ctx, refused).await;
     }
     let served = ctx.data().served();
     let engine = &served.engine;
@@ -155,7 +143,7 @@ async fn manages_server(ctx: Context<'_>) -> Result<bool, Error> {
         }
         poise::Context::Prefix(_) => None,
     };
-    let allowed = admin::may_administer(permissions);
+    let allowed = manage::may_administer(permissions);
     if !allowed {
         warn!(command = %ctx.command().qualified_name, "admin command refused");
         ctx.send(
@@ -172,7 +160,7 @@ async fn manages_server(ctx: Context<'_>) -> Result<bool, Error> {
 pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
     let bot = ctx.data();
-    let text = match admin::reload(&ctx.serenity_context().http, bot, "/careerbot reload").await {
+    let text = match manage::reload(&ctx.serenity_context().http, bot, "/careerbot reload").await {
         Ok(done) if done.unchanged => format!(
             "The intent files hold the set in service: {} intents ({} warnings), nothing to reload.",
             done.intents,
@@ -184,7 +172,7 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
             done.warnings.len(),
             done.took.as_millis()
         ),
-        Err(refusal) => admin::refusal_message(&refusal),
+        Err(refusal) => manage::refusal_message(&refusal),
     };
     ctx.send(Card::text(&text).reply(true)).await?;
     Ok(())
@@ -194,7 +182,7 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
 #[poise::command(slash_command, ephemeral)]
 pub async fn unanswered(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
-    let card = admin::unanswered_card(ctx.data()).await?;
+    let card = manage::unanswered_card(ctx.data()).await?;
     ctx.send(card.reply(true)).await?;
     Ok(())
 }
@@ -206,8 +194,7 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     let bot = ctx.data();
     let served = bot.served();
     let engine = &served.engine;
-    let s = &bot.stats;
-    let (up, down) = bot.vote_counts();
+    let s = &bot.recorder.stats;
     let mut text = String::from("```\n");
     let mut row = |name: &str, value: u64| {
         let _ = writeln!(text, "{name:<22}{value}");
@@ -221,12 +208,12 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     row("unconfident_silent", read(&s.unconfident));
     row("throttled", read(&s.throttled));
     row("failed_sends", read(&s.failed_sends));
-    row("votes_up", up as u64);
-    row("votes_down", down as u64);
+    row("votes_up", read(&s.votes_up));
+    row("votes_down", read(&s.votes_down));
     row("reloads", read(&s.reloads));
     row("refused_reloads", read(&s.refused_reloads));
     text.push_str("```");
-    if let Some(report) = admin::recent_report(bot, 7).await? {
+    if let Some(report) = manage::recent_report(bot, 7).await? {
         text.push_str("\n**Last 7 days** (from the database)\n```\n");
         text.push_str(&fit(
             &report,

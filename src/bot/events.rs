@@ -2,7 +2,7 @@
 //! channels) and clicks on the bot's buttons and menus.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use poise::serenity_prelude::{
     self as serenity, ComponentInteraction, ComponentInteractionDataKind, Context,
@@ -10,10 +10,11 @@ use poise::serenity_prelude::{
 };
 use tracing::{debug, warn};
 
-use super::cooldown::Verdict;
-use super::present::{self, Action, Card};
-use super::state::{bump, Bot, Origin, Vote};
-use crate::engine::matcher::Decision;
+use super::answer::{Asked, Question, Response};
+use super::present::{Action, Card};
+use super::recorder::bump;
+use super::state::Bot;
+use crate::admin::store::Source;
 
 /// Answers a plain message when it is addressed to the bot (a mention or a DM) or sits in
 /// one of `answer_channels`; stays silent otherwise, and on anything from a bot.
@@ -28,71 +29,50 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         .mention_roles
         .iter()
         .copied()
-        .filter(|role| bot.is_own_role(*role))
+        .filter(|role| bot.discord.is_own_role(*role))
         .collect();
     let mentioned = message.mentions_user_id(me) || !own_roles.is_empty();
-    let watched = !in_dm
-        && bot
-            .settings
-            .discord
-            .answer_channels
-            .contains(&message.channel_id.get());
-    let addressed = in_dm || mentioned;
-    if !addressed && !watched {
+    let source = if in_dm {
+        Source::Dm
+    } else if mentioned {
+        Source::Mention
+    } else if bot
+        .settings
+        .discord
+        .answer_channels
+        .contains(&message.channel_id.get())
+    {
+        Source::Channel
+    } else {
         debug!("no answer to message {}: not addressed", message.id);
         return;
-    }
+    };
     let question = strip_mention(&message.content, me, &own_roles);
     if question.trim().is_empty() {
         // Without the Message Content intent, unaddressed messages arrive empty.
-        if addressed {
+        if source == Source::Channel {
+            debug!("no answer to message {}: empty", message.id);
+        } else {
             let card = Card::text(&bot.settings.replies.prompt);
             send(ctx, bot, message, card).await;
         }
         return;
     }
-    let served = bot.served();
-    let reply = served.engine.reply(&question);
-    let origin = Origin {
-        source: if in_dm {
-            "dm"
-        } else if mentioned {
-            "mention"
-        } else {
-            "channel"
-        },
-        guild: message.guild_id.map(|g| g.get()),
-        // A DM channel stands for one user: not kept.
-        channel: message.guild_id.map(|_| message.channel_id.get()),
-    };
-    let id = bot.next_question();
-    if !addressed
-        && (reply.decision != Decision::Answer
-            || reply.confidence < bot.settings.discord.channel_min_confidence)
-    {
-        // Nobody asked the bot: it speaks up only when sure.
-        bot.record_question(id, origin, &served, &reply, Some("unconfident"));
-        debug!(
-            confidence = reply.confidence,
-            "no answer to message {}: unaddressed and not sure", message.id
-        );
-        return;
-    }
-    match bot.cooldown.check(message.author.id.get(), Instant::now()) {
-        Verdict::Allowed => {}
-        verdict => {
-            bump(&bot.stats.throttled);
-            if verdict == Verdict::Notify && addressed {
-                let notice = Card::text(&bot.settings.replies.throttled);
-                send(ctx, bot, message, notice).await;
-            }
-            debug!("no answer to message {}: throttled", message.id);
-            return;
+    let asked = Asked::new(source, message.guild_id, message.channel_id);
+    match bot.answer(message.author.id, Question::Text(&question), asked) {
+        Response::Answer(card) => send(ctx, bot, message, card).await,
+        // The cooldown's notice: the last thing this message gets.
+        Response::Notice(card) => {
+            send(ctx, bot, message, card).await;
+            debug!("no answer to message {}: throttled, told", message.id);
+        }
+        Response::Silence => {
+            debug!(
+                "no answer to message {}: left alone or throttled",
+                message.id
+            );
         }
     }
-    bot.record_question(id, origin, &served, &reply, None);
-    let card = present::reply(&served.engine, &bot.settings.replies, &reply, id);
-    send(ctx, bot, message, card).await;
 }
 
 /// The message without mentions of the bot (`<@id>`, the older `<@!id>`, and `<@&role>` for
@@ -114,7 +94,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(500);
 /// refused or failed call is logged, retried once when Discord says to try later, and
 /// never stops the bot.
 async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) {
-    let Ok(_permit) = bot.sending.acquire().await else {
+    let Ok(_permit) = bot.discord.sending.acquire().await else {
         return;
     };
     let mut builder = card.message();
@@ -135,7 +115,7 @@ async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) {
                 tokio::time::sleep(RETRY_AFTER).await;
             }
             Err(error) => {
-                bump(&bot.stats.failed_sends);
+                bump(&bot.recorder.stats.failed_sends);
                 warn!(%error, "could not send a reply");
                 return;
             }
@@ -163,55 +143,34 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
         }
         (ComponentInteractionDataKind::StringSelect { values }, Some(Action::Triage(group))) => {
             let choice = values.first().map_or("", String::as_str);
-            return super::admin::triage(ctx, bot, click, group, choice).await;
+            return super::manage::triage(ctx, bot, click, group, choice).await;
         }
         (_, action) => action,
     };
     let card = match chosen {
         Some(Action::Answer(intent)) => {
-            match bot.cooldown.check(click.user.id.get(), Instant::now()) {
-                Verdict::Allowed => {
-                    let served = bot.served();
-                    match served.engine.reply_for(&intent) {
-                        Some(reply) => {
-                            let id = bot.next_question();
-                            let origin = Origin {
-                                source: "button",
-                                guild: click.guild_id.map(|g| g.get()),
-                                channel: click.guild_id.map(|_| click.channel_id.get()),
-                            };
-                            bot.record_question(id, origin, &served, &reply, None);
-                            present::reply(&served.engine, &bot.settings.replies, &reply, id)
-                        }
-                        None => Card::text(
-                            "That topic is no longer in my knowledge base. Try `/topics` for what I know now.",
-                        ),
-                    }
-                }
-                _ => {
-                    bump(&bot.stats.throttled);
-                    Card::text(&bot.settings.replies.throttled)
-                }
-            }
-        }
-        Some(Action::Vote { question, .. }) if !bot.first_vote(question, click.user.id.get()) => {
-            Card::text("You have already rated this answer. Thanks!")
+            let asked = Asked::new(Source::Button, click.guild_id, click.channel_id);
+            let response = bot.answer(click.user.id, Question::Intent(&intent), asked);
+            let Some(card) = response.card() else {
+                return;
+            };
+            card
         }
         Some(Action::Vote {
             up,
             question,
             intent,
         }) => {
-            bot.record_vote(Vote {
-                question,
-                intent,
-                up,
-            });
-            Card::text(if up {
-                "Thanks! Glad it helped."
+            if !bot
+                .recorder
+                .vote(click.user.id.get(), question, &intent, up)
+            {
+                Card::text("You have already rated this answer. Thanks!")
+            } else if up {
+                Card::text("Thanks! Glad it helped.")
             } else {
-                "Thanks for telling me. The admins review answers that miss."
-            })
+                Card::text("Thanks for telling me. The admins review answers that miss.")
+            }
         }
         Some(Action::Pick | Action::Triage(_)) | None => {
             Card::text("This button is no longer active. Try `/topics` or ask me again.")
@@ -219,7 +178,7 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
     };
     let response = CreateInteractionResponse::Message(card.interaction(true));
     if let Err(error) = click.create_response(&ctx.http, response).await {
-        bump(&bot.stats.failed_sends);
+        bump(&bot.recorder.stats.failed_sends);
         warn!(%error, "could not answer a click");
     }
 }

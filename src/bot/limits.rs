@@ -1,7 +1,8 @@
-//! Discord's size limits, and text cut to fit them.
+//! Discord's size limits.
 //!
-//! Every string the bot sends passes through [`fit`] with the limit of the field it goes
-//! into, so a long answer, title or course list can never make Discord reject a reply.
+//! Every string the bot sends passes through [`fit`](crate::text::fit) with the limit of
+//! the field it goes into, so a long answer, title or course list can never make Discord
+//! reject a reply.
 
 /// Characters in a message's `content`.
 pub const CONTENT: usize = 2000;
@@ -34,31 +35,3 @@ pub const PLACEHOLDER: usize = 150;
 /// Choices in an autocomplete answer, and characters in a choice's name.
 pub const AUTOCOMPLETE_CHOICES: usize = 25;
 pub const CHOICE_NAME: usize = 100;
-
-/// `text` cut to at most `max` characters (not bytes), ending in "…" when cut.
-pub fn fit(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fit_counts_characters_and_marks_a_cut() {
-        assert_eq!(fit("short", 10), "short");
-        assert_eq!(fit("exactly10!", 10), "exactly10!");
-        let cut = fit(&"é".repeat(50), 10);
-        assert_eq!(cut.chars().count(), 10);
-        assert!(cut.ends_with('…'));
-        assert_eq!(fit("abc", 0), "");
-    }
-}

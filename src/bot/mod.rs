@@ -2,16 +2,21 @@
 //!
 //! Everything the bot says comes from the engine; this module turns replies into Discord
 //! messages within Discord's limits ([`limits`], [`present`]), decides which messages to
-//! answer ([`events`]), and never lets a reply ping anyone.
+//! answer ([`events`]) and answers them all through one path ([`answer`]), and never lets
+//! a reply ping anyone. It installs no shutdown handler of its own: [`run`] stops when the
+//! future it is given resolves.
 
-mod admin;
+mod answer;
 mod commands;
 mod cooldown;
 mod events;
 pub mod limits;
+mod manage;
 pub mod present;
+mod recorder;
 mod state;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,13 +43,18 @@ pub fn gateway_intents(settings: &Settings) -> GatewayIntents {
     intents
 }
 
-/// Runs the bot until SIGINT or SIGTERM, serving (and reloading) the reloader's set.
-pub async fn run(settings: Settings, token: Secret, reloader: Reloader) -> anyhow::Result<()> {
-    // Listening for SIGHUP, SIGINT and SIGTERM from the start: their default action would end
-    // the process on the spot.
+/// Runs the bot until `shutdown` resolves (the CLI passes SIGINT and SIGTERM), serving
+/// and reloading the reloader's set; it may resolve at any time, even while connecting.
+pub async fn run(
+    settings: Settings,
+    token: Secret,
+    reloader: Reloader,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    // Listening for SIGHUP from the start: its default action would end the process.
     #[cfg(unix)]
     let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
-    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut shutdown = std::pin::pin!(shutdown);
     let api_base = settings.discord.api_base.trim_end_matches('/').to_owned();
     let parsed = url::Url::parse(&api_base)
         .ok()
@@ -139,16 +149,12 @@ pub async fn run(settings: Settings, token: Secret, reloader: Reloader) -> anyho
     };
     // Whatever ended the connection (a signal or an error): replies in flight get a
     // moment, then everything recorded reaches the database.
-    let all = bot.settings.discord.max_concurrent_replies.max(1) as u32;
-    let _ = tokio::time::timeout(admin::GRACE, bot.sending.acquire_many(all)).await;
-    if bot.writer.is_some() {
+    let discord = &bot.discord;
+    let all_sent = discord.sending.acquire_many(discord.sending_max);
+    let _ = tokio::time::timeout(manage::GRACE, all_sent).await;
+    if bot.recorder.stores() {
         let flushing = Arc::clone(&bot);
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Some(writer) = &flushing.writer {
-                writer.flush();
-            }
-        })
-        .await;
+        let _ = tokio::task::spawn_blocking(move || flushing.recorder.flush()).await;
     }
     served.map_err(|error| match error {
         serenity::Error::Gateway(serenity::GatewayError::InvalidAuthentication) => {
@@ -162,7 +168,10 @@ pub async fn run(settings: Settings, token: Secret, reloader: Reloader) -> anyho
         }
         other => anyhow::Error::new(other).context("the Discord connection failed"),
     })?;
-    info!(questions = state::read(&bot.stats.questions), "stopped");
+    info!(
+        questions = recorder::read(&bot.recorder.stats.questions),
+        "stopped"
+    );
     Ok(())
 }
 
@@ -220,7 +229,7 @@ fn spawn_reloads(
     let bot = Arc::clone(bot);
     tokio::spawn(async move {
         while let Some(trigger) = rx.recv().await {
-            let _ = admin::reload(&http, &bot, trigger).await;
+            let _ = manage::reload(&http, &bot, trigger).await;
         }
     });
     watch
@@ -237,7 +246,7 @@ async fn on_event(
         FullEvent::InteractionCreate {
             interaction: Interaction::Component(click),
         } => events::on_component(ctx, bot, click).await,
-        FullEvent::GuildCreate { guild, .. } => bot.learn_own_roles(guild, me),
+        FullEvent::GuildCreate { guild, .. } => bot.discord.learn_own_roles(guild, me),
         FullEvent::Resume { .. } => info!("gateway session resumed"),
         _ => {}
     }
@@ -259,41 +268,5 @@ async fn on_error(error: poise::FrameworkError<'_, Arc<Bot>, commands::Error>) {
                 warn!(%error, "could not report an error");
             }
         }
-    }
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call, not at
-/// the first poll, so a signal that comes early is still caught.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let listen = |kind: SignalKind| {
-            signal(kind)
-                .inspect_err(|error| warn!(%error, "cannot listen for a shutdown signal"))
-                .ok()
-        };
-        let (interrupt, terminate) = (
-            listen(SignalKind::interrupt()),
-            listen(SignalKind::terminate()),
-        );
-        let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
-            match signal {
-                Some(mut signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        async move {
-            tokio::select! {
-                () = wait(interrupt) => {}
-                () = wait(terminate) => {}
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -10,11 +10,12 @@ use poise::serenity_prelude::{
     CreateMessage, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, ReactionType,
 };
 
-use super::limits::{self, fit};
+use super::limits;
 use crate::config::ReplySettings;
 use crate::engine::catalog::CourseHit;
 use crate::engine::matcher::Decision;
 use crate::engine::{Engine, Reply};
+use crate::text::fit;
 
 /// The colour of the bot's embeds.
 const COLOUR: u32 = 0x3b82f6;

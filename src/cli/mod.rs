@@ -217,7 +217,8 @@ impl Cli {
     }
 }
 
-/// `careerbot run`: check the token, load the intents, then serve Discord until a signal.
+/// `careerbot run`: check the token, load the intents, then serve Discord until SIGINT or
+/// SIGTERM.
 /// A missing or malformed token exits with code 2 before anything connects.
 fn run_bot(dir: PathBuf, settings: Settings) -> anyhow::Result<ExitCode> {
     let token = match settings.discord.token() {
@@ -234,8 +235,48 @@ fn run_bot(dir: PathBuf, settings: Settings) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    runtime.block_on(crate::bot::run(settings, token, reloader))?;
+    runtime.block_on(async {
+        // Installed before anything connects, so an early signal still stops the bot.
+        let shutdown = shutdown_signal();
+        crate::bot::run(settings, token, reloader, shutdown).await
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call, not at
+/// the first poll, so a signal that comes early is still caught. Needs a tokio runtime.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind: SignalKind| {
+            signal(kind)
+                .inspect_err(|error| tracing::warn!(%error, "cannot listen for a shutdown signal"))
+                .ok()
+        };
+        let (interrupt, terminate) = (
+            listen(SignalKind::interrupt()),
+            listen(SignalKind::terminate()),
+        );
+        let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        async move {
+            tokio::select! {
+                () = wait(interrupt) => {}
+                () = wait(terminate) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Loads and compiles the intents, or prints every error and returns `None`.

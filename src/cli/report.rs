@@ -2,10 +2,9 @@
 //! bot's database (`[admin] database`), as text or JSON.
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::admin::report;
-use crate::admin::store::Store;
+use crate::admin::store::{now_ms, Store};
 use crate::config::Settings;
 
 /// `careerbot report [--since 7d] [--json]`.
@@ -17,9 +16,7 @@ pub fn run(settings: &Settings, since: &str, json: bool) -> anyhow::Result<ExitC
         "no database is configured (`database` in [admin] is \"\"), so there is nothing to report"
     );
     let store = Store::open_read_only(path)?;
-    let until_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let until_ms = now_ms();
     let since_ms = window.map_or(0, |ms| until_ms.saturating_sub(ms));
     let built = report::build(
         &store,

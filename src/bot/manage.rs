@@ -1,22 +1,25 @@
-//! The admins' side of the bot: reloads (a refusal is announced once in `admin_channel`),
-//! the unanswered-question queue with its triage menus, and figures from the store.
+//! The admins' side of the bot (`/careerbot`): reloads (a refusal is announced once in
+//! `admin_channel`), the unanswered-question queue with its triage menus, and figures from
+//! the store. Named apart from [`crate::admin`], whose synchronous work it drives.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poise::serenity_prelude::{
     ChannelId, ComponentInteraction, Context, CreateActionRow, CreateSelectMenu,
     CreateSelectMenuKind, CreateSelectMenuOption, Http, Permissions,
 };
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
-use super::limits::{self, fit};
+use super::limits;
 use super::present::{Action, Card};
-use super::state::{now_ms, Bot};
+use super::state::Bot;
 use crate::admin::reload::{Refusal, Reloaded};
-use crate::admin::store::Store;
+use crate::admin::store::{now_ms, Store};
 use crate::admin::unanswered::{self, Group};
 use crate::admin::{edit, report};
+use crate::text::fit;
 
 /// Groups shown by `/careerbot unanswered` (one menu each; Discord allows five rows).
 const GROUPS_SHOWN: usize = limits::ROWS;
@@ -26,6 +29,22 @@ const QUEUE_READ: usize = 10_000;
 const SHOWN_KEPT: usize = 100;
 /// The menu value that drops a group from the queue without editing anything.
 const IGNORE: &str = "ignore";
+
+/// The triage state: the unanswered groups last shown to admins, and one choice at a time.
+#[derive(Default)]
+pub struct Triage {
+    /// Groups last shown by `/careerbot unanswered`, by the number in their menu.
+    shown: Mutex<HashMap<u64, Group>>,
+    /// Held from a choice's append to its reload (and undo, if refused), so one admin's
+    /// undo can never take back another's example.
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+impl Triage {
+    fn shown(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Group>> {
+        self.shown.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// Reloads, logs the outcome and announces a refusal in `admin_channel` the first time it
 /// is seen. `trigger` says why ("files changed", "SIGHUP", "/careerbot reload").
@@ -47,11 +66,19 @@ async fn announce(http: &Http, bot: &Bot, trigger: &str, result: &Result<Reloade
             "reloaded"
         ),
         Err(refusal) => {
-            warn!(
-                trigger,
-                "reload refused, the previous set stays: {}",
-                refusal.text()
-            );
+            if let Refusal::Panicked(_) = refusal {
+                error!(
+                    trigger,
+                    "a reload panicked, the previous set stays: {}",
+                    refusal.text()
+                );
+            } else {
+                warn!(
+                    trigger,
+                    "reload refused, the previous set stays: {}",
+                    refusal.text()
+                );
+            }
             let channel = bot.settings.discord.admin_channel;
             if channel != 0 && bot.reloader.first_time(refusal) {
                 let card = Card::text(&refusal_message(refusal));
@@ -99,14 +126,12 @@ pub async fn with_store<T: Send + 'static>(
     bot: &Arc<Bot>,
     read: impl FnOnce(&mut Store) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<Option<T>> {
-    if bot.writer.is_none() {
+    if !bot.recorder.stores() {
         return Ok(None);
     }
     let bot = Arc::clone(bot);
     tokio::task::spawn_blocking(move || {
-        if let Some(writer) = &bot.writer {
-            writer.flush();
-        }
+        bot.recorder.flush();
         let mut store = Store::open(&bot.settings.admin.database)?;
         read(&mut store).map(Some)
     })
@@ -138,7 +163,7 @@ pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
         groups.len()
     );
     let mut rows = Vec::new();
-    let mut shown = bot.shown_groups.lock().unwrap_or_else(|e| e.into_inner());
+    let mut shown = bot.triage.shown();
     // Several admins may have menus open: keep the newest lists, drop the oldest entries.
     while shown.len() >= SHOWN_KEPT {
         let oldest = *shown.keys().min().expect("not empty");
@@ -186,7 +211,7 @@ pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
         options.push(
             CreateSelectMenuOption::new("Ignore", IGNORE).description("drop it from the queue"),
         );
-        let token = bot.next_question();
+        let token = bot.recorder.number();
         let placeholder = fit(&format!("{}. {}", n + 1, group.text), limits::PLACEHOLDER);
         rows.push(CreateActionRow::SelectMenu(
             CreateSelectMenu::new(
@@ -218,11 +243,7 @@ pub async fn triage(
     let text = if !may_administer(member_permissions) {
         "Only members with the **Manage Server** permission can triage questions.".to_owned()
     } else {
-        let group = bot
-            .shown_groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&token);
+        let group = bot.triage.shown().remove(&token);
         match group {
             None => "This list is out of date; run `/careerbot unanswered` again.".to_owned(),
             Some(group) => {
@@ -233,10 +254,7 @@ pub async fn triage(
                 let (text, settled) = apply(ctx, bot, &group, choice).await;
                 if !settled {
                     // Nothing changed: the same menu can make another choice.
-                    bot.shown_groups
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(token, group);
+                    bot.triage.shown().insert(token, group);
                 }
                 let followup = Card::text(&text).followup(true);
                 if let Err(error) = click.create_followup(&ctx.http, followup).await {
@@ -274,7 +292,7 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
     }
     // One choice at a time from the append to the reload's verdict (and the undo): no other
     // choice can slip its example in between. Announcing goes after, outside the lock.
-    let one_at_a_time = bot.triage.lock().await;
+    let one_at_a_time = bot.triage.one_at_a_time.lock().await;
     let dir = bot.reloader.dir().to_owned();
     let (intent, example) = (choice.to_owned(), group.text.clone());
     let appended =

@@ -1,0 +1,247 @@
+//! The one answer path: every question (a mention, a DM, a watched channel's message,
+//! `/ask`, a button or menu that answers a topic) goes reply → cooldown → number → record →
+//! card through [`Bot::answer`], so each rule is written once.
+//!
+//! The privacy rule that a DM's channel is never stored lives in [`Asked::new`], the only
+//! way to make an [`Asked`]: a channel is kept only together with a server.
+
+use std::time::Instant;
+
+use poise::serenity_prelude::{ChannelId, GuildId, UserId};
+use tracing::debug;
+
+use super::cooldown::Verdict;
+use super::present::{self, Card};
+use super::recorder::bump;
+use super::state::Bot;
+use crate::admin::store::{Outcome, Source};
+use crate::engine::matcher::Decision;
+use crate::engine::Reply;
+
+/// Where a question was asked, as stored with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked {
+    source: Source,
+    guild: Option<GuildId>,
+    channel: Option<ChannelId>,
+}
+
+impl Asked {
+    /// A question from `source` in `channel` of `guild`, or of no server (a DM): a DM's
+    /// channel stands for one user, so it is not kept.
+    pub fn new(source: Source, guild: Option<GuildId>, channel: ChannelId) -> Asked {
+        Asked {
+            source,
+            guild,
+            channel: guild.map(|_| channel),
+        }
+    }
+
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    pub fn guild(&self) -> Option<u64> {
+        self.guild.map(GuildId::get)
+    }
+
+    /// The channel, only ever within a server.
+    pub fn channel(&self) -> Option<u64> {
+        self.channel.map(ChannelId::get)
+    }
+}
+
+/// What is asked.
+#[derive(Debug, Clone, Copy)]
+pub enum Question<'a> {
+    /// A question in the member's words.
+    Text(&'a str),
+    /// A topic picked from a button or menu: its intent id.
+    Intent(&'a str),
+}
+
+/// What the bot says to a question.
+#[derive(Debug)]
+pub enum Response {
+    /// The answer, clarification or fallback card.
+    Answer(Card),
+    /// A word for the asker alone where Discord allows it: the cooldown's notice, or a
+    /// topic that is no longer known.
+    Notice(Card),
+    /// Nothing: a channel message left alone, or a throttled member already told.
+    /// Never the response to an interaction (`/ask`, a button), which must be answered.
+    Silence,
+}
+
+impl Response {
+    /// The card to send, if any.
+    pub fn card(self) -> Option<Card> {
+        match self {
+            Response::Answer(card) | Response::Notice(card) => Some(card),
+            Response::Silence => None,
+        }
+    }
+}
+
+/// Said when a button names a topic a reload has taken away.
+const GONE: &str =
+    "That topic is no longer in my knowledge base. Try `/topics` for what I know now.";
+
+impl Bot {
+    /// Answers `user`'s question: the reply of the set in service, counted and stored with
+    /// where it was asked, as a card. A watched channel's message that nobody addressed to
+    /// the bot is answered only when the bot is sure, and is otherwise left alone (counted
+    /// as unconfident, not stored); the cooldown applies to the rest.
+    pub fn answer(&self, user: UserId, question: Question<'_>, asked: Asked) -> Response {
+        let served = self.served();
+        let reply = match question {
+            Question::Text(text) => Some(served.engine.reply(text)),
+            Question::Intent(intent) => served.engine.reply_for(intent),
+        };
+        if asked.source() == Source::Channel {
+            if let Some(unsure) = reply.as_ref().filter(|r| !self.sure_enough(r)) {
+                self.recorder
+                    .question(asked, &served, unsure, Outcome::Unconfident);
+                debug!(
+                    confidence = unsure.confidence,
+                    "left an unaddressed message alone"
+                );
+                return Response::Silence;
+            }
+        }
+        if let Some(refused) = self.throttle(user, asked.source()) {
+            return refused;
+        }
+        let Some(reply) = reply else {
+            return Response::Notice(Card::text(GONE));
+        };
+        let id = self
+            .recorder
+            .question(asked, &served, &reply, reply.decision.into());
+        Response::Answer(present::reply(
+            &served.engine,
+            &self.settings.replies,
+            &reply,
+            id,
+        ))
+    }
+
+    /// Nobody asked the bot: it speaks up only with an answer this sure.
+    fn sure_enough(&self, reply: &Reply) -> bool {
+        reply.decision == Decision::Answer
+            && reply.confidence >= self.settings.discord.channel_min_confidence
+    }
+
+    /// Counts a question from `user` against the cooldown: `None` when allowed, else what
+    /// to say instead: an interaction is always answered (privately), a message addressed
+    /// to the bot gets one notice a window, a watched channel's message none.
+    pub fn throttle(&self, user: UserId, source: Source) -> Option<Response> {
+        let verdict = self.discord.cooldown.check(user.get(), Instant::now());
+        if verdict == Verdict::Allowed {
+            return None;
+        }
+        bump(&self.recorder.stats.throttled);
+        let tell = match source {
+            Source::Slash | Source::Button => true,
+            Source::Mention | Source::Dm => verdict == Verdict::Notify,
+            Source::Channel => false,
+        };
+        Some(if tell {
+            Response::Notice(Card::text(&self.settings.replies.throttled))
+        } else {
+            Response::Silence
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::reload::Reloader;
+    use crate::bot::recorder::read;
+    use crate::config::Settings;
+    use crate::engine::Engine;
+    use std::sync::Arc;
+
+    /// A bot over the `good` fixture, no database, `questions` allowed per hour each.
+    fn bot(questions: u32) -> Bot {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
+        let mut settings = Settings::load(None).unwrap();
+        settings.discord.cooldown_questions = questions;
+        settings.discord.cooldown_seconds = 3600;
+        let (engine, _) = Engine::load(&dir, &settings.matcher).unwrap();
+        let reloader = Reloader::new(engine, &dir, &settings).unwrap();
+        Bot::new(Arc::new(reloader), settings, None)
+    }
+
+    /// An example of the fixture's first intent: answered, and surely.
+    fn sure_question(bot: &Bot) -> String {
+        bot.served().engine.intents()[0].examples[0].clone()
+    }
+
+    fn kind(response: &Response) -> &'static str {
+        match response {
+            Response::Answer(_) => "answer",
+            Response::Notice(_) => "notice",
+            Response::Silence => "silence",
+        }
+    }
+
+    #[test]
+    fn every_source_meets_the_cooldown_its_own_way() {
+        let bot = bot(1);
+        let question = sure_question(&bot);
+        let ask = |user: u64, source: Source| {
+            let asked = Asked::new(source, Some(GuildId::new(1)), ChannelId::new(2));
+            kind(&bot.answer(UserId::new(user), Question::Text(&question), asked))
+        };
+        // A message addressed to the bot: one notice a window, then silence.
+        let mention: Vec<_> = (0..3).map(|_| ask(1, Source::Mention)).collect();
+        assert_eq!(mention, ["answer", "notice", "silence"]);
+        // An interaction is always answered.
+        let slash: Vec<_> = (0..3).map(|_| ask(2, Source::Slash)).collect();
+        assert_eq!(slash, ["answer", "notice", "notice"]);
+        // A watched channel's message never hears of the cooldown.
+        let channel: Vec<_> = (0..2).map(|_| ask(3, Source::Channel)).collect();
+        assert_eq!(channel, ["answer", "silence"]);
+        let stats = &bot.recorder.stats;
+        assert_eq!(read(&stats.questions), 3);
+        assert_eq!(read(&stats.throttled), 5);
+    }
+
+    #[test]
+    fn an_unsure_channel_message_is_left_alone_without_spending_the_cooldown() {
+        let bot = bot(1);
+        let asked = Asked::new(Source::Channel, Some(GuildId::new(1)), ChannelId::new(2));
+        let user = UserId::new(1);
+        let unsure = bot.answer(user, Question::Text("zqxv wplk"), asked);
+        assert_eq!(kind(&unsure), "silence");
+        assert_eq!(read(&bot.recorder.stats.unconfident), 1);
+        let question = sure_question(&bot);
+        let sure = bot.answer(user, Question::Text(&question), asked);
+        assert_eq!(kind(&sure), "answer");
+    }
+
+    #[test]
+    fn a_topic_a_reload_took_away_gets_a_notice() {
+        let bot = bot(5);
+        let asked = Asked::new(Source::Button, None, ChannelId::new(2));
+        let intent = bot.served().engine.intents()[0].id.clone();
+        let known = bot.answer(UserId::new(1), Question::Intent(&intent), asked);
+        assert_eq!(kind(&known), "answer");
+        let gone = bot.answer(UserId::new(1), Question::Intent("no.such.topic"), asked);
+        assert!(matches!(&gone, Response::Notice(card) if card.content.as_deref() == Some(GONE)));
+        assert_eq!(read(&bot.recorder.stats.questions), 1);
+    }
+
+    #[test]
+    fn a_dm_channel_is_never_kept() {
+        let channel = ChannelId::new(7);
+        let dm = Asked::new(Source::Dm, None, channel);
+        assert_eq!((dm.guild(), dm.channel()), (None, None));
+        let slash_in_dm = Asked::new(Source::Slash, None, channel);
+        assert_eq!(slash_in_dm.channel(), None);
+        let server = Asked::new(Source::Mention, Some(GuildId::new(3)), channel);
+        assert_eq!((server.guild(), server.channel()), (Some(3), Some(7)));
+    }
+}
