@@ -280,7 +280,9 @@ impl Drop for Bot {
 }
 
 pub(crate) fn engine() -> Engine {
-    Engine::load(&shipped(), &Default::default()).unwrap().0
+    Engine::load(&shipped(), &careerbot::config::Settings::defaults().matcher)
+        .unwrap()
+        .0
 }
 
 /// The components (buttons, menus) of every action row of a message or response.

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use careerbot::engine::matcher::{Decision, MatcherSettings};
+use careerbot::config::Settings;
+use careerbot::engine::matcher::Decision;
 use careerbot::engine::Engine;
 use serde_json::{json, Value};
 
@@ -17,7 +18,7 @@ fn good() -> std::path::PathBuf {
 }
 
 fn good_engine() -> Engine {
-    support::load(&good(), &MatcherSettings::default())
+    support::load(&good(), &Settings::defaults().matcher)
 }
 
 /// `careerbot ask QUESTION --json --intents DIR`, expected to succeed.
@@ -192,7 +193,7 @@ const UNRELATED: &[&str] = &[
 #[test]
 fn ask_falls_back_on_unrelated_questions() {
     for dir in [good(), shipped()] {
-        let engine = support::load(&dir, &MatcherSettings::default());
+        let engine = support::load(&dir, &Settings::defaults().matcher);
         for question in UNRELATED {
             let reply = ask_json(&dir, question);
             assert_reply_shape(&reply, &engine);
@@ -264,7 +265,7 @@ fn ask_prints_the_title_and_answer_as_text() {
 
 #[test]
 fn ask_on_the_shipped_intents_answers_the_degree_question() {
-    let engine = support::load(&shipped(), &MatcherSettings::default());
+    let engine = support::load(&shipped(), &Settings::defaults().matcher);
     let degree = engine
         .intents()
         .iter()
@@ -431,7 +432,7 @@ fn ids(rows: &[Value]) -> BTreeSet<String> {
 #[test]
 fn courses_finds_the_sql_course() {
     for dir in [good(), shipped()] {
-        let engine = support::load(&dir, &MatcherSettings::default());
+        let engine = support::load(&dir, &Settings::defaults().matcher);
         let sql: BTreeSet<String> = engine
             .catalog()
             .courses()
@@ -484,7 +485,7 @@ fn courses_filters_by_level_and_price() {
         }
     };
     for dir in [good(), shipped()] {
-        let engine = support::load(&dir, &MatcherSettings::default());
+        let engine = support::load(&dir, &Settings::defaults().matcher);
         let all = engine.catalog().courses();
         let with =
             |keep: &dyn Fn(&careerbot::engine::intents::Course) -> bool| -> BTreeSet<String> {

@@ -1,5 +1,6 @@
 //! Matching behaviour through the library, on intent sets written to temporary directories.
 
+use careerbot::config::Settings;
 use careerbot::engine::confusions;
 use careerbot::engine::intents::{self, Severity};
 use careerbot::engine::matcher::{Decision, MatcherSettings};
@@ -269,7 +270,7 @@ fn a_misspelled_word_is_corrected_and_explained() {
     let dir = career_dir(&[DEGREE_PATTERN]);
     let no_typos = MatcherSettings {
         typo_min_len: 100,
-        ..MatcherSettings::default()
+        ..Settings::defaults().matcher
     };
     let strict = crate::support::load(dir.path(), &no_typos);
     let reply = strict.reply("how do I prepare for a tecnical intervew");
@@ -316,7 +317,7 @@ fn a_synonym_answers_like_its_canonical_word() {
 fn a_pattern_match_answers_its_intent_and_is_explained() {
     let (_dir, engine) = career();
     let without = career_dir(&[]).engine();
-    let settings = MatcherSettings::default();
+    let settings = Settings::defaults().matcher;
     for question in ["do I need a BSc", "is a bachelor required for this"] {
         let reply = assert_answers(&engine, question, "prep.degree");
         assert_eq!(
@@ -356,7 +357,7 @@ fn a_pattern_match_alone_answers_its_intent() {
         assert_eq!(reply.explanation.patterns, [DEGREE_PATTERN]);
     }
     // The same on the shipped intents, whose degree intent has the same pattern.
-    let shipped = crate::support::load(&crate::support::shipped(), &MatcherSettings::default());
+    let shipped = crate::support::load(&crate::support::shipped(), &Settings::defaults().matcher);
     let id = shipped
         .intents()
         .iter()
@@ -370,7 +371,7 @@ fn a_pattern_match_alone_answers_its_intent() {
 #[test]
 fn unrelated_questions_fall_back_with_at_most_three_suggestions() {
     let (_dir, engine) = career();
-    let settings = MatcherSettings::default();
+    let settings = Settings::defaults().matcher;
     for question in [
         "quantum chromodynamics lattice gauge",
         "will it rain tomorrow",
@@ -425,7 +426,7 @@ fn a_question_shared_equally_by_two_intents_asks_to_clarify() {
     // remote.visa and remote.taxes have the same five examples with only `visa` and
     // `taxes` swapped, so "remote job" belongs to both exactly as much. With the default
     // settings the bot should ask which one is meant, whatever order the file lists them.
-    let settings = MatcherSettings::default();
+    let settings = Settings::defaults().matcher;
     let mut wrong = Vec::new();
     // The mirror pair with one unrelated intent, in both orders.
     let [visa, taxes, ..] = &career_intents(&[])[4..] else {
@@ -495,7 +496,7 @@ fn a_wider_clarify_margin_asks_between_the_two_close_intents() {
     // The clarify path itself, with a margin wide enough to absorb the order effect above.
     let settings = MatcherSettings {
         clarify_margin: 0.3,
-        ..MatcherSettings::default()
+        ..Settings::defaults().matcher
     };
     for reversed in [false, true] {
         let dir = career_dir_ordered(&[DEGREE_PATTERN], reversed);
@@ -513,7 +514,7 @@ fn a_wider_clarify_margin_asks_between_the_two_close_intents() {
         dir.path(),
         &MatcherSettings {
             clarify_margin: 0.0,
-            ..MatcherSettings::default()
+            ..Settings::defaults().matcher
         },
     );
     for question in ["remote job", "remote jobs"] {
@@ -526,7 +527,7 @@ fn chat_offers_the_clarify_choices_as_numbers() {
     let dir = career_dir(&[DEGREE_PATTERN]);
     let settings = MatcherSettings {
         clarify_margin: 0.3,
-        ..MatcherSettings::default()
+        ..Settings::defaults().matcher
     };
     let engine = crate::support::load(dir.path(), &settings);
     let reply = engine.reply("remote job");
@@ -669,7 +670,7 @@ fn confusions_flag_an_example_worded_like_another_intent() {
     let found = confusions::find(
         &loaded.set.intents,
         &loaded.set.synonyms,
-        &MatcherSettings::default(),
+        &Settings::defaults().matcher,
     );
     let flagged: Vec<_> = found
         .iter()
@@ -723,7 +724,7 @@ fn confusions_flag_an_example_worded_like_another_intent() {
     let found = confusions::find(
         &loaded.set.intents,
         &loaded.set.synonyms,
-        &MatcherSettings::default(),
+        &Settings::defaults().matcher,
     );
     assert!(
         found
@@ -764,7 +765,7 @@ fn words_only_another_intent_uses_lower_the_confidence() {
     let confidence = |share: f32| {
         let settings = MatcherSettings {
             intent_coverage_share: share,
-            ..MatcherSettings::default()
+            ..Settings::defaults().matcher
         };
         let engine = crate::support::load(dir.path(), &settings);
         let reply = engine.reply("what is pasta");

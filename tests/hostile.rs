@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use careerbot::engine::matcher::{Decision, MatcherSettings};
+use careerbot::config::Settings;
+use careerbot::engine::matcher::Decision;
 use careerbot::engine::{Engine, Reply};
 
 use crate::support::{self, careerbot, diagnostics, fixture, intents_arg, shipped, IntentDir};
@@ -124,7 +125,7 @@ fn wrapped() -> Vec<(&'static str, String, bool)> {
 }
 
 fn good_engine() -> Engine {
-    support::load(&fixture("good"), &MatcherSettings::default())
+    support::load(&fixture("good"), &Settings::defaults().matcher)
 }
 
 /// Checks the invariants every reply has, whatever the input.
@@ -175,7 +176,7 @@ fn timed_reply(engine: &Engine, text: &str, what: &str) -> Reply {
 fn the_library_falls_back_on_noise() {
     for engine in [
         good_engine(),
-        support::load(&shipped(), &MatcherSettings::default()),
+        support::load(&shipped(), &Settings::defaults().matcher),
     ] {
         for (what, text, _) in noise() {
             let reply = timed_reply(&engine, &text, what);
@@ -227,7 +228,7 @@ fn the_library_survives_a_question_followed_by_100_kb_of_garbage() {
 
 #[test]
 fn course_search_and_reply_for_survive_hostile_text() {
-    let engine = support::load(&shipped(), &MatcherSettings::default());
+    let engine = support::load(&shipped(), &Settings::defaults().matcher);
     for (what, text, _) in noise().into_iter().chain(wrapped()) {
         let hits = engine.catalog().search(&text, &Default::default(), 10);
         assert!(hits.len() <= 10, "{what}");
@@ -440,7 +441,7 @@ fn assert_broken_dir_errors(stderr: &str, dir: &Path) {
 #[test]
 fn a_broken_directory_is_refused_by_the_library_with_places() {
     let dir = broken_dir();
-    let diagnostics = match Engine::load(dir.path(), &MatcherSettings::default()) {
+    let diagnostics = match Engine::load(dir.path(), &Settings::defaults().matcher) {
         Ok(_) => panic!("a broken directory must not load"),
         Err(diagnostics) => diagnostics,
     };

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use careerbot::config::Settings;
 use careerbot::engine::intents::{self, Action, Severity};
-use careerbot::engine::matcher::MatcherSettings;
 
 use crate::support::{careerbot, load, root, shipped};
 
@@ -81,7 +81,7 @@ fn the_catalog_is_large_and_covers_the_subjects_answers_mention() {
     let courses = &loaded.set.courses;
     assert!(courses.len() >= MIN_COURSES, "{} courses", courses.len());
     assert!(courses.iter().all(|c| c.url.starts_with("https://")));
-    let engine = load(&shipped(), &MatcherSettings::default());
+    let engine = load(&shipped(), &Settings::defaults().matcher);
     let filter = Default::default();
     for subject in [
         "algorithms",

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use poise::serenity_prelude as serenity;
 use tokio::sync::Semaphore;
@@ -101,7 +101,7 @@ impl Bot {
     pub fn new(reloader: Arc<Reloader>, settings: Settings, writer: Option<Writer>) -> Bot {
         let cooldown = Cooldown::new(
             settings.discord.cooldown_questions,
-            Duration::from_secs(settings.discord.cooldown_seconds),
+            settings.discord.cooldown_window,
         );
         let sending = Semaphore::new(settings.discord.max_concurrent_replies.max(1));
         // Question numbers start at the clock so they do not repeat across restarts.

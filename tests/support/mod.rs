@@ -7,6 +7,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use careerbot::config::Settings;
 use careerbot::engine::matcher::MatcherSettings;
 use careerbot::engine::Engine;
 
@@ -174,7 +175,7 @@ impl IntentDir {
     /// Loads the directory with default settings; panics with every diagnostic on errors.
     #[track_caller]
     pub fn engine(&self) -> Engine {
-        load(self.path(), &MatcherSettings::default())
+        load(self.path(), &Settings::defaults().matcher)
     }
 }
 
