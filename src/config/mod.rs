@@ -228,7 +228,7 @@ impl Settings {
     ) -> anyhow::Result<Settings> {
         let mut layers = Layers::read(file, env)?;
         let raw = layers.raw()?;
-        let settings = Settings::check(raw, &mut layers);
+        let settings = Settings::from_raw(raw, &mut layers);
         match (settings, layers.into_problems()) {
             (Some(settings), problems) if problems.is_empty() => Ok(settings),
             (_, problems) => Err(Invalid(problems).into()),
@@ -237,7 +237,7 @@ impl Settings {
 
     /// Converts the raw settings, recording every value out of its range in `layers`;
     /// `None` when one could not be converted.
-    fn check(raw: RawSettings, layers: &mut Layers) -> Option<Settings> {
+    fn from_raw(raw: RawSettings, layers: &mut Layers) -> Option<Settings> {
         let RawSettings {
             intents_dir,
             matcher,

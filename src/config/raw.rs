@@ -145,12 +145,9 @@ impl Layers {
                 .default_of(key)
                 .map(|default| parse_as(default, &text))
             {
-                Some(Err(message)) => layers.problems.push(Problem {
-                    key: key.to_owned(),
-                    value: Some(format!("{text:?}")),
-                    source,
-                    message,
-                }),
+                Some(Err(message)) => {
+                    layers.refuse(key, Some(format!("{text:?}")), source, message);
+                }
                 Some(Ok(value)) => layers.set(key, value, source),
                 None => layers.set(key, toml_edit::value(text), source),
             }
@@ -173,7 +170,10 @@ impl Layers {
                 default.type_name(),
                 value.type_name()
             )),
-            (_, Some(_)) if value.as_integer().is_some_and(|n| n < 0) => {
+            // Every whole-number setting is a count or an id.
+            (_, Some(default))
+                if default.is_integer() && value.as_integer().is_some_and(|n| n < 0) =>
+            {
                 Some("must not be negative".to_owned())
             }
             _ => None,
@@ -181,12 +181,8 @@ impl Layers {
         if let Some(message) = refusal {
             // Values are shown only for known keys: a token must never be printed.
             let shown = key != TOKEN_KEY && self.default_of(key).is_some();
-            self.problems.push(Problem {
-                key: key.to_owned(),
-                value: shown.then(|| written(&value)).flatten(),
-                source,
-                message,
-            });
+            let value = shown.then(|| written(&value)).flatten();
+            self.refuse(key, value, source, message);
             return;
         }
         let slot = key
@@ -206,16 +202,21 @@ impl Layers {
         self.sources.get(key).cloned().unwrap_or(Source::Defaults)
     }
 
-    /// Records that the value of `key` is bad unless `ok`.
+    /// Records that the merged value of `key` is bad unless `ok`.
     pub fn ensure(&mut self, key: &str, ok: bool, message: &str) {
         if !ok {
-            self.problems.push(Problem {
-                key: key.to_owned(),
-                value: lookup(&self.merged, key).and_then(written),
-                source: self.source(key),
-                message: message.to_owned(),
-            });
+            let value = lookup(&self.merged, key).and_then(written);
+            self.refuse(key, value, self.source(key), message.to_owned());
         }
+    }
+
+    fn refuse(&mut self, key: &str, value: Option<String>, source: Source, message: String) {
+        self.problems.push(Problem {
+            key: key.to_owned(),
+            value,
+            source,
+            message,
+        });
     }
 
     /// The merged settings. Values of the wrong type were left out, so this fails only on a
