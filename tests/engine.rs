@@ -277,7 +277,7 @@ fn a_misspelled_word_is_corrected_and_explained() {
     let dir = career_dir(&[DEGREE_PATTERN]);
     let no_typos = MatcherSettings {
         typo_min_len: 100,
-        ..MatcherSettings::default()
+        ..crate::support::matcher_settings()
     };
     let strict = crate::support::load(dir.path(), &no_typos);
     let reply = strict.reply("how do I prepare for a tecnical intervew");
@@ -324,7 +324,7 @@ fn a_synonym_answers_like_its_canonical_word() {
 fn a_pattern_match_answers_its_intent_and_is_explained() {
     let (_dir, engine) = career();
     let without = career_dir(&[]).engine();
-    let settings = MatcherSettings::default();
+    let settings = crate::support::matcher_settings();
     for question in ["do I need a BSc", "is a bachelor required for this"] {
         let reply = assert_answers(&engine, question, "prep.degree");
         assert_eq!(
@@ -364,7 +364,10 @@ fn a_pattern_match_alone_answers_its_intent() {
         assert_eq!(reply.explanation.patterns, [DEGREE_PATTERN]);
     }
     // The same on the shipped intents, whose degree intent has the same pattern.
-    let shipped = crate::support::load(&crate::support::shipped(), &MatcherSettings::default());
+    let shipped = crate::support::load(
+        &crate::support::shipped(),
+        &crate::support::matcher_settings(),
+    );
     let id = shipped
         .intents()
         .iter()
@@ -378,7 +381,7 @@ fn a_pattern_match_alone_answers_its_intent() {
 #[test]
 fn unrelated_questions_fall_back_with_at_most_three_suggestions() {
     let (_dir, engine) = career();
-    let settings = MatcherSettings::default();
+    let settings = crate::support::matcher_settings();
     for question in [
         "quantum chromodynamics lattice gauge",
         "will it rain tomorrow",
@@ -433,7 +436,7 @@ fn a_question_shared_equally_by_two_intents_asks_to_clarify() {
     // remote.visa and remote.taxes have the same five examples with only `visa` and
     // `taxes` swapped, so "remote job" belongs to both exactly as much. With the default
     // settings the bot should ask which one is meant, whatever order the file lists them.
-    let settings = MatcherSettings::default();
+    let settings = crate::support::matcher_settings();
     let mut wrong = Vec::new();
     // The mirror pair with one unrelated intent, in both orders.
     let [visa, taxes, ..] = &career_intents(&[])[4..] else {
@@ -503,7 +506,7 @@ fn a_wider_clarify_margin_asks_between_the_two_close_intents() {
     // The clarify path itself, with a margin wide enough to absorb the order effect above.
     let settings = MatcherSettings {
         clarify_margin: 0.3,
-        ..MatcherSettings::default()
+        ..crate::support::matcher_settings()
     };
     for reversed in [false, true] {
         let dir = career_dir_ordered(&[DEGREE_PATTERN], reversed);
@@ -521,7 +524,7 @@ fn a_wider_clarify_margin_asks_between_the_two_close_intents() {
         dir.path(),
         &MatcherSettings {
             clarify_margin: 0.0,
-            ..MatcherSettings::default()
+            ..crate::support::matcher_settings()
         },
     );
     for question in ["remote job", "remote jobs"] {
@@ -534,7 +537,7 @@ fn chat_offers_the_clarify_choices_as_numbers() {
     let dir = career_dir(&[DEGREE_PATTERN]);
     let settings = MatcherSettings {
         clarify_margin: 0.3,
-        ..MatcherSettings::default()
+        ..crate::support::matcher_settings()
     };
     let engine = crate::support::load(dir.path(), &settings);
     let reply = engine.reply("remote job");
@@ -677,7 +680,7 @@ fn confusions_flag_an_example_worded_like_another_intent() {
     let found = confusions::find(
         &loaded.set.intents,
         &loaded.set.synonyms,
-        &MatcherSettings::default(),
+        &crate::support::matcher_settings(),
     );
     let flagged: Vec<_> = found
         .iter()
@@ -731,7 +734,7 @@ fn confusions_flag_an_example_worded_like_another_intent() {
     let found = confusions::find(
         &loaded.set.intents,
         &loaded.set.synonyms,
-        &MatcherSettings::default(),
+        &crate::support::matcher_settings(),
     );
     assert!(
         found
@@ -772,7 +775,7 @@ fn words_only_another_intent_uses_lower_the_confidence() {
     let confidence = |share: f32| {
         let settings = MatcherSettings {
             intent_coverage_share: share,
-            ..MatcherSettings::default()
+            ..crate::support::matcher_settings()
         };
         let engine = crate::support::load(dir.path(), &settings);
         let reply = engine.reply("what is pasta");

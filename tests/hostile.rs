@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use careerbot::engine::matcher::{Decision, MatcherSettings};
+use careerbot::engine::matcher::Decision;
 use careerbot::engine::{Engine, Reply};
 
 use crate::support::{
@@ -405,7 +405,7 @@ fn assert_broken_dir_errors(stderr: &str, dir: &Path) {
 #[test]
 fn a_broken_directory_is_refused_by_the_library_with_places() {
     let dir = broken_dir();
-    let diagnostics = match Engine::load(dir.path(), &MatcherSettings::default()) {
+    let diagnostics = match Engine::load(dir.path(), &crate::support::matcher_settings()) {
         Ok(_) => panic!("a broken directory must not load"),
         Err(diagnostics) => diagnostics,
     };

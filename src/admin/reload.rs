@@ -146,8 +146,8 @@ impl Reloader {
     /// that cannot run (a missing cases file) is reported now rather than at the first reload.
     pub fn new(engine: Engine, dir: &Path, settings: &Settings) -> Result<Reloader, Refusal> {
         let gate = &settings.admin.reload_gate;
-        let gate = (!gate.cases.as_os_str().is_empty()).then(|| Gate {
-            cases: gate.cases.clone(),
+        let gate = gate.cases.clone().map(|cases| Gate {
+            cases,
             min_accuracy: gate.min_accuracy,
         });
         if let Some(gate) = &gate {

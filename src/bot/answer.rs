@@ -166,9 +166,9 @@ mod tests {
     /// A bot over the `good` fixture, no database, `questions` allowed per hour each.
     fn bot(questions: u32) -> Bot {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
-        let mut settings = Settings::load(None).unwrap();
+        let mut settings = Settings::defaults();
         settings.discord.cooldown_questions = questions;
-        settings.discord.cooldown_seconds = 3600;
+        settings.discord.cooldown_window = std::time::Duration::from_secs(3600);
         let (engine, _) = Engine::load(&dir, &settings.matcher).unwrap();
         let reloader = Reloader::new(engine, &dir, &settings).unwrap();
         Bot::new(Arc::new(reloader), settings, None)

@@ -40,7 +40,7 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         .settings
         .discord
         .answer_channels
-        .contains(&message.channel_id.get())
+        .contains(&message.channel_id)
     {
         Source::Channel
     } else {

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poise::serenity_prelude::{
-    ChannelId, ComponentInteraction, Context, CreateActionRow, CreateSelectMenu,
-    CreateSelectMenuKind, CreateSelectMenuOption, Http, Permissions,
+    ComponentInteraction, Context, CreateActionRow, CreateSelectMenu, CreateSelectMenuKind,
+    CreateSelectMenuOption, Http, Permissions,
 };
 use tracing::{error, info, warn};
 
@@ -80,12 +80,9 @@ async fn announce(http: &Http, bot: &Bot, trigger: &str, result: &Result<Reloade
                 );
             }
             let channel = bot.settings.discord.admin_channel;
-            if channel != 0 && bot.reloader.first_time(refusal) {
+            if let Some(channel) = channel.filter(|_| bot.reloader.first_time(refusal)) {
                 let card = Card::text(&refusal_message(refusal));
-                if let Err(error) = ChannelId::new(channel)
-                    .send_message(http, card.message())
-                    .await
-                {
+                if let Err(error) = channel.send_message(http, card.message()).await {
                     warn!(%error, "could not post the refused reload to admin_channel");
                 }
             }
@@ -132,7 +129,10 @@ pub async fn with_store<T: Send + 'static>(
     let bot = Arc::clone(bot);
     tokio::task::spawn_blocking(move || {
         bot.recorder.flush();
-        let mut store = Store::open(&bot.settings.admin.database)?;
+        let Some(path) = &bot.settings.admin.database else {
+            return Ok(None);
+        };
+        let mut store = Store::open(path)?;
         read(&mut store).map(Some)
     })
     .await?

@@ -18,17 +18,16 @@ mod state;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use poise::serenity_prelude::{
-    self as serenity, FullEvent, GatewayIntents, GuildId, HttpBuilder, Interaction,
+    self as serenity, FullEvent, GatewayIntents, HttpBuilder, Interaction,
 };
 use tracing::{error, info, warn};
 
 use crate::admin::reload::Reloader;
 use crate::admin::store::{Retention, Store, Writer, FLUSH_EVERY};
-use crate::config::{Secret, Settings, DISCORD_API};
+use crate::config::{Secret, Settings};
 pub use state::Bot;
 
 /// The gateway intents the bot asks for: messages in servers and DMs (their content arrives
@@ -55,16 +54,14 @@ pub async fn run(
     #[cfg(unix)]
     let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
     let mut shutdown = std::pin::pin!(shutdown);
-    let api_base = settings.discord.api_base.trim_end_matches('/').to_owned();
-    let parsed = url::Url::parse(&api_base)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-    anyhow::ensure!(
-        parsed.is_some(),
-        "discord.api_base must be an http(s) URL, not {api_base:?}"
-    );
+    let api_base = settings
+        .discord
+        .api_base
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
     let mut http = HttpBuilder::new(token.expose());
-    if api_base != DISCORD_API {
+    if settings.discord.through_proxy() {
         // serenity's rate limiter ignores the proxy and would call Discord directly: a proxy
         // does its own rate limiting.
         info!(%api_base, "Discord API calls go through a proxy");
@@ -117,10 +114,9 @@ pub async fn run(
             Box::pin(async move {
                 info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected");
                 let commands = &framework.options().commands;
-                let registered = if dev_guild == 0 {
-                    poise::builtins::register_globally(ctx, commands).await
-                } else {
-                    poise::builtins::register_in_guild(ctx, commands, GuildId::new(dev_guild)).await
+                let registered = match dev_guild {
+                    None => poise::builtins::register_globally(ctx, commands).await,
+                    Some(guild) => poise::builtins::register_in_guild(ctx, commands, guild).await,
                 };
                 if let Err(error) = registered {
                     // The bot still answers mentions and DMs; the commands may be stale.
@@ -177,17 +173,12 @@ pub async fn run(
 
 /// The store's writer, or `None` when `admin.database` is "".
 fn open_store(settings: &Settings) -> anyhow::Result<Option<Writer>> {
-    let path = &settings.admin.database;
-    if path.as_os_str().is_empty() {
+    let Some(path) = &settings.admin.database else {
         return Ok(None);
-    }
+    };
     let store = Store::open(path)
         .with_context(|| format!("cannot open the database {}", path.display()))?;
-    let retention = (settings.admin.retention_days > 0).then(|| {
-        Retention::daily(Duration::from_secs(
-            u64::from(settings.admin.retention_days) * 86_400,
-        ))
-    });
+    let retention = settings.admin.retention.map(Retention::daily);
     Ok(Some(Writer::spawn(store, FLUSH_EVERY, retention)))
 }
 
@@ -202,7 +193,7 @@ fn spawn_reloads(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<&'static str>(4);
     let watch = if bot.settings.admin.watch {
         let changed = tx.clone();
-        let debounce = Duration::from_millis(bot.settings.admin.watch_debounce_ms);
+        let debounce = bot.settings.admin.watch_debounce;
         match crate::admin::watch::watch(dir, debounce, move || {
             // A full queue already holds a reload that will read the newest files.
             let _ = changed.try_send("files changed");

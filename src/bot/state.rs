@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use poise::serenity_prelude as serenity;
 use tokio::sync::Semaphore;
@@ -45,7 +45,7 @@ impl Discord {
         Discord {
             cooldown: Cooldown::new(
                 settings.discord.cooldown_questions,
-                Duration::from_secs(settings.discord.cooldown_seconds),
+                settings.discord.cooldown_window,
             ),
             own_roles: Mutex::new(HashSet::new()),
             sending: Semaphore::new(sending_max),

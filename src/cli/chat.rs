@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::admin::reload::Reloader;
 use crate::admin::watch::Watch;
@@ -133,7 +132,7 @@ pub fn watch(reloader: &Arc<Reloader>, settings: &Settings) -> Option<Watch> {
     if !settings.admin.watch {
         return None;
     }
-    let debounce = Duration::from_millis(settings.admin.watch_debounce_ms);
+    let debounce = settings.admin.watch_debounce;
     let watched = Arc::clone(reloader);
     let result =
         crate::admin::watch::watch(reloader.dir(), debounce, move || match watched.reload() {

@@ -2,6 +2,7 @@
 //! bot's database (`[admin] database`), as text or JSON.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::admin::report;
 use crate::admin::store::{now_ms, Store};
@@ -10,14 +11,17 @@ use crate::config::Settings;
 /// `careerbot report [--since 7d] [--json]`.
 pub fn run(settings: &Settings, since: &str, json: bool) -> anyhow::Result<ExitCode> {
     let window = parse_since(since)?;
-    let path = &settings.admin.database;
-    anyhow::ensure!(
-        !path.as_os_str().is_empty(),
-        "no database is configured (`database` in [admin] is \"\"), so there is nothing to report"
-    );
+    let Some(path) = &settings.admin.database else {
+        anyhow::bail!(
+            "no database is configured (`database` in [admin] is \"\"), so there is nothing to \
+             report"
+        );
+    };
     let store = Store::open_read_only(path)?;
     let until_ms = now_ms();
-    let since_ms = window.map_or(0, |ms| until_ms.saturating_sub(ms));
+    let since_ms = window.map_or(0, |window| {
+        until_ms.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))
+    });
     let built = report::build(
         &store,
         since_ms,
@@ -33,31 +37,23 @@ pub fn run(settings: &Settings, since: &str, json: bool) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// `Nd`, `Nh` or `Nm` (days, hours, minutes) as milliseconds; `all` as `None`.
-fn parse_since(text: &str) -> anyhow::Result<Option<i64>> {
-    let bad = || {
-        anyhow::anyhow!(
-            "invalid --since {text:?}: expected a number of days, hours or minutes such as \
-             7d, 12h or 30m, or `all`"
-        )
-    };
-    let text = text.trim();
+/// `Nd`, `Nh` or `Nm` (days, hours, minutes); `all` as `None`. One whole number and one
+/// unit, as `--help` says: humantime alone would also take `1h 30m` or `2weeks`.
+fn parse_since(given: &str) -> anyhow::Result<Option<Duration>> {
+    let text = given.trim();
     if text.eq_ignore_ascii_case("all") {
         return Ok(None);
     }
-    let unit = text.chars().last().ok_or_else(bad)?;
-    let number = &text[..text.len() - unit.len_utf8()];
-    let unit_ms: i64 = match unit {
-        'd' => 86_400_000,
-        'h' => 3_600_000,
-        'm' => 60_000,
-        _ => return Err(bad()),
-    };
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    n.checked_mul(unit_ms).map(Some).ok_or_else(bad)
+    text.strip_suffix(['d', 'h', 'm'])
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|_| humantime::parse_duration(text).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid --since {given:?}: expected a number of days, hours or minutes such \
+                 as 7d, 12h or 30m, or `all`"
+            )
+        })
 }
 
 #[cfg(test)]
@@ -66,14 +62,17 @@ mod tests {
 
     #[test]
     fn since_table() {
+        const MINUTE: Duration = Duration::from_secs(60);
+        const HOUR: Duration = Duration::from_secs(3600);
+        const DAY: Duration = Duration::from_secs(86_400);
         for (text, expected) in [
-            ("7d", Some(Some(7 * 86_400_000))),
-            ("12h", Some(Some(12 * 3_600_000))),
-            ("30m", Some(Some(30 * 60_000))),
-            ("0d", Some(Some(0))),
+            ("7d", Some(Some(7 * DAY))),
+            ("12h", Some(Some(12 * HOUR))),
+            ("30m", Some(Some(30 * MINUTE))),
+            ("0d", Some(Some(Duration::ZERO))),
             ("all", Some(None)),
             ("ALL", Some(None)),
-            (" 1d ", Some(Some(86_400_000))),
+            (" 1d ", Some(Some(DAY))),
             ("", None),
             ("d", None),
             ("7", None),

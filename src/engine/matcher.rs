@@ -13,9 +13,10 @@ use super::features::{Analysis, Featurizer, SparseVec, TypoSettings};
 use super::intents::Intent;
 use super::model::{Model, TrainSettings};
 
-/// Matching settings (the `[matcher]` table of the config).
+/// Matching settings (the `[matcher]` table of the config). Their defaults live in one
+/// place, `config/default.toml`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct MatcherSettings {
     /// Below this confidence the question is out of scope: fall back with suggestions.
     pub fallback_below: f32,
@@ -46,8 +47,9 @@ pub struct MatcherSettings {
     /// use (the rest: words any intent uses). 0 = any intent, 1 = that intent only.
     pub intent_coverage_share: f32,
     /// The `C` of training (a multi-class support vector machine): the most weight one
-    /// example may carry. Higher fits the examples harder.
-    pub aggressiveness: f32,
+    /// example may carry. Higher fits the examples harder. Formerly `aggressiveness`, a name
+    /// config files may still use.
+    pub svm_c: f32,
     /// Training passes over the examples.
     pub epochs: usize,
     /// Words shorter than this are never corrected as typos.
@@ -56,24 +58,11 @@ pub struct MatcherSettings {
     pub typo_max_distance: usize,
 }
 
-impl Default for MatcherSettings {
-    fn default() -> Self {
-        MatcherSettings {
-            fallback_below: 0.4,
-            clarify_margin: 0.05,
-            suggest_above: 0.1,
-            keyword_weight: 0.3,
-            pattern_weight: 0.6,
-            confidence_slope: 6.0,
-            confidence_midpoint: 0.3,
-            unknown_word_exponent: 1.5,
-            corrected_word_known: 0.5,
-            intent_coverage_share: 0.4,
-            aggressiveness: 2.0,
-            epochs: 6,
-            typo_min_len: 4,
-            typo_max_distance: 2,
-        }
+#[cfg(test)]
+impl MatcherSettings {
+    /// The shipped defaults, for unit tests.
+    pub(crate) fn shipped() -> MatcherSettings {
+        crate::config::Settings::defaults().matcher
     }
 }
 
@@ -255,7 +244,7 @@ impl Matcher {
         let examples: Vec<_> = examples.into_iter().map(|(_, v, c)| (v, c)).collect();
         let train = TrainSettings {
             epochs: settings.epochs,
-            aggressiveness: settings.aggressiveness,
+            aggressiveness: settings.svm_c,
             ..TrainSettings::default()
         };
         let model = Model::train(&examples, featurizer.len(), intents.len(), train);

@@ -45,7 +45,7 @@ pub fn shipped() -> PathBuf {
 
 /// The matcher settings the binary uses when no file or variable changes them.
 pub fn matcher_settings() -> MatcherSettings {
-    MatcherSettings::default()
+    careerbot::config::Settings::defaults().matcher
 }
 
 /// The shipped intents, compiled once for the whole suite with the default settings.
@@ -301,7 +301,7 @@ impl IntentDir {
     /// Loads the directory with default settings; panics with every diagnostic on errors.
     #[track_caller]
     pub fn engine(&self) -> Engine {
-        load(self.path(), &MatcherSettings::default())
+        load(self.path(), &matcher_settings())
     }
 }
 

@@ -1,0 +1,571 @@
+//! Settings, in two steps as ripgrep's flags are. [`raw`] reads the layers, the documented
+//! `config/default.toml` (built into the binary, so every default lives in that one file),
+//! then the file given with `--config`, then environment variables
+//! `CAREERBOT_<SECTION>__<KEY>` (e.g. `CAREERBOT_MATCHER__FALLBACK_BELOW=0.4`), into plain
+//! serde structs. [`Settings::load`] then converts them once into the checked [`Settings`]
+//! the rest of the program uses: ids as `Option<ChannelId>` (never 0), `api_base` as a `Url`,
+//! durations as `Duration`, paths as `Option<PathBuf>` (never ""). The conversion reports
+//! every bad key at once, each with the file, variable or default its value came from.
+
+mod raw;
+
+use std::fmt;
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serenity::model::id::{ChannelId, GuildId};
+use url::Url;
+
+use crate::engine::matcher::MatcherSettings;
+pub use raw::Source;
+use raw::{Layers, RawSettings};
+
+/// The shipped, documented defaults.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// Every setting of careerbot, checked. Each key is documented in `config/default.toml`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Directory of intent files, relative to the working directory.
+    pub intents_dir: PathBuf,
+    pub matcher: MatcherSettings,
+    pub replies: ReplySettings,
+    pub discord: DiscordSettings,
+    pub admin: AdminSettings,
+    pub log: LogSettings,
+}
+
+/// The admin loop: live reload, the reload gate, the store and the unanswered queue.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// Watch the intents directory and reload on a change (`run` and `chat`).
+    pub watch: bool,
+    /// Changes closer together than this make one reload (`watch_debounce_ms`, at least 1).
+    pub watch_debounce: Duration,
+    /// A valid set must also pass this before it goes live.
+    pub reload_gate: GateSettings,
+    /// The SQLite file of questions and votes; `None` (`database = ""`) keeps nothing.
+    pub database: Option<PathBuf>,
+    /// Records older than this are deleted (daily); `None` (`retention_days = 0`) keeps
+    /// everything.
+    pub retention: Option<Duration>,
+    /// A question whose confidence is below this (or that fell back) joins the unanswered queue.
+    pub unanswered_below: f32,
+    /// Unanswered questions at least this similar (normalized Levenshtein) form one group.
+    pub group_similarity: f64,
+}
+
+/// The regression gate of a reload.
+#[derive(Debug, Clone)]
+pub struct GateSettings {
+    /// A cases file (JSON lines `{"text", "intent" | null}`); `None` (`cases = ""`): no gate.
+    pub cases: Option<PathBuf>,
+    /// The accuracy a new set needs on those cases, in [0, 1].
+    pub min_accuracy: f64,
+}
+
+/// The Discord front end (`careerbot run`).
+#[derive(Debug, Clone)]
+pub struct DiscordSettings {
+    /// Where REST calls and the gateway lookup go: an http(s) URL with a host.
+    pub api_base: Url,
+    /// Channels whose plain messages are answered without a mention.
+    pub answer_channels: Vec<ChannelId>,
+    /// A guild to register the slash commands in at once; `None` (`dev_guild = 0`): globally.
+    pub dev_guild: Option<GuildId>,
+    /// A channel for messages to the server's admins; `None` (`admin_channel = 0`): none.
+    pub admin_channel: Option<ChannelId>,
+    /// The confidence an unmentioned message in `answer_channels` needs to be answered.
+    pub channel_min_confidence: f32,
+    /// Per user: at most `cooldown_questions` questions every `cooldown_window`
+    /// (`cooldown_seconds`); 0 questions turns the cooldown off.
+    pub cooldown_questions: u32,
+    pub cooldown_window: Duration,
+    /// At most this many replies are being sent to Discord at once (1 to 10,000).
+    pub max_concurrent_replies: usize,
+    /// The bot token: only from the environment (`DISCORD_TOKEN` or
+    /// `CAREERBOT_DISCORD__TOKEN`); a config file that sets it is refused.
+    pub token: Option<Secret>,
+}
+/// The environment variable the bot token comes from.
+pub const TOKEN_VARIABLE: &str = "DISCORD_TOKEN";
+
+/// A value that must never be printed: its `Debug` shows only that it is there.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The layered config's environment override of `discord.token`.
+pub const TOKEN_OVERRIDE: &str = "CAREERBOT_DISCORD__TOKEN";
+
+/// Why `careerbot run` cannot use the token it was given.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("{TOKEN_VARIABLE} is not set: create a bot at https://discord.com/developers/applications and export its token (or use `careerbot chat` offline)")]
+    Missing,
+    /// `variable` is the one the bad value came from.
+    #[error("{variable} is not a Discord bot token (expected three parts separated by dots)")]
+    Malformed { variable: &'static str },
+}
+
+impl DiscordSettings {
+    /// The bot token: `DISCORD_TOKEN`, else the layered `discord.token` (environment only:
+    /// `CAREERBOT_DISCORD__TOKEN`), checked for the shape of a Discord token. A variable set
+    /// to blanks counts as unset.
+    pub fn token(&self) -> Result<Secret, TokenError> {
+        let given = |token: Option<String>| token.filter(|t| !t.trim().is_empty());
+        let (token, variable) = given(std::env::var(TOKEN_VARIABLE).ok())
+            .map(|t| (t, TOKEN_VARIABLE))
+            .or_else(|| {
+                given(self.token.as_ref().map(|t| t.0.clone())).map(|t| (t, TOKEN_OVERRIDE))
+            })
+            .ok_or(TokenError::Missing)?;
+        let token = Secret(token.trim().to_owned());
+        if token.0.chars().any(|c| c.is_whitespace() || c.is_control())
+            || serenity::utils::validate_token(&token.0).is_err()
+        {
+            return Err(TokenError::Malformed { variable });
+        }
+        Ok(token)
+    }
+
+    /// Whether `api_base` is something other than Discord's own API (the shipped default): a
+    /// proxy doing its own rate limiting, or an emulator.
+    pub fn through_proxy(&self) -> bool {
+        self.api_base != Settings::defaults().discord.api_base
+    }
+}
+
+/// The bot's own words around answers (the answers themselves live in the intent files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplySettings {
+    /// Said when no intent is close enough.
+    pub fallback: String,
+    /// Introduces the suggestions of a fallback.
+    pub suggestions: String,
+    /// Asks which of the close candidates was meant.
+    pub clarify: String,
+    /// Said to a mention without a question.
+    pub prompt: String,
+    /// Said once per cooldown window to a user asking too fast.
+    pub throttled: String,
+}
+
+/// Logging (`tracing`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `careerbot=debug`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+/// One bad setting: its key, its value as written (never for a token or an unknown key),
+/// where that value came from, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub key: String,
+    pub value: Option<String>,
+    pub source: Source,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key)?;
+        if let Some(value) = &self.value {
+            write!(f, " = {value}")?;
+        }
+        write!(f, " (from {}): {}", self.source, self.message)
+    }
+}
+
+/// Every bad setting of one load, one per line.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings:{}", .0.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+pub struct Invalid(pub Vec<Problem>);
+
+impl Settings {
+    /// Loads the defaults, then `file` (an error if given but missing), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let env = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        Settings::from_layers(file, env)
+    }
+
+    /// The shipped defaults (`config/default.toml`) alone, for tests and benchmarks.
+    pub fn defaults() -> Settings {
+        static DEFAULTS: LazyLock<Settings> = LazyLock::new(|| {
+            Settings::from_layers(None, []).expect("the shipped defaults are valid")
+        });
+        DEFAULTS.clone()
+    }
+
+    fn from_layers(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Settings> {
+        let mut layers = Layers::read(file, env)?;
+        let raw = layers.raw()?;
+        let settings = Settings::from_raw(raw, &mut layers);
+        match (settings, layers.into_problems()) {
+            (Some(settings), problems) if problems.is_empty() => Ok(settings),
+            (_, problems) => Err(Invalid(problems).into()),
+        }
+    }
+
+    /// Converts the raw settings, recording every value out of its range in `layers`;
+    /// `None` when one could not be converted.
+    fn from_raw(raw: RawSettings, layers: &mut Layers) -> Option<Settings> {
+        let RawSettings {
+            intents_dir,
+            matcher,
+            replies,
+            discord,
+            admin,
+            log,
+        } = raw;
+        for (key, value) in [
+            ("matcher.fallback_below", matcher.fallback_below.into()),
+            ("matcher.suggest_above", matcher.suggest_above.into()),
+            (
+                "matcher.corrected_word_known",
+                matcher.corrected_word_known.into(),
+            ),
+            (
+                "matcher.intent_coverage_share",
+                matcher.intent_coverage_share.into(),
+            ),
+            (
+                "discord.channel_min_confidence",
+                discord.channel_min_confidence.into(),
+            ),
+            ("admin.unanswered_below", admin.unanswered_below.into()),
+            ("admin.group_similarity", admin.group_similarity),
+            (
+                "admin.reload_gate.min_accuracy",
+                admin.reload_gate.min_accuracy,
+            ),
+        ] {
+            layers.ensure(key, (0.0..=1.0).contains(&value), "must be between 0 and 1");
+        }
+        let c = matcher.svm_c;
+        layers.ensure(
+            "matcher.svm_c",
+            c.is_finite() && c > 0.0,
+            "must be a number above 0",
+        );
+        layers.ensure(
+            "discord.max_concurrent_replies",
+            (1..=10_000).contains(&discord.max_concurrent_replies),
+            "must be between 1 and 10000",
+        );
+        layers.ensure(
+            "admin.watch_debounce_ms",
+            admin.watch_debounce_ms >= 1,
+            "must be at least 1",
+        );
+        let answer_channels: Option<Vec<ChannelId>> = discord
+            .answer_channels
+            .iter()
+            .map(|&id| NonZeroU64::new(id).map(ChannelId::from))
+            .collect();
+        layers.ensure(
+            "discord.answer_channels",
+            answer_channels.is_some(),
+            "0 is not a channel id",
+        );
+        let api_base = Url::parse(&discord.api_base)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+        layers.ensure(
+            "discord.api_base",
+            api_base.is_some(),
+            "must be an http(s) URL with a host",
+        );
+        let path = |path: PathBuf| (!path.as_os_str().is_empty()).then_some(path);
+        Some(Settings {
+            intents_dir,
+            matcher,
+            replies,
+            discord: DiscordSettings {
+                api_base: api_base?,
+                answer_channels: answer_channels?,
+                dev_guild: NonZeroU64::new(discord.dev_guild).map(GuildId::from),
+                admin_channel: NonZeroU64::new(discord.admin_channel).map(ChannelId::from),
+                channel_min_confidence: discord.channel_min_confidence,
+                cooldown_questions: discord.cooldown_questions,
+                cooldown_window: Duration::from_secs(discord.cooldown_seconds),
+                max_concurrent_replies: discord.max_concurrent_replies,
+                token: discord.token,
+            },
+            admin: AdminSettings {
+                watch: admin.watch,
+                watch_debounce: Duration::from_millis(admin.watch_debounce_ms),
+                reload_gate: GateSettings {
+                    cases: path(admin.reload_gate.cases),
+                    min_accuracy: admin.reload_gate.min_accuracy,
+                },
+                database: path(admin.database),
+                retention: (admin.retention_days > 0)
+                    .then(|| Duration::from_secs(u64::from(admin.retention_days) * 86_400)),
+                unanswered_below: admin.unanswered_below,
+                group_similarity: admin.group_similarity,
+            },
+            log,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads `file_text` (when given) as a config file, with `env` as the environment.
+    fn load(file_text: Option<&str>, env: &[(&str, &str)]) -> (anyhow::Result<Settings>, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("careerbot.toml");
+        if let Some(text) = file_text {
+            std::fs::write(&file, text).unwrap();
+        }
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        let loaded = Settings::from_layers(file_text.map(|_| file.as_path()), env);
+        (loaded, file)
+    }
+
+    /// The problems of a load that must fail, as (key, source).
+    fn problems(file_text: Option<&str>, env: &[(&str, &str)]) -> (Vec<(String, Source)>, String) {
+        let (loaded, _) = load(file_text, env);
+        let error = loaded.unwrap_err();
+        let shown = format!("{error:#}");
+        let invalid = error.downcast::<Invalid>().unwrap();
+        let keys = invalid.0.into_iter().map(|p| (p.key, p.source)).collect();
+        (keys, shown)
+    }
+
+    #[test]
+    fn the_defaults_are_the_shipped_file_checked() {
+        let settings = Settings::defaults();
+        let shipped: RawSettings = toml_edit::de::from_str(DEFAULT_TOML).unwrap();
+        assert_eq!(settings.matcher, shipped.matcher);
+        assert_eq!(settings.matcher.svm_c, 2.0);
+        assert_eq!(settings.intents_dir, PathBuf::from("intents"));
+        let discord = &settings.discord;
+        assert_eq!(discord.api_base.as_str(), "https://discord.com/");
+        assert!(!discord.through_proxy());
+        assert!(discord.answer_channels.is_empty());
+        assert_eq!((discord.dev_guild, discord.admin_channel), (None, None));
+        assert_eq!(discord.cooldown_window, Duration::from_secs(30));
+        let admin = &settings.admin;
+        assert_eq!(admin.watch_debounce, Duration::from_millis(300));
+        assert_eq!(
+            admin.database,
+            Some(PathBuf::from("data/careerbot.sqlite3"))
+        );
+        assert_eq!(admin.retention, Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(admin.reload_gate.cases, None);
+    }
+
+    #[test]
+    fn every_bad_key_is_reported_at_once_with_where_it_was_set() {
+        let file = "colour = \"red\"\nintents_dir = 7\n\
+                    [matcher]\nfallback_below = 2\naggressiveness = 0\n\
+                    [discord]\napi_base = \"ftp://example.com\"\nanswer_channels = [5, 0]\n\
+                    dev_guild = -1\n\
+                    [admin]\ngroup_similarity = 85\n";
+        let env = [
+            ("CAREERBOT_MATCHER__SUGGEST_ABOVE", "high"),
+            ("CAREERBOT_DISCORD__MAX_CONCURRENT_REPLIES", "0"),
+            ("CAREERBOT_ADMIN__WATCHH", "true"),
+            ("CAREERBOT_ADMIN__WATCH_DEBOUNCE_MS", "0"),
+            ("CAREERBOT_ADMIN__UNANSWERED_BELOW", "0.5"),
+            ("OTHER_VARIABLE", "ignored"),
+        ];
+        let (keys, shown) = problems(Some(file), &env);
+        let from_file = Source::File(PathBuf::from("careerbot.toml"));
+        let from = |name: &str| Source::Env(name.to_owned());
+        let expected = [
+            ("admin.group_similarity", from_file.clone()),
+            (
+                "admin.watch_debounce_ms",
+                from("CAREERBOT_ADMIN__WATCH_DEBOUNCE_MS"),
+            ),
+            ("admin.watchh", from("CAREERBOT_ADMIN__WATCHH")),
+            ("colour", from_file.clone()),
+            ("discord.answer_channels", from_file.clone()),
+            ("discord.api_base", from_file.clone()),
+            ("discord.dev_guild", from_file.clone()),
+            (
+                "discord.max_concurrent_replies",
+                from("CAREERBOT_DISCORD__MAX_CONCURRENT_REPLIES"),
+            ),
+            ("intents_dir", from_file.clone()),
+            ("matcher.fallback_below", from_file.clone()),
+            (
+                "matcher.suggest_above",
+                from("CAREERBOT_MATCHER__SUGGEST_ABOVE"),
+            ),
+            ("matcher.svm_c", from_file.clone()),
+        ];
+        let expected: Vec<(String, Source)> = expected
+            .into_iter()
+            .map(|(key, source)| (key.to_owned(), source))
+            .collect();
+        // The file is in a temporary directory: compare its name.
+        let keys: Vec<(String, Source)> = keys
+            .into_iter()
+            .map(|(key, source)| match source {
+                Source::File(path) => (key, Source::File(path.file_name().unwrap().into())),
+                other => (key, other),
+            })
+            .collect();
+        assert_eq!(keys, expected, "{shown}");
+        for line in [
+            "matcher.fallback_below = 2 (from /",
+            "careerbot.toml): must be between 0 and 1",
+            "matcher.suggest_above = \"high\" (from environment variable \
+             CAREERBOT_MATCHER__SUGGEST_ABOVE): expected a number",
+            "discord.api_base = \"ftp://example.com\"",
+            "colour (from /",
+        ] {
+            assert!(shown.contains(line), "missing {line:?} in\n{shown}");
+        }
+    }
+
+    #[test]
+    fn zero_and_empty_say_none_and_lists_come_comma_separated() {
+        let file = "[discord]\ndev_guild = 0\nadmin_channel = 42\nanswer_channels = [7]\n\
+                    [admin]\ndatabase = \"\"\nretention_days = 0\n\
+                    [admin.reload_gate]\ncases = \"gate.jsonl\"\n";
+        let (settings, _) = load(Some(file), &[]);
+        let settings = settings.unwrap();
+        assert_eq!(settings.discord.dev_guild, None);
+        assert_eq!(settings.discord.admin_channel, Some(ChannelId::new(42)));
+        assert_eq!(settings.discord.answer_channels, [ChannelId::new(7)]);
+        assert_eq!(settings.admin.database, None);
+        assert_eq!(settings.admin.retention, None);
+        assert_eq!(
+            settings.admin.reload_gate.cases,
+            Some(PathBuf::from("gate.jsonl"))
+        );
+        for (text, channels) in [("", vec![]), ("1, 22,333", vec![1, 22, 333])] {
+            let env = [("CAREERBOT_DISCORD__ANSWER_CHANNELS", text)];
+            let (settings, _) = load(Some(file), &env);
+            let expected: Vec<ChannelId> = channels.into_iter().map(ChannelId::new).collect();
+            assert_eq!(
+                settings.unwrap().discord.answer_channels,
+                expected,
+                "{text:?}"
+            );
+        }
+        let env = [("CAREERBOT_DISCORD__ANSWER_CHANNELS", "1,0")];
+        let (keys, _) = problems(None, &env);
+        assert_eq!(keys[0].0, "discord.answer_channels");
+    }
+
+    #[test]
+    fn api_base_is_checked_when_the_settings_load() {
+        for (url, good) in [
+            ("https://discord.com", true),
+            ("http://127.0.0.1:9", true),
+            ("https://proxy.example/discord/", true),
+            ("ftp://discord.com", false),
+            ("discord.com", false),
+            ("http://", false),
+            ("unix:/run/discord.sock", false),
+            ("", false),
+        ] {
+            let (loaded, _) = load(None, &[("CAREERBOT_DISCORD__API_BASE", url)]);
+            match loaded {
+                Ok(settings) => {
+                    assert!(good, "{url:?} was accepted");
+                    let proxy = settings.discord.through_proxy();
+                    assert_eq!(proxy, url != "https://discord.com", "{url:?}");
+                }
+                Err(error) => {
+                    assert!(!good, "{url:?}: {error:#}");
+                    let shown = format!("{error:#}");
+                    assert!(
+                        shown.contains("discord.api_base")
+                            && shown.contains("CAREERBOT_DISCORD__API_BASE"),
+                        "{shown}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn layers_override_in_order_and_the_old_name_still_works() {
+        let file = "[matcher]\nfallback_below = 0.9\naggressiveness = 1\n";
+        let (settings, _) = load(Some(file), &[]);
+        let settings = settings.unwrap();
+        assert_eq!(settings.matcher.fallback_below, 0.9);
+        assert_eq!(settings.matcher.svm_c, 1.0);
+        let env = [
+            ("CAREERBOT_MATCHER__FALLBACK_BELOW", "0.2"),
+            ("CAREERBOT_ADMIN__WATCH", "FALSE"),
+            ("CAREERBOT_INTENTS_DIR", "elsewhere"),
+        ];
+        let (settings, _) = load(Some(file), &env);
+        let settings = settings.unwrap();
+        assert_eq!(settings.matcher.fallback_below, 0.2);
+        assert!(!settings.admin.watch);
+        assert_eq!(settings.intents_dir, PathBuf::from("elsewhere"));
+    }
+
+    #[test]
+    fn a_missing_or_broken_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.toml");
+        let error = format!("{:#}", Settings::load(Some(&missing)).unwrap_err());
+        assert!(error.contains("missing.toml"), "{error}");
+        let (loaded, file) = load(Some("[matcher\n"), &[]);
+        let error = format!("{:#}", loaded.unwrap_err());
+        assert!(error.contains(&file.display().to_string()), "{error}");
+    }
+
+    #[test]
+    fn a_token_in_a_config_file_is_refused_and_never_shown() {
+        for text in [
+            "[discord]\ntoken = \"abc.def.ghi\"\n",
+            "discord = { token = \"abc.def.ghi\" }\n",
+            "[discord]\ntokens = \"abc.def.ghi\"\n",
+        ] {
+            let (loaded, _) = load(Some(text), &[]);
+            let error = format!("{:#}", loaded.unwrap_err());
+            assert!(!error.contains("abc.def.ghi"), "{error}");
+            assert!(
+                error.contains("DISCORD_TOKEN") || error.contains("unknown setting"),
+                "{error}"
+            );
+        }
+        let (loaded, _) = load(None, &[(TOKEN_OVERRIDE, "abc.def.ghi")]);
+        let mut discord = loaded.unwrap().discord;
+        assert_eq!(discord.token, Some(Secret::new("abc.def.ghi")));
+        assert!(!format!("{discord:?}").contains("abc"));
+        discord.token = Some(Secret::new("xyz"));
+        assert!(!format!("{discord:?}").contains("xyz"));
+    }
+}
