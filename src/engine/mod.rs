@@ -1,8 +1,9 @@
 //! The engine: plain synchronous Rust with no async runtime and no Discord types.
 //!
-//! [`intents`] reads and checks the files, [`Engine::build`] compiles a checked set into a
-//! [`matcher::Matcher`] and a [`catalog::Catalog`], and [`Engine::reply`] turns a question
-//! into a [`Reply`] that every front end (CLI, Discord) renders in its own way.
+//! [`intents`] reads and checks the files into an [`intents::ValidSet`] (the only way to
+//! one), [`Engine::build`] compiles that set into a [`matcher::Matcher`] and a
+//! [`catalog::Catalog`], and [`Engine::reply`] turns a question into a [`Reply`] that every
+//! front end (CLI, Discord) renders in its own way.
 
 pub mod catalog;
 pub mod confusions;

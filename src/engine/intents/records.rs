@@ -503,6 +503,21 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_reads_ids_and_examples_whatever_else_is_wrong() {
+        let text = format!(
+            "{BASE}titel = 1\n\n[[intent]]\nid = \"x.y\"\nexamples = \"one\"\n\n\
+             [[intent]]\ntitle = \"no id\"\n"
+        );
+        let read = intent_examples(Path::new("f.toml"), &text).unwrap();
+        let a_b: Vec<String> = ["a1", "a2", "a3", "a4", "a5"].map(String::from).into();
+        assert_eq!(read, [("a.b".into(), a_b), ("x.y".into(), Vec::new())]);
+
+        let syntax = intent_examples(Path::new("f.toml"), "[[intent]\n").unwrap_err();
+        assert_eq!((syntax.line, syntax.col), (1, 9));
+        assert!(syntax.message.starts_with("TOML syntax error"), "{syntax}");
+    }
+
+    #[test]
     fn garbage_never_panics() {
         let mut inputs: Vec<String> = vec![
             "\0\0\0".into(),
