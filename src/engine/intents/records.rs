@@ -34,17 +34,61 @@ const COURSE_FIELDS: &[&str] = &[
 ];
 const ACTIONS: &[(&str, Action)] = &[("search_courses", Action::SearchCourses)];
 
+/// Parses one file with `read`, reporting a syntax error; no records after one.
+fn parse_file<T>(
+    path: &Path,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+    read: fn(&mut Ctx<'_>, &ImDocument<&str>) -> Vec<T>,
+) -> Vec<T> {
+    let mut ctx = Ctx::new(path, text, diags);
+    match ctx.parse(text) {
+        Some(doc) => read(&mut ctx, &doc),
+        None => Vec::new(),
+    }
+}
+
 /// Parses one intent file (`[[intent]]` tables) and checks each intent on its own.
 pub(super) fn parse_intent_file(
     path: &Path,
     text: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Intent> {
-    let mut ctx = Ctx::new(path, text, diags);
-    match ctx.parse(text) {
-        Some(doc) => read_intents(&mut ctx, &doc),
-        None => Vec::new(),
-    }
+    parse_file(path, text, diags, read_intents)
+}
+
+/// Parses `courses.toml` (`[[course]]` tables) and checks each course on its own.
+pub(super) fn parse_course_file(
+    path: &Path,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Course> {
+    parse_file(path, text, diags, |ctx, doc| {
+        let records = records(ctx, doc.as_table(), "course", COURSES_FILE);
+        records
+            .into_iter()
+            .filter_map(|record| read_course(ctx, record))
+            .collect()
+    })
+}
+
+/// Parses `synonyms.toml` (`canonical = ["variant", ...]`); a variant may belong to one
+/// canonical only.
+pub(super) fn parse_synonym_file(
+    path: &Path,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Synonym> {
+    parse_file(path, text, diags, |ctx, doc| {
+        let root = doc.as_table();
+        let mut owners = HashMap::new();
+        root.iter()
+            .map(|(canonical, item)| {
+                let key_span = root.key(canonical).and_then(|k| k.span());
+                read_synonym(ctx, canonical, item, key_span, &mut owners)
+            })
+            .collect()
+    })
 }
 
 /// The intents of one intent file as the loader reads them, by id with their string
@@ -64,44 +108,6 @@ fn read_intents(ctx: &mut Ctx<'_>, doc: &ImDocument<&str>) -> Vec<Intent> {
     records
         .into_iter()
         .filter_map(|record| read_intent(ctx, record))
-        .collect()
-}
-
-/// Parses `courses.toml` (`[[course]]` tables) and checks each course on its own.
-pub(super) fn parse_course_file(
-    path: &Path,
-    text: &str,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<Course> {
-    let mut ctx = Ctx::new(path, text, diags);
-    let Some(doc) = ctx.parse(text) else {
-        return Vec::new();
-    };
-    let records = records(&mut ctx, doc.as_table(), "course", COURSES_FILE);
-    records
-        .into_iter()
-        .filter_map(|record| read_course(&mut ctx, record))
-        .collect()
-}
-
-/// Parses `synonyms.toml` (`canonical = ["variant", ...]`); a variant may belong to one
-/// canonical only.
-pub(super) fn parse_synonym_file(
-    path: &Path,
-    text: &str,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<Synonym> {
-    let mut ctx = Ctx::new(path, text, diags);
-    let Some(doc) = ctx.parse(text) else {
-        return Vec::new();
-    };
-    let root = doc.as_table();
-    let mut owners = HashMap::new();
-    root.iter()
-        .map(|(canonical, item)| {
-            let key_span = root.key(canonical).and_then(|k| k.span());
-            read_synonym(&mut ctx, canonical, item, key_span, &mut owners)
-        })
         .collect()
 }
 
@@ -179,6 +185,38 @@ fn is_course_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
+/// The record's `id`, reported unless `valid` (`rule` says why not); once read, the record
+/// is named after it in messages (`intent `a.b``).
+fn read_id(
+    ctx: &mut Ctx<'_>,
+    record: &mut Record<'_>,
+    valid: fn(&str) -> bool,
+    rule: &str,
+) -> Option<Located<String>> {
+    let id = record.required_str(ctx, "id")?;
+    let kind = record.label.clone();
+    if !valid(&id.value) {
+        ctx.error(
+            &id.span,
+            format!("invalid {kind} id `{}`: {rule}", id.value),
+        );
+    }
+    record.label = format!("{kind} `{}`", id.value);
+    Some(id)
+}
+
+/// A required text field, checked by [`check_text`].
+fn required_text(
+    ctx: &mut Ctx<'_>,
+    record: &Record<'_>,
+    field: &str,
+    max: usize,
+) -> Option<Located<String>> {
+    let text = record.required_str(ctx, field)?;
+    check_text(ctx, &text, field, max);
+    Some(text)
+}
+
 /// A non-empty text of at most `max` characters.
 fn check_text(ctx: &mut Ctx<'_>, text: &Located<String>, field: &str, max: usize) {
     let chars = text.value.chars().count();
@@ -241,27 +279,14 @@ fn url_problem(url: &str) -> Option<String> {
 
 /// Reads and checks one `[[intent]]` table; `None` when it has no usable string `id`.
 fn read_intent(ctx: &mut Ctx<'_>, mut record: Record<'_>) -> Option<Intent> {
-    let id = record.required_str(ctx, "id");
-    if let Some(id) = &id {
-        if !is_intent_id(&id.value) {
-            let message = format!(
-                "invalid intent id `{}`: expected `area.name`, lowercase letters, digits and `_` \
-                 (e.g. `billing.refund`), at most {MAX_INTENT_ID} characters",
-                id.value
-            );
-            ctx.error(&id.span, message);
-        }
-        record.label = format!("intent `{}`", id.value);
-    }
+    let rule = format!(
+        "expected `area.name`, lowercase letters, digits and `_` (e.g. `billing.refund`), \
+         at most {MAX_INTENT_ID} characters"
+    );
+    let id = read_id(ctx, &mut record, is_intent_id, &rule);
     record.check_fields(ctx, INTENT_FIELDS);
-    let title = record.required_str(ctx, "title");
-    if let Some(title) = &title {
-        check_text(ctx, title, "title", MAX_TITLE_CHARS);
-    }
-    let answer = record.required_str(ctx, "answer");
-    if let Some(answer) = &answer {
-        check_text(ctx, answer, "answer", MAX_ANSWER_CHARS);
-    }
+    let title = required_text(ctx, &record, "title", MAX_TITLE_CHARS);
+    let answer = required_text(ctx, &record, "answer", MAX_ANSWER_CHARS);
     let examples = record.str_list(ctx, "examples");
     let patterns = record.str_list(ctx, "patterns");
     let keywords = record.str_list(ctx, "keywords").unwrap_or_default();
@@ -363,26 +388,11 @@ fn warn_repeated_examples(ctx: &mut Ctx<'_>, record: &Record<'_>, examples: &[Lo
 /// Reads and checks one `[[course]]` table; `None` when it has no usable string `id`
 /// (other broken fields are reported and left at a placeholder value).
 fn read_course(ctx: &mut Ctx<'_>, mut record: Record<'_>) -> Option<Course> {
-    let id = record.required_str(ctx, "id");
-    if let Some(id) = &id {
-        if !is_course_id(&id.value) {
-            let message = format!(
-                "invalid course id `{}`: use lowercase letters, digits, `_` and `-`",
-                id.value
-            );
-            ctx.error(&id.span, message);
-        }
-        record.label = format!("course `{}`", id.value);
-    }
+    let rule = "use lowercase letters, digits, `_` and `-`";
+    let id = read_id(ctx, &mut record, is_course_id, rule);
     record.check_fields(ctx, COURSE_FIELDS);
-    let title = record.required_str(ctx, "title");
-    if let Some(title) = &title {
-        check_text(ctx, title, "title", MAX_COURSE_TITLE_CHARS);
-    }
-    let provider = record.required_str(ctx, "provider");
-    if let Some(provider) = &provider {
-        check_text(ctx, provider, "provider", MAX_COURSE_TITLE_CHARS);
-    }
+    let title = required_text(ctx, &record, "title", MAX_COURSE_TITLE_CHARS);
+    let provider = required_text(ctx, &record, "provider", MAX_COURSE_TITLE_CHARS);
     let url = record.required_str(ctx, "url");
     if let Some(url) = &url {
         if let Some(problem) = url_problem(&url.value) {
