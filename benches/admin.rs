@@ -12,6 +12,7 @@ use careerbot::admin::store::{
     Outcome, QuestionRecord, Record, Source, Store, VoteRecord, Writer, FLUSH_EVERY,
 };
 use careerbot::config::Settings;
+use careerbot::engine::intents::synthetic::SyntheticSet;
 use careerbot::engine::Engine;
 use serde_json::json;
 
@@ -63,25 +64,6 @@ fn reload_times(dir: &Path, settings: &Settings, n: usize) -> ((f64, f64, f64), 
     (median_ms(times), same.took.as_secs_f64() * 1e3)
 }
 
-fn generated(dir: &Path) {
-    let mut text = String::new();
-    for i in 0..GENERATED_INTENTS {
-        let examples: Vec<String> = (0..GENERATED_EXAMPLES)
-            .map(|e| {
-                format!(
-                    "\"question {e} about gadget{i} and part{} of it\"",
-                    (i * 7 + e) % 97
-                )
-            })
-            .collect();
-        text.push_str(&format!(
-            "[[intent]]\nid = \"gen.topic{i}\"\ntitle = \"Topic {i}\"\nexamples = [{}]\nanswer = \"Answer {i}.\"\n\n",
-            examples.join(", ")
-        ));
-    }
-    std::fs::write(dir.join("generated.toml"), text).unwrap();
-}
-
 fn question(id: u64) -> Record {
     Record::Question(QuestionRecord {
         id,
@@ -105,7 +87,9 @@ fn main() {
 
     let (shipped, shipped_same) = reload_times(&root.join("intents"), &settings, RELOADS);
     let dir = tempfile::tempdir().unwrap();
-    generated(dir.path());
+    SyntheticSet::new("gen", GENERATED_INTENTS, GENERATED_EXAMPLES)
+        .write(dir.path())
+        .unwrap();
     let (large, large_same) = reload_times(dir.path(), &settings, 3);
 
     // The writer: RECORDS questions (and a vote for every tenth) sent as fast as possible.

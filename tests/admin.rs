@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use careerbot::admin::reload::Reloader;
 use careerbot::admin::store::Store;
 use careerbot::config::Settings;
+use careerbot::engine::intents::synthetic::SyntheticSet;
 use careerbot::engine::matcher::Decision;
 use careerbot::engine::Engine;
 use serde_json::Value;
@@ -234,21 +235,25 @@ fn a_valid_set_that_fails_the_gate_is_refused_with_its_failing_cases() {
     assert!(restart.stdout.is_empty());
 }
 
-/// A generated set of `n` intents whose titles and answers all carry `marker`.
-fn write_generated(dir: &Path, n: usize, marker: &str) {
-    let mut text = String::new();
-    for i in 0..n {
-        text.push_str(&format!(
-            "[[intent]]\nid = \"{marker}.topic{i}\"\ntitle = \"Topic {i} of {marker}\"\nexamples = [\"question about widget{i} setup\", \"how to configure widget{i}\", \"widget{i} help please\"]\nanswer = \"{marker} {i}\"\n\n"
-        ));
-    }
-    save(&dir.join("generated.toml"), &text);
+/// Writes a generated set of 2,000 intents whose ids, titles and answers all carry `marker`
+/// (`marker.topic5`, "Topic 5 of marker", "marker 5"), replacing the last one as an editor
+/// saves. Every marker's set asks the same questions.
+fn write_generated(dir: &Path, marker: &str) {
+    SyntheticSet::new(marker, 2000, 3).write(dir).unwrap();
+}
+
+/// For each generated intent, a question that the generated sets answer with it: one of
+/// its examples.
+fn generated_questions() -> Vec<String> {
+    let set = SyntheticSet::new("any", 2000, 3);
+    (0..set.len()).map(|n| set.examples(n)[0].clone()).collect()
 }
 
 #[test]
 fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
     let dir = tempfile::tempdir().unwrap();
-    write_generated(dir.path(), 2000, "first");
+    write_generated(dir.path(), "first");
+    let questions = Arc::new(generated_questions());
     let settings = Settings::load(None).unwrap();
     let (engine, _) = Engine::load(dir.path(), &settings.matcher).unwrap();
     let reloader = Arc::new(Reloader::new(engine, dir.path(), &settings).expect("no gate"));
@@ -257,13 +262,14 @@ fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
     let markers_seen: Vec<_> = (0..2)
         .map(|t| {
             let (reloader, stop, asked) = (reloader.clone(), stop.clone(), asked.clone());
+            let questions = questions.clone();
             std::thread::spawn(move || {
                 let mut seen = std::collections::BTreeSet::new();
                 let mut i = t;
                 while !stop.load(Ordering::Relaxed) {
                     let n = (i * 37) % 2000;
                     let served = reloader.served();
-                    let reply = served.engine.reply(&format!("how to configure widget{n}"));
+                    let reply = served.engine.reply(&questions[n]);
                     assert_eq!(reply.decision, Decision::Answer, "question {n} failed");
                     let answer = reply.answer.unwrap();
                     let (marker, number) = answer.split_once(' ').unwrap();
@@ -281,14 +287,14 @@ fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
         .collect();
     let mut took = Vec::new();
     for (n, marker) in ["second", "third"].iter().enumerate() {
-        write_generated(dir.path(), 2000, marker);
+        write_generated(dir.path(), marker);
         let done = reloader.reload().unwrap_or_else(|r| panic!("{}", r.text()));
         assert_eq!(done.intents, 2000);
         took.push(done.took);
         let answer = reloader
             .served()
             .engine
-            .reply("widget5 help please")
+            .reply(&questions[5])
             .answer
             .unwrap();
         assert!(answer.starts_with(marker), "reload {n}: {answer}");
@@ -310,16 +316,17 @@ fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
 #[test]
 fn chat_answers_every_question_from_one_whole_set_while_a_2000_intent_set_reloads() {
     let dir = tempfile::tempdir().unwrap();
-    write_generated(dir.path(), 2000, "first");
+    write_generated(dir.path(), "first");
+    let questions = generated_questions();
     let mut chat = Chat::start(dir.path(), "");
     // A reply's title and answer name their set: "## Topic 5 of second" and "second 5".
     let reply_of = regex::Regex::new(r"(?m)^## Topic (\d+) of (\w+)\n\n(\w+) (\d+)$").unwrap();
     // A first reply: the set is loaded and the files are watched (chat watches before it
     // reads its first line), so the edits below cannot go unseen.
-    assert!(reply_of.is_match(&chat.ask("how to configure widget1")));
+    assert!(reply_of.is_match(&chat.ask(&questions[1])));
     let mut asked = 0;
     for (reload, marker) in ["second", "third"].into_iter().enumerate() {
-        write_generated(dir.path(), 2000, marker);
+        write_generated(dir.path(), marker);
         // Ask through the reload until the new set answers, and a few more.
         let started = Instant::now();
         let mut after = 0;
@@ -331,7 +338,7 @@ fn chat_answers_every_question_from_one_whole_set_while_a_2000_intent_set_reload
             );
             let n = (asked * 37) % 2000;
             asked += 1;
-            let reply = chat.ask(&format!("how to configure widget{n}"));
+            let reply = chat.ask(&questions[n]);
             let found = reply_of
                 .captures(&reply)
                 .unwrap_or_else(|| panic!("question {n} not answered: {reply}\n{}", chat.stderr()));

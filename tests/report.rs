@@ -44,7 +44,7 @@ fn vote(question: u64, at_ms: i64, intent: &str, up: bool) -> Record {
 /// A settings file whose `[admin] database` is `database`.
 fn config(dir: &Path, database: &Path) -> std::path::PathBuf {
     let file = dir.join("careerbot.toml");
-    let value = toml::Value::String(database.display().to_string());
+    let value = toml_edit::Value::from(database.display().to_string());
     std::fs::write(&file, format!("[admin]\ndatabase = {value}\n")).unwrap();
     file
 }

@@ -4,9 +4,12 @@
 //! The design choice that matters: the file is edited with `toml_edit`, never re-serialized
 //! from data, so every comment, blank line and the array's own layout survive; only the new
 //! item (and, for an array without a trailing comma, the comma after the old last item) is
-//! added. Before writing, the new text is parsed back and must hold exactly the old data plus
-//! the new example; then it replaces the file atomically (temp file, fsync, rename), like an
-//! editor's save, so the reload watcher sees one change and a reader never sees half a file.
+//! added. The files are chosen and read, and their intents and examples found, by the
+//! engine's own reader (`intents::files`, `intents::intent_examples`), so an edit sees the
+//! directory exactly as the loader does. Before writing, the new text is parsed back and
+//! must hold exactly the old data plus the new example; then it replaces the file
+//! atomically (temp file, fsync, rename), like an editor's save, so the reload watcher sees
+//! one change and a reader never sees half a file.
 
 use std::fs;
 use std::io::{self, Write};
@@ -15,7 +18,8 @@ use std::sync::{Mutex, PoisonError};
 
 use toml_edit::{Array, DocumentMut, Item, RawString, TableLike, Value};
 
-use crate::engine::intents::{normalize_example, COURSES_FILE, SYNONYMS_FILE};
+use crate::engine::intents::files::{self, FileKind, Unreadable};
+use crate::engine::intents::{intent_examples, normalize_example, Diagnostic};
 
 /// Longest example accepted, in characters (after cleaning).
 pub const MAX_EXAMPLE_CHARS: usize = 500;
@@ -38,7 +42,8 @@ pub enum EditError {
     /// punctuation ignored) is already listed under `intent`, in `path`.
     #[error("this example is already listed under intent `{intent}` ({})", path.display())]
     Duplicate { intent: String, path: PathBuf },
-    /// An intent file that cannot be read as TOML, or whose `examples` is not an array.
+    /// An intent file the loader cannot read (not UTF-8, too large, not TOML), or whose
+    /// `examples` is not an array.
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
     #[error("{}: {source}", path.display())]
@@ -84,22 +89,25 @@ pub fn append_example(dir: &Path, intent_id: &str, example: &str) -> Result<Appe
     let key = normalize_example(&example);
     let _guard = APPEND_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
 
-    let mut files = intent_files(dir)?
-        .into_iter()
-        .map(IntentFile::read)
-        .collect::<Result<Vec<_>, _>>()?;
-    let Some(target) = files.iter().position(|f| f.has_intent(intent_id)) else {
+    let mut files = intent_files(dir)?;
+    let Some(target) = files
+        .iter()
+        .position(|f| f.intents.iter().any(|(id, _)| id == intent_id))
+    else {
         return Err(EditError::UnknownIntent(intent_id.to_string()));
     };
     for file in &files {
-        for (id, examples) in intent_examples(&file.doc) {
+        for (id, examples) in &file.intents {
             if examples.iter().any(|e| normalize_example(e) == key) {
                 let path = file.path.clone();
-                return Err(EditError::Duplicate { intent: id, path });
+                return Err(EditError::Duplicate {
+                    intent: id.clone(),
+                    path,
+                });
             }
         }
     }
-    let mut file = files.swap_remove(target);
+    let mut file = files.swap_remove(target).edit()?;
 
     add_to_intent(&mut file, intent_id, &example)?;
     let text = file.doc.to_string();
@@ -161,33 +169,83 @@ fn clean_example(raw: &str) -> Result<String, EditError> {
     Ok(text)
 }
 
-/// The intent files of `dir`, sorted by name, chosen as `intents::load_dir` chooses them.
-fn intent_files(dir: &Path) -> Result<Vec<PathBuf>, EditError> {
-    let io_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| EditError::Io { path, source }
-    };
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_error(dir))? {
-        let entry = entry.map_err(io_error(dir))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let skipped = name.starts_with('.')
-            || name.ends_with('~')
-            || !name.ends_with(".toml")
-            || name == COURSES_FILE
-            || name == SYNONYMS_FILE;
-        let path = entry.path();
-        if !skipped && fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-            files.push(path);
-        }
+/// Every intent file of `dir`, read and parsed as the loader does (sorted by name); the
+/// first one the loader could not read refuses the edit.
+fn intent_files(dir: &Path) -> Result<Vec<IntentFile>, EditError> {
+    let listing = files::list(dir).map_err(|source| EditError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if let Some(problem) = listing.problems.into_iter().next() {
+        return Err(unreadable(problem));
     }
-    files.sort();
-    Ok(files)
+    listing
+        .files
+        .into_iter()
+        .filter(|(_, kind)| *kind == FileKind::Intents)
+        .map(|(path, _)| IntentFile::read(path))
+        .collect()
 }
 
-/// One intent file, read and parsed for editing.
+fn unreadable(diagnostic: Diagnostic) -> EditError {
+    EditError::Parse {
+        path: diagnostic.path,
+        message: diagnostic.message,
+    }
+}
+
+/// One intent file as the loader reads it.
 struct IntentFile {
+    path: PathBuf,
+    /// The text as read (with its byte-order mark, if any).
+    text: String,
+    /// Each intent with a string id, with its string examples.
+    intents: Vec<(String, Vec<String>)>,
+}
+
+impl IntentFile {
+    fn read(path: PathBuf) -> Result<Self, EditError> {
+        let text = match files::read_text(&path) {
+            Ok(text) => text,
+            Err(Unreadable::Io(source)) => return Err(EditError::Io { path, source }),
+            Err(other) => return Err(unreadable(other.diagnostic(&path))),
+        };
+        let intents = intent_examples(&path, &text).map_err(unreadable)?;
+        Ok(IntentFile {
+            path,
+            text,
+            intents,
+        })
+    }
+
+    /// The file opened for editing.
+    fn edit(self) -> Result<Editing, EditError> {
+        let (bom, text) = match self.text.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, self.text),
+        };
+        // The loader parsed this text already; a failure here would mean the two parsers
+        // of `toml_edit` disagree.
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|err| EditError::Parse {
+                path: self.path.clone(),
+                message: format!("TOML syntax error: {}", err.message().trim()),
+            })?;
+        let crlf =
+            text.contains('\n') && text.matches('\n').count() == text.matches("\r\n").count();
+        Ok(Editing {
+            path: self.path,
+            text,
+            bom,
+            doc,
+            crlf,
+        })
+    }
+}
+
+/// One intent file being edited with `toml_edit`, which keeps its layout and comments.
+struct Editing {
     path: PathBuf,
     /// The text as read, without a byte-order mark.
     text: String,
@@ -197,77 +255,6 @@ struct IntentFile {
     /// Whether every line ends with `\r\n`: `toml_edit` writes `\n`, so the edited text
     /// is converted back.
     crlf: bool,
-}
-
-impl IntentFile {
-    fn read(path: PathBuf) -> Result<Self, EditError> {
-        let parse_error = |path: &Path, message: String| EditError::Parse {
-            path: path.to_path_buf(),
-            message,
-        };
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(source) => return Err(EditError::Io { path, source }),
-        };
-        let Ok(text) = String::from_utf8(bytes) else {
-            return Err(parse_error(&path, "file is not valid UTF-8".into()));
-        };
-        let (bom, text) = match text.strip_prefix('\u{feff}') {
-            Some(rest) => (true, rest.to_string()),
-            None => (false, text),
-        };
-        let doc = match text.parse::<DocumentMut>() {
-            Ok(doc) => doc,
-            Err(err) => {
-                let message = err.message().trim().replace('\n', "; ");
-                return Err(parse_error(&path, format!("TOML syntax error: {message}")));
-            }
-        };
-        let crlf =
-            text.contains('\n') && text.matches('\n').count() == text.matches("\r\n").count();
-        Ok(IntentFile {
-            path,
-            text,
-            bom,
-            doc,
-            crlf,
-        })
-    }
-
-    fn has_intent(&self, intent_id: &str) -> bool {
-        intent_examples(&self.doc)
-            .iter()
-            .any(|(id, _)| id == intent_id)
-    }
-}
-
-/// Every intent of a parsed file that has a string `id`, with its string examples.
-fn intent_examples(doc: &DocumentMut) -> Vec<(String, Vec<String>)> {
-    let tables: Vec<&dyn TableLike> = match doc.get("intent") {
-        Some(Item::ArrayOfTables(tables)) => tables.iter().map(|t| t as &dyn TableLike).collect(),
-        Some(Item::Value(Value::Array(values))) => values
-            .iter()
-            .filter_map(|v| v.as_inline_table())
-            .map(|t| t as &dyn TableLike)
-            .collect(),
-        _ => Vec::new(),
-    };
-    tables
-        .into_iter()
-        .filter_map(|table| {
-            let id = table.get("id")?.as_str()?.to_string();
-            let examples = table
-                .get("examples")
-                .and_then(Item::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Some((id, examples))
-        })
-        .collect()
 }
 
 /// The first intent table of `doc` whose `id` is `intent_id`.
@@ -291,7 +278,7 @@ fn intent_table_mut<'d>(
 }
 
 /// Appends `example` to the intent's `examples`, creating `examples = [...]` if absent.
-fn add_to_intent(file: &mut IntentFile, intent_id: &str, example: &str) -> Result<(), EditError> {
+fn add_to_intent(file: &mut Editing, intent_id: &str, example: &str) -> Result<(), EditError> {
     let Some(table) = intent_table_mut(&mut file.doc, intent_id) else {
         return Err(EditError::UnknownIntent(intent_id.to_string()));
     };
@@ -415,26 +402,29 @@ fn split_at_line_break(text: &str) -> (&str, &str) {
 }
 
 /// Checks that `new` holds exactly the data of `old` plus `example` at the end of the
-/// intent's examples, whatever the formatting.
+/// intent's examples, whatever the formatting. Both are read as plain data (`toml_edit`'s
+/// serde deserializer into JSON values: tables compare without regard to key order).
 fn verify(old: &str, new: &str, intent_id: &str, example: &str) -> Result<(), String> {
-    let mut expected: toml::Table = toml::from_str(old).map_err(|e| e.message().to_string())?;
-    let got: toml::Table = toml::from_str(new)
-        .map_err(|e| format!("the edited file does not parse: {}", e.message()))?;
+    use serde_json::Value as Data;
+    let data =
+        |text: &str| toml_edit::de::from_str::<Data>(text).map_err(|e| e.message().to_string());
+    let mut expected = data(old)?;
+    let got = data(new).map_err(|e| format!("the edited file does not parse: {e}"))?;
     let intent = expected
         .get_mut("intent")
-        .and_then(toml::Value::as_array_mut)
+        .and_then(Data::as_array_mut)
         .and_then(|intents| {
             intents
                 .iter_mut()
-                .filter_map(toml::Value::as_table_mut)
-                .find(|t| t.get("id").and_then(toml::Value::as_str) == Some(intent_id))
+                .filter_map(Data::as_object_mut)
+                .find(|t| t.get("id").and_then(Data::as_str) == Some(intent_id))
         })
         .ok_or_else(|| format!("intent `{intent_id}` not found when checking the edit"))?;
     let examples = intent
         .entry("examples")
-        .or_insert_with(|| toml::Value::Array(Vec::new()));
+        .or_insert_with(|| Data::Array(Vec::new()));
     match examples.as_array_mut() {
-        Some(examples) => examples.push(toml::Value::from(example)),
+        Some(examples) => examples.push(Data::from(example)),
         None => return Err("`examples` is not an array".into()),
     }
     if got == expected {
@@ -515,32 +505,23 @@ mod tests {
         fs::read_to_string(dir.join(name)).unwrap()
     }
 
-    /// The examples of `intent` in `dir/name`, read back with the `toml` crate.
+    /// The examples of `intent` in `dir/name`, read back by the loader's reader.
     fn examples_of(dir: &Path, name: &str, intent: &str) -> Vec<String> {
-        let table: toml::Table =
-            toml::from_str(read(dir, name).trim_start_matches('\u{feff}')).unwrap();
-        let intents = table["intent"].as_array().unwrap();
-        let intent = intents
-            .iter()
-            .find(|t| t["id"].as_str() == Some(intent))
-            .unwrap();
-        intent["examples"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect()
+        let path = dir.join(name);
+        let intents = intent_examples(&path, &read(dir, name)).unwrap();
+        intents.into_iter().find(|(id, _)| id == intent).unwrap().1
     }
 
     fn assert_loads_cleanly(dir: &Path) {
-        let loaded = load_dir(dir);
-        let errors: Vec<String> = loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == crate::engine::intents::Severity::Error)
-            .map(|d| d.to_string())
-            .collect();
-        assert!(errors.is_empty(), "{errors:#?}");
+        if let Err(refused) = load_dir(dir) {
+            let errors: Vec<String> = refused
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == crate::engine::intents::Severity::Error)
+                .map(|d| d.to_string())
+                .collect();
+            panic!("{errors:#?}");
+        }
     }
 
     const COMMENTED: &str = "\
@@ -853,12 +834,12 @@ answer = \"A\"
         ] {
             append_example(dir.path(), intent, example).unwrap();
         }
-        let loaded = load_dir(dir.path());
-        let shown: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+        let loaded = load_dir(dir.path()).unwrap();
+        let shown: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
         assert!(shown.is_empty(), "{shown:#?}");
         let overview = loaded
             .set
-            .intents
+            .intents()
             .iter()
             .find(|i| i.id == "role.overview")
             .unwrap();
@@ -876,14 +857,14 @@ answer = \"A\"
             let entry = entry.unwrap();
             fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
         }
-        let loaded = load_dir(dir.path());
-        assert!(!loaded.set.intents.is_empty());
-        for intent in &loaded.set.intents {
-            let before = fs::read_to_string(&intent.origin.path).unwrap();
+        let loaded = load_dir(dir.path()).unwrap();
+        assert!(!loaded.set.intents().is_empty());
+        for intent in loaded.set.intents() {
+            let before = fs::read_to_string(&intent.location.path).unwrap();
             let example = format!("careerbot edit test for {}", intent.id);
             let appended = append_example(dir.path(), &intent.id, &example).unwrap();
-            assert_eq!(appended.path, intent.origin.path);
-            let after = fs::read_to_string(&intent.origin.path).unwrap();
+            assert_eq!(appended.path, intent.location.path);
+            let after = fs::read_to_string(&intent.location.path).unwrap();
             let added = format!("\"{example}\",");
             let at = after
                 .lines()

@@ -155,7 +155,7 @@ impl Reloader {
         }
         Ok(Reloader {
             current: ArcSwap::from_pointee(Served {
-                version: version_of(&engine.set().digest),
+                version: version_of(engine.set().digest()),
                 engine,
             }),
             dir: dir.to_owned(),
@@ -183,11 +183,9 @@ impl Reloader {
     pub fn reload(&self) -> Result<Reloaded, Refusal> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
-        let loaded = intents::load_dir(&self.dir);
-        if loaded.has_errors() {
-            return Err(Refusal::Invalid(loaded.diagnostics));
-        }
-        let version = version_of(&loaded.set.digest);
+        let loaded = intents::load_dir(&self.dir)
+            .map_err(|refused| Refusal::Invalid(refused.diagnostics))?;
+        let version = version_of(loaded.set.digest());
         let serving = self.current.load();
         let unchanged = serving.version == version;
         let intents = if unchanged {
@@ -207,7 +205,7 @@ impl Reloader {
         *self.last_refusal.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(Reloaded {
             intents,
-            warnings: loaded.diagnostics,
+            warnings: loaded.warnings,
             version,
             unchanged,
             took: started.elapsed(),
@@ -250,7 +248,7 @@ fn check_gate(engine: &Engine, gate: &Gate) -> Result<(), Refusal> {
 }
 
 /// `<crate version>+<16 hex digits>`: the crate's version and the digest of the bytes a
-/// set was loaded from (see [`IntentSet::digest`](crate::engine::intents::IntentSet)).
+/// set was loaded from (see [`ValidSet::digest`](crate::engine::intents::ValidSet::digest)).
 fn version_of(digest: &str) -> String {
     format!("{}+{digest}", env!("CARGO_PKG_VERSION"))
 }

@@ -3,10 +3,11 @@
 //!
 //! The directory is watched, not the files: editors save by writing a temp file and renaming
 //! it over the original, which replaces the inode a per-file watch would be following.
-//! Events are debounced by `notify-debouncer-full` and filtered by file name: only visible
-//! `*.toml` files directly in the directory count (editor swap files, backups, lock files,
-//! vim's `4913` probe and our own `.x.toml.*.tmp` are not), and mere opens and reads are
-//! ignored, so a reload that reads the files cannot trigger itself.
+//! Events are debounced by `notify-debouncer-full` and filtered by file name with the
+//! loader's own rule (`intents::files::kind_of`): only the visible `*.toml` files directly
+//! in the directory count (editor swap files, backups, lock files, vim's `4913` probe and
+//! our own `.x.toml.*.tmp` are not), and mere opens and reads are ignored, so a reload that
+//! reads the files cannot trigger itself.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +19,8 @@ use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
 use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::RecommendedCache;
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, DebouncedEvent, Debouncer};
+
+use crate::engine::intents::files;
 
 /// A running watch of an intents directory; stops when dropped.
 pub struct Watch {
@@ -94,15 +97,12 @@ fn is_relevant(event: &DebouncedEvent) -> bool {
         EventKind::Access(_) => return false,
         _ => {}
     }
-    event.paths.iter().any(|path| is_intent_file(path))
-}
-
-/// A visible `*.toml` file name: `x.toml`, not `.x.toml.tmp`, `x.toml.swp`, `x.toml~`,
-/// `#x.toml#`, `.#x.toml` or `4913`.
-fn is_intent_file(path: &Path) -> bool {
-    path.file_name()
-        .map(|name| name.to_string_lossy())
-        .is_some_and(|name| name.ends_with(".toml") && !name.starts_with('.'))
+    // A file the loader reads: `x.toml`, not `.x.toml.tmp`, `x.toml.swp`, `x.toml~`,
+    // `#x.toml#`, `.#x.toml` or `4913`.
+    event
+        .paths
+        .iter()
+        .any(|path| path.file_name().and_then(files::kind_of).is_some())
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::engine::intents::{self, Intent, IntentSet, Origin};
+use crate::engine::intents::synthetic::{self, SyntheticSet, Written};
+use crate::engine::intents::{self, Refused};
 use crate::engine::Engine;
 
 /// Which CLINC split to evaluate.
@@ -170,17 +171,12 @@ pub fn clinc(
     let text = super::read_text(file)?;
     let data: Clinc = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a CLINC150-format file", file.display()))?;
-    let set = clinc_set(&data.train);
+    let text = clinc_file(&data.train);
     let loaded = started.elapsed();
-    let mut diagnostics = Vec::new();
-    intents::validate(&set, &mut diagnostics);
+    let set = intents::load_texts(Path::new("clinc"), [("clinc.toml", text)])
+        .map_err(|refused| invalid(refused, "the CLINC training split"))?
+        .set;
     let validated = started.elapsed();
-    if intents::has_errors(&diagnostics) {
-        for d in &diagnostics {
-            eprintln!("{d}");
-        }
-        anyhow::bail!("the CLINC training split does not form a valid intent set");
-    }
     let train_examples = data.train.len();
     let engine = Engine::build(set, &settings.matcher);
     let built = started.elapsed();
@@ -288,8 +284,8 @@ pub fn clinc(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Turns CLINC's training pairs into one intent per label, in label order.
-fn clinc_set(train: &[(String, String)]) -> IntentSet {
+/// Turns CLINC's training pairs into an intent file: one intent per label, in label order.
+fn clinc_file(train: &[(String, String)]) -> String {
     let mut by_label: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for (text, label) in train {
         by_label
@@ -297,33 +293,20 @@ fn clinc_set(train: &[(String, String)]) -> IntentSet {
             .or_default()
             .push(text.clone());
     }
-    let origin = Origin {
-        path: "clinc.json".into(),
-        line: 1,
-        col: 1,
-    };
-    let intents = by_label
-        .into_iter()
-        .map(|(label, examples)| Intent {
-            id: format!("clinc.{label}"),
-            title: label.to_owned(),
-            example_origins: vec![origin.clone(); examples.len()],
-            examples,
-            keywords: Vec::new(),
-            patterns: Vec::new(),
-            answer: format!("(intent {label})"),
-            courses: Vec::new(),
-            follow_ups: Vec::new(),
-            action: None,
-            origin: origin.clone(),
-            ..Intent::default()
-        })
-        .collect();
-    IntentSet {
-        dir: "clinc".into(),
-        intents,
-        ..IntentSet::default()
+    synthetic::intent_file(by_label.iter().map(|(label, examples)| Written {
+        id: format!("clinc.{label}"),
+        title: (*label).to_owned(),
+        answer: format!("(intent {label})"),
+        examples,
+    }))
+}
+
+/// Prints a refused set's diagnostics; the error to return.
+fn invalid(refused: Refused, what: &str) -> anyhow::Error {
+    for d in &refused.diagnostics {
+        eprintln!("{d}");
     }
+    anyhow::anyhow!("{what} does not form a valid intent set")
 }
 
 fn predict<'a>(
@@ -469,8 +452,9 @@ struct ScaleReport {
     speed: Speed,
 }
 
-/// Generates `intents` x `examples` questions from a fixed pseudo-random vocabulary,
-/// builds the engine and measures it on unseen questions generated the same way.
+/// Generates `intents` x `examples` questions from a fixed pseudo-random vocabulary (see
+/// [`SyntheticSet`]), loads and builds the engine and measures it on unseen questions
+/// generated the same way.
 pub fn scale(
     intents: usize,
     examples: usize,
@@ -481,41 +465,18 @@ pub fn scale(
         intents >= 2 && examples >= 1,
         "need at least 2 intents and 1 example"
     );
-    let mut generator = Generator::new(intents);
-    let set_intents: Vec<Intent> = (0..intents)
-        .map(|i| {
-            let examples: Vec<String> = (0..examples).map(|_| generator.question(i)).collect();
-            Intent {
-                id: format!("generated.intent_{i}"),
-                title: format!("Generated intent {i}"),
-                example_origins: vec![Origin::default(); examples.len()],
-                examples,
-                keywords: Vec::new(),
-                patterns: Vec::new(),
-                answer: format!("answer {i}"),
-                courses: Vec::new(),
-                follow_ups: Vec::new(),
-                action: None,
-                origin: Origin::default(),
-                ..Intent::default()
-            }
-        })
-        .collect();
+    let mut set = SyntheticSet::new("generated", intents, examples);
     let queries: Vec<(String, String)> = (0..5000)
         .map(|n| {
             let i = n % intents;
-            (generator.question(i), format!("generated.intent_{i}"))
+            (set.question(i), set.id(i))
         })
         .collect();
-    let set = IntentSet {
-        dir: "generated".into(),
-        intents: set_intents,
-        ..IntentSet::default()
-    };
     let started = Instant::now();
-    let mut diagnostics = Vec::new();
-    intents::validate(&set, &mut diagnostics);
-    let engine = Engine::build(set, &settings.matcher);
+    let loaded = set
+        .load()
+        .map_err(|refused| invalid(refused, "the generated set"))?;
+    let engine = Engine::build(loaded.set, &settings.matcher);
     let build_ms = ms(started.elapsed());
     let right = queries
         .iter()
@@ -551,81 +512,6 @@ pub fn scale(
     }
     super::emit(&out)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Makes questions that look like real ones: shared function words around a few topic
-/// words drawn from each intent's own small vocabulary, with words shared between intents.
-struct Generator {
-    rng: u64,
-    topics: Vec<Vec<String>>,
-}
-
-const FUNCTION_WORDS: &[&str] = &[
-    "how", "do", "i", "what", "is", "the", "a", "can", "you", "tell", "me", "about", "to", "my",
-    "should", "where", "why", "get", "need", "help", "with", "for", "it", "please", "know",
-];
-
-impl Generator {
-    fn new(intents: usize) -> Generator {
-        let mut generator = Generator {
-            rng: 0x2545_f491_4f6c_dd1d,
-            topics: Vec::new(),
-        };
-        // A shared pool of words, about four per intent, so intents overlap as real ones do.
-        let pool: Vec<String> = (0..intents * 4).map(|_| generator.word()).collect();
-        generator.topics = (0..intents)
-            .map(|_| {
-                (0..6)
-                    .map(|_| pool[generator.below(pool.len())].clone())
-                    .collect()
-            })
-            .collect();
-        generator
-    }
-
-    fn next(&mut self) -> u64 {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        self.rng
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// A pronounceable made-up word of two to four syllables.
-    fn word(&mut self) -> String {
-        const ONSETS: &[&str] = &[
-            "b", "c", "d", "f", "g", "l", "m", "n", "p", "r", "s", "t", "v", "st", "tr", "pl",
-        ];
-        const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ou"];
-        let syllables = 2 + self.below(3);
-        (0..syllables)
-            .map(|_| {
-                format!(
-                    "{}{}",
-                    ONSETS[self.below(ONSETS.len())],
-                    VOWELS[self.below(VOWELS.len())]
-                )
-            })
-            .collect()
-    }
-
-    fn question(&mut self, intent: usize) -> String {
-        let length = 5 + self.below(6);
-        let topical = 2 + self.below(2);
-        let mut words: Vec<String> = (0..length - topical)
-            .map(|_| FUNCTION_WORDS[self.below(FUNCTION_WORDS.len())].to_owned())
-            .collect();
-        for _ in 0..topical {
-            let pick = self.below(self.topics[intent].len());
-            let word = self.topics[intent][pick].clone();
-            let at = self.below(words.len() + 1);
-            words.insert(at, word);
-        }
-        words.join(" ")
-    }
 }
 
 fn ms(d: Duration) -> f64 {

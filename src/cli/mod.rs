@@ -324,27 +324,28 @@ fn check(dir: &std::path::Path, settings: &Settings, confusable: bool) -> anyhow
         "intent directory {} does not exist",
         dir.display()
     );
-    let loaded = intents::load_dir(dir);
-    let mut diagnostics = loaded.diagnostics;
+    let (diagnostics, counts) = match intents::load_dir(dir) {
+        Ok(loaded) => {
+            let mut diagnostics = loaded.warnings;
+            if confusable {
+                diagnostics.extend(confusions::find(&loaded.set, &settings.matcher));
+            }
+            (diagnostics, loaded.set.counts())
+        }
+        Err(refused) => (refused.diagnostics, refused.read),
+    };
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
-    if errors == 0 && confusable {
-        diagnostics.extend(confusions::find(
-            &loaded.set.intents,
-            &loaded.set.synonyms,
-            &settings.matcher,
-        ));
-    }
     print_diagnostics(&diagnostics);
     let warnings = diagnostics.len() - errors;
-    let examples: usize = loaded.set.intents.iter().map(|i| i.examples.len()).sum();
     let summary = format!(
-        "{}: {} intents, {examples} examples, {} courses; {errors} errors, {warnings} warnings",
+        "{}: {} intents, {} examples, {} courses; {errors} errors, {warnings} warnings",
         dir.display(),
-        loaded.set.intents.len(),
-        loaded.set.courses.len(),
+        counts.intents,
+        counts.examples,
+        counts.courses,
     );
     if errors > 0 {
         eprintln!("{summary}");

@@ -514,7 +514,7 @@ fn char_mask(word: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::intents::Origin;
+    use crate::engine::intents::Location;
 
     fn course(
         id: &str,
@@ -534,7 +534,7 @@ mod tests {
             level,
             free,
             summary: summary.map(str::to_string),
-            origin: Origin::default(),
+            location: Location::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! checked exactly (leave one out); larger ones by k-fold cross-validation, where each
 //! example is also predicted by a model that never saw it. Folds run on all cores.
 
-use super::intents::{Diagnostic, Intent, Severity, Synonym};
+use super::intents::{Diagnostic, Intent, Severity, Synonym, ValidSet};
 use super::matcher::{Decision, Matcher, MatcherSettings};
 
 /// Sets with at most this many examples are checked by leave-one-out.
@@ -16,11 +16,8 @@ const FOLDS: usize = 10;
 
 /// One warning per example that a model trained without it answers with another intent,
 /// or asks to choose between other intents only.
-pub fn find(
-    intents: &[Intent],
-    synonyms: &[Synonym],
-    settings: &MatcherSettings,
-) -> Vec<Diagnostic> {
+pub fn find(set: &ValidSet, settings: &MatcherSettings) -> Vec<Diagnostic> {
+    let (intents, synonyms) = (set.intents(), set.synonyms());
     let examples: Vec<(usize, usize)> = intents
         .iter()
         .enumerate()
@@ -94,11 +91,14 @@ fn check_fold(
                 Decision::Fallback => false,
             };
             let top = found.candidates.first().filter(|_| confused)?;
-            let origin = intent.example_origins.get(e).unwrap_or(&intent.origin);
+            let location = intent
+                .example_locations
+                .get(e)
+                .unwrap_or(&intent.location);
             Some(Diagnostic {
-                path: origin.path.clone(),
-                line: origin.line,
-                col: origin.col,
+                path: location.path.clone(),
+                line: location.line,
+                col: location.col,
                 severity: Severity::Warning,
                 message: format!(
                     "example {text:?} of `{}` {} `{}` ({:.2}) when left out: the two intents overlap",

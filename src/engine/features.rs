@@ -530,7 +530,7 @@ mod tests {
         Synonym {
             canonical: canonical.to_owned(),
             variants: vec![variant.to_owned()],
-            origin: Default::default(),
+            location: Default::default(),
         }
     }
 

@@ -215,7 +215,7 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    /// Compiles validated intents. Patterns must already be known to compile.
+    /// Compiles intents; their patterns come compiled (see [`super::intents::Pattern`]).
     pub fn build(
         intents: &[Intent],
         synonyms: &[super::intents::Synonym],
@@ -261,21 +261,13 @@ impl Matcher {
             .filter(|(_, _, stems)| !stems.is_empty())
             .collect();
         let mut pattern_owner = Vec::new();
-        let mut sources = Vec::new();
+        let mut patterns = Vec::new();
         for (index, intent) in intents.iter().enumerate() {
             for pattern in &intent.patterns {
-                pattern_owner.push((index, pattern.clone()));
-                sources.push(pattern.as_str());
+                pattern_owner.push((index, pattern.as_str().to_owned()));
+                patterns.push(pattern.regex().clone());
             }
         }
-        let patterns = sources
-            .iter()
-            .map(|source| {
-                super::intents::build_pattern(source)
-                    // Validation compiled every pattern already; never matches otherwise.
-                    .unwrap_or_else(|_| Regex::new(r"[^\s\S]").expect("valid"))
-            })
-            .collect();
         Matcher {
             ids: intents.iter().map(|i| i.id.clone()).collect(),
             original,

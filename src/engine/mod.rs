@@ -1,8 +1,9 @@
 //! The engine: plain synchronous Rust with no async runtime and no Discord types.
 //!
-//! [`intents`] reads and checks the files, [`Engine::build`] compiles a checked set into a
-//! [`matcher::Matcher`] and a [`catalog::Catalog`], and [`Engine::reply`] turns a question
-//! into a [`Reply`] that every front end (CLI, Discord) renders in its own way.
+//! [`intents`] reads and checks the files into an [`intents::ValidSet`] (the only way to
+//! one), [`Engine::build`] compiles that set into a [`matcher::Matcher`] and a
+//! [`catalog::Catalog`], and [`Engine::reply`] turns a question into a [`Reply`] that every
+//! front end (CLI, Discord) renders in its own way.
 
 pub mod catalog;
 pub mod confusions;
@@ -19,7 +20,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use catalog::{Catalog, CourseFilter};
-use intents::{Action, Course, Diagnostic, Intent, IntentSet};
+use intents::{Action, Course, Diagnostic, Intent, ValidSet};
 use matcher::{Candidate, Decision, Explanation, Matcher, MatcherSettings};
 use normalize::{content_stems, stem};
 
@@ -50,7 +51,7 @@ const SEARCHED_COURSES: usize = 5;
 /// A compiled, fully valid intent set with its catalog.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    set: IntentSet,
+    set: ValidSet,
     by_id: FxHashMap<String, usize>,
     matcher: Matcher,
     catalog: Catalog,
@@ -97,25 +98,24 @@ pub type LoadResult = Result<(Engine, Vec<Diagnostic>), Vec<Diagnostic>>;
 impl Engine {
     /// Loads, validates and compiles an intent directory. Any error refuses the whole set.
     pub fn load(dir: &Path, settings: &MatcherSettings) -> LoadResult {
-        let loaded = intents::load_dir(dir);
-        if intents::has_errors(&loaded.diagnostics) {
-            return Err(loaded.diagnostics);
+        match intents::load_dir(dir) {
+            Ok(loaded) => Ok((Engine::build(loaded.set, settings), loaded.warnings)),
+            Err(refused) => Err(refused.diagnostics),
         }
-        Ok((Engine::build(loaded.set, settings), loaded.diagnostics))
     }
 
-    /// Compiles a set that `intents::validate` passed.
-    pub fn build(set: IntentSet, settings: &MatcherSettings) -> Engine {
-        let matcher = Matcher::build(&set.intents, &set.synonyms, settings);
-        let catalog = Catalog::new(set.courses.clone());
+    /// Compiles a valid set (only the loader makes one).
+    pub fn build(set: ValidSet, settings: &MatcherSettings) -> Engine {
+        let matcher = Matcher::build(set.intents(), set.synonyms(), settings);
+        let catalog = Catalog::new(set.courses().to_vec());
         let by_id = set
-            .intents
+            .intents()
             .iter()
             .enumerate()
             .map(|(i, intent)| (intent.id.clone(), i))
             .collect();
         let frames = set
-            .intents
+            .intents()
             .iter()
             .enumerate()
             .filter(|(_, intent)| intent.action == Some(Action::SearchCourses))
@@ -131,14 +131,14 @@ impl Engine {
     }
 
     pub fn intents(&self) -> &[Intent] {
-        &self.set.intents
+        self.set.intents()
     }
 
     pub fn intent(&self, id: &str) -> Option<&Intent> {
-        self.by_id.get(id).map(|&i| &self.set.intents[i])
+        self.by_id.get(id).map(|&i| &self.intents()[i])
     }
 
-    pub fn set(&self) -> &IntentSet {
+    pub fn set(&self) -> &ValidSet {
         &self.set
     }
 
@@ -154,7 +154,7 @@ impl Engine {
     pub fn reply(&self, question: &str) -> Reply {
         let mut found = self.matcher.decide(question);
         let confidence = found.confidence;
-        let answered = found.answered().map(|c| &self.set.intents[c.index]);
+        let answered = found.answered().map(|c| &self.intents()[c.index]);
         let courses = answered
             .map(|intent| self.courses_for(intent, question, &found.explanation.unknown_words));
         if let Some(None) = courses {

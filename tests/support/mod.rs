@@ -108,17 +108,8 @@ pub fn assert_well_formed(reply: &Reply, engine: &Engine, what: &str) {
 /// What `careerbot check` finds in `dir` beyond validation: the examples a model trained
 /// without them answers with another intent (k-fold on large sets: seconds on `intents/`).
 pub fn confusions(dir: &Path) -> Vec<Diagnostic> {
-    let loaded = intents::load_dir(dir);
-    assert!(
-        !intents::has_errors(&loaded.diagnostics),
-        "{:#?}",
-        loaded.diagnostics
-    );
-    confusions::find(
-        &loaded.set.intents,
-        &loaded.set.synonyms,
-        &matcher_settings(),
-    )
+    let loaded = intents::load_dir(dir).unwrap_or_else(|refused| panic!("{refused:#?}"));
+    confusions::find(&loaded.set, &matcher_settings())
 }
 
 /// What `careerbot eval CASES` reports for `engine`.

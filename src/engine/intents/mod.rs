@@ -1,0 +1,505 @@
+//! Intent files: the plain data an admin writes, read and checked before anything is built.
+//!
+//! [`load_dir`] reads a directory and [`load_texts`] the same from memory; both collect
+//! every problem as a [`Diagnostic`] (`path:line:col: message`) instead of stopping at the
+//! first, so an admin fixes a broken edit in one pass. The design choice that matters: the
+//! only way to a [`ValidSet`] is through them, so a set that exists has passed every check,
+//! its patterns are compiled, and a set with errors never leaves this module (only its
+//! diagnostics and counts do, in [`Refused`]).
+//!
+//! A directory holds three kinds of file, told apart by name (see [`files`]):
+//!
+//! - `courses.toml`: `[[course]]` tables (`id`, `title`, `provider`, `url`, `topics`,
+//!   `level`, `free`, optional `summary`);
+//! - `synonyms.toml`: top-level `canonical = ["variant", ...]`;
+//! - any other `*.toml`: `[[intent]]` tables (`id`, `title`, `answer`, optional `examples`,
+//!   `keywords`, `patterns`, `courses`, `follow_ups`, `action`).
+//!
+//! The steps, one module each: [`files`] lists and reads the files, `parse` walks TOML with
+//! the position of every key and value, `records` reads each table into data with the
+//! checks that need that table only, `check` runs the checks that need the whole set, and
+//! `valid` holds the result. [`synthetic`] writes intent files for benchmarks and tests.
+
+mod check;
+pub mod files;
+mod parse;
+mod records;
+pub mod synthetic;
+mod valid;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha1::{Digest, Sha1};
+
+pub use files::{FileKind, COURSES_FILE, MAX_FILE_BYTES, SYNONYMS_FILE};
+pub use records::{intent_examples, MAX_INTENT_ID};
+pub use valid::ValidSet;
+
+/// Longest `title` of an intent or course, in characters (Discord button labels allow 80).
+pub const MAX_TITLE_CHARS: usize = 80;
+/// Longest `answer`, in characters (a Discord embed description allows 4,096).
+pub const MAX_ANSWER_CHARS: usize = 4000;
+/// An intent with fewer examples than this gets a warning.
+pub const MIN_EXAMPLES_WITHOUT_WARNING: usize = 5;
+
+/// How serious a [`Diagnostic`] is: errors refuse the set, warnings do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem found in an intent directory, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub path: PathBuf,
+    /// 1-based line; 0 when the problem concerns the file or directory as a whole.
+    pub line: usize,
+    /// 1-based column (in characters); 0 when unknown.
+    pub col: usize,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        let tag = match self.severity {
+            Severity::Error => "",
+            Severity::Warning => "warning: ",
+        };
+        write!(
+            f,
+            "{path}:{}:{}: {tag}{}",
+            self.line, self.col, self.message
+        )
+    }
+}
+
+impl Diagnostic {
+    /// An error about a file or directory as a whole (line and column 0).
+    fn whole_file(path: &Path, message: String) -> Diagnostic {
+        Diagnostic {
+            path: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            severity: Severity::Error,
+            message,
+        }
+    }
+}
+
+/// One `patterns` entry: its text as written and the regex compiled from it exactly as the
+/// matcher must use it (case-insensitive, size-limited). A pattern that exists compiled.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    source: String,
+    regex: regex::Regex,
+}
+
+impl Pattern {
+    pub fn new(source: &str) -> Result<Pattern, regex::Error> {
+        let regex = regex::RegexBuilder::new(source)
+            .case_insensitive(true)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()?;
+        Ok(Pattern {
+            source: source.to_owned(),
+            regex,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    pub fn regex(&self) -> &regex::Regex {
+        &self.regex
+    }
+}
+
+/// Two patterns are equal when written alike (they then compile alike).
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.source == other.source
+    }
+}
+
+/// A place in an intent file: path and 1-based line and column (0 when the place is the
+/// file as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    pub path: PathBuf,
+    pub line: usize,
+    pub col: usize,
+}
+
+/// What an intent's reply does beyond its fixed answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// List the catalog courses that best match the question's topic words.
+    SearchCourses,
+}
+
+/// One intent, as written in an intent file (checked, not yet compiled).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Intent {
+    /// `area.name`, lowercase, unique across all files.
+    pub id: String,
+    pub title: String,
+    pub examples: Vec<String>,
+    pub keywords: Vec<String>,
+    /// Regular expressions (Rust syntax), matched case-insensitively on the cleaned question.
+    pub patterns: Vec<Pattern>,
+    pub answer: String,
+    pub courses: Vec<String>,
+    pub follow_ups: Vec<String>,
+    pub action: Option<Action>,
+    /// Where the intent's `[[intent]]` table starts.
+    pub location: Location,
+    /// Where each example is written (same order as `examples`).
+    pub example_locations: Vec<Location>,
+    /// Where each course reference is written (same order as `courses`).
+    pub course_locations: Vec<Location>,
+    /// Where each follow-up reference is written (same order as `follow_ups`).
+    pub follow_up_locations: Vec<Location>,
+}
+
+/// How hard a course is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Beginner,
+    Intermediate,
+    Advanced,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Beginner => "beginner",
+            Level::Intermediate => "intermediate",
+            Level::Advanced => "advanced",
+        }
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "beginner" => Ok(Level::Beginner),
+            "intermediate" => Ok(Level::Intermediate),
+            "advanced" => Ok(Level::Advanced),
+            other => Err(format!(
+                "unknown level `{other}` (expected beginner, intermediate or advanced)"
+            )),
+        }
+    }
+}
+
+/// One catalog entry from `courses.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Course {
+    pub id: String,
+    pub title: String,
+    pub provider: String,
+    /// Always `https://`.
+    pub url: String,
+    pub topics: Vec<String>,
+    pub level: Level,
+    pub free: bool,
+    pub summary: Option<String>,
+    pub location: Location,
+}
+
+/// A canonical word and the variants that mean the same (`developer = ["dev", "programmer"]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Synonym {
+    pub canonical: String,
+    pub variants: Vec<String>,
+    pub location: Location,
+}
+
+/// Longest `title` of a course, in characters.
+pub const MAX_COURSE_TITLE_CHARS: usize = 100;
+/// Size limit of one compiled `patterns` regex, so a hostile pattern cannot exhaust memory.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A directory (or texts) that passed: the valid set and its warnings.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub set: ValidSet,
+    /// Sorted by file, line and column; empty when the directory is clean.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A directory (or texts) with errors: every problem found, and how much was read.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// Errors and warnings, sorted by file, line and column; at least one is an error.
+    pub diagnostics: Vec<Diagnostic>,
+    /// What the files held despite the errors (records with an id), for a summary line.
+    pub read: Counts,
+}
+
+/// How much an intent directory holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub intents: usize,
+    pub examples: usize,
+    pub courses: usize,
+}
+
+/// The form two examples are compared in: lowercase, trimmed, single spaces,
+/// without trailing sentence punctuation (`"Is a degree needed?"` = `"is a  degree needed"`).
+pub fn normalize_example(text: &str) -> String {
+    fold(text)
+        .trim_end_matches(|c: char| c.is_whitespace() || ".,;:!?…。？！、".contains(c))
+        .to_string()
+}
+
+/// Lowercase, trimmed, runs of whitespace made one space.
+fn fold(text: &str) -> String {
+    text.to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Reads every file of `dir` that [`files::kind_of`] names (sorted by name) and checks the
+/// set: a [`ValidSet`] with its warnings, or every diagnostic when any is an error.
+/// Never panics: an unreadable directory or file becomes a diagnostic.
+pub fn load_dir(dir: &Path) -> Result<Loaded, Refused> {
+    let files::Listing {
+        files,
+        problems: mut diags,
+    } = match files::list(dir) {
+        Ok(listing) => listing,
+        Err(err) => {
+            let message = format!("cannot read intent directory: {err}");
+            return Err(Refused {
+                diagnostics: vec![Diagnostic::whole_file(dir, message)],
+                read: Counts::default(),
+            });
+        }
+    };
+    let texts: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .filter_map(|(path, _)| match files::read_text(&path) {
+            Ok(text) => Some((path, text)),
+            Err(unreadable) => {
+                diags.push(unreadable.diagnostic(&path));
+                None
+            }
+        })
+        .collect();
+    check_texts(dir, texts, diags)
+}
+
+/// [`load_dir`] on texts instead of files: each `(name, text)` is read as the file
+/// `dir/name` would be (its kind told by `name`), in the order given. For sets that
+/// programs make (see [`synthetic`]) and for tests.
+pub fn load_texts<N: AsRef<Path>, T: Into<String>>(
+    dir: &Path,
+    texts: impl IntoIterator<Item = (N, T)>,
+) -> Result<Loaded, Refused> {
+    let texts = texts
+        .into_iter()
+        .map(|(name, text)| (dir.join(name), text.into()))
+        .collect();
+    check_texts(dir, texts, Vec::new())
+}
+
+/// The records of every file, as read before the checks across files. It holds placeholders
+/// where a field was broken, so it leaves this module only inside a [`ValidSet`], once the
+/// checks found no error.
+#[derive(Debug, Clone)]
+struct Draft {
+    dir: PathBuf,
+    intents: Vec<Intent>,
+    courses: Vec<Course>,
+    synonyms: Vec<Synonym>,
+}
+
+/// Parses and checks `texts` (path and contents, in load order) after the problems found
+/// reading them (`diags`).
+fn check_texts(
+    dir: &Path,
+    texts: Vec<(PathBuf, String)>,
+    mut diags: Vec<Diagnostic>,
+) -> Result<Loaded, Refused> {
+    let mut draft = Draft {
+        dir: dir.to_path_buf(),
+        intents: Vec::new(),
+        courses: Vec::new(),
+        synonyms: Vec::new(),
+    };
+    let mut digest = Sha1::new();
+    for (path, text) in &texts {
+        let name = path.file_name().unwrap_or_default();
+        // Lengths first, so no two different name/contents splits hash alike.
+        for part in [name.as_encoded_bytes(), text.as_bytes()] {
+            digest.update((part.len() as u64).to_le_bytes());
+            digest.update(part);
+        }
+        match files::kind_of(name).unwrap_or(FileKind::Intents) {
+            FileKind::Courses => draft
+                .courses
+                .extend(records::parse_course_file(path, text, &mut diags)),
+            FileKind::Synonyms => draft
+                .synonyms
+                .extend(records::parse_synonym_file(path, text, &mut diags)),
+            FileKind::Intents => draft
+                .intents
+                .extend(records::parse_intent_file(path, text, &mut diags)),
+        }
+    }
+    check::validate(&draft, &mut diags);
+    diags.sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        return Err(Refused {
+            diagnostics: diags,
+            read: Counts::of(&draft.intents, &draft.courses),
+        });
+    }
+    let digest = digest.finalize()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok(Loaded {
+        set: ValidSet::new(draft, digest),
+        warnings: diags,
+    })
+}
+
+impl Counts {
+    fn of(intents: &[Intent], courses: &[Course]) -> Counts {
+        Counts {
+            intents: intents.len(),
+            examples: intents.iter().map(|i| i.examples.len()).sum(),
+            courses: courses.len(),
+        }
+    }
+}
+
+/// Texts and fixtures the unit tests of every step share.
+#[cfg(test)]
+mod samples {
+    use std::path::{Path, PathBuf};
+
+    /// A clean intent of 5 lines; cases append their broken line as line 6.
+    pub(super) const BASE: &str = "[[intent]]\n\
+                        id = \"a.b\"\n\
+                        title = \"T\"\n\
+                        answer = \"A\"\n\
+                        examples = [\"a1\", \"a2\", \"a3\", \"a4\", \"a5\"]\n";
+    /// Another clean intent, so that cases on courses/synonyms have a valid directory.
+    pub(super) const OTHER: &str = "[[intent]]\n\
+                         id = \"c.d\"\n\
+                         title = \"T\"\n\
+                         answer = \"A\"\n\
+                         examples = [\"c1\", \"c2\", \"c3\", \"c4\", \"c5\"]\n";
+    /// A clean course of 8 lines.
+    pub(super) const COURSE: &str = "[[course]]\n\
+                          id = \"c1\"\n\
+                          title = \"C\"\n\
+                          provider = \"P\"\n\
+                          url = \"https://example.org/c\"\n\
+                          topics = [\"t\"]\n\
+                          level = \"beginner\"\n\
+                          free = true\n";
+
+    pub(super) fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::samples::{fixture, BASE, OTHER};
+    use super::*;
+
+    #[test]
+    fn good_fixture_loads_cleanly() {
+        let loaded = load_dir(&fixture("good")).unwrap();
+        let shown: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
+        assert!(shown.is_empty(), "{shown:#?}");
+        assert_eq!(loaded.set.intents().len(), 5);
+        assert_eq!(loaded.set.courses().len(), 3);
+        assert_eq!(loaded.set.synonyms().len(), 3);
+    }
+
+    #[test]
+    fn load_dir_collects_errors_across_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let write =
+            |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+        write("a.toml", format!("{BASE}courses = [\"gone\"]\n").as_bytes());
+        write("b.toml", OTHER.replace("c.d", "a.b").as_bytes());
+        write("c.toml", b"[[intent]\n");
+        write("d.toml", b"x = 1\n\xff\xfe");
+        write(".hidden.toml", b"\0garbage");
+        write("e.toml~", b"\0garbage");
+        write("notes.txt", b"\0garbage");
+        std::fs::create_dir(dir.path().join("sub.toml")).unwrap();
+
+        let refused = load_dir(dir.path()).unwrap_err();
+        let got: Vec<(String, usize, usize, String)> = refused
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let name = d.path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, d.line, d.col, d.message.clone())
+            })
+            .collect();
+        let expect = [
+            ("a.toml", 6, 12, "unknown course `gone`"),
+            (
+                "b.toml",
+                1,
+                1,
+                "duplicate intent id `a.b` (first defined at ",
+            ),
+            ("c.toml", 1, 9, "TOML syntax error"),
+            ("d.toml", 2, 1, "file is not valid UTF-8"),
+        ];
+        assert_eq!(got.len(), expect.len(), "{got:#?}");
+        for (g, (file, line, col, fragment)) in got.iter().zip(expect) {
+            assert_eq!((g.0.as_str(), g.1, g.2), (file, line, col), "{got:#?}");
+            assert!(g.3.contains(fragment), "{g:?} lacks {fragment}");
+        }
+        let read = Counts {
+            intents: 2,
+            examples: 10,
+            courses: 0,
+        };
+        assert_eq!(refused.read, read);
+    }
+
+    #[test]
+    fn an_unreadable_directory_is_a_diagnostic() {
+        let refused = load_dir(Path::new("/no/such/careerbot/dir")).unwrap_err();
+        assert_eq!(refused.diagnostics.len(), 1);
+        assert!(refused.diagnostics[0]
+            .message
+            .contains("cannot read intent directory"));
+    }
+
+    #[test]
+    fn examples_are_compared_loosely() {
+        assert_eq!(
+            normalize_example("  Is a   Degree needed?! "),
+            "is a degree needed"
+        );
+        assert_eq!(normalize_example("what is c++"), "what is c++");
+    }
+}
