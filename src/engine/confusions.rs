@@ -79,6 +79,9 @@ fn check_fold(
     for &(i, e) in held_out.iter().rev() {
         training[i].examples.remove(e);
     }
+    // The matcher's classes are the intents sorted by id (as in the engine); the folds
+    // above stay in the caller's order.
+    training.sort_by(|a, b| a.id.cmp(&b.id));
     let matcher = Matcher::build(&training, synonyms, settings);
     held_out
         .iter()
@@ -89,8 +92,8 @@ fn check_fold(
             // Confused: answered with another intent, or asked about others only. (A
             // fallback is no confusion, and a clarify that offers the intent is a fair one.)
             let confused = match found.decision {
-                Decision::Answer => found.candidates.first().is_none_or(|c| c.index != i),
-                Decision::Clarify => found.candidates.iter().all(|c| c.index != i),
+                Decision::Answer => found.candidates.first().is_none_or(|c| c.intent != intent.id),
+                Decision::Clarify => found.candidates.iter().all(|c| c.intent != intent.id),
                 Decision::Fallback => false,
             };
             let top = found.candidates.first().filter(|_| confused)?;
