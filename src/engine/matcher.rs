@@ -519,42 +519,54 @@ mod tests {
     use super::*;
     use crate::engine::Engine;
 
-    /// Three small intents, in an order that is not their ids'.
-    const INTENTS: [&str; 3] = [
-        r#"[[intent]]
-id = "work.remote"
-title = "Remote work"
-examples = ["can I work remotely", "is remote work possible", "do teams work from home", "is this job remote", "can I work from anywhere"]
-answer = "Often."
-"#,
-        r#"[[intent]]
-id = "jobs.salary"
-title = "Pay"
-examples = ["how much does it pay", "what is the salary", "what salary can a junior expect", "how much money will I make", "is the pay good"]
-answer = "It depends."
-"#,
-        r#"[[intent]]
-id = "jobs.interview"
-title = "Interviews"
-examples = ["how do I prepare for an interview", "what questions are asked in interviews", "tips to pass the interview", "how many interview rounds are there", "what happens in an onsite interview"]
-answer = "Practice."
-"#,
+    /// Three small intents (id, examples), in an order that is not their ids'.
+    const INTENTS: [(&str, [&str; 5]); 3] = [
+        (
+            "work.remote",
+            [
+                "can I work remotely",
+                "is remote work possible",
+                "do teams work from home",
+                "is this job remote",
+                "can I work from anywhere",
+            ],
+        ),
+        (
+            "jobs.salary",
+            [
+                "how much does it pay",
+                "what is the salary",
+                "what salary can a junior expect",
+                "how much money will I make",
+                "is the pay good",
+            ],
+        ),
+        (
+            "jobs.interview",
+            [
+                "how do I prepare for an interview",
+                "what questions are asked in interviews",
+                "tips to pass the interview",
+                "how many interview rounds are there",
+                "what happens in an onsite interview",
+            ],
+        ),
     ];
 
     /// An engine loaded from `intents` written into one file, in that order, with
-    /// `extra` appended to the intent `id` (keywords or patterns).
-    fn engine(intents: &[&str], extra: Option<(&str, &str)>) -> Engine {
-        let text: Vec<String> = intents
+    /// `extra` lines (keywords or patterns) added to the intent `id`.
+    fn engine(intents: &[(&str, [&str; 5])], extra: Option<(&str, &str)>) -> Engine {
+        let text: String = intents
             .iter()
-            .map(|&intent| match extra {
-                Some((id, lines)) if intent.contains(&format!("id = \"{id}\"")) => {
-                    format!("{intent}{lines}\n")
-                }
-                _ => intent.to_owned(),
+            .map(|(id, examples)| {
+                let lines = extra.filter(|e| e.0 == *id).map_or("", |e| e.1);
+                format!(
+                    "[[intent]]\nid = {id:?}\ntitle = {id:?}\nexamples = {examples:?}\nanswer = \"An answer.\"\n{lines}\n\n"
+                )
             })
             .collect();
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("intents.toml"), text.join("\n")).unwrap();
+        std::fs::write(dir.path().join("intents.toml"), text).unwrap();
         match Engine::load(dir.path(), &MatcherSettings::default()) {
             Ok((engine, _)) => engine,
             Err(errors) => panic!("{errors:?}"),
@@ -597,7 +609,7 @@ answer = "Practice."
     #[test]
     fn the_order_of_the_file_changes_no_score() {
         let forward = engine(&INTENTS, None);
-        let reversed: Vec<&str> = INTENTS.iter().rev().copied().collect();
+        let reversed: Vec<_> = INTENTS.iter().rev().copied().collect();
         let reversed = engine(&reversed, None);
         for question in [
             "remote salary interview",
