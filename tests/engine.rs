@@ -336,8 +336,9 @@ fn a_pattern_match_answers_its_intent_and_is_explained() {
         assert!(reply.explanation.summary.contains(DEGREE_PATTERN));
         // The same set without the pattern: no pattern explained, and the intent's score
         // is lower by the pattern's weight.
-        let plain = without.matcher().scores(question).scores[0];
-        let with = engine.matcher().scores(question).scores[0];
+        let degree = |engine: &Engine| engine.index_of("prep.degree").unwrap();
+        let plain = without.matcher().scores(question).scores[degree(&without)];
+        let with = engine.matcher().scores(question).scores[degree(&engine)];
         assert!(
             (with - plain - settings.pattern_weight).abs() < 1e-4,
             "{question:?}: {with} vs {plain}"

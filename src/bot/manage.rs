@@ -179,20 +179,17 @@ pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
         );
         text.push_str(&line);
         // Stored candidates first, then the intents the matcher now scores highest.
-        let scores = engine.matcher().scores(&group.text).scores;
-        let mut ranked: Vec<usize> = (0..scores.len()).collect();
-        ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
         let mut intents: Vec<&str> = group
             .candidates
             .iter()
             .map(|(intent, _)| intent.as_str())
             .filter(|id| engine.intent(id).is_some())
             .collect();
-        for index in ranked {
+        for intent in engine.ranked(&group.text) {
             if intents.len() >= 5 {
                 break;
             }
-            let id = engine.intents()[index].id.as_str();
+            let id = intent.id.as_str();
             if !intents.contains(&id) {
                 intents.push(id);
             }

@@ -309,7 +309,7 @@ fn escape_link_text(text: &str) -> String {
 /// menus that answer the chosen topic (25 options a menu, at most five menus).
 pub fn topics(engine: &Engine) -> Card {
     let mut areas: Vec<(&str, Vec<&str>)> = Vec::new();
-    for intent in engine.intents() {
+    for intent in engine.intents_as_written() {
         let area = intent.id.split_once('.').map_or("", |(a, _)| a);
         match areas.iter_mut().find(|(a, _)| *a == area) {
             Some((_, titles)) => titles.push(&intent.title),
@@ -348,8 +348,7 @@ pub fn topics(engine: &Engine) -> Card {
         embed = embed.field(name, value, true);
     }
     let options: Vec<CreateSelectMenuOption> = engine
-        .intents()
-        .iter()
+        .intents_as_written()
         .map(|intent| {
             CreateSelectMenuOption::new(fit(&intent.title, limits::OPTION_LABEL), &intent.id)
         })

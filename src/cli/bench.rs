@@ -317,7 +317,8 @@ fn predict<'a>(
         .map(|(text, expected)| {
             let (index, confidence) = engine.matcher().top(text);
             let label = index.map_or(OOS.to_owned(), |i| {
-                engine.intents()[i]
+                engine
+                    .intent_at(i)
                     .id
                     .trim_start_matches("clinc.")
                     .to_owned()
@@ -482,7 +483,7 @@ pub fn scale(
         .iter()
         .filter(|(text, expected)| {
             let (index, _) = engine.matcher().top(text);
-            index.is_some_and(|i| &engine.intents()[i].id == expected)
+            index.is_some_and(|i| &engine.intent_at(i).id == expected)
         })
         .count();
     let report = ScaleReport {

@@ -76,8 +76,8 @@ pub fn run(
                 None
             }
             ("/topics", _) => {
-                choices = engine.intents().iter().map(|i| i.id.clone()).collect();
-                for (n, intent) in engine.intents().iter().enumerate() {
+                choices = engine.intents_as_written().map(|i| i.id.clone()).collect();
+                for (n, intent) in engine.intents_as_written().enumerate() {
                     writeln!(out, "  {}. {}", n + 1, intent.title)?;
                 }
                 None

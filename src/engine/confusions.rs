@@ -18,10 +18,12 @@ const FOLDS: usize = 10;
 /// or asks to choose between other intents only.
 pub fn find(set: &ValidSet, settings: &MatcherSettings) -> Vec<Diagnostic> {
     let (intents, synonyms) = (set.intents(), set.synonyms());
-    let examples: Vec<(usize, usize)> = intents
+    // In the files' order, so the folds do not depend on how intents are indexed.
+    let examples: Vec<(usize, usize)> = set
+        .written_order()
         .iter()
-        .enumerate()
-        .flat_map(|(i, intent)| (0..intent.examples.len()).map(move |e| (i, e)))
+        .map(|index| index.get())
+        .flat_map(|i| (0..intents[i].examples.len()).map(move |e| (i, e)))
         .collect();
     if intents.len() < 2 || examples.is_empty() {
         return Vec::new();
@@ -72,8 +74,12 @@ fn check_fold(
         .filter(|(n, _)| n % folds == fold)
         .map(|(_, &e)| e)
         .collect();
+    // Sorted by id like the set, as the matcher's classes must be.
     let mut training: Vec<Intent> = intents.to_vec();
-    for &(i, e) in held_out.iter().rev() {
+    let mut removed = held_out.clone();
+    // Highest example first within each intent, so earlier positions stay valid.
+    removed.sort_unstable_by(|a, b| b.cmp(a));
+    for (i, e) in removed {
         training[i].examples.remove(e);
     }
     let matcher = Matcher::build(&training, synonyms, settings);
@@ -86,8 +92,8 @@ fn check_fold(
             // Confused: answered with another intent, or asked about others only. (A
             // fallback is no confusion, and a clarify that offers the intent is a fair one.)
             let confused = match found.decision {
-                Decision::Answer => found.candidates.first().is_none_or(|c| c.index != i),
-                Decision::Clarify => found.candidates.iter().all(|c| c.index != i),
+                Decision::Answer => found.candidates.first().is_none_or(|c| c.intent != intent.id),
+                Decision::Clarify => found.candidates.iter().all(|c| c.intent != intent.id),
                 Decision::Fallback => false,
             };
             let top = found.candidates.first().filter(|_| confused)?;

@@ -3,13 +3,17 @@
 //! Scores come from the linear model over the question's features; an admin's regex
 //! patterns and keywords add fixed evidence on top. A score is turned into a confidence
 //! in [0, 1] by a logistic curve centred on the margin the model was trained to reach, and
-//! the decision compares confidences with thresholds from config. Nothing here knows what
-//! any intent is about.
+//! [`super::decision`] compares the best confidences with thresholds from config. Classes
+//! are [`IntentIndex`]es: the caller passes the intents sorted by id, so the matcher needs
+//! no mapping of its own. Nothing here knows what any intent is about.
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::decision::{self, Thresholds};
+pub use super::decision::{Candidate, Decision};
 use super::features::{Analysis, Featurizer, SparseVec, TypoSettings};
+use super::index::{IntentIndex, PerIntent};
 use super::intents::Intent;
 use super::model::{Model, TrainSettings};
 
@@ -66,29 +70,6 @@ impl MatcherSettings {
     }
 }
 
-/// What the bot should do with a question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// One intent is clearly meant.
-    Answer,
-    /// Two or three intents are close: ask "did you mean…?".
-    Clarify,
-    /// Nothing is close enough: say so, with suggestions.
-    Fallback,
-}
-
-/// One scored intent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Candidate {
-    /// Index into the intent list the matcher was built from.
-    #[serde(skip)]
-    pub index: usize,
-    pub intent: String,
-    /// Confidence in [0, 1].
-    pub score: f32,
-}
-
 /// Why the matcher decided what it did, for admins ("why this answer?").
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Explanation {
@@ -114,41 +95,41 @@ pub struct Explanation {
 /// Every intent's raw score for one question, and what produced it.
 #[derive(Debug, Clone)]
 pub struct Scored {
-    /// Raw score per intent, in the order of the intents the matcher was built from.
-    pub scores: Vec<f32>,
+    /// Raw score per intent.
+    pub scores: PerIntent<f32>,
     pub vector: SparseVec,
     pub analysis: Analysis,
     /// Per intent, the indexes of its patterns that matched (empty when no intent has any).
-    pub matched_patterns: Vec<Vec<usize>>,
+    pub matched_patterns: PerIntent<Vec<usize>>,
     /// Per intent, whether one of its keywords or patterns matched.
-    pub direct: Vec<bool>,
+    pub direct: PerIntent<bool>,
     /// Share of the question's content words that some example contains (a word known
     /// only through a typo correction counting `corrected_word_known`).
     pub coverage: f32,
 }
 
 impl Scored {
-    /// The confidence of intent `class` (its raw score `score`), lowered by unknown words
+    /// The confidence of intent `index` (its raw score `score`), lowered by unknown words
     /// unless the intent's own keywords or patterns matched.
-    fn confidence(&self, matcher: &Matcher, class: usize, score: f32) -> f32 {
-        matcher.confidence(score) * self.coverage_factor(matcher, class)
+    fn confidence(&self, matcher: &Matcher, index: IntentIndex, score: f32) -> f32 {
+        matcher.confidence(score) * self.coverage_factor(matcher, index)
     }
 
     /// What unknown words, and words only other intents use, multiply the confidence of
-    /// intent `class` by (1 when its own keywords or patterns matched).
-    fn coverage_factor(&self, matcher: &Matcher, class: usize) -> f32 {
+    /// intent `index` by (1 when its own keywords or patterns matched).
+    fn coverage_factor(&self, matcher: &Matcher, index: IntentIndex) -> f32 {
         let exponent = matcher.settings.unknown_word_exponent;
-        if self.direct[class] || exponent <= 0.0 {
+        if self.direct[index] || exponent <= 0.0 {
             return 1.0;
         }
         let share = matcher.settings.intent_coverage_share;
-        let coverage = (1.0 - share) * self.coverage + share * self.intent_coverage(matcher, class);
+        let coverage = (1.0 - share) * self.coverage + share * self.intent_coverage(matcher, index);
         coverage.powf(exponent)
     }
 
     /// Share of the question's content words that the intent's own examples use (a word
     /// the model weighs positively for it).
-    fn intent_coverage(&self, matcher: &Matcher, class: usize) -> f32 {
+    fn intent_coverage(&self, matcher: &Matcher, index: IntentIndex) -> f32 {
         let stems = &self.analysis.content_stems;
         if stems.is_empty() {
             return 1.0;
@@ -159,7 +140,7 @@ impl Scored {
                 matcher
                     .featurizer
                     .word_id(s)
-                    .is_some_and(|id| matcher.model.weight(id, class as u32) > 0.0)
+                    .is_some_and(|id| matcher.model.weight(id, index) > 0.0)
             })
             .count();
         used as f32 / stems.len() as f32
@@ -193,55 +174,55 @@ impl Match {
 /// A compiled intent set, ready to answer.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    /// Intent ids by class. Classes are the intents sorted by id, and examples are trained
-    /// in an order set by their text, so reordering intents or files changes nothing.
-    ids: Vec<String>,
-    /// Class -> index in the caller's intent list, and back.
-    original: Vec<usize>,
-    class_of: Vec<usize>,
+    /// Intent ids by index. Intents come sorted by id and examples are trained in an
+    /// order set by their text, so reordering intents or files changes nothing.
+    ids: PerIntent<String>,
     featurizer: Featurizer,
     model: Model,
     /// Every keyword: its intent, text and stem sequence. One flat list, so a question
     /// costs the keywords there are, not one step per intent.
-    keywords: Vec<(usize, String, Vec<String>)>,
+    keywords: Vec<(IntentIndex, String, Vec<String>)>,
     /// Compiled one by one, not as a `RegexSet`: a set answers "which matched" with an
     /// overlapping search that long alternations and `.{0,60}` gaps push off the fast lazy
     /// DFA onto the PikeVM (250 µs a question for the shipped patterns), while each
     /// `Regex::is_match` stays on its own DFA (a few µs for all of them).
     patterns: Vec<Regex>,
     /// For each pattern in `patterns`, its intent and source text.
-    pattern_owner: Vec<(usize, String)>,
+    pattern_owner: Vec<(IntentIndex, String)>,
     settings: MatcherSettings,
 }
 
 impl Matcher {
-    /// Compiles intents; their patterns come compiled (see [`super::intents::Pattern`]).
+    /// Compiles valid intents, sorted by id: their positions are their [`IntentIndex`]es.
+    /// Their patterns come compiled (see [`super::intents::Pattern`]).
     pub fn build(
         intents: &[Intent],
         synonyms: &[super::intents::Synonym],
         settings: &MatcherSettings,
     ) -> Matcher {
-        let mut original: Vec<usize> = (0..intents.len()).collect();
-        original.sort_by(|&a, &b| intents[a].id.cmp(&intents[b].id));
-        let mut class_of = vec![0; intents.len()];
-        for (class, &index) in original.iter().enumerate() {
-            class_of[index] = class;
-        }
-        let intents: Vec<&Intent> = original.iter().map(|&i| &intents[i]).collect();
+        debug_assert!(
+            intents.is_sorted_by(|a, b| a.id <= b.id),
+            "intents sorted by id"
+        );
+        let indexed = || {
+            intents
+                .iter()
+                .enumerate()
+                .map(|(i, intent)| (IntentIndex::new(i), intent))
+        };
         let texts = intents
             .iter()
             .flat_map(|i| i.examples.iter().map(String::as_str));
         let (featurizer, vectors) = Featurizer::fit(texts, synonyms);
-        let labeled = intents.iter().enumerate().flat_map(|(class, intent)| {
-            intent.examples.iter().map(move |text| (text, class as u32))
-        });
+        let labeled = indexed()
+            .flat_map(|(index, intent)| intent.examples.iter().map(move |text| (text, index)));
         let mut examples: Vec<_> = vectors
             .into_iter()
             .zip(labeled)
-            .map(|(vector, (text, class))| (text_key(text), vector, class))
+            .map(|(vector, (text, index))| (text_key(text), vector, index))
             .collect();
         examples.sort_by_key(|(key, _, _)| *key);
-        let examples: Vec<_> = examples.into_iter().map(|(_, v, c)| (v, c)).collect();
+        let examples: Vec<_> = examples.into_iter().map(|(_, v, i)| (v, i)).collect();
         let train = TrainSettings {
             epochs: settings.epochs,
             aggressiveness: settings.svm_c,
@@ -249,20 +230,18 @@ impl Matcher {
         };
         let model = Model::train(&examples, featurizer.len(), intents.len(), train);
         let stems_of = |keyword: &str| featurizer.stems_of(keyword);
-        let keywords = intents
-            .iter()
-            .enumerate()
-            .flat_map(|(class, intent)| {
+        let keywords = indexed()
+            .flat_map(|(index, intent)| {
                 intent
                     .keywords
                     .iter()
-                    .map(move |k| (class, k.clone(), stems_of(k)))
+                    .map(move |k| (index, k.clone(), stems_of(k)))
             })
             .filter(|(_, _, stems)| !stems.is_empty())
             .collect();
         let mut pattern_owner = Vec::new();
         let mut patterns = Vec::new();
-        for (index, intent) in intents.iter().enumerate() {
+        for (index, intent) in indexed() {
             for pattern in &intent.patterns {
                 pattern_owner.push((index, pattern.as_str().to_owned()));
                 patterns.push(pattern.regex().clone());
@@ -270,8 +249,6 @@ impl Matcher {
         }
         Matcher {
             ids: intents.iter().map(|i| i.id.clone()).collect(),
-            original,
-            class_of,
             featurizer,
             model,
             keywords,
@@ -296,25 +273,6 @@ impl Matcher {
         (vector.len(), self.model.cost(&vector))
     }
 
-    /// Raw scores of every intent for a question, with the analysis behind them.
-    pub fn scores(&self, question: &str) -> Scored {
-        let mut scored = self.score_classes(question);
-        scored.scores = self.in_caller_order(&scored.scores);
-        scored.direct = self.in_caller_order(&scored.direct);
-        if !scored.matched_patterns.is_empty() {
-            scored.matched_patterns = self.in_caller_order(&scored.matched_patterns);
-        }
-        scored
-    }
-
-    /// Values indexed by class, reordered like the intents the matcher was built from.
-    fn in_caller_order<T: Clone>(&self, by_class: &[T]) -> Vec<T> {
-        self.class_of
-            .iter()
-            .map(|&class| by_class[class].clone())
-            .collect()
-    }
-
     fn typos(&self) -> TypoSettings {
         TypoSettings {
             min_len: self.settings.typo_min_len,
@@ -322,34 +280,34 @@ impl Matcher {
         }
     }
 
-    /// [`Matcher::scores`] indexed by class (the matcher's internal order).
-    fn score_classes(&self, question: &str) -> Scored {
+    /// Raw scores of every intent for a question, with the analysis behind them.
+    pub fn scores(&self, question: &str) -> Scored {
         let (vector, analysis) = self.featurizer.vectorize_question(question, self.typos());
-        let mut scores = vec![0f32; self.ids.len()];
-        let mut direct = vec![false; self.ids.len()];
+        let mut scores = PerIntent::filled(self.ids.len(), 0f32);
+        let mut direct = PerIntent::filled(self.ids.len(), false);
         self.model.score_into(&vector, &mut scores);
-        for (class, _, stems) in &self.keywords {
+        for &(index, _, ref stems) in &self.keywords {
             if contains_sequence(&analysis.stems, stems) {
-                scores[*class] += self.settings.keyword_weight;
-                direct[*class] = true;
+                scores[index] += self.settings.keyword_weight;
+                direct[index] = true;
             }
         }
         // Patterns: one bonus per intent however many of its patterns match.
-        let mut matched_patterns: Vec<Vec<usize>> = Vec::new();
+        let mut matched_patterns = PerIntent::default();
         if !self.pattern_owner.is_empty() {
-            matched_patterns = vec![Vec::new(); self.ids.len()];
+            matched_patterns = PerIntent::filled(self.ids.len(), Vec::new());
             let hits = self
                 .patterns
                 .iter()
                 .enumerate()
                 .filter(|(_, p)| p.is_match(&analysis.cleaned));
-            for (index, _) in hits {
-                matched_patterns[self.pattern_owner[index].0].push(index);
+            for (pattern, _) in hits {
+                matched_patterns[self.pattern_owner[pattern].0].push(pattern);
             }
-            for (class, hits) in matched_patterns.iter().enumerate() {
+            for (index, hits) in matched_patterns.iter() {
                 if !hits.is_empty() {
-                    scores[class] += self.settings.pattern_weight;
-                    direct[class] = true;
+                    scores[index] += self.settings.pattern_weight;
+                    direct[index] = true;
                 }
             }
         }
@@ -373,16 +331,6 @@ impl Matcher {
         }
     }
 
-    /// How far apart two confidences are in score units (the inverse of [`Matcher::confidence`]):
-    /// 0.99 and 0.95 are as far apart as 0.6 and 0.3, though the confidences look close.
-    fn gap(&self, higher: f32, lower: f32) -> f32 {
-        let logit = |c: f32| {
-            let c = c.clamp(1e-6, 1.0 - 1e-6);
-            (c / (1.0 - c)).ln()
-        };
-        (logit(higher) - logit(lower)) / self.settings.confidence_slope
-    }
-
     /// Turns a raw score into a confidence in [0, 1].
     pub fn confidence(&self, score: f32) -> f32 {
         let s = &self.settings;
@@ -396,87 +344,48 @@ impl Matcher {
 
     /// The best intent and its confidence, with nothing else computed: the fast path for
     /// benchmarks and bulk evaluation.
-    pub fn top(&self, question: &str) -> (Option<usize>, f32) {
-        let scored = self.score_classes(question);
+    pub fn top(&self, question: &str) -> (Option<IntentIndex>, f32) {
+        let scored = self.scores(question);
         match top_k(&scored.scores, 1).first() {
-            Some(&(class, score)) => (
-                Some(self.original[class]),
-                scored.confidence(self, class, score),
-            ),
+            Some(&(index, score)) => (Some(index), scored.confidence(self, index, score)),
             None => (None, 0.0),
         }
     }
 
+    /// Every intent, highest raw score first (lowest index on ties).
+    pub fn ranked(&self, question: &str) -> Vec<IntentIndex> {
+        let scores = self.scores(question).scores;
+        let mut ranked: Vec<IntentIndex> = scores.iter().map(|(index, _)| index).collect();
+        ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        ranked
+    }
+
     /// Matches a question: the decision, up to three candidates and the explanation.
     pub fn decide(&self, question: &str) -> Match {
-        let scored = self.score_classes(question);
-        // Classes, not caller indexes, until the candidates are built.
-        // The top is the model's best score; unknown words only lower confidences.
-        // (Re-ranking the top by confidence let the coverage factor overrule the model: on
-        // CLINC150 val that cost 2 points of accuracy, on the career dev set it gained
-        // nothing measurable.) The runners-up are ordered by confidence, so the one
-        // compared with the top is the most confident of them; when coverage puts it above
-        // the top, the gap is negative and the bot asks which was meant (unless the top is
-        // below `fallback_below`: the model's best not being good enough is a fallback).
-        let mut ranked: Vec<(usize, f32)> = top_k(&scored.scores, 3);
-        for entry in &mut ranked {
-            entry.1 = scored.confidence(self, entry.0, entry.1);
-        }
-        // The runners-up by confidence: the one a reply may offer next comes first.
-        if let Some(rest) = ranked.get_mut(1..) {
-            rest.sort_by(|a, b| b.1.total_cmp(&a.1));
-        }
-        let candidates: Vec<Candidate> = ranked
-            .iter()
-            .map(|&(class, score)| Candidate {
-                index: self.original[class],
-                intent: self.ids[class].clone(),
-                score,
+        let scored = self.scores(question);
+        // The model's three best, with the confidences the decision compares.
+        let ranked: Vec<Candidate> = top_k(&scored.scores, 3)
+            .into_iter()
+            .map(|(index, score)| Candidate {
+                index,
+                intent: self.ids[index].clone(),
+                score: scored.confidence(self, index, score),
             })
             .collect();
-        let s = &self.settings;
-        let top = candidates.first().map_or(0.0, |c| c.score);
-        let runner_up = candidates.get(1).map_or(0.0, |c| c.score);
-        let decision = if candidates.is_empty() || top < s.fallback_below {
-            Decision::Fallback
-        } else if runner_up >= s.fallback_below && self.gap(top, runner_up) < s.clarify_margin {
-            Decision::Clarify
-        } else {
-            Decision::Answer
-        };
-        // Explained from the best candidates, even those too weak to be offered.
-        let explanation = self.explain(decision, &candidates, &scored);
-        let mut candidates: Vec<Candidate> = match decision {
-            Decision::Answer => candidates,
-            Decision::Clarify => candidates
-                .into_iter()
-                .filter(|c| {
-                    self.gap(top, c.score) < s.clarify_margin && c.score >= s.fallback_below
-                })
-                .collect(),
-            Decision::Fallback => candidates
-                .into_iter()
-                .filter(|c| c.score >= s.suggest_above)
-                .collect(),
-        };
-        // Choices and suggestions are offered best first, whatever the model's order.
-        if decision != Decision::Answer {
-            candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
-        }
+        let (mut explanation, reasons) = self.explain(ranked.first(), &scored);
+        let verdict = decision::decide(ranked, &reasons, &Thresholds::from(&self.settings));
+        explanation.summary = verdict.summary;
         Match {
-            decision,
-            candidates,
-            confidence: top,
+            decision: verdict.decision,
+            candidates: verdict.candidates,
+            confidence: verdict.confidence,
             explanation,
         }
     }
 
-    fn explain(
-        &self,
-        decision: Decision,
-        candidates: &[Candidate],
-        scored: &Scored,
-    ) -> Explanation {
+    /// What the question shows and, for the model's best intent `top`, the reasons it
+    /// scored as it did (the decision's summary sums them up).
+    fn explain(&self, top: Option<&Candidate>, scored: &Scored) -> (Explanation, Vec<String>) {
         let analysis = &scored.analysis;
         let mut explanation = Explanation {
             cleaned: analysis.cleaned.clone(),
@@ -486,26 +395,25 @@ impl Matcher {
             unknown_words: analysis.unknown_words.clone(),
             ..Explanation::default()
         };
-        let Some(top) = candidates.first() else {
-            explanation.summary = "no intent shares any word with the question".to_owned();
-            return explanation;
+        let Some(top) = top else {
+            return (explanation, Vec::new());
         };
-        let class = self.class_of[top.index];
+        let index = top.index;
         explanation.keywords = self
             .keywords
             .iter()
             .filter(|(owner, _, stems)| {
-                *owner == class && contains_sequence(&analysis.stems, stems)
+                *owner == index && contains_sequence(&analysis.stems, stems)
             })
             .map(|(_, keyword, _)| keyword.clone())
             .collect();
-        if let Some(hits) = scored.matched_patterns.get(class) {
+        if let Some(hits) = scored.matched_patterns.get(index) {
             explanation.patterns = hits
                 .iter()
                 .map(|&i| self.pattern_owner[i].1.clone())
                 .collect();
         }
-        explanation.evidence = self.evidence(&scored.vector, class);
+        explanation.evidence = self.evidence(&scored.vector, index);
         let words: Vec<String> = explanation
             .evidence
             .iter()
@@ -522,7 +430,7 @@ impl Matcher {
         if !explanation.patterns.is_empty() {
             reasons.push(format!("pattern {}", explanation.patterns.join(", ")));
         }
-        let factor = scored.coverage_factor(self, class);
+        let factor = scored.coverage_factor(self, index);
         if factor < 1.0 {
             let unknown = if analysis.unknown_words.is_empty() {
                 "none".to_owned()
@@ -541,44 +449,16 @@ impl Matcher {
                 .collect();
             reasons.push(format!("typos corrected {}", fixes.join(", ")));
         }
-        let because = if reasons.is_empty() {
-            "only character n-grams in common".to_owned()
-        } else {
-            reasons.join("; ")
-        };
-        let s = &self.settings;
-        explanation.summary = match decision {
-            Decision::Answer => format!(
-                "answered `{}` with confidence {:.2} (fallback below {:.2}): {because}",
-                top.intent, top.score, s.fallback_below
-            ),
-            Decision::Clarify => format!(
-                "asked to clarify: {} are within {:.2} of each other; top `{}` {:.2}: {because}",
-                candidates
-                    .iter()
-                    .filter(|c| self.gap(top.score, c.score) < s.clarify_margin)
-                    .map(|c| format!("`{}`", c.intent))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                s.clarify_margin,
-                top.intent,
-                top.score
-            ),
-            Decision::Fallback => format!(
-                "fell back: best `{}` has confidence {:.2}, below {:.2}: {because}",
-                top.intent, top.score, s.fallback_below
-            ),
-        };
-        explanation
+        (explanation, reasons)
     }
 
-    /// Word and word-pair features of the question with their contribution to `class`.
-    fn evidence(&self, vector: &SparseVec, class: usize) -> Vec<(String, f32)> {
+    /// Word and word-pair features of the question with their contribution to `index`.
+    fn evidence(&self, vector: &SparseVec, index: IntentIndex) -> Vec<(String, f32)> {
         let mut evidence: Vec<(String, f32)> = vector
             .iter()
             .filter_map(|&(feature, x)| {
                 let name = self.featurizer.name(feature)?;
-                let contribution = x * self.model.weight(feature, class as u32);
+                let contribution = x * self.model.weight(feature, index);
                 (contribution.abs() > 0.005).then(|| (name.to_owned(), contribution))
             })
             .collect();
@@ -602,9 +482,9 @@ fn contains_sequence(haystack: &[String], needle: &[String]) -> bool {
 }
 
 /// The `k` best `(index, score)` pairs, best first (lowest index on ties).
-fn top_k(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
-    for (index, &score) in scores.iter().enumerate() {
+fn top_k(scores: &PerIntent<f32>, k: usize) -> Vec<(IntentIndex, f32)> {
+    let mut best: Vec<(IntentIndex, f32)> = Vec::with_capacity(k + 1);
+    for (index, &score) in scores.iter() {
         if best.len() == k && score <= best[k - 1].1 {
             continue;
         }
@@ -613,4 +493,217 @@ fn top_k(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
         best.truncate(k);
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+
+    /// Three small intents (id, examples), in an order that is not their ids'.
+    const INTENTS: [(&str, [&str; 5]); 3] = [
+        (
+            "work.remote",
+            [
+                "can I work remotely",
+                "is remote work possible",
+                "do teams work from home",
+                "is this job remote",
+                "can I work from anywhere",
+            ],
+        ),
+        (
+            "jobs.salary",
+            [
+                "how much does it pay",
+                "what is the salary",
+                "what salary can a junior expect",
+                "how much money will I make",
+                "is the pay good",
+            ],
+        ),
+        (
+            "jobs.interview",
+            [
+                "how do I prepare for an interview",
+                "what questions are asked in interviews",
+                "tips to pass the interview",
+                "how many interview rounds are there",
+                "what happens in an onsite interview",
+            ],
+        ),
+    ];
+
+    /// An engine loaded from `intents` written into one file, in that order, with
+    /// `extra` lines (keywords or patterns) added to the intent `id`.
+    fn engine(intents: &[(&str, [&str; 5])], extra: Option<(&str, &str)>) -> Engine {
+        let text: String = intents
+            .iter()
+            .map(|(id, examples)| {
+                let lines = extra.filter(|e| e.0 == *id).map_or("", |e| e.1);
+                format!(
+                    "[[intent]]\nid = {id:?}\ntitle = {id:?}\nexamples = {examples:?}\nanswer = \"An answer.\"\n{lines}\n\n"
+                )
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("intents.toml"), text).unwrap();
+        match Engine::load(dir.path(), &MatcherSettings::shipped()) {
+            Ok((engine, _)) => engine,
+            Err(errors) => panic!("{errors:?}"),
+        }
+    }
+
+    fn ids<'a>(intents: impl Iterator<Item = &'a Intent>) -> Vec<&'a str> {
+        intents.map(|i| i.id.as_str()).collect()
+    }
+
+    #[test]
+    fn classes_are_the_intents_sorted_by_id_whatever_the_file_order() {
+        let engine = engine(&INTENTS, None);
+        assert_eq!(
+            ids(engine.intents().iter()),
+            ["jobs.interview", "jobs.salary", "work.remote"]
+        );
+        assert_eq!(
+            ids(engine.intents_as_written()),
+            ["work.remote", "jobs.salary", "jobs.interview"]
+        );
+        let matcher = engine.matcher();
+        for intent in engine.intents() {
+            let index = engine.index_of(&intent.id).unwrap();
+            assert_eq!(engine.intent_at(index).id, intent.id);
+            for example in &intent.examples {
+                assert_eq!(matcher.top(example).0, Some(index), "{example:?}");
+                assert_eq!(matcher.ranked(example)[0], index, "{example:?}");
+                let found = matcher.decide(example);
+                assert_eq!(found.decision, Decision::Answer, "{example:?}");
+                let top = &found.candidates[0];
+                assert_eq!(
+                    (top.index, top.intent.as_str()),
+                    (index, intent.id.as_str())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_order_of_the_file_changes_no_score() {
+        let forward = engine(&INTENTS, None);
+        let reversed: Vec<_> = INTENTS.iter().rev().copied().collect();
+        let reversed = engine(&reversed, None);
+        for question in [
+            "remote salary interview",
+            "how much for an onsite",
+            "cook pasta",
+        ] {
+            let by_id = |engine: &Engine| -> Vec<(String, u32)> {
+                let scores = engine.matcher().scores(question).scores;
+                scores
+                    .iter()
+                    .map(|(i, s)| (engine.intent_at(i).id.clone(), s.to_bits()))
+                    .collect()
+            };
+            assert_eq!(by_id(&forward), by_id(&reversed), "{question:?}");
+        }
+    }
+
+    #[test]
+    fn keywords_and_patterns_add_their_weight_to_their_intent_only() {
+        let settings = MatcherSettings::shipped();
+        let plain = engine(&INTENTS, None);
+        let question = "is a whiteboard round part of the hiring";
+        // (what the intent gains, the bonus, what the explanation lists)
+        let table = [
+            (
+                "keywords = [\"whiteboard\"]",
+                settings.keyword_weight,
+                "whiteboard",
+            ),
+            (
+                "patterns = ['\\bwhiteboard\\b']",
+                settings.pattern_weight,
+                "\\bwhiteboard\\b",
+            ),
+        ];
+        for (lines, bonus, listed) in table {
+            let with = engine(&INTENTS, Some(("jobs.interview", lines)));
+            let before = plain.matcher().scores(question);
+            let after = with.matcher().scores(question);
+            let gained = with.index_of("jobs.interview").unwrap();
+            for ((index, b), (_, a)) in before.scores.iter().zip(after.scores.iter()) {
+                let expected = if index == gained { bonus } else { 0.0 };
+                assert!((a - b - expected).abs() < 1e-5, "{lines}: {a} - {b}");
+                assert_eq!(after.direct[index], index == gained, "{lines}");
+            }
+            let found = with.matcher().decide(question);
+            assert_eq!(found.candidates[0].intent, "jobs.interview", "{lines}");
+            let explanation = &found.explanation;
+            let shown = [&explanation.keywords, &explanation.patterns];
+            assert!(
+                shown.iter().any(|l| l.contains(&listed.to_owned())),
+                "{lines}"
+            );
+            assert!(
+                explanation.summary.contains(listed),
+                "{}",
+                explanation.summary
+            );
+        }
+    }
+
+    #[test]
+    fn ranked_lists_every_intent_by_raw_score() {
+        let engine = engine(&INTENTS, None);
+        let matcher = engine.matcher();
+        for question in ["what salary for remote work", "interview", ""] {
+            let ranked = matcher.ranked(question);
+            let scores = matcher.scores(question).scores;
+            assert_eq!(ranked.len(), engine.intents().len());
+            assert!(ranked.windows(2).all(|w| scores[w[0]] >= scores[w[1]]));
+            assert_eq!(Some(ranked[0]), matcher.top(question).0, "{question:?}");
+        }
+        // Ties (nothing in common) keep the index order.
+        let ranked = matcher.ranked("zzz");
+        assert!(ranked.windows(2).all(|w| w[0] < w[1]), "{ranked:?}");
+    }
+
+    #[test]
+    fn unknown_words_lower_the_confidence_until_it_falls_back() {
+        let engine = engine(&INTENTS, None);
+        let matcher = engine.matcher();
+        let known = matcher.scores("what is the salary");
+        assert_eq!(known.coverage, 1.0);
+        let unknown = matcher.scores("what is the lasagna recipe");
+        assert!(unknown.coverage < 1.0, "{}", unknown.coverage);
+        let found = matcher.decide("how do I cook pasta with basil");
+        assert_eq!(
+            found.decision,
+            Decision::Fallback,
+            "{}",
+            found.explanation.summary
+        );
+        assert!(!found.explanation.unknown_words.is_empty());
+        assert!(found.explanation.summary.starts_with("fell back"));
+    }
+
+    #[test]
+    fn confidence_is_a_logistic_curve_of_the_score() {
+        let engine = engine(&INTENTS, None);
+        let matcher = engine.matcher();
+        let s = matcher.settings();
+        // (raw score, expected confidence)
+        let table = [
+            (s.confidence_midpoint, 0.5),
+            (s.confidence_midpoint + 1.0 / s.confidence_slope, 0.731),
+            (s.confidence_midpoint - 1.0 / s.confidence_slope, 0.269),
+            (f32::INFINITY, 1.0),
+            (f32::NEG_INFINITY, 0.0),
+            (f32::NAN, 0.0),
+        ];
+        for (score, expected) in table {
+            let c = matcher.confidence(score);
+            assert!((c - expected).abs() < 1e-3, "confidence({score}) = {c}");
+        }
+    }
 }

@@ -1,14 +1,18 @@
 //! The engine: plain synchronous Rust with no async runtime and no Discord types.
 //!
 //! [`intents`] reads and checks the files into an [`intents::ValidSet`] (the only way to
-//! one), [`Engine::build`] compiles that set into a [`matcher::Matcher`] and a
+//! one), its intents sorted by id: positions in that order are the [`index::IntentIndex`]es
+//! every part shares. [`Engine::build`] compiles that set into a [`matcher::Matcher`] and a
 //! [`catalog::Catalog`], and [`Engine::reply`] turns a question into a [`Reply`] that every
-//! front end (CLI, Discord) renders in its own way.
+//! front end (CLI, Discord) renders in its own way; [`decision`] is the rule that picks
+//! answer, clarify or fallback.
 
 pub mod catalog;
 pub mod confusions;
+pub mod decision;
 pub mod evaluation;
 pub mod features;
+pub mod index;
 pub mod intents;
 pub mod matcher;
 pub mod model;
@@ -20,6 +24,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use catalog::{Catalog, CourseFilter};
+use index::IntentIndex;
 use intents::{Action, Course, Diagnostic, Intent, ValidSet};
 use matcher::{Candidate, Decision, Explanation, Matcher, MatcherSettings};
 use normalize::{content_stems, stem};
@@ -51,14 +56,14 @@ const SEARCHED_COURSES: usize = 5;
 /// A compiled, fully valid intent set with its catalog.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    /// The set, its intents sorted by id: an intent's position is its [`IntentIndex`].
     set: ValidSet,
-    by_id: FxHashMap<String, usize>,
     matcher: Matcher,
     catalog: Catalog,
     /// For each course-search intent, the stems of its "frame": the words that ask for a
     /// course rather than name a topic ("any", "course", "tutorial"): its keywords and the
     /// words found in at least `FRAME_SHARE` of its examples.
-    frames: FxHashMap<usize, FxHashSet<String>>,
+    frames: FxHashMap<IntentIndex, FxHashSet<String>>,
 }
 
 /// A word in at least this share of a course-search intent's examples is frame, not topic.
@@ -108,34 +113,52 @@ impl Engine {
     pub fn build(set: ValidSet, settings: &MatcherSettings) -> Engine {
         let matcher = Matcher::build(set.intents(), set.synonyms(), settings);
         let catalog = Catalog::new(set.courses().to_vec());
-        let by_id = set
-            .intents()
-            .iter()
-            .enumerate()
-            .map(|(i, intent)| (intent.id.clone(), i))
-            .collect();
         let frames = set
             .intents()
             .iter()
             .enumerate()
             .filter(|(_, intent)| intent.action == Some(Action::SearchCourses))
-            .map(|(i, intent)| (i, frame_of(intent)))
+            .map(|(i, intent)| (IntentIndex::new(i), frame_of(intent)))
             .collect();
         Engine {
             set,
-            by_id,
             matcher,
             catalog,
             frames,
         }
     }
 
+    /// The intents sorted by id: position `i` is `IntentIndex::new(i)`.
     pub fn intents(&self) -> &[Intent] {
         self.set.intents()
     }
 
+    /// The intents in the order their files list them (files by name): how a reader
+    /// expects to see them listed.
+    pub fn intents_as_written(&self) -> impl ExactSizeIterator<Item = &Intent> {
+        self.set.intents_as_written()
+    }
+
     pub fn intent(&self, id: &str) -> Option<&Intent> {
-        self.by_id.get(id).map(|&i| &self.intents()[i])
+        self.index_of(id).map(|index| self.intent_at(index))
+    }
+
+    /// The index of the intent `id`.
+    pub fn index_of(&self, id: &str) -> Option<IntentIndex> {
+        self.intents()
+            .binary_search_by(|intent| intent.id.as_str().cmp(id))
+            .ok()
+            .map(IntentIndex::new)
+    }
+
+    pub fn intent_at(&self, index: IntentIndex) -> &Intent {
+        &self.intents()[index.get()]
+    }
+
+    /// Every intent, the matcher's highest raw score for `question` first.
+    pub fn ranked(&self, question: &str) -> impl Iterator<Item = &Intent> {
+        let ranked = self.matcher.ranked(question);
+        ranked.into_iter().map(|index| self.intent_at(index))
     }
 
     pub fn set(&self) -> &ValidSet {
@@ -154,9 +177,10 @@ impl Engine {
     pub fn reply(&self, question: &str) -> Reply {
         let mut found = self.matcher.decide(question);
         let confidence = found.confidence;
-        let answered = found.answered().map(|c| &self.intents()[c.index]);
+        let answered = found.answered().map(|c| c.index);
         let courses = answered
-            .map(|intent| self.courses_for(intent, question, &found.explanation.unknown_words));
+            .map(|index| self.courses_for(index, question, &found.explanation.unknown_words));
+        let answered = answered.map(|index| self.intent_at(index));
         if let Some(None) = courses {
             // A course search whose topic no course covers ("a course on cake decorating"):
             // saying so beats listing unrelated courses.
@@ -195,15 +219,16 @@ impl Engine {
 
     /// The reply for a chosen intent (a button or menu click): no matching involved.
     pub fn reply_for(&self, id: &str) -> Option<Reply> {
-        let intent = self.intent(id)?;
-        let courses = self.courses_for(intent, "", &[]).unwrap_or_default();
+        let index = self.index_of(id)?;
+        let intent = self.intent_at(index);
+        let courses = self.courses_for(index, "", &[]).unwrap_or_default();
         Some(Reply {
             decision: Decision::Answer,
             intent: Some(intent.id.clone()),
             title: Some(intent.title.clone()),
             confidence: 1.0,
             candidates: vec![Candidate {
-                index: self.by_id[id],
+                index,
                 intent: intent.id.clone(),
                 score: 1.0,
             }],
@@ -217,20 +242,21 @@ impl Engine {
         })
     }
 
-    /// The intent's own courses; for a course search, the catalog's best matches for the
+    /// The courses of intent `index`; for a course search, the catalog's best matches for the
     /// topic words of the question (words in some course's topics: "course" or "any" are
     /// not), or its own courses when the question names no topic at all. `None` when the
     /// question names something unknown (`unknown`) that no course covers.
     fn courses_for(
         &self,
-        intent: &Intent,
+        index: IntentIndex,
         question: &str,
         unknown: &[String],
     ) -> Option<Vec<CourseLink>> {
+        let intent = self.intent_at(index);
         let listed = || intent.courses.iter().filter_map(|id| self.catalog.get(id));
         let courses: Vec<&Course> = match intent.action {
             Some(Action::SearchCourses) => {
-                let frame = self.frames.get(&self.by_id[&intent.id]);
+                let frame = self.frames.get(&index);
                 let mut topics = self.catalog.topic_words(question);
                 topics.retain(|w| frame.is_none_or(|f| !f.contains(stem(w).as_ref())));
                 if !topics.is_empty() {

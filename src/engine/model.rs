@@ -15,6 +15,7 @@
 //! intents or 2,000.
 
 use super::features::SparseVec;
+use super::index::{IntentIndex, PerIntent};
 
 /// Training settings.
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +119,7 @@ const SPARSE: u32 = u32::MAX;
 
 impl Store {
     /// Dense rows for the features found in the most examples, within the cell budget.
-    fn new(examples: &[(SparseVec, u32)], features: usize, classes: usize) -> Store {
+    fn new(examples: &[(SparseVec, IntentIndex)], features: usize, classes: usize) -> Store {
         let mut df = vec![0u32; features];
         for (vector, _) in examples {
             for &(feature, _) in vector {
@@ -197,9 +198,9 @@ impl Store {
 }
 
 impl Model {
-    /// Trains on `(features, intent index)` pairs. `features` is the feature count.
+    /// Trains on `(features, intent)` pairs. `features` is the feature count.
     pub fn train(
-        examples: &[(SparseVec, u32)],
+        examples: &[(SparseVec, IntentIndex)],
         features: usize,
         classes: usize,
         settings: TrainSettings,
@@ -233,13 +234,14 @@ impl Model {
         Model { rows }
     }
 
-    /// Adds the score of every intent for `vector` into `scores` (length = intents).
+    /// Adds the score of every intent for `vector` into `scores`.
     ///
     /// With thousands of intents the model outgrows the CPU caches and each feature's row
     /// costs two cache misses (its header, then its weights). A cheap first pass that only
     /// touches each row's header and first weight lets the misses of all features overlap,
     /// instead of each waiting behind the previous row's additions.
-    pub fn score_into(&self, vector: &SparseVec, scores: &mut [f32]) {
+    pub fn score_into(&self, vector: &SparseVec, scores: &mut PerIntent<f32>) {
+        let scores = scores.values_mut();
         let rows: Vec<(&Row, f32)> = vector
             .iter()
             .filter_map(|&(feature, x)| Some((self.rows.get(feature as usize)?, x)))
@@ -272,7 +274,8 @@ impl Model {
     }
 
     /// The weight of one feature for one intent (0 when never learned).
-    pub fn weight(&self, feature: u32, class: u32) -> f32 {
+    pub fn weight(&self, feature: u32, intent: IntentIndex) -> f32 {
+        let class = u32::from(intent);
         match self.rows.get(feature as usize) {
             Some(Row::Compact { scale, list }) => u16::try_from(class)
                 .ok()
@@ -345,14 +348,14 @@ fn add_scaled<W: Copy + Into<f32>>(scores: &mut [f32], row: &[W], x: f32) {
 /// weight, by the amount that best closes the gap within those bounds.
 fn fit(
     mut store: Store,
-    examples: &[(SparseVec, u32)],
+    examples: &[(SparseVec, IntentIndex)],
     classes: usize,
     settings: TrainSettings,
 ) -> Vec<Vec<(u32, f32)>> {
     if classes < 2 {
         // One intent: nothing to separate; give it a positive weight on its features.
         for (vector, class) in examples {
-            store.update(vector, *class, 1.0);
+            store.update(vector, u32::from(*class), 1.0);
         }
         return store.into_postings();
     }
@@ -368,6 +371,7 @@ fn fit(
         rng.shuffle(&mut order);
         for &index in &order {
             let (vector, truth) = &examples[index];
+            let truth = u32::from(*truth);
             if vector.is_empty() || std::mem::take(&mut settled[index]) {
                 continue;
             }
@@ -375,7 +379,7 @@ fn fit(
             store.add_scores(vector, &mut scores);
             let duals = &mut duals[index];
             let dual = |class: u32| duals.iter().find(|d| d.0 == class).map_or(0.0, |d| d.1);
-            let gradient = |class: usize| scores[class] + f32::from(class as u32 != *truth);
+            let gradient = |class: usize| scores[class] + f32::from(class as u32 != truth);
             // The first intent with the highest gradient (one pass: this runs per visit
             // over every intent).
             let mut from = 0u32;
@@ -389,13 +393,13 @@ fn fit(
             // Weight can go to the example's own intent, up to the cap, or back to an
             // intent it was taken from.
             let room = |class: u32| {
-                if class == *truth {
+                if class == truth {
                     cap - dual(class)
                 } else {
                     -dual(class)
                 }
             };
-            let to = std::iter::once(*truth)
+            let to = std::iter::once(truth)
                 .chain(duals.iter().map(|d| d.0))
                 .filter(|&class| class != from && room(class) > 0.0)
                 .min_by(|&a, &b| gradient(a as usize).total_cmp(&gradient(b as usize)));
@@ -457,11 +461,20 @@ mod tests {
         pairs.to_vec()
     }
 
-    /// Every intent's score for `vector`.
+    fn at(class: u32) -> IntentIndex {
+        IntentIndex::new(class as usize)
+    }
+
+    /// Examples labelled by intent position.
+    fn labeled(examples: Vec<(SparseVec, u32)>) -> Vec<(SparseVec, IntentIndex)> {
+        examples.into_iter().map(|(v, c)| (v, at(c))).collect()
+    }
+
+    /// Every intent's score for `vector`, in index order.
     fn scores(model: &Model, vector: &SparseVec, classes: usize) -> Vec<f32> {
-        let mut scores = vec![0.0; classes];
+        let mut scores = PerIntent::filled(classes, 0.0);
         model.score_into(vector, &mut scores);
-        scores
+        scores.iter().map(|(_, &s)| s).collect()
     }
 
     #[test]
@@ -469,12 +482,12 @@ mod tests {
         // Two intents told apart by one feature each, over a shared one: the machine puts
         // each example's intent at least 1 above the other (the SVM margin, less the
         // solver's tolerance and the served model's pruning).
-        let examples = vec![
+        let examples = labeled(vec![
             (vector(&[(0, 0.6), (1, 0.8)]), 0),
             (vector(&[(0, 0.6), (2, 0.8)]), 1),
             (vector(&[(0, 0.8), (1, 0.6)]), 0),
             (vector(&[(0, 0.8), (2, 0.6)]), 1),
-        ];
+        ]);
         let settings = TrainSettings {
             epochs: 20,
             aggressiveness: 10.0,
@@ -483,7 +496,7 @@ mod tests {
         let model = Model::train(&examples, 3, 2, settings);
         for (vector, truth) in &examples {
             let scores = scores(&model, vector, 2);
-            let margin = scores[*truth as usize] - scores[1 - *truth as usize];
+            let margin = scores[truth.get()] - scores[1 - truth.get()];
             assert!(margin > 0.9, "margin {margin}, scores {scores:?}");
         }
         // With a small C the cap binds: an intent's weight on a feature is at most C times
@@ -501,11 +514,11 @@ mod tests {
                     let of = |v: &SparseVec| v.iter().find(|e| e.0 == feature).map_or(0.0, |e| e.1);
                     examples
                         .iter()
-                        .filter(|(_, truth)| (*truth == class) == own)
+                        .filter(|(_, truth)| (*truth == at(class)) == own)
                         .map(|(v, _)| of(v))
                         .sum()
                 };
-                let w = model.weight(feature, class);
+                let w = model.weight(feature, at(class));
                 let (low, high) = (-c * values(false), c * values(true));
                 assert!(
                     low - 1e-4 <= w && w <= high + 1e-4,
@@ -521,25 +534,25 @@ mod tests {
     #[test]
     fn separates_classes_that_share_features() {
         // Feature 0 is shared; 1 marks class 0, 2 marks class 1, 3 marks class 2.
-        let examples = vec![
+        let examples = labeled(vec![
             (vector(&[(0, 0.5), (1, 0.8)]), 0),
             (vector(&[(0, 0.5), (2, 0.8)]), 1),
             (vector(&[(0, 0.5), (3, 0.8)]), 2),
-        ];
+        ]);
         let model = Model::train(&examples, 4, 3, TrainSettings::default());
         for (vector, truth) in &examples {
             let scores = scores(&model, vector, 3);
             let best = (0..3).max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-            assert_eq!(best, Some(*truth as usize), "scores {scores:?}");
+            assert_eq!(best, Some(truth.get()), "scores {scores:?}");
         }
     }
 
     #[test]
     fn a_single_class_gets_positive_weights() {
-        let examples = vec![(vector(&[(0, 1.0)]), 0)];
+        let examples = labeled(vec![(vector(&[(0, 1.0)]), 0)]);
         let model = Model::train(&examples, 1, 1, TrainSettings::default());
-        assert!(model.weight(0, 0) > 0.0);
-        assert_eq!(model.weight(0, 5), 0.0);
+        assert!(model.weight(0, at(0)) > 0.0);
+        assert_eq!(model.weight(0, at(5)), 0.0);
     }
 
     /// The weights a row holds, as `(intent, weight)` pairs with the zeros left out.
@@ -548,7 +561,7 @@ mod tests {
             rows: vec![row.clone()],
         };
         (0..classes as u32)
-            .map(|class| (class, model.weight(0, class)))
+            .map(|class| (class, model.weight(0, at(class))))
             .filter(|&(_, w)| w != 0.0)
             .collect()
     }
@@ -589,9 +602,10 @@ mod tests {
         let model = Model {
             rows: vec![Row::dense(&dense), Row::sparse(sparse.clone(), classes)],
         };
-        let mut scores = vec![1.0; classes];
+        let mut scores = PerIntent::filled(classes, 1.0);
         model.score_into(&vec![(0, 2.0), (1, 4.0), (9, 1.0)], &mut scores);
-        for (class, &score) in scores.iter().enumerate() {
+        for (class, &score) in scores.iter() {
+            let class = class.get();
             let mut expected = 1.0 + 2.0 * dense[class];
             for &(c, w) in &sparse {
                 if c as usize == class {
@@ -607,9 +621,11 @@ mod tests {
 
     #[test]
     fn training_is_deterministic() {
-        let examples: Vec<(SparseVec, u32)> = (0..30)
-            .map(|i| (vector(&[(i % 7, 0.6), (7 + i % 3, 0.8)]), i % 3))
-            .collect();
+        let examples = labeled(
+            (0..30)
+                .map(|i| (vector(&[(i % 7, 0.6), (7 + i % 3, 0.8)]), i % 3))
+                .collect(),
+        );
         let a = Model::train(&examples, 10, 3, TrainSettings::default());
         let b = Model::train(&examples, 10, 3, TrainSettings::default());
         assert_eq!(a.rows, b.rows);

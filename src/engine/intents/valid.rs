@@ -3,22 +3,49 @@
 //! Its fields are private and only the loader builds one, so holding a [`ValidSet`] is the
 //! proof that the checks passed: ids unique, references resolved, every pattern compiled,
 //! no example claimed by two intents. The engine is built from nothing else.
+//!
+//! Its intents are sorted by id, once, here: an intent's position in that order is its
+//! [`IntentIndex`] everywhere (matcher classes, scores, candidates), so no part maps one
+//! order to another. The files' own order is kept aside for listings people read.
 
 use std::path::Path;
 
 use super::{Counts, Course, Draft, Intent, Synonym};
+use crate::engine::index::IntentIndex;
 
 /// Everything in an intent directory, fully validated.
 #[derive(Debug, Clone)]
 pub struct ValidSet {
+    /// Its intents sorted by id.
     draft: Draft,
+    /// The intents in load order (files by name, tables in file order).
+    as_written: Vec<IntentIndex>,
     digest: String,
 }
 
 impl ValidSet {
     /// Only the loader calls this, after the checks found no error.
-    pub(super) fn new(draft: Draft, digest: String) -> ValidSet {
-        ValidSet { draft, digest }
+    pub(super) fn new(mut draft: Draft, digest: String) -> ValidSet {
+        let mut order: Vec<usize> = (0..draft.intents.len()).collect();
+        // Ids are unique (checked), so the order is total.
+        order.sort_by(|&a, &b| draft.intents[a].id.cmp(&draft.intents[b].id));
+        let mut as_written = vec![IntentIndex::new(0); order.len()];
+        for (index, &position) in order.iter().enumerate() {
+            as_written[position] = IntentIndex::new(index);
+        }
+        let mut written: Vec<Option<Intent>> = std::mem::take(&mut draft.intents)
+            .into_iter()
+            .map(Some)
+            .collect();
+        draft.intents = order
+            .iter()
+            .filter_map(|&position| written[position].take())
+            .collect();
+        ValidSet {
+            draft,
+            as_written,
+            digest,
+        }
     }
 
     /// The directory the set was read from.
@@ -26,9 +53,22 @@ impl ValidSet {
         &self.draft.dir
     }
 
-    /// In load order: files by name, tables in file order.
+    /// Sorted by id: position `i` is `IntentIndex::new(i)`.
     pub fn intents(&self) -> &[Intent] {
         &self.draft.intents
+    }
+
+    /// The intents' indexes in load order.
+    pub fn written_order(&self) -> &[IntentIndex] {
+        &self.as_written
+    }
+
+    /// In load order (files by name, tables in file order): how a reader expects to see
+    /// them listed.
+    pub fn intents_as_written(&self) -> impl ExactSizeIterator<Item = &Intent> {
+        self.as_written
+            .iter()
+            .map(|index| &self.draft.intents[index.get()])
     }
 
     pub fn courses(&self) -> &[Course] {
