@@ -223,11 +223,7 @@ impl Matcher {
             .collect();
         examples.sort_by_key(|(key, _, _)| *key);
         let examples: Vec<_> = examples.into_iter().map(|(_, v, i)| (v, i)).collect();
-        let train = TrainSettings {
-            epochs: settings.epochs,
-            aggressiveness: settings.svm_c,
-            ..TrainSettings::default()
-        };
+        let train = TrainSettings::new(settings.epochs, settings.svm_c);
         let model = Model::train(&examples, featurizer.len(), intents.len(), train);
         let stems_of = |keyword: &str| featurizer.stems_of(keyword);
         let keywords = indexed()

@@ -22,18 +22,21 @@ use super::index::{IntentIndex, PerIntent};
 pub struct TrainSettings {
     /// Passes over the training examples.
     pub epochs: usize,
-    /// The machine's `C`: the most weight one example may carry. Larger fits the examples
-    /// harder; smaller lets the common patterns win over single odd examples.
-    pub aggressiveness: f32,
+    /// The machine's `C` (`matcher.svm_c`): the most weight one example may carry. Larger
+    /// fits the examples harder; smaller lets the common patterns win over single odd
+    /// examples.
+    pub c: f32,
     /// Seed of the example order shuffle, so the same files always give the same model.
     pub seed: u64,
 }
 
-impl Default for TrainSettings {
-    fn default() -> Self {
+impl TrainSettings {
+    /// `epochs` passes with the machine's `c`, shuffled with the engine's fixed seed. (The
+    /// values the engine trains with are the `[matcher]` settings: no defaults here.)
+    pub fn new(epochs: usize, c: f32) -> TrainSettings {
         TrainSettings {
-            epochs: 4,
-            aggressiveness: 1.0,
+            epochs,
+            c,
             seed: 0x5eed,
         }
     }
@@ -359,7 +362,7 @@ fn fit(
         }
         return store.into_postings();
     }
-    let cap = settings.aggressiveness;
+    let cap = settings.c;
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = XorShift(settings.seed | 1);
     let mut scores = vec![0f32; classes];
@@ -488,11 +491,7 @@ mod tests {
             (vector(&[(0, 0.8), (1, 0.6)]), 0),
             (vector(&[(0, 0.8), (2, 0.6)]), 1),
         ]);
-        let settings = TrainSettings {
-            epochs: 20,
-            aggressiveness: 10.0,
-            ..TrainSettings::default()
-        };
+        let settings = TrainSettings::new(20, 10.0);
         let model = Model::train(&examples, 3, 2, settings);
         for (vector, truth) in &examples {
             let scores = scores(&model, vector, 2);
@@ -503,10 +502,7 @@ mod tests {
         // the feature's values in its own examples, and at least minus C times its values
         // in the others' (each example carries at most C).
         let c = 0.05;
-        let capped = TrainSettings {
-            aggressiveness: c,
-            ..settings
-        };
+        let capped = TrainSettings { c, ..settings };
         let model = Model::train(&examples, 3, 2, capped);
         for feature in 0..3u32 {
             for class in 0..2u32 {
@@ -539,7 +535,7 @@ mod tests {
             (vector(&[(0, 0.5), (2, 0.8)]), 1),
             (vector(&[(0, 0.5), (3, 0.8)]), 2),
         ]);
-        let model = Model::train(&examples, 4, 3, TrainSettings::default());
+        let model = Model::train(&examples, 4, 3, TrainSettings::new(4, 1.0));
         for (vector, truth) in &examples {
             let scores = scores(&model, vector, 3);
             let best = (0..3).max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
@@ -550,7 +546,7 @@ mod tests {
     #[test]
     fn a_single_class_gets_positive_weights() {
         let examples = labeled(vec![(vector(&[(0, 1.0)]), 0)]);
-        let model = Model::train(&examples, 1, 1, TrainSettings::default());
+        let model = Model::train(&examples, 1, 1, TrainSettings::new(4, 1.0));
         assert!(model.weight(0, at(0)) > 0.0);
         assert_eq!(model.weight(0, at(5)), 0.0);
     }
@@ -626,8 +622,8 @@ mod tests {
                 .map(|i| (vector(&[(i % 7, 0.6), (7 + i % 3, 0.8)]), i % 3))
                 .collect(),
         );
-        let a = Model::train(&examples, 10, 3, TrainSettings::default());
-        let b = Model::train(&examples, 10, 3, TrainSettings::default());
+        let a = Model::train(&examples, 10, 3, TrainSettings::new(4, 1.0));
+        let b = Model::train(&examples, 10, 3, TrainSettings::new(4, 1.0));
         assert_eq!(a.rows, b.rows);
     }
 }
