@@ -34,18 +34,29 @@ fn median_ms(mut times: Vec<Duration>) -> (f64, f64, f64) {
     )
 }
 
-/// Reloads `dir` `n` times after an edit each (a comment appended to one file, as an
-/// admin's save would change it), then once unchanged; (median, min, max) of the edited
-/// reloads and the unchanged one, in milliseconds. Works on a copy of `dir`.
-fn reload_times(dir: &Path, settings: &Settings, n: usize) -> ((f64, f64, f64), f64) {
+/// A copy of the files of `dir` in a temporary directory.
+fn copy_of(dir: &Path) -> tempfile::TempDir {
     let copy = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
     }
+    copy
+}
+
+fn engine_of(dir: &Path, settings: &Settings) -> Engine {
+    Engine::load(dir, &settings.matcher)
+        .unwrap_or_else(|_| panic!("{} does not load", dir.display()))
+        .0
+}
+
+/// Reloads `dir` `n` times after an edit each (a comment appended to one file, as an
+/// admin's save would change it), then once unchanged; (median, min, max) of the edited
+/// reloads and the unchanged one, in milliseconds. Works on a copy of `dir`.
+fn reload_times(dir: &Path, settings: &Settings, n: usize) -> ((f64, f64, f64), f64) {
+    let copy = copy_of(dir);
     let dir = copy.path();
-    let (engine, _) = Engine::load(dir, &settings.matcher)
-        .unwrap_or_else(|_| panic!("{} does not load", dir.display()));
+    let engine = engine_of(dir, settings);
     let reloader = Reloader::new(engine, dir, settings).unwrap_or_else(|r| panic!("{}", r.text()));
     let edited = std::fs::read_dir(dir)
         .unwrap()
@@ -71,14 +82,9 @@ fn reload_times(dir: &Path, settings: &Settings, n: usize) -> ((f64, f64, f64), 
 /// reload to put it in service, as `careerbot run` and `chat` do; (median, min, max)
 /// milliseconds from the save to the new set answering.
 fn live_times(dir: &Path, settings: &Settings, n: usize) -> (f64, f64, f64) {
-    let copy = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
-    }
+    let copy = copy_of(dir);
     let dir = copy.path();
-    let (engine, _) = Engine::load(dir, &settings.matcher)
-        .unwrap_or_else(|_| panic!("{} does not load", dir.display()));
+    let engine = engine_of(dir, settings);
     let reloader =
         Arc::new(Reloader::new(engine, dir, settings).unwrap_or_else(|r| panic!("{}", r.text())));
     let (done, live) = mpsc::channel();

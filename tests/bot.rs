@@ -474,6 +474,11 @@ async fn a_mention_is_answered_with_the_right_intent_and_pings_nobody() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mention_of_the_bots_own_role_addresses_it_and_other_roles_do_not() {
     let bot = Bot::shipped(DEFAULTS).await;
+    // Events wait in poise until the bot is set up, then run in tasks of their own: the
+    // server's GUILD_CREATE (which names the bot's role) may still be pending.
+    let learned =
+        wait_until_async(WAIT, || bot.log().contains("learned the bot's own roles")).await;
+    assert!(learned, "the bot never learned its role\n{}", bot.log());
     let (question, intent) = confident_question(shipped_engine(), 0.5);
     let title = &shipped_engine().intent(&intent).unwrap().title;
     // Another role's mention in an unwatched channel: not addressed to the bot.

@@ -67,6 +67,8 @@ pub enum Refusal {
     GateBroken(String),
     /// The reload itself panicked (a bug, not a problem in the files); the panic's message.
     Panicked(String),
+    /// The reload never ran: the runtime it was handed to shut down first.
+    Cancelled,
 }
 
 impl Refusal {
@@ -89,6 +91,7 @@ impl Refusal {
                 })
                 .collect(),
             Refusal::GateBroken(why) | Refusal::Panicked(why) => vec![why.clone()],
+            Refusal::Cancelled => Vec::new(),
         }
     }
 
@@ -113,6 +116,7 @@ impl Refusal {
             ),
             Refusal::GateBroken(_) => "the reload gate could not run".to_owned(),
             Refusal::Panicked(_) => "the reload panicked (a bug in careerbot)".to_owned(),
+            Refusal::Cancelled => "the reload was cancelled: careerbot is shutting down".to_owned(),
         }
     }
 
@@ -180,7 +184,13 @@ impl Reloader {
     /// Files whose bytes are those of the set in service are not compiled again (a watcher
     /// may report one save twice, and a triage edit is reported by the watcher and reloaded
     /// by the command too). Blocking (run it off an async runtime).
+    /// A panic on the way (a bug, not a problem in the files) is caught, the set in service
+    /// stays, and it comes back as [`Refusal::Panicked`], whoever called.
     pub fn reload(&self) -> Result<Reloaded, Refusal> {
+        guarded(|| self.reload_files())
+    }
+
+    fn reload_files(&self) -> Result<Reloaded, Refusal> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
         let loaded = intents::load_dir(&self.dir)
@@ -225,6 +235,12 @@ impl Reloader {
     }
 }
 
+/// Runs `reload`, a panic in it becoming [`Refusal::Panicked`].
+fn guarded(reload: impl FnOnce() -> Result<Reloaded, Refusal>) -> Result<Reloaded, Refusal> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(reload))
+        .unwrap_or_else(|payload| Err(Refusal::panicked(payload)))
+}
+
 fn check_gate(engine: &Engine, gate: &Gate) -> Result<(), Refusal> {
     let cases: Vec<Case> =
         evaluation::read_cases(&gate.cases).map_err(|e| Refusal::GateBroken(format!("{e:#}")))?;
@@ -256,6 +272,19 @@ fn version_of(digest: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_during_a_reload_is_reported_as_a_panic() {
+        let result = guarded(|| panic!("the matcher fell over"));
+        assert!(
+            matches!(&result, Err(Refusal::Panicked(m)) if m == "the matcher fell over"),
+            "{result:?}"
+        );
+        let result = guarded(|| panic!("{} intents", 3));
+        assert!(matches!(&result, Err(Refusal::Panicked(m)) if m == "3 intents"));
+        let result = guarded(|| Err(Refusal::GateBroken("no cases".to_owned())));
+        assert!(matches!(result, Err(Refusal::GateBroken(_))));
+    }
 
     #[test]
     fn unchanged_files_are_not_compiled_again_and_any_byte_counts_as_a_change() {

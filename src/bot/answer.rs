@@ -93,12 +93,21 @@ impl Bot {
     /// the bot is answered only when the bot is sure, and is otherwise left alone (counted
     /// as unconfident, not stored); the cooldown applies to the rest.
     pub fn answer(&self, user: UserId, question: Question<'_>, asked: Asked) -> Response {
+        // A question addressed to the bot meets the cooldown before it is matched, so a
+        // flood costs no matching; a watched channel's message only once the bot would
+        // speak up.
+        let watched = asked.source() == Source::Channel;
+        if !watched {
+            if let Some(refused) = self.throttle(user, asked.source()) {
+                return refused;
+            }
+        }
         let served = self.served();
         let reply = match question {
             Question::Text(text) => Some(served.engine.reply(text)),
             Question::Intent(intent) => served.engine.reply_for(intent),
         };
-        if asked.source() == Source::Channel {
+        if watched {
             if let Some(unsure) = reply.as_ref().filter(|r| !self.sure_enough(r)) {
                 self.recorder
                     .question(asked, &served, unsure, Outcome::Unconfident);
@@ -108,9 +117,9 @@ impl Bot {
                 );
                 return Response::Silence;
             }
-        }
-        if let Some(refused) = self.throttle(user, asked.source()) {
-            return refused;
+            if let Some(refused) = self.throttle(user, asked.source()) {
+                return refused;
+            }
         }
         let Some(reply) = reply else {
             return Response::Notice(Card::text(GONE));

@@ -234,10 +234,7 @@ pub fn clinc(
         compile_ms: ms(built - validated),
         speed,
     };
-    let mut out = String::new();
-    if json {
-        line!(out, "{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    emit_report(&report, json, |report, out| {
         line!(
             out,
             "CLINC150 {} ({} intents, {} training examples)",
@@ -278,10 +275,8 @@ pub fn clinc(
             report.validate_ms,
             report.compile_ms
         );
-        report.speed.print(&mut out);
-    }
-    super::emit(&out)?;
-    Ok(ExitCode::SUCCESS)
+        report.speed.print(out);
+    })
 }
 
 /// Turns CLINC's training pairs into an intent file: one intent per label, in label order.
@@ -493,10 +488,7 @@ pub fn scale(
         accuracy: right as f64 / queries.len() as f64,
         speed: Speed::measure(&engine, &queries),
     };
-    let mut out = String::new();
-    if json {
-        line!(out, "{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    emit_report(&report, json, |report, out| {
         line!(
             out,
             "generated set       {} intents x {} examples",
@@ -509,7 +501,21 @@ pub fn scale(
             "accuracy            {:.2}% on held-out generated questions",
             100.0 * report.accuracy
         );
-        report.speed.print(&mut out);
+        report.speed.print(out);
+    })
+}
+
+/// Prints a benchmark's report: as JSON, or as the lines `text` writes.
+fn emit_report<R: Serialize>(
+    report: &R,
+    json: bool,
+    text: impl FnOnce(&R, &mut String),
+) -> anyhow::Result<ExitCode> {
+    let mut out = String::new();
+    if json {
+        line!(out, "{}", serde_json::to_string_pretty(report)?);
+    } else {
+        text(report, &mut out);
     }
     super::emit(&out)?;
     Ok(ExitCode::SUCCESS)

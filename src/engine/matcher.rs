@@ -195,7 +195,7 @@ pub struct Matcher {
 impl Matcher {
     /// Compiles valid intents, sorted by id: their positions are their [`IntentIndex`]es.
     /// Their patterns come compiled (see [`super::intents::Pattern`]).
-    pub fn build(
+    pub(super) fn build(
         intents: &[Intent],
         synonyms: &[super::intents::Synonym],
         settings: &MatcherSettings,

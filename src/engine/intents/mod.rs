@@ -290,10 +290,10 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, Refused> {
             });
         }
     };
-    let texts: Vec<(PathBuf, String)> = files
+    let texts: Vec<(PathBuf, FileKind, String)> = files
         .into_iter()
-        .filter_map(|(path, _)| match files::read_text(&path) {
-            Ok(text) => Some((path, text)),
+        .filter_map(|(path, kind)| match files::read_text(&path) {
+            Ok(text) => Some((path, kind, text)),
             Err(unreadable) => {
                 diags.push(unreadable.diagnostic(&path));
                 None
@@ -304,15 +304,20 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, Refused> {
 }
 
 /// [`load_dir`] on texts instead of files: each `(name, text)` is read as the file
-/// `dir/name` would be (its kind told by `name`), in the order given. For sets that
-/// programs make (see [`synthetic`]) and for tests.
+/// `dir/name` would be (its kind told by `name`, and skipped where [`files::kind_of`]
+/// would skip that file), in the order given. For sets that programs make (see
+/// [`synthetic`]) and for tests.
 pub fn load_texts<N: AsRef<Path>, T: Into<String>>(
     dir: &Path,
     texts: impl IntoIterator<Item = (N, T)>,
 ) -> Result<Loaded, Refused> {
     let texts = texts
         .into_iter()
-        .map(|(name, text)| (dir.join(name), text.into()))
+        .filter_map(|(name, text)| {
+            let path = dir.join(name);
+            let kind = files::kind_of(path.file_name()?)?;
+            Some((path, kind, text.into()))
+        })
         .collect();
     check_texts(dir, texts, Vec::new())
 }
@@ -328,11 +333,11 @@ struct Draft {
     synonyms: Vec<Synonym>,
 }
 
-/// Parses and checks `texts` (path and contents, in load order) after the problems found
-/// reading them (`diags`).
+/// Parses and checks `texts` (path, kind and contents, in load order) after the problems
+/// found reading them (`diags`).
 fn check_texts(
     dir: &Path,
-    texts: Vec<(PathBuf, String)>,
+    texts: Vec<(PathBuf, FileKind, String)>,
     mut diags: Vec<Diagnostic>,
 ) -> Result<Loaded, Refused> {
     let mut draft = Draft {
@@ -342,14 +347,14 @@ fn check_texts(
         synonyms: Vec::new(),
     };
     let mut digest = Sha1::new();
-    for (path, text) in &texts {
+    for (path, kind, text) in &texts {
         let name = path.file_name().unwrap_or_default();
         // Lengths first, so no two different name/contents splits hash alike.
         for part in [name.as_encoded_bytes(), text.as_bytes()] {
             digest.update((part.len() as u64).to_le_bytes());
             digest.update(part);
         }
-        match files::kind_of(name).unwrap_or(FileKind::Intents) {
+        match kind {
             FileKind::Courses => draft
                 .courses
                 .extend(records::parse_course_file(path, text, &mut diags)),
