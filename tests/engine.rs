@@ -111,58 +111,9 @@ fn career_intents(patterns: &'static [&'static str]) -> Vec<IntentToml<'static>>
     ]
 }
 
-const COURSES: &str = r#"
-[[course]]
-id = "sql-basics"
-title = "SQL Basics"
-provider = "Example Academy"
-url = "https://example.org/sql"
-topics = ["sql", "databases", "queries"]
-level = "beginner"
-free = true
+const COURSES: &str = include_str!("fixtures/career/courses.toml");
 
-[[course]]
-id = "os-pieces"
-title = "Operating Systems: Three Easy Pieces"
-provider = "Example University"
-url = "https://example.org/os"
-topics = ["operating systems", "concurrency", "file systems"]
-level = "intermediate"
-free = true
-
-[[course]]
-id = "algo"
-title = "Algorithms"
-provider = "Example University"
-url = "https://example.org/algo"
-topics = ["algorithms", "data structures"]
-level = "intermediate"
-free = false
-
-[[course]]
-id = "networking"
-title = "Computer Networking"
-provider = "Example Academy"
-url = "https://example.org/net"
-topics = ["networking", "tcp", "http"]
-level = "intermediate"
-free = true
-
-[[course]]
-id = "cs-basics"
-title = "Computer Science Basics"
-provider = "Example Academy"
-url = "https://example.org/cs"
-topics = ["computer science", "programming"]
-level = "beginner"
-free = true
-"#;
-
-const SYNONYMS: &str = r#"
-developer = ["dev", "programmer", "coder"]
-salary = ["compensation", "wage"]
-course = ["class", "mooc"]
-"#;
+const SYNONYMS: &str = include_str!("fixtures/career/synonyms.toml");
 
 /// The test set: six intents, five courses, three synonyms.
 fn career_dir(patterns: &'static [&'static str]) -> IntentDir {
