@@ -341,15 +341,7 @@ fn unrelated_questions_fall_back_with_at_most_three_suggestions() {
         "who won the football match yesterday",
     ] {
         let reply = engine.reply(question);
-        assert_eq!(
-            reply.decision,
-            Decision::Fallback,
-            "{question:?}: {}",
-            show(&reply)
-        );
-        assert_eq!(reply.intent, None);
-        assert_eq!(reply.answer, None);
-        assert!(reply.courses.is_empty() && reply.follow_ups.is_empty());
+        assert_no_answer(&reply, question, Decision::Fallback);
         assert!(reply.candidates.len() <= 3, "{}", show(&reply));
         assert!(reply.confidence < settings.fallback_below);
         for c in &reply.candidates {
@@ -359,19 +351,21 @@ fn unrelated_questions_fall_back_with_at_most_three_suggestions() {
     }
 }
 
+/// Checks that `reply` to `question` is `decision` (not an answer): no intent, answer,
+/// courses or follow-ups.
+#[track_caller]
+fn assert_no_answer(reply: &Reply, question: &str, decision: Decision) {
+    assert_eq!(reply.decision, decision, "{question:?}: {}", show(reply));
+    assert_eq!(reply.intent, None);
+    assert_eq!(reply.answer, None);
+    assert!(reply.courses.is_empty() && reply.follow_ups.is_empty());
+}
+
 /// Checks a clarify reply: exactly the two remote intents, within the margin.
 #[track_caller]
 fn assert_clarifies_remote(engine: &Engine, question: &str, settings: &MatcherSettings) {
     let reply = engine.reply(question);
-    assert_eq!(
-        reply.decision,
-        Decision::Clarify,
-        "{question:?}: {}",
-        show(&reply)
-    );
-    assert_eq!(reply.intent, None);
-    assert_eq!(reply.answer, None);
-    assert!(reply.courses.is_empty() && reply.follow_ups.is_empty());
+    assert_no_answer(&reply, question, Decision::Clarify);
     let mut ids: Vec<&str> = reply.candidates.iter().map(|c| c.intent.as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["remote.taxes", "remote.visa"], "{}", show(&reply));
@@ -594,21 +588,13 @@ fn an_intent_without_the_action_keeps_its_own_courses() {
     assert_eq!(course_ids(&reply), ["algo"]);
 }
 
-#[test]
-fn confusions_flag_an_example_worded_like_another_intent() {
-    let planted = "how do I prepare for the technical interview questions";
-    let text = intents_toml(&[
+/// Two job intents; `salary` holds the salary intent's examples.
+fn jobs_toml(salary: &[&str]) -> String {
+    intents_toml(&[
         IntentToml {
             id: "jobs.salary",
             title: "Salary",
-            examples: &[
-                "how much does a backend developer earn",
-                "what is the average salary",
-                "what salary can a junior expect",
-                "how much money will I make",
-                "is the pay good in this field",
-                planted,
-            ],
+            examples: salary,
             answer: "It depends.",
             ..Default::default()
         },
@@ -625,7 +611,23 @@ fn confusions_flag_an_example_worded_like_another_intent() {
             answer: "Practice.",
             ..Default::default()
         },
-    ]);
+    ])
+}
+
+const SALARY: [&str; 5] = [
+    "how much does a backend developer earn",
+    "what is the average salary",
+    "what salary can a junior expect",
+    "how much money will I make",
+    "is the pay good in this field",
+];
+
+#[test]
+fn confusions_flag_an_example_worded_like_another_intent() {
+    let planted = "how do I prepare for the technical interview questions";
+    let mut salary = SALARY.to_vec();
+    salary.push(planted);
+    let text = jobs_toml(&salary);
     let dir = IntentDir::new().file("jobs.toml", &text);
     let loaded = intents::load_dir(dir.path()).unwrap();
     let found = confusions::find(&loaded.set, &crate::support::matcher_settings());
@@ -648,35 +650,7 @@ fn confusions_flag_an_example_worded_like_another_intent() {
     assert_eq!((d.line, d.col), (line, col), "{d}");
 
     // Without the planted example, nothing is flagged for it.
-    let clean = intents_toml(&[
-        IntentToml {
-            id: "jobs.salary",
-            title: "Salary",
-            examples: &[
-                "how much does a backend developer earn",
-                "what is the average salary",
-                "what salary can a junior expect",
-                "how much money will I make",
-                "is the pay good in this field",
-            ],
-            answer: "It depends.",
-            ..Default::default()
-        },
-        IntentToml {
-            id: "jobs.interview",
-            title: "Interviews",
-            examples: &[
-                "how do I prepare for a technical interview",
-                "what questions are asked in a coding interview",
-                "tips to pass the interview",
-                "how many interview rounds are there",
-                "what happens during an onsite interview",
-            ],
-            answer: "Practice.",
-            ..Default::default()
-        },
-    ]);
-    let dir = IntentDir::new().file("jobs.toml", clean);
+    let dir = IntentDir::new().file("jobs.toml", jobs_toml(&SALARY));
     let loaded = intents::load_dir(dir.path()).unwrap();
     let found = confusions::find(&loaded.set, &crate::support::matcher_settings());
     assert!(
