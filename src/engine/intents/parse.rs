@@ -14,26 +14,51 @@ use super::{Diagnostic, Location, Severity};
 
 pub(super) type Span = Option<Range<usize>>;
 
-/// Turns byte offsets into 1-based line and character column.
+/// Turns byte offsets into 1-based line and character column, in constant time per
+/// offset (after one pass over the text), however many values share a line: a file with
+/// 100,000 examples in one array on one line is located as fast as one a line.
 pub(super) struct LineIndex<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
+    /// `char_marks[i]`: the characters in the first `i * MARK_EVERY` bytes.
+    char_marks: Vec<usize>,
+}
+
+/// Bytes between two character-count marks: at most this many are counted per lookup.
+const MARK_EVERY: usize = 256;
+
+/// The characters in `bytes` (any slice of UTF-8): the bytes that do not continue a
+/// multi-byte sequence.
+fn chars_in(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 impl<'a> LineIndex<'a> {
     pub(super) fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, line_starts }
+        let mut char_marks = vec![0];
+        for chunk in text.as_bytes().chunks(MARK_EVERY) {
+            char_marks.push(char_marks.last().copied().unwrap_or(0) + chars_in(chunk));
+        }
+        LineIndex {
+            text,
+            line_starts,
+            char_marks,
+        }
+    }
+
+    /// The characters before byte `offset` (at most `text.len()`).
+    fn chars_before(&self, offset: usize) -> usize {
+        let mark = offset / MARK_EVERY;
+        self.char_marks[mark] + chars_in(&self.text.as_bytes()[mark * MARK_EVERY..offset])
     }
 
     pub(super) fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&start| start <= offset);
         let start = self.line_starts[line.saturating_sub(1)];
-        let before = self.text.as_bytes().get(start..offset).unwrap_or_default();
-        // Count characters, i.e. bytes that do not continue a UTF-8 sequence.
-        let mut col = before.iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1;
+        let mut col = self.chars_before(offset) - self.chars_before(start) + 1;
         if start == 0 && offset >= 3 && self.text.starts_with('\u{feff}') {
             col -= 1; // a byte-order mark is not a column
         }
@@ -323,4 +348,42 @@ pub(super) fn did_you_mean(name: &str, candidates: &[&str]) -> String {
         .min()
         .map(|(_, c)| format!(" (did you mean `{c}`?)"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The column by counting from the line's start, as the index must agree with.
+    fn counted(text: &str, offset: usize) -> (usize, usize) {
+        let before = &text.as_bytes()[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let mut col = chars_in(&before[start..]) + 1;
+        if start == 0 && offset >= 3 && text.starts_with('\u{feff}') {
+            col -= 1;
+        }
+        (line, col)
+    }
+
+    #[test]
+    fn positions_agree_with_counting_on_long_lines_and_multibyte_text() {
+        let long: String = (0..2_000).map(|i| format!("\"é{i}🦀\", ")).collect();
+        for text in [
+            String::new(),
+            "a = 1\nb = 2\n".to_owned(),
+            format!("\u{feff}x = [{long}]\ny = 1"),
+            format!("[[intent]]\nexamples = [{long}]\n\nz = \"ünï\"\n"),
+        ] {
+            let index = LineIndex::new(&text);
+            for offset in 0..=text.len() {
+                if text.is_char_boundary(offset) {
+                    assert_eq!(index.position(offset), counted(&text, offset), "{offset}");
+                }
+            }
+        }
+    }
 }
