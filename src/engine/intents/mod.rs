@@ -69,6 +69,10 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "",
             Severity::Warning => "warning: ",
         };
+        // A problem of a whole file (unreadable, too large, not UTF-8) has no line.
+        if self.line == 0 {
+            return write!(f, "{path}: {tag}{}", self.message);
+        }
         write!(
             f,
             "{path}:{}:{}: {tag}{}",
@@ -78,7 +82,8 @@ impl fmt::Display for Diagnostic {
 }
 
 impl Diagnostic {
-    /// An error about a file or directory as a whole (line and column 0).
+    /// An error about a file or directory as a whole (line and column 0, shown as
+    /// `path: message`).
     fn whole_file(path: &Path, message: String) -> Diagnostic {
         Diagnostic {
             path: path.to_path_buf(),
@@ -432,6 +437,20 @@ mod samples {
 mod tests {
     use super::samples::{fixture, BASE, OTHER};
     use super::*;
+
+    #[test]
+    fn a_whole_file_problem_is_shown_without_a_position() {
+        let path = Path::new("intents/x.toml");
+        let whole = Diagnostic::whole_file(path, "not UTF-8".to_owned());
+        assert_eq!(whole.to_string(), "intents/x.toml: not UTF-8");
+        let placed = Diagnostic {
+            line: 3,
+            col: 7,
+            severity: Severity::Warning,
+            ..whole
+        };
+        assert_eq!(placed.to_string(), "intents/x.toml:3:7: warning: not UTF-8");
+    }
 
     #[test]
     fn good_fixture_loads_cleanly() {
