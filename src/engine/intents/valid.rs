@@ -8,8 +8,6 @@
 //! [`IntentIndex`] everywhere (matcher classes, scores, candidates), so no part maps one
 //! order to another. The files' own order is kept aside for listings people read.
 
-use std::path::Path;
-
 use super::{Counts, Course, Draft, Intent, Synonym};
 use crate::engine::index::IntentIndex;
 
@@ -46,11 +44,6 @@ impl ValidSet {
             as_written,
             digest,
         }
-    }
-
-    /// The directory the set was read from.
-    pub fn dir(&self) -> &Path {
-        &self.draft.dir
     }
 
     /// Sorted by id: position `i` is `IntentIndex::new(i)`.
