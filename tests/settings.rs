@@ -3,7 +3,7 @@
 //! variable), all at once, and promptly: a value that would hang training never reaches it.
 //! The range table itself is unit-tested in `src/config`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::{careerbot, diagnostics, fixture, intents_arg, DiagnosticLine, Output};
@@ -33,7 +33,7 @@ fn refused(config: Option<&str>, env: &[(&str, &str)]) -> (Output, PathBuf) {
 }
 
 /// The `path:line:col: key = value: message` line of a value from `path`.
-fn from_file(path: &PathBuf, line: usize, col: usize, problem: &str) -> DiagnosticLine {
+fn from_file(path: &Path, line: usize, col: usize, problem: &str) -> DiagnosticLine {
     DiagnosticLine {
         path: path.display().to_string(),
         line,
