@@ -7,7 +7,8 @@
 //! - `emulator_selftest`: the Discord emulator of `support::discord` against a bare serenity client;
 //! - `engine`: matching behaviour through the library, on intent sets built in temp dirs;
 //! - `hostile`: hostile messages and broken intent directories, library and binary;
-//! - `knowledge`: the shipped knowledge base against its contract and its evaluation.
+//! - `knowledge`: the shipped knowledge base against its contract and its evaluation;
+//! - `settings`: bad settings refused by the binary, with their ranges and sources.
 
 mod support;
 
@@ -19,3 +20,4 @@ mod engine;
 mod hostile;
 mod knowledge;
 mod report;
+mod settings;

@@ -4,9 +4,11 @@
 //! `CAREERBOT_<SECTION>__<KEY>` (e.g. `CAREERBOT_MATCHER__FALLBACK_BELOW=0.4`), into plain
 //! serde structs. [`Settings::load`] then converts them once into the checked [`Settings`]
 //! the rest of the program uses: ids as `Option<ChannelId>` (never 0), `api_base` as a `Url`,
-//! durations as `Duration`, paths as `Option<PathBuf>` (never ""). The conversion reports
-//! every bad key at once, each with the file, variable or default its value came from.
+//! durations as `Duration`, paths as `Option<PathBuf>` (never ""). Every numeric key has a
+//! range, stated once in [`ranges`]. A load reports every bad key at once, each with the
+//! file (at its line), variable or default its value came from.
 
+mod ranges;
 mod raw;
 
 use std::fmt;
@@ -181,7 +183,9 @@ pub struct LogSettings {
 }
 
 /// One bad setting: its key, its value as written (never for a token or an unknown key),
-/// where that value came from, and what is wrong with it.
+/// where that value came from, and what is wrong with it. Shown as
+/// `place: key = value: message`, so one from a file reads `path:line:col: ...` like every
+/// other error in a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     pub key: String,
@@ -192,17 +196,18 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.key)?;
+        write!(f, "{}: {}", self.source, self.key)?;
         if let Some(value) = &self.value {
             write!(f, " = {value}")?;
         }
-        write!(f, " (from {}): {}", self.source, self.message)
+        write!(f, ": {}", self.message)
     }
 }
 
-/// Every bad setting of one load, one per line.
+/// Every bad setting of one load, one per line (unindented, so a line from a file starts
+/// with its `path:line:col`).
 #[derive(Debug, thiserror::Error)]
-#[error("invalid settings:{}", .0.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+#[error("invalid settings:{}", .0.iter().map(|p| format!("\n{p}")).collect::<String>())]
 pub struct Invalid(pub Vec<Problem>);
 
 impl Settings {
@@ -235,8 +240,8 @@ impl Settings {
         }
     }
 
-    /// Converts the raw settings, recording every value out of its range in `layers`;
-    /// `None` when one could not be converted.
+    /// Converts the raw settings, recording in `layers` every value that cannot be converted
+    /// (numbers were held to their ranges as each layer set them); `None` when one could not.
     fn from_raw(raw: RawSettings, layers: &mut Layers) -> Option<Settings> {
         let RawSettings {
             intents_dir,
@@ -246,46 +251,6 @@ impl Settings {
             admin,
             log,
         } = raw;
-        for (key, value) in [
-            ("matcher.fallback_below", matcher.fallback_below.into()),
-            ("matcher.suggest_above", matcher.suggest_above.into()),
-            (
-                "matcher.corrected_word_known",
-                matcher.corrected_word_known.into(),
-            ),
-            (
-                "matcher.intent_coverage_share",
-                matcher.intent_coverage_share.into(),
-            ),
-            (
-                "discord.channel_min_confidence",
-                discord.channel_min_confidence.into(),
-            ),
-            ("admin.unanswered_below", admin.unanswered_below.into()),
-            ("admin.group_similarity", admin.group_similarity),
-            (
-                "admin.reload_gate.min_accuracy",
-                admin.reload_gate.min_accuracy,
-            ),
-        ] {
-            layers.ensure(key, (0.0..=1.0).contains(&value), "must be between 0 and 1");
-        }
-        let c = matcher.svm_c;
-        layers.ensure(
-            "matcher.svm_c",
-            c.is_finite() && c > 0.0,
-            "must be a number above 0",
-        );
-        layers.ensure(
-            "discord.max_concurrent_replies",
-            (1..=10_000).contains(&discord.max_concurrent_replies),
-            "must be between 1 and 10000",
-        );
-        layers.ensure(
-            "admin.watch_debounce_ms",
-            admin.watch_debounce_ms >= 1,
-            "must be at least 1",
-        );
         let answer_channels: Option<Vec<ChannelId>> = discord
             .answer_channels
             .iter()
@@ -403,30 +368,34 @@ mod tests {
             ("OTHER_VARIABLE", "ignored"),
         ];
         let (keys, shown) = problems(Some(file), &env);
-        let from_file = Source::File(PathBuf::from("careerbot.toml"));
+        let at = |line: usize, column: usize| Source::File {
+            path: PathBuf::from("careerbot.toml"),
+            line,
+            column,
+        };
         let from = |name: &str| Source::Env(name.to_owned());
         let expected = [
-            ("admin.group_similarity", from_file.clone()),
+            ("admin.group_similarity", at(11, 20)),
             (
                 "admin.watch_debounce_ms",
                 from("CAREERBOT_ADMIN__WATCH_DEBOUNCE_MS"),
             ),
             ("admin.watchh", from("CAREERBOT_ADMIN__WATCHH")),
-            ("colour", from_file.clone()),
-            ("discord.answer_channels", from_file.clone()),
-            ("discord.api_base", from_file.clone()),
-            ("discord.dev_guild", from_file.clone()),
+            ("colour", at(1, 10)),
+            ("discord.answer_channels", at(8, 19)),
+            ("discord.api_base", at(7, 12)),
+            ("discord.dev_guild", at(9, 13)),
             (
                 "discord.max_concurrent_replies",
                 from("CAREERBOT_DISCORD__MAX_CONCURRENT_REPLIES"),
             ),
-            ("intents_dir", from_file.clone()),
-            ("matcher.fallback_below", from_file.clone()),
+            ("intents_dir", at(2, 15)),
+            ("matcher.fallback_below", at(4, 18)),
             (
                 "matcher.suggest_above",
                 from("CAREERBOT_MATCHER__SUGGEST_ABOVE"),
             ),
-            ("matcher.svm_c", from_file.clone()),
+            ("matcher.svm_c", at(5, 18)),
         ];
         let expected: Vec<(String, Source)> = expected
             .into_iter()
@@ -436,20 +405,162 @@ mod tests {
         let keys: Vec<(String, Source)> = keys
             .into_iter()
             .map(|(key, source)| match source {
-                Source::File(path) => (key, Source::File(path.file_name().unwrap().into())),
+                Source::File { path, line, column } => {
+                    let path = path.file_name().unwrap().into();
+                    (key, Source::File { path, line, column })
+                }
                 other => (key, other),
             })
             .collect();
         assert_eq!(keys, expected, "{shown}");
         for line in [
-            "matcher.fallback_below = 2 (from /",
-            "careerbot.toml): must be between 0 and 1",
-            "matcher.suggest_above = \"high\" (from environment variable \
-             CAREERBOT_MATCHER__SUGGEST_ABOVE): expected a number",
-            "discord.api_base = \"ftp://example.com\"",
-            "colour (from /",
+            "\n/",
+            "careerbot.toml:4:18: matcher.fallback_below = 2: must be a number from 0 to 1\n",
+            "careerbot.toml:9:13: discord.dev_guild = -1: must be a whole number, at least 0\n",
+            "\nenvironment variable CAREERBOT_MATCHER__SUGGEST_ABOVE: \
+             matcher.suggest_above = \"high\": expected a number\n",
+            "careerbot.toml:7:12: discord.api_base = \"ftp://example.com\": must be an http(s)",
+            "careerbot.toml:1:10: colour: unknown setting\n",
         ] {
             assert!(shown.contains(line), "missing {line:?} in\n{shown}");
+        }
+    }
+
+    /// The one problem of loading `value` for `key` from a file, then from the environment,
+    /// each as (key, place, message); the place is `file:line:col` (file name only) or the
+    /// variable.
+    fn refusals(key: &str, value: &str) -> [(String, String, String); 2] {
+        let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+        let file = format!("[{section}]\n\n{name} = {value}\n");
+        let variable = format!("CAREERBOT_{}", key.to_uppercase().replace('.', "__"));
+        [
+            load(Some(&file), &[]).0,
+            load(None, &[(&variable, value)]).0,
+        ]
+        .map(|loaded| {
+            let error = loaded.expect_err(&format!("{key} = {value} was accepted"));
+            let Invalid(problems) = error.downcast::<Invalid>().unwrap();
+            let [problem] = <[Problem; 1]>::try_from(problems).unwrap();
+            let place = match problem.source {
+                Source::File { path, line, column } => format!(
+                    "{}:{line}:{column}",
+                    path.file_name().unwrap().to_string_lossy()
+                ),
+                other => other.to_string(),
+            };
+            (problem.key, place, problem.message)
+        })
+    }
+
+    #[test]
+    fn a_number_out_of_its_range_is_refused_from_a_file_and_the_environment() {
+        for (key, value, message) in [
+            (
+                "matcher.epochs",
+                "1e30",
+                "must be a whole number from 1 to 100",
+            ),
+            (
+                "matcher.epochs",
+                "4000000000",
+                "must be a whole number from 1 to 100",
+            ),
+            (
+                "matcher.epochs",
+                "0",
+                "must be a whole number from 1 to 100",
+            ),
+            (
+                "matcher.epochs",
+                "6.5",
+                "must be a whole number from 1 to 100",
+            ),
+            (
+                "discord.max_concurrent_replies",
+                "1.9",
+                "must be a whole number from 1 to 10000",
+            ),
+            (
+                "matcher.clarify_margin",
+                "-5",
+                "must be a number from 0 to 1",
+            ),
+            (
+                "matcher.corrected_word_known",
+                "5",
+                "must be a number from 0 to 1",
+            ),
+            (
+                "matcher.intent_coverage_share",
+                "-3",
+                "must be a number from 0 to 1",
+            ),
+            (
+                "matcher.unknown_word_exponent",
+                "-10",
+                "must be a number from 0 to 10",
+            ),
+            (
+                "matcher.keyword_weight",
+                "1e308",
+                "must be a number from 0 to 10",
+            ),
+            (
+                "matcher.confidence_slope",
+                "inf",
+                "must be a number from 0.01 to 100",
+            ),
+            (
+                "matcher.confidence_slope",
+                "nan",
+                "must be a number from 0.01 to 100",
+            ),
+            (
+                "matcher.confidence_slope",
+                "0",
+                "must be a number from 0.01 to 100",
+            ),
+            (
+                "matcher.svm_c",
+                "-inf",
+                "must be a number from 0.001 to 1000",
+            ),
+            // Too large for the u32 it becomes: once an error without its source.
+            (
+                "admin.retention_days",
+                "4294967296",
+                "must be a whole number from 0 to 36500",
+            ),
+        ] {
+            // `refusals` writes the key on line 3 of the file: `name = value`.
+            let name = key.rsplit('.').next().unwrap();
+            let in_file = format!("careerbot.toml:3:{}", name.len() + 4);
+            let variable = key.to_uppercase().replace('.', "__");
+            let in_env = format!("environment variable CAREERBOT_{variable}");
+            let expected =
+                [in_file, in_env].map(|place| (key.to_owned(), place, message.to_owned()));
+            assert_eq!(refusals(key, value), expected, "{key} = {value}");
+        }
+    }
+
+    #[test]
+    fn both_ends_of_every_range_load() {
+        for (key, range) in ranges::RANGES {
+            let ends = match *range {
+                ranges::Range::Whole(low, high) => [low.to_string(), high.to_string()],
+                ranges::Range::Number(low, high) => [format!("{low:?}"), format!("{high:?}")],
+            };
+            for end in ends {
+                let value = if key.ends_with("answer_channels") {
+                    format!("[{end}]")
+                } else {
+                    end
+                };
+                let (loaded, _) = load(Some(&format!("{key} = {value}\n")), &[]);
+                if let Err(error) = loaded {
+                    panic!("{key} = {value}: {error:#}");
+                }
+            }
         }
     }
 

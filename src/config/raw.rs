@@ -5,8 +5,10 @@
 //!
 //! The built-in defaults hold every key, so they are also the schema: a key they lack is
 //! unknown, and a value must have its default's type (an integer will do for a number);
-//! environment values are parsed as that type. A bad value is recorded with the layer it came
-//! from and left out, so one load reports every bad key, not just the first.
+//! environment values are parsed as that type. A numeric value must also be in its key's
+//! [`Range`]. A bad value is recorded with the layer it came from (a file's line and column,
+//! or the variable) and left out, so one load reports every bad key, not just the first, and
+//! nothing out of range reaches the typed settings.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::Deserialize;
-use toml_edit::{DocumentMut, Item, Value};
+use toml_edit::{DocumentMut, ImDocument, Item, Value};
 
+use super::ranges::range_of;
 use super::{LogSettings, Problem, ReplySettings, Secret, DEFAULT_TOML, TOKEN_VARIABLE};
 use crate::engine::matcher::MatcherSettings;
 
@@ -32,7 +35,12 @@ const ENV_PREFIX: &str = "CAREERBOT_";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Defaults,
-    File(PathBuf),
+    /// A `--config` file, at the value's line and column (both from 1).
+    File {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
     Env(String),
 }
 
@@ -40,7 +48,9 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Defaults => f.write_str("the built-in defaults"),
-            Source::File(path) => write!(f, "{}", path.display()),
+            Source::File { path, line, column } => {
+                write!(f, "{}:{line}:{column}", path.display())
+            }
             Source::Env(name) => write!(f, "environment variable {name}"),
         }
     }
@@ -125,13 +135,27 @@ impl Layers {
             );
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let document: DocumentMut = text
-                .parse()
+            let parsed = ImDocument::parse(text.as_str())
                 .with_context(|| format!("invalid settings in {}", path.display()))?;
+            let mut spanned = Vec::new();
+            leaves_of("", parsed.as_item(), &mut spanned);
+            let places: HashMap<String, (usize, usize)> = spanned
+                .into_iter()
+                .map(|(key, item)| (key, place(&text, item)))
+                .collect();
+            // Values are taken from the editable document: a parsed one only points into
+            // the text.
+            let document = parsed.into_mut();
             let mut leaves = Vec::new();
             leaves_of("", document.as_item(), &mut leaves);
             for (key, value) in leaves {
-                layers.set(&key, value.clone(), Source::File(path.to_owned()));
+                let (line, column) = places.get(&key).copied().unwrap_or((1, 1));
+                let source = Source::File {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                };
+                layers.set(&key, value.clone(), source, written(value));
             }
         }
         for (name, text) in env {
@@ -148,40 +172,38 @@ impl Layers {
                 Some(Err(message)) => {
                     layers.refuse(key, Some(format!("{text:?}")), source, message);
                 }
-                Some(Ok(value)) => layers.set(key, value, source),
-                None => layers.set(key, toml_edit::value(text), source),
+                // Shown as the variable says it, not as the number it was read as.
+                Some(Ok(value)) => layers.set(key, value, source, Some(format!("{text:?}"))),
+                None => layers.set(key, toml_edit::value(text), source, None),
             }
         }
         Ok(layers)
     }
 
-    /// Sets `key` from a layer, unless the key is unknown or the value of the wrong type.
-    fn set(&mut self, key: &str, value: Item, source: Source) {
+    /// Sets `key` from a layer, unless the key is unknown or the value of the wrong type or
+    /// out of the key's range. `as_written` is the value as a message shows it.
+    fn set(&mut self, key: &str, value: Item, source: Source, as_written: Option<String>) {
         let key = canonical(key);
-        let refusal = match (key, self.default_of(key)) {
-            (TOKEN_KEY, _) if matches!(source, Source::File(_)) => Some(format!(
+        let refusal = match (key, self.default_of(key), range_of(key)) {
+            (TOKEN_KEY, _, _) if matches!(source, Source::File { .. }) => Some(format!(
                 "the Discord token must not be in a config file; set {TOKEN_VARIABLE} in the \
                  environment instead"
             )),
-            (TOKEN_KEY, _) => None,
-            (_, None) => Some("unknown setting".to_owned()),
-            (_, Some(default)) if !fits(default, &value) => Some(format!(
+            (TOKEN_KEY, _, _) => None,
+            (_, None, _) => Some("unknown setting".to_owned()),
+            // A numeric setting says what it takes, whatever it was given.
+            (_, _, Some(range)) if !range.holds(&value) => Some(range.to_string()),
+            (_, Some(default), _) if !fits(default, &value) => Some(format!(
                 "expected {} (like the default), not {}",
                 default.type_name(),
                 value.type_name()
             )),
-            // Every whole-number setting is a count or an id.
-            (_, Some(default))
-                if default.is_integer() && value.as_integer().is_some_and(|n| n < 0) =>
-            {
-                Some("must not be negative".to_owned())
-            }
             _ => None,
         };
         if let Some(message) = refusal {
             // Values are shown only for known keys: a token must never be printed.
             let shown = key != TOKEN_KEY && self.default_of(key).is_some();
-            let value = shown.then(|| written(&value)).flatten();
+            let value = shown.then_some(as_written).flatten();
             self.refuse(key, value, source, message);
             return;
         }
@@ -219,8 +241,9 @@ impl Layers {
         });
     }
 
-    /// The merged settings. Values of the wrong type were left out, so this fails only on a
-    /// number too large for its setting.
+    /// The merged settings. Values of the wrong type or out of range were left out, and every
+    /// range fits its field (a unit test loads each range's ends), so this does not fail on
+    /// any value a layer can give.
     pub fn raw(&self) -> anyhow::Result<RawSettings> {
         toml_edit::de::from_document(self.merged.clone()).context("invalid settings")
     }
@@ -247,7 +270,7 @@ fn lookup<'a>(document: &'a DocumentMut, key: &str) -> Option<&'a Item> {
 }
 
 /// Every value of `item` (recursing into tables), with its dotted key.
-fn leaves_of<'a>(prefix: &str, item: &'a Item, out: &mut Vec<(String, &'a Item)>) {
+pub(super) fn leaves_of<'a>(prefix: &str, item: &'a Item, out: &mut Vec<(String, &'a Item)>) {
     let Some(table) = item.as_table_like() else {
         out.push((prefix.to_owned(), item));
         return;
@@ -267,17 +290,24 @@ fn fits(default: &Item, value: &Item) -> bool {
     default.type_name() == value.type_name() || (default.is_float() && value.is_integer())
 }
 
+/// The line and column (from 1, in characters) where a parsed `item` starts in `text`.
+fn place(text: &str, item: &Item) -> (usize, usize) {
+    let start = item.span().map_or(0, |span| span.start);
+    let before = text.get(..start).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
 /// An environment variable's text as a value of the default's type; a list is
-/// comma-separated whole numbers (`discord.answer_channels`, the only list).
+/// comma-separated numbers (`discord.answer_channels`, the only list). A number is read as
+/// any number, whole or not, so its key's range can say what it takes ("1.9" for a count).
 fn parse_as(default: &Item, text: &str) -> Result<Item, String> {
     let value: Value = match default {
         Item::Value(Value::String(_)) => text.into(),
-        Item::Value(Value::Integer(_)) => whole(text)?.into(),
-        Item::Value(Value::Float(_)) => text
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| "expected a number".to_owned())?
-            .into(),
+        Item::Value(Value::Integer(_) | Value::Float(_)) => number(text)?,
         Item::Value(Value::Boolean(_)) => text
             .trim()
             .to_lowercase()
@@ -288,7 +318,7 @@ fn parse_as(default: &Item, text: &str) -> Result<Item, String> {
             .split(',')
             .map(str::trim)
             .filter(|part| !part.is_empty())
-            .map(whole)
+            .map(number)
             .collect::<Result<toml_edit::Array, _>>()?
             .into(),
         _ => return Err(format!("a {} cannot be set here", default.type_name())),
@@ -300,6 +330,17 @@ fn whole(text: &str) -> Result<i64, String> {
     text.trim()
         .parse()
         .map_err(|_| "expected a whole number".to_owned())
+}
+
+/// A whole number when the text is one (and fits an `i64`), else any number: "inf" and
+/// "NaN" too, for the range to refuse.
+fn number(text: &str) -> Result<Value, String> {
+    whole(text).map(Value::from).or_else(|_| {
+        text.trim()
+            .parse::<f64>()
+            .map(Value::from)
+            .map_err(|_| "expected a number".to_owned())
+    })
 }
 
 /// A value as TOML, for messages.

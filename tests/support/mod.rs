@@ -237,7 +237,55 @@ impl Run {
     }
 
     /// Runs to completion, feeding stdin (closed afterwards) and capturing both outputs.
-    pub fn run(mut self) -> Output {
+    pub fn run(self) -> Output {
+        let (child, writer) = self.spawn();
+        let out = child.wait_with_output().expect("cannot wait for careerbot");
+        writer.join().expect("stdin writer thread");
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Like [`Run::run`], for a run that must end by itself `within` a deadline (one that
+    /// would hang without the behaviour under test): past it, the process is killed and the
+    /// test fails.
+    #[track_caller]
+    pub fn run_within(self, within: Duration) -> Output {
+        let (mut child, writer) = self.spawn();
+        let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut text);
+                }
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+        let mut status = None;
+        let ended = wait_until(within, || {
+            status = child.try_wait().expect("cannot wait for careerbot");
+            status.is_some()
+        });
+        if !ended {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        writer.join().expect("stdin writer thread");
+        let out = Output {
+            code: status.and_then(|s| s.code()),
+            stdout: stdout.join().expect("stdout reader thread"),
+            stderr: stderr.join().expect("stderr reader thread"),
+        };
+        assert!(ended, "still running after {within:?}; killed\n{out}");
+        out
+    }
+
+    /// Starts the process with piped stdio and a thread feeding it stdin.
+    fn spawn(mut self) -> (std::process::Child, std::thread::JoinHandle<()>) {
         let mut child = self
             .cmd
             .stdin(Stdio::piped())
@@ -252,13 +300,7 @@ impl Run {
             // The process may legitimately stop reading (`/quit`): ignore broken pipes.
             let _ = stdin.write_all(&bytes);
         });
-        let out = child.wait_with_output().expect("cannot wait for careerbot");
-        writer.join().expect("stdin writer thread");
-        Output {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        (child, writer)
     }
 }
 
