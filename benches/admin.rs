@@ -1,6 +1,7 @@
 //! The admin loop's figures: how long a reload takes (the shipped set, and a generated set
 //! of 2,000 intents), how long a saved edit takes to go live through the watcher (the
-//! target is 2 s), and how fast the store's writer commits records.
+//! target is 2 s), how long a new release takes to go live after a deploy re-points the
+//! intents symlink, and how fast the store's writer commits records.
 //!
 //! `cargo bench --bench admin` (add `-- --json` for one JSON object). Prints; asserts nothing
 //! about time.
@@ -20,6 +21,7 @@ use careerbot::engine::Engine;
 use serde_json::json;
 
 const RELOADS: usize = 10;
+const REPLACES: usize = 5;
 const GENERATED_INTENTS: usize = 2_000;
 const GENERATED_EXAMPLES: usize = 10;
 const RECORDS: u64 = 200_000;
@@ -89,7 +91,7 @@ fn live_times(dir: &Path, settings: &Settings, n: usize) -> (f64, f64, f64) {
         Arc::new(Reloader::new(engine, dir, settings).unwrap_or_else(|r| panic!("{}", r.text())));
     let (done, live) = mpsc::channel();
     let watched = Arc::clone(&reloader);
-    let _watch = watch(dir, settings.admin.watch_debounce, move || {
+    let _watch = watch(dir, settings.admin.watch_debounce, move |_| {
         if let Ok(reloaded) = watched.reload() {
             let _ = done.send((reloaded.unchanged, Instant::now()));
         }
@@ -107,6 +109,61 @@ fn live_times(dir: &Path, settings: &Settings, n: usize) -> (f64, f64, f64) {
                     .expect("the edit never went live");
                 if !unchanged {
                     break at - saved;
+                }
+            }
+        })
+        .collect();
+    median_ms(times)
+}
+
+/// Copies the files of `from` into `to` (created).
+fn copy_into(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+/// Deploys a new release of `dir` `n` times the atomic way: a copy with one edit written
+/// beside the others, then the `intents` symlink re-pointed to it by renaming a new link
+/// over it (what `ln -sfn` does). Waits each time for the watcher to see the replacement
+/// and its reload to serve the release; (median, min, max) milliseconds from the re-point
+/// to the new set answering.
+fn replace_live_times(dir: &Path, settings: &Settings, n: usize) -> (f64, f64, f64) {
+    let root = tempfile::tempdir().unwrap();
+    let link = root.path().join("intents");
+    copy_into(dir, &root.path().join("release-0"));
+    std::os::unix::fs::symlink("release-0", &link).unwrap();
+    let engine = engine_of(&link, settings);
+    let reloader =
+        Arc::new(Reloader::new(engine, &link, settings).unwrap_or_else(|r| panic!("{}", r.text())));
+    let (done, live) = mpsc::channel();
+    let watched = Arc::clone(&reloader);
+    let _watch = watch(&link, settings.admin.watch_debounce, move |_| {
+        if let Ok(reloaded) = watched.reload() {
+            let _ = done.send((reloaded.version, Instant::now()));
+        }
+    })
+    .unwrap();
+    let times = (1..=n)
+        .map(|run| {
+            let release = root.path().join(format!("release-{run}"));
+            copy_into(dir, &release);
+            let meta = release.join("meta.toml");
+            let text = std::fs::read_to_string(&meta).unwrap();
+            std::fs::write(&meta, format!("{text}\n# release {run}\n")).unwrap();
+            let tmp = root.path().join("intents.tmp");
+            std::os::unix::fs::symlink(format!("release-{run}"), &tmp).unwrap();
+            let serving = reloader.served().version.clone();
+            let swapped = Instant::now();
+            std::fs::rename(&tmp, &link).unwrap();
+            loop {
+                let (version, at) = live
+                    .recv_timeout(Duration::from_secs(60))
+                    .expect("the new release never went live");
+                if version != serving {
+                    break at - swapped;
                 }
             }
         })
@@ -137,6 +194,7 @@ fn main() {
 
     let (shipped, shipped_same) = reload_times(&root.join("intents"), &settings, RELOADS);
     let live = live_times(&root.join("intents"), &settings, RELOADS);
+    let replaced = replace_live_times(&root.join("intents"), &settings, REPLACES);
     let dir = tempfile::tempdir().unwrap();
     SyntheticSet::new("gen", GENERATED_INTENTS, GENERATED_EXAMPLES)
         .write(dir.path())
@@ -188,6 +246,7 @@ fn main() {
                 "reload_2000_intents_ms": {"median": large.0, "min": large.1, "max": large.2},
                 "reload_unchanged_shipped_ms": shipped_same,
                 "edit_live_through_watcher_ms": {"median": live.0, "min": live.1, "max": live.2},
+                "release_live_after_symlink_swap_ms": {"median": replaced.0, "min": replaced.1, "max": replaced.2},
                 "reload_unchanged_2000_intents_ms": large_same,
                 "store_records": sent,
                 "store_queued_s": queued.as_secs_f64(),
@@ -205,6 +264,11 @@ fn main() {
             "a saved edit live through the watcher, shipped intents ({RELOADS} runs, debounce {} ms): median {:.0} ms (min {:.0}, max {:.0}; target 2,000 ms)",
             settings.admin.watch_debounce.as_millis(),
             live.0, live.1, live.2
+        );
+        println!(
+            "a new release live after re-pointing the intents symlink, shipped intents ({REPLACES} runs, debounce {} ms): median {:.0} ms (min {:.0}, max {:.0})",
+            settings.admin.watch_debounce.as_millis(),
+            replaced.0, replaced.1, replaced.2
         );
         println!(
             "reload after an edit, {GENERATED_INTENTS} generated intents x {GENERATED_EXAMPLES} examples (3 runs): median {:.0} ms (min {:.0}, max {:.0})",

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::bot::{confident_question, custom_ids, Bot, EPHEMERAL, MANAGE_GUILD, WAIT};
 use crate::support::discord::{Msg, BOT_ID, CHANNEL_ID, USER_ID};
-use crate::support::{bin, shipped, shipped_engine, wait_until, wait_until_async};
+use crate::support::{self, bin, shipped, shipped_engine, wait_until, wait_until_async};
 
 /// How long a test waits for an edit to go live. The 2 s target is a speed figure,
 /// measured by `cargo bench --bench admin` (a timed assertion here would fail on a loaded
@@ -30,11 +30,17 @@ const LIVE_WITHIN: Duration = Duration::from_secs(30);
 /// A copy of the shipped intents in a temporary directory.
 pub(crate) fn intents_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    copy_shipped(dir.path());
+    dir
+}
+
+/// Copies the shipped intents into `dir` (created), as a deploy would write a release.
+fn copy_shipped(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
     for entry in std::fs::read_dir(shipped()).unwrap() {
         let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
     }
-    dir
 }
 
 const ZEBRA: &str = r#"
@@ -68,6 +74,11 @@ struct Chat {
 
 impl Chat {
     fn start(intents: &Path, config: &str) -> Chat {
+        Chat::start_in(&support::root(), intents, config)
+    }
+
+    /// `careerbot chat` run in the working directory `cwd` (`intents` may be relative to it).
+    fn start_in(cwd: &Path, intents: &Path, config: &str) -> Chat {
         let dir = tempfile::tempdir().unwrap();
         let config_file = dir.path().join("config.toml");
         std::fs::write(&config_file, config).unwrap();
@@ -77,6 +88,7 @@ impl Chat {
             .arg(intents)
             .arg("--config")
             .arg(&config_file)
+            .current_dir(cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -126,6 +138,11 @@ impl Chat {
     fn wait_stderr(&self, needle: &str) {
         let said = wait_until(WAIT, || self.stderr().contains(needle));
         assert!(said, "no {needle:?}\n{}", self.stderr());
+    }
+
+    /// How many times the chat's stderr says `needle`.
+    fn said(&self, needle: &str) -> usize {
+        self.stderr().matches(needle).count()
     }
 
     fn stderr(&self) -> String {
@@ -179,6 +196,209 @@ fn chat_takes_a_valid_edit_live_and_keeps_answering_through_a_broken_one() {
     // Fixed again: live again.
     save(&meta, &original);
     chat.until("why do zebras have stripes", "Sorry", LIVE_WITHIN);
+}
+
+/// A question the shipped set does not answer and the zebra topic does.
+const ZEBRA_QUESTION: &str = "why do zebras have stripes";
+/// What chat says when the intents directory was replaced (issue 12, finding 4).
+const REPLACED: &str = "was replaced; watching the new one";
+
+/// Writes a release of the intents into `dir`: the shipped files with the zebra topic whose
+/// answer is `answer` (and `meta.toml`'s original text, to edit further).
+fn write_release(dir: &Path, answer: &str) -> String {
+    copy_shipped(dir);
+    let meta = dir.join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    let zebra = ZEBRA.replace("Zebras are striped.", answer);
+    std::fs::write(&meta, format!("{original}{zebra}")).unwrap();
+    original
+}
+
+/// Edits the zebra answer of the release in `dir` the way an editor saves.
+fn edit_answer(dir: &Path, original: &str, answer: &str) {
+    let zebra = ZEBRA.replace("Zebras are striped.", answer);
+    save(&dir.join("meta.toml"), &format!("{original}{zebra}"));
+}
+
+/// The inodes that the inotify watches of process `pid` follow, from
+/// `/proc/<pid>/fdinfo` (`inotify wd:1 ino:2a0b1 sdev:...`): what its watcher can still hear.
+fn watched_inodes(pid: u32) -> Vec<u64> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap();
+    let mut inodes = Vec::new();
+    for fd in fds {
+        let fd = fd.unwrap();
+        let inotify =
+            std::fs::read_link(fd.path()).is_ok_and(|to| to == Path::new("anon_inode:inotify"));
+        if !inotify {
+            continue;
+        }
+        let info = std::fs::read_to_string(format!(
+            "/proc/{pid}/fdinfo/{}",
+            fd.file_name().to_string_lossy()
+        ))
+        .unwrap();
+        inodes.extend(
+            info.lines()
+                .filter(|l| l.starts_with("inotify "))
+                .filter_map(|line| {
+                    let hex = line
+                        .split_whitespace()
+                        .find_map(|field| field.strip_prefix("ino:"))?;
+                    u64::from_str_radix(hex, 16).ok()
+                }),
+        );
+    }
+    inodes
+}
+
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(path).unwrap().ino()
+}
+
+/// Asserts that chat's watcher follows the directory `live` and no longer `dead`.
+fn assert_watching(chat: &Chat, live: &Path, dead: &Path) {
+    let watched = watched_inodes(chat.child.id());
+    assert!(
+        watched.contains(&inode(live)),
+        "{} not watched: {watched:?}",
+        live.display()
+    );
+    assert!(
+        !watched.contains(&inode(dead)),
+        "{} still watched: {watched:?}",
+        dead.display()
+    );
+}
+
+/// `rm -rf intents` and a new `intents/` written at once: the new files are served and the
+/// new directory's later edits are seen. Chat runs in the directory that holds `intents/`
+/// and is given the relative path: the parent watched is the working directory.
+#[test]
+fn chat_serves_an_intents_directory_removed_and_recreated() {
+    let root = tempfile::tempdir().unwrap();
+    let intents = root.path().join("intents");
+    copy_shipped(&intents);
+    let mut chat = Chat::start_in(root.path(), Path::new("intents"), "");
+    let before = chat.ask(ZEBRA_QUESTION);
+    assert!(!before.contains("Zebra facts"), "{before}");
+
+    std::fs::remove_dir_all(&intents).unwrap();
+    let original = write_release(&intents, "Zebras are striped, first release.");
+    chat.until(ZEBRA_QUESTION, "first release", LIVE_WITHIN);
+    chat.wait_stderr(&format!("intents directory intents {REPLACED}"));
+    edit_answer(&intents, &original, "Zebras are striped, edited in place.");
+    chat.until(ZEBRA_QUESTION, "edited in place", LIVE_WITHIN);
+}
+
+/// `rm -rf intents` and nothing yet in its place: said once, the previous set keeps
+/// answering; the directory's return is served.
+#[test]
+fn chat_keeps_answering_while_the_intents_directory_is_gone_and_takes_it_back() {
+    let root = tempfile::tempdir().unwrap();
+    let intents = root.path().join("intents");
+    copy_shipped(&intents);
+    let mut chat = Chat::start(&intents, "");
+    let (question, _) = confident_question(shipped_engine(), 0.5);
+    // Replies after the first start with the blank line that ends `/help`.
+    let answered = chat.ask(&question).trim().to_owned();
+
+    std::fs::remove_dir_all(&intents).unwrap();
+    chat.wait_stderr("is gone; still answering with the previous intents");
+    assert_eq!(chat.ask(&question).trim(), answered);
+    assert_eq!(chat.said("is gone"), 1, "{}", chat.stderr());
+    write_release(&intents, "Zebras are striped, back again.");
+    chat.until(ZEBRA_QUESTION, "back again", LIVE_WITHIN);
+    chat.wait_stderr(REPLACED);
+    assert_eq!(chat.ask(&question).trim(), answered);
+}
+
+/// Two ways of renaming a release in: the old directory renamed away and the new one
+/// renamed to `intents` (`mv intents old && mv new intents`), and both swapped in one
+/// atomic `renameat2(RENAME_EXCHANGE)`. Each time the new release is served, its edits are
+/// seen, and the old directory is no longer watched.
+#[test]
+fn chat_serves_an_intents_directory_renamed_in() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = |name: &str| root.path().join(name);
+    copy_shipped(&dir("intents"));
+    let mut chat = Chat::start(&dir("intents"), "");
+    // A first reply: the set is loaded and the files are watched.
+    let before = chat.ask(ZEBRA_QUESTION);
+    assert!(!before.contains("Zebra facts"), "{before}");
+
+    let original = write_release(&dir("next"), "Zebras are striped, renamed in.");
+    std::fs::rename(dir("intents"), dir("previous")).unwrap();
+    std::fs::rename(dir("next"), dir("intents")).unwrap();
+    chat.until(ZEBRA_QUESTION, "renamed in", LIVE_WITHIN);
+    chat.wait_stderr(REPLACED);
+    assert_watching(&chat, &dir("intents"), &dir("previous"));
+    edit_answer(
+        &dir("intents"),
+        &original,
+        "Zebras are striped, edited after the rename.",
+    );
+    chat.until(ZEBRA_QUESTION, "edited after the rename", LIVE_WITHIN);
+
+    write_release(&dir("next"), "Zebras are striped, exchanged.");
+    exchange(&dir("next"), &dir("intents"));
+    chat.until(ZEBRA_QUESTION, "exchanged", LIVE_WITHIN);
+    // `next` is the directory served before the exchange.
+    assert_watching(&chat, &dir("intents"), &dir("next"));
+    edit_answer(
+        &dir("intents"),
+        &original,
+        "Zebras are striped, edited after the exchange.",
+    );
+    chat.until(ZEBRA_QUESTION, "edited after the exchange", LIVE_WITHIN);
+    assert!(chat.said(REPLACED) >= 2, "{}", chat.stderr());
+}
+
+/// Swaps two paths atomically (`renameat2` with `RENAME_EXCHANGE`, Linux 3.15).
+fn exchange(a: &Path, b: &Path) {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    let (a, b) = (c(a), c(b));
+    // SAFETY: both are NUL-terminated paths that outlive the call.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    assert_eq!(done, 0, "renameat2: {}", std::io::Error::last_os_error());
+}
+
+/// The usual atomic deploy: `intents -> release-1`, a new `release-2` written beside it,
+/// and the symlink re-pointed by renaming a new link over it (what `ln -sfn` does). The new
+/// release is served, its edits are seen, and `release-1` is no longer watched.
+#[test]
+fn chat_follows_the_intents_symlink_re_pointed_to_a_new_release() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = |name: &str| root.path().join(name);
+    copy_shipped(&dir("release-1"));
+    std::os::unix::fs::symlink("release-1", dir("intents")).unwrap();
+    let mut chat = Chat::start(&dir("intents"), "");
+    // A first reply: the files are watched (chat watches before it reads questions).
+    chat.ask(ZEBRA_QUESTION);
+    let pid = chat.child.id();
+    assert!(watched_inodes(pid).contains(&inode(&dir("release-1"))));
+
+    let original = write_release(&dir("release-2"), "Zebras are striped, release two.");
+    std::os::unix::fs::symlink("release-2", dir("intents.tmp")).unwrap();
+    std::fs::rename(dir("intents.tmp"), dir("intents")).unwrap();
+    chat.until(ZEBRA_QUESTION, "release two", LIVE_WITHIN);
+    chat.wait_stderr(REPLACED);
+    assert_watching(&chat, &dir("release-2"), &dir("release-1"));
+    edit_answer(
+        &dir("release-2"),
+        &original,
+        "Zebras are striped, release two edited.",
+    );
+    chat.until(ZEBRA_QUESTION, "release two edited", LIVE_WITHIN);
 }
 
 #[test]

@@ -27,6 +27,7 @@ use tracing::{error, info, warn};
 
 use crate::admin::reload::Reloader;
 use crate::admin::store::{Retention, Store, Writer, FLUSH_EVERY};
+use crate::admin::watch::Change;
 use crate::config::{Secret, Settings};
 pub use state::Bot;
 
@@ -194,9 +195,21 @@ fn spawn_reloads(
     let watch = if bot.settings.admin.watch {
         let changed = tx.clone();
         let debounce = bot.settings.admin.watch_debounce;
-        match crate::admin::watch::watch(dir, debounce, move || {
+        let shown = dir.display().to_string();
+        match crate::admin::watch::watch(dir, debounce, move |change| {
+            let trigger = match change {
+                Change::Files => "files changed",
+                Change::Replaced => {
+                    info!(dir = %shown, "the intents directory was replaced; watching the new one");
+                    "directory replaced"
+                }
+                Change::Missing => {
+                    warn!(dir = %shown, "the intents directory is gone; the set in service stays until it is back");
+                    return;
+                }
+            };
             // A full queue already holds a reload that will read the newest files.
-            let _ = changed.try_send("files changed");
+            let _ = changed.try_send(trigger);
         }) {
             Ok(watch) => Some(watch),
             Err(error) => {

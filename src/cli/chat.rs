@@ -9,7 +9,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
 use crate::admin::reload::Reloader;
-use crate::admin::watch::Watch;
+use crate::admin::watch::{Change, Watch};
 use crate::config::ReplySettings;
 use crate::config::Settings;
 use crate::engine::catalog::CourseFilter;
@@ -127,38 +127,58 @@ fn offered_choices(reply: &Reply) -> Vec<String> {
 
 /// Reloads the chat's intents when their files change (`admin.watch`), reporting on stderr
 /// so a scripted conversation's stdout stays clean: a refused set is reported once and the
-/// previous set keeps answering.
+/// previous set keeps answering. A replaced directory (a deploy) is said and reloaded; a
+/// removed one is said, and the previous set keeps answering until it is back.
 pub fn watch(reloader: &Arc<Reloader>, settings: &Settings) -> Option<Watch> {
     if !settings.admin.watch {
         return None;
     }
     let debounce = settings.admin.watch_debounce;
     let watched = Arc::clone(reloader);
-    let result =
-        crate::admin::watch::watch(reloader.dir(), debounce, move || match watched.reload() {
-            Ok(done) if done.unchanged => eprintln!(
-                "careerbot: intents unchanged ({} topics in service)",
-                done.intents
-            ),
-            Ok(done) => eprintln!(
-                "careerbot: intents reloaded ({} topics, {} ms)",
-                done.intents,
-                done.took.as_millis()
-            ),
-            Err(refusal) => {
-                if watched.first_time(&refusal) {
-                    eprintln!(
-                        "careerbot: reload refused, still answering with the previous intents: {}",
-                        refusal.text()
-                    );
-                }
+    let result = crate::admin::watch::watch(reloader.dir(), debounce, move |change| {
+        let dir = watched.dir().display();
+        match change {
+            Change::Files => {}
+            Change::Replaced => {
+                eprintln!("careerbot: intents directory {dir} was replaced; watching the new one");
             }
-        });
+            Change::Missing => {
+                eprintln!(
+                    "careerbot: intents directory {dir} is gone; still answering with the previous intents until it is back"
+                );
+                return;
+            }
+        }
+        reload(&watched);
+    });
     match result {
         Ok(watch) => Some(watch),
         Err(error) => {
             eprintln!("careerbot: not watching the intents: {error:#}");
             None
+        }
+    }
+}
+
+/// Reloads and says how it went on stderr.
+fn reload(reloader: &Reloader) {
+    match reloader.reload() {
+        Ok(done) if done.unchanged => eprintln!(
+            "careerbot: intents unchanged ({} topics in service)",
+            done.intents
+        ),
+        Ok(done) => eprintln!(
+            "careerbot: intents reloaded ({} topics, {} ms)",
+            done.intents,
+            done.took.as_millis()
+        ),
+        Err(refusal) => {
+            if reloader.first_time(&refusal) {
+                eprintln!(
+                    "careerbot: reload refused, still answering with the previous intents: {}",
+                    refusal.text()
+                );
+            }
         }
     }
 }
