@@ -703,6 +703,33 @@ fn eval_min_accuracy_sets_the_exit_code() {
 }
 
 #[test]
+fn eval_min_accuracy_must_be_a_fraction() {
+    let cases = fixture("eval/cases.jsonl");
+    // `nan` would pass any report (no comparison with it holds) and 1.5 none.
+    for bad in ["nan", "NaN", "1.5", "-0.1", "inf", "ninety"] {
+        let out = careerbot(["eval"])
+            .with_args([&cases])
+            .with_args(["--min-accuracy", bad])
+            .with_args(intents_arg(&good()))
+            .run();
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("--min-accuracy") && out.stderr.contains("fraction from 0 to 1"),
+            "{bad}: {out}"
+        );
+        assert!(out.stdout.is_empty(), "{bad}: {out}");
+    }
+    for fine in ["0", "0.5", "1"] {
+        let out = careerbot(["eval"])
+            .with_args([&cases])
+            .with_args(["--min-accuracy", fine])
+            .with_args(intents_arg(&good()))
+            .run();
+        assert!(matches!(out.code, Some(0 | 1)), "{fine}: {out}");
+    }
+}
+
+#[test]
 fn eval_refuses_unknown_intents_and_malformed_cases() {
     let out = careerbot(["eval"])
         .with_args([fixture("eval/unknown_intent.jsonl")])
