@@ -53,10 +53,7 @@ pub fn run(
     };
     prompt(&mut out)?;
     let mut bytes = Vec::new();
-    loop {
-        let Some(fits) = read_line(&mut input, &mut bytes, MAX_LINE_BYTES)? else {
-            break;
-        };
+    while let Some(fits) = read_line(&mut input, &mut bytes, MAX_LINE_BYTES)? {
         // A line that is not valid UTF-8 is answered like any other text.
         let line = String::from_utf8_lossy(&bytes);
         let line = line.trim();
