@@ -696,10 +696,38 @@ fn eval_min_accuracy_sets_the_exit_code() {
             .with_args(intents_arg(&good()))
             .run()
     };
-    let out = run("1.01");
+    // The fixture's cases score 6 of 7.
+    let out = run("0.9");
     out.expect_code(1);
-    assert!(out.stderr.contains("1.01"), "{out}");
+    assert!(out.stderr.contains("0.9000"), "{out}");
     run("0").expect_code(0);
+}
+
+#[test]
+fn eval_min_accuracy_must_be_a_fraction() {
+    let cases = fixture("eval/cases.jsonl");
+    // `nan` would pass any report (no comparison with it holds) and 1.5 none.
+    for bad in ["nan", "NaN", "1.5", "-0.1", "inf", "ninety"] {
+        let out = careerbot(["eval"])
+            .with_args([&cases])
+            .with_args([format!("--min-accuracy={bad}")])
+            .with_args(intents_arg(&good()))
+            .run();
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("--min-accuracy") && out.stderr.contains("fraction from 0 to 1"),
+            "{bad}: {out}"
+        );
+        assert!(out.stdout.is_empty(), "{bad}: {out}");
+    }
+    for fine in ["0", "0.5", "1"] {
+        let out = careerbot(["eval"])
+            .with_args([&cases])
+            .with_args(["--min-accuracy", fine])
+            .with_args(intents_arg(&good()))
+            .run();
+        assert!(matches!(out.code, Some(0 | 1)), "{fine}: {out}");
+    }
 }
 
 #[test]

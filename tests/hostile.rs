@@ -315,7 +315,7 @@ fn chat_handles_hostile_lines_one_reply_each() {
     let engine = good_engine();
     let skills = engine.intent(INTENT).unwrap();
     let mut input = Vec::new();
-    let mut replies = 0;
+    let (mut replies, mut too_long) = (0, 0);
     for (_, text, _) in noise() {
         // One chat line each: line breaks inside would split it.
         let line = text.replace(['\n', '\r', '\u{85}'], " ");
@@ -324,7 +324,12 @@ fn chat_handles_hostile_lines_one_reply_each() {
         }
         input.extend_from_slice(line.as_bytes());
         input.extend_from_slice(b"\r\n");
-        replies += 1;
+        // Longer than a Discord message: a notice instead of a fallback.
+        if line.trim().chars().count() > careerbot::bot::limits::QUESTION {
+            too_long += 1;
+        } else {
+            replies += 1;
+        }
     }
     input.extend_from_slice(format!("{QUESTION}\n").as_bytes());
     let out = chat(&input);
@@ -335,6 +340,11 @@ fn chat_handles_hostile_lines_one_reply_each() {
         .run();
     let first_line = fallback.stdout.lines().next().unwrap().to_owned();
     assert_eq!(out.stdout.matches(&first_line).count(), replies, "{out}");
+    assert_eq!(
+        out.stdout.matches("too long for a question").count(),
+        too_long,
+        "{out}"
+    );
     assert_eq!(out.stdout.matches("## ").count(), 1, "{out}");
 }
 

@@ -6,6 +6,9 @@
 
 /// Characters in a message's `content`.
 pub const CONTENT: usize = 2000;
+/// Characters in a message a user can send (4,000 with Nitro): the longest question that
+/// can reach the bot, so also the longest line `careerbot chat` answers.
+pub const QUESTION: usize = 4000;
 /// Characters in an embed's title.
 pub const EMBED_TITLE: usize = 256;
 /// Characters in an embed's description.

@@ -43,17 +43,37 @@ pub fn gateway_intents(settings: &Settings) -> GatewayIntents {
     intents
 }
 
+/// SIGHUP, listened for from the moment this is made: its default action would end the
+/// process, so the CLI makes it before loading the intents. Each one asks [`run`] for a
+/// reload; one that came while loading is kept and reloads once the bot serves.
+pub struct Hangups {
+    #[cfg(unix)]
+    signal: std::io::Result<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    /// Starts listening. Needs a tokio runtime.
+    pub fn listen() -> Hangups {
+        Hangups {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()),
+        }
+    }
+}
+
+/// Largest answer to the gateway lookup read (Discord's is some 40 bytes).
+const MAX_LOOKUP_BYTES: usize = 64 * 1024;
+
 /// Runs the bot until `shutdown` resolves (the CLI passes SIGINT and SIGTERM), serving
-/// and reloading the reloader's set; it may resolve at any time, even while connecting.
+/// and reloading the reloader's set (on file changes and on `hangups`); `shutdown` may
+/// resolve at any time, even while connecting.
 pub async fn run(
     settings: Settings,
     token: Secret,
     reloader: Reloader,
+    hangups: Hangups,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    // Listening for SIGHUP from the start: its default action would end the process.
-    #[cfg(unix)]
-    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
     let mut shutdown = std::pin::pin!(shutdown);
     let api_base = settings
         .discord
@@ -61,18 +81,27 @@ pub async fn run(
         .as_str()
         .trim_end_matches('/')
         .to_owned();
-    let mut http = HttpBuilder::new(token.expose());
+    let timeout = settings.discord.request_timeout;
+    // Every call serenity makes is bounded in time by its client; serenity reads whole
+    // answers, so the one call made before it takes over is made here, bounded in size too.
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .build()
+        .context("cannot set up the HTTP client")?;
+    let mut http = HttpBuilder::new(token.expose()).client(client);
     if settings.discord.through_proxy() {
         // serenity's rate limiter ignores the proxy and would call Discord directly: a proxy
         // does its own rate limiting.
         info!(%api_base, "Discord API calls go through a proxy");
-        http = http.proxy(api_base).ratelimiter_disabled(true);
+        http = http.proxy(api_base.clone()).ratelimiter_disabled(true);
     }
     let http = http.build();
-    // serenity falls back to Discord's own gateway when this lookup fails; a wrong
+    // serenity falls back to Discord's own gateway when its lookup fails; a wrong
     // `api_base` should say so instead.
     let gateway = tokio::select! {
-        gateway = http.get_gateway() => gateway,
+        gateway = look_up_gateway(&api_base, timeout) => gateway,
         () = &mut shutdown => {
             info!("shutting down before connecting");
             return Ok(());
@@ -128,12 +157,23 @@ pub async fn run(
         })
         .build();
 
-    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
-        .framework(framework)
-        .await
-        .context("could not create the Discord client")?;
+    // Looks the gateway up again (serenity's own call, bounded in time by the client).
+    let client = serenity::ClientBuilder::new_with_http(http, intents).framework(framework);
+    let mut client = tokio::select! {
+        client = client => client.context("could not create the Discord client")?,
+        () = &mut shutdown => {
+            info!("shutting down before connecting");
+            return Ok(());
+        }
+    };
     let shards = Arc::clone(&client.shard_manager);
-    let _watch = spawn_reloads(&bot, Arc::clone(&client.http), &intents_dir, hangups);
+    let _watch = spawn_reloads(
+        &bot,
+        Arc::clone(&client.http),
+        &intents_dir,
+        #[cfg(unix)]
+        hangups.signal,
+    );
     let served = tokio::select! {
         served = client.start() => served,
         () = &mut shutdown => {
@@ -170,6 +210,48 @@ pub async fn run(
         "stopped"
     );
     Ok(())
+}
+
+/// The gateway's URL from `GET {api_base}/api/v10/gateway`, reading at most
+/// [`MAX_LOOKUP_BYTES`] of the answer and waiting at most `timeout` for all of it.
+async fn look_up_gateway(api_base: &str, timeout: std::time::Duration) -> anyhow::Result<String> {
+    // A client of its own, so that the one timeout here bounds it (and says so).
+    let client = reqwest::Client::builder().use_rustls_tls().build()?;
+    let lookup = async {
+        let mut response = client
+            .get(format!("{api_base}/api/v10/gateway"))
+            .send()
+            .await?
+            .error_for_status()?;
+        let too_large = || {
+            anyhow::anyhow!(
+                "the gateway lookup answered with more than {} KiB",
+                MAX_LOOKUP_BYTES >> 10
+            )
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_LOOKUP_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_LOOKUP_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let gateway: serenity::Gateway = serde_json::from_slice(&body)
+            .context("the gateway lookup's answer is not a gateway")?;
+        Ok(gateway.url)
+    };
+    tokio::time::timeout(timeout, lookup).await.map_err(|_| {
+        anyhow::anyhow!(
+            "the gateway lookup got no answer within {} s",
+            timeout.as_secs()
+        )
+    })?
 }
 
 /// The store's writer, or `None` when `admin.database` is "".

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::admin::reload::Reloader;
 use crate::admin::watch::{Change, Watch};
+use crate::bot::limits::QUESTION;
 use crate::config::ReplySettings;
 use crate::config::Settings;
 use crate::engine::catalog::CourseFilter;
@@ -52,14 +53,19 @@ pub fn run(
     };
     prompt(&mut out)?;
     let mut bytes = Vec::new();
-    loop {
-        bytes.clear();
-        if input.read_until(b'\n', &mut bytes)? == 0 {
-            break;
-        }
+    while let Some(fits) = read_line(&mut input, &mut bytes, MAX_LINE_BYTES)? {
         // A line that is not valid UTF-8 is answered like any other text.
         let line = String::from_utf8_lossy(&bytes);
         let line = line.trim();
+        if !fits || line.chars().count() > QUESTION {
+            writeln!(
+                out,
+                "That is too long for a question (at most {QUESTION} characters). Please ask \
+                 it in fewer words.\n"
+            )?;
+            prompt(&mut out)?;
+            continue;
+        }
         let served = reloader.served();
         let engine = &served.engine;
         if line.is_empty() {
@@ -113,6 +119,44 @@ pub fn run(
         prompt(&mut out)?;
     }
     Ok(())
+}
+
+/// The longest line kept, in bytes: [`QUESTION`] characters of up to 4 bytes each.
+const MAX_LINE_BYTES: usize = 4 * QUESTION;
+
+/// Reads one line (without its `\n`) into `line`, keeping at most `cap` bytes: the rest of
+/// a longer line is read and dropped, so memory stays bounded whatever the input.
+/// `None` at the end of input; `Some(false)` when the line was longer than `cap`.
+fn read_line(
+    input: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let (mut read_any, mut fits) = (false, true);
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(read_any.then_some(fits));
+        }
+        read_any = true;
+        let (chunk, ended) = match available.iter().position(|&b| b == b'\n') {
+            Some(end) => (&available[..end], true),
+            None => (available, false),
+        };
+        let room = cap.saturating_sub(line.len());
+        fits &= chunk.len() <= room;
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = chunk.len() + usize::from(ended);
+        input.consume(used);
+        if ended {
+            return Ok(Some(fits));
+        }
+    }
 }
 
 /// The intents a reply offers as numbered choices.
@@ -179,6 +223,37 @@ fn reload(reloader: &Reloader) {
                     refusal.text()
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_line_keeps_at_most_cap_bytes_and_drops_the_rest_of_the_line() {
+        // (input, cap, lines as (kept, fits)); a 2-byte buffer splits every line.
+        for (input, cap, expected) in [
+            ("", 3, vec![]),
+            ("\n", 3, vec![("", true)]),
+            ("ab\ncd", 3, vec![("ab", true), ("cd", true)]),
+            ("abc\n", 3, vec![("abc", true)]),
+            ("abcd\nxy\n", 3, vec![("abc", false), ("xy", true)]),
+            ("abcdefgh", 3, vec![("abc", false)]),
+            ("\n\nab", 0, vec![("", true), ("", true), ("", false)]),
+        ] {
+            let mut reader = std::io::BufReader::with_capacity(2, input.as_bytes());
+            let mut line = Vec::new();
+            let mut got = Vec::new();
+            while let Some(fits) = read_line(&mut reader, &mut line, cap).unwrap() {
+                got.push((String::from_utf8(line.clone()).unwrap(), fits));
+            }
+            let expected: Vec<(String, bool)> = expected
+                .into_iter()
+                .map(|(s, f)| (s.to_owned(), f))
+                .collect();
+            assert_eq!(got, expected, "{input:?} cap {cap}");
         }
     }
 }

@@ -20,7 +20,7 @@ mod eval;
 mod render;
 mod report;
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -84,13 +84,13 @@ pub enum Command {
     },
     /// Measure the matcher on labelled questions (JSON lines: {"text", "intent" | null}).
     Eval {
-        /// The cases file.
+        /// The cases file (at most 64 MiB).
         cases: PathBuf,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
         /// Exit 1 when accuracy is below this fraction (e.g. 0.95).
-        #[arg(long, value_name = "FRACTION")]
+        #[arg(long, value_name = "FRACTION", value_parser = fraction)]
         min_accuracy: Option<f64>,
     },
     /// Benchmark on a CLINC150-format file: accuracy, out-of-scope detection, speed.
@@ -104,7 +104,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Lowest out-of-scope precision the threshold choice may accept.
-        #[arg(long, default_value_t = 0.85, value_name = "FRACTION")]
+        #[arg(long, default_value_t = 0.85, value_name = "FRACTION", value_parser = fraction)]
         min_oos_precision: f64,
     },
     /// Benchmark matching speed and memory on a generated set of many intents.
@@ -145,8 +145,8 @@ impl Cli {
                 let reply = engine.reply(&question);
                 let mut out = std::io::stdout().lock();
                 if json {
-                    serde_json::to_writer_pretty(&mut out, &reply)?;
-                    writeln!(out)?;
+                    // Text first: serde_json's own error would hide a closed pipe's.
+                    writeln!(out, "{}", serde_json::to_string_pretty(&reply)?)?;
                 } else {
                     writeln!(out, "{}", render::reply(&engine, &settings.replies, &reply))?;
                 }
@@ -179,8 +179,7 @@ impl Cli {
                 let mut out = std::io::stdout().lock();
                 if json {
                     let rows: Vec<_> = hits.iter().map(render::course_json).collect();
-                    serde_json::to_writer_pretty(&mut out, &rows)?;
-                    writeln!(out)?;
+                    writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
                 } else if hits.is_empty() {
                     writeln!(out, "No course matches {query:?}.")?;
                 } else {
@@ -219,7 +218,10 @@ impl Cli {
 
 /// `careerbot run`: check the token, load the intents, then serve Discord until SIGINT or
 /// SIGTERM.
-/// A missing or malformed token exits with code 2 before anything connects.
+/// A missing or malformed token exits with code 2 before anything connects. The signals
+/// are listened for before the intents load, so one that comes while they load (which may
+/// take a while: a big set, a slow disk, a reload gate over many cases) stops `run`
+/// cleanly too.
 fn run_bot(dir: PathBuf, settings: Settings) -> anyhow::Result<ExitCode> {
     let token = match settings.discord.token() {
         Ok(token) => token,
@@ -228,19 +230,62 @@ fn run_bot(dir: PathBuf, settings: Settings) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let Some(reloader) = start_reloader(&dir, &settings)? else {
-        return Ok(ExitCode::FAILURE);
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    runtime.block_on(async {
-        // Installed before anything connects, so an early signal still stops the bot.
+    let served = runtime.block_on(async {
         let shutdown = shutdown_signal();
-        crate::bot::run(settings, token, reloader, shutdown).await
-    })?;
-    Ok(ExitCode::SUCCESS)
+        let hangups = crate::bot::Hangups::listen();
+        let mut shutdown = std::pin::pin!(shutdown);
+        tracing::info!(dir = %dir.display(), "loading the intents");
+        let reloader = tokio::select! {
+            loaded = load_in_background(dir, settings.clone()) => loaded?,
+            () = &mut shutdown => {
+                tracing::info!("shutting down while loading the intents");
+                return Ok(true);
+            }
+        };
+        let Some(reloader) = reloader else {
+            return Ok(false);
+        };
+        crate::bot::run(settings, token, reloader, hangups, shutdown)
+            .await
+            .map(|()| true)
+    });
+    // A load still running (a signal came first) is left behind, not waited for.
+    runtime.shutdown_background();
+    Ok(if served? {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// [`start_reloader`] on a thread of its own, so that the caller can stop waiting for it;
+/// a blocking task of the runtime would hold the runtime's end instead.
+async fn load_in_background(dir: PathBuf, settings: Settings) -> anyhow::Result<Option<Reloader>> {
+    let (done, loaded) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("load-intents".to_owned())
+        .spawn(move || {
+            let _ = done.send(start_reloader(&dir, &settings));
+        })
+        .context("cannot start loading the intents")?;
+    loaded
+        .await
+        .context("loading the intents stopped unexpectedly")?
+}
+
+/// A number from 0 to 1 (`nan` is not one: every comparison with it is false, so a gate at
+/// `nan` would pass anything).
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
+        _ => Err(format!(
+            "expected a fraction from 0 to 1 such as 0.95, not {text:?}"
+        )),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call, not at
@@ -342,7 +387,7 @@ fn check(dir: &std::path::Path, settings: &Settings, confusable: bool) -> anyhow
     let warnings = diagnostics.len() - errors;
     let summary = format!(
         "{}: {} intents, {} examples, {} courses; {errors} errors, {warnings} warnings",
-        dir.display(),
+        intents::printable_path(dir),
         counts.intents,
         counts.examples,
         counts.courses,
@@ -382,7 +427,7 @@ const WIRE_CRATES: [&str; 7] = [
     "rustls",
 ];
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default: `log.level`). Whatever `RUST_LOG`
+/// Logs go to stderr (coloured only on a terminal), filtered by `RUST_LOG` (default: `log.level`). Whatever `RUST_LOG`
 /// says, the wire crates log at info at most, so no log level can print the token.
 pub fn init_tracing(level: &str) {
     use tracing_subscriber::prelude::*;
@@ -403,6 +448,8 @@ pub fn init_tracing(level: &str) {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                // Colour codes are for a terminal; in a file or a journal they are noise.
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_filter(no_wire),
         )
         .try_init();

@@ -88,6 +88,9 @@ pub struct DiscordSettings {
     pub cooldown_window: Duration,
     /// At most this many replies are being sent to Discord at once (1 to 10,000).
     pub max_concurrent_replies: usize,
+    /// The longest one call to Discord's API may take, connecting and reading the answer
+    /// included (`request_timeout_seconds`, 1 to 300).
+    pub request_timeout: Duration,
     /// The bot token: only from the environment (`DISCORD_TOKEN` or
     /// `CAREERBOT_DISCORD__TOKEN`); a config file that sets it is refused.
     pub token: Option<Secret>,
@@ -283,6 +286,7 @@ impl Settings {
                 cooldown_questions: discord.cooldown_questions,
                 cooldown_window: Duration::from_secs(discord.cooldown_seconds),
                 max_concurrent_replies: discord.max_concurrent_replies,
+                request_timeout: Duration::from_secs(discord.request_timeout_seconds),
                 token: discord.token,
             },
             admin: AdminSettings {

@@ -57,6 +57,7 @@ pub const RANGES: &[(&str, Range)] = &[
     ("discord.cooldown_questions", Range::Whole(0, 10_000)),
     ("discord.cooldown_seconds", Range::Whole(0, 86_400)),
     ("discord.max_concurrent_replies", Range::Whole(1, 10_000)),
+    ("discord.request_timeout_seconds", Range::Whole(1, 300)),
     ("admin.watch_debounce_ms", Range::Whole(1, 60_000)),
     ("admin.retention_days", Range::Whole(0, 36_500)),
     ("admin.unanswered_below", SHARE),

@@ -79,6 +79,7 @@ pub struct RawDiscord {
     pub cooldown_questions: u32,
     pub cooldown_seconds: u64,
     pub max_concurrent_replies: usize,
+    pub request_timeout_seconds: u64,
     #[serde(default)]
     pub token: Option<Secret>,
 }

@@ -6,6 +6,7 @@
 //! "fell back" is the positive prediction.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::Path;
 use std::time::Instant;
 
@@ -78,9 +79,27 @@ pub struct Latency {
 pub const FALLBACK: &str = "(fallback)";
 const CLARIFY: &str = "(clarify)";
 
+/// Largest cases file read (`careerbot eval`, the reload gate): 64 MiB, some 500,000
+/// questions. Reading stops one byte past it, so an endless input (`/dev/zero`, a runaway
+/// pipe) is refused in bounded memory instead of read until memory runs out.
+pub const MAX_CASES_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The cases of a JSON-lines file (blank lines skipped), or an error naming the file and
+/// the line. Any readable file will do, a pipe included (`eval <(generate)`), up to
+/// [`MAX_CASES_BYTES`].
 pub fn read_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_CASES_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= MAX_CASES_BYTES,
+        "{}: larger than the {} MiB a cases file may hold",
+        path.display(),
+        MAX_CASES_BYTES >> 20
+    );
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())

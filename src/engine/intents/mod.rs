@@ -64,7 +64,7 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path.display();
+        let path = printable_path(&self.path);
         let tag = match self.severity {
             Severity::Error => "",
             Severity::Warning => "warning: ",
@@ -79,6 +79,25 @@ impl fmt::Display for Diagnostic {
             self.line, self.col, self.message
         )
     }
+}
+
+/// `path` as it is safe to print on a terminal: control characters (an escape sequence in a
+/// file name could rewrite the screen) and the bidirectional overrides (which reorder what
+/// follows) are written as `\u{1b}`, `\n`, ...; everything else, accented letters
+/// included, as it is.
+pub fn printable_path(path: &Path) -> String {
+    let name = path.to_string_lossy();
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !name.chars().any(unsafe_char) {
+        return name.into_owned();
+    }
+    name.chars()
+        .map(|c| match c {
+            c if unsafe_char(c) => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 impl Diagnostic {
@@ -450,6 +469,20 @@ mod tests {
             ..whole
         };
         assert_eq!(placed.to_string(), "intents/x.toml:3:7: warning: not UTF-8");
+    }
+
+    #[test]
+    fn printable_path_escapes_controls_and_overrides_only() {
+        for (name, shown) in [
+            ("intents/a.toml", "intents/a.toml"),
+            ("intents/café ü.toml", "intents/café ü.toml"),
+            ("evil\u{1b}[2J.toml", "evil\\u{1b}[2J.toml"),
+            ("a\nb\tc\r.toml", "a\\nb\\tc\\r.toml"),
+            ("\u{7f}\u{9b}.toml", "\\u{7f}\\u{9b}.toml"),
+            ("x\u{202e}lmth.toml", "x\\u{202e}lmth.toml"),
+        ] {
+            assert_eq!(printable_path(Path::new(name)), shown, "{name:?}");
+        }
     }
 
     #[test]
