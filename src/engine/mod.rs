@@ -300,7 +300,10 @@ mod tests {
         let (engine, _) = Engine::load(&dir, &MatcherSettings::shipped()).unwrap();
         let reply = engine.reply("any good course on rest apis");
         assert_eq!(reply.decision, Decision::Fallback, "{reply:#?}");
-        assert!(reply.explanation.summary.contains("no course"), "{reply:#?}");
+        assert!(
+            reply.explanation.summary.contains("no course"),
+            "{reply:#?}"
+        );
         let best = reply.candidates.first().map_or(0.0, |c| c.score);
         assert_eq!(reply.confidence, best, "{reply:#?}");
     }
