@@ -176,7 +176,6 @@ impl Engine {
     /// Matches a question and builds the reply.
     pub fn reply(&self, question: &str) -> Reply {
         let mut found = self.matcher.decide(question);
-        let confidence = found.confidence;
         let answered = found.answered().map(|c| c.index);
         let courses = answered
             .map(|index| self.courses_for(index, question, &found.explanation.unknown_words));
@@ -186,11 +185,15 @@ impl Engine {
             // saying so beats listing unrelated courses.
             found.decision = Decision::Fallback;
             found.candidates.remove(0);
+            // The withdrawn answer is no candidate any more: the reply is only as sure as
+            // its best suggestion, as every fallback is (none: 0).
+            found.confidence = found.candidates.first().map_or(0.0, |c| c.score);
             found.explanation.summary = format!(
                 "fell back: no course in the catalog covers {}",
                 found.explanation.unknown_words.join(", ")
             );
         }
+        let confidence = found.confidence;
         match (answered, courses) {
             (Some(intent), Some(Some(courses))) => Reply {
                 decision: found.decision,
@@ -282,5 +285,26 @@ impl Engine {
             })
             .collect();
         Some(links)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `matching` fuzz target: a course search whose topic no course covers
+    /// fell back but kept the withdrawn answer's confidence, above every suggestion left.
+    #[test]
+    fn a_course_search_that_falls_back_is_no_surer_than_its_suggestions() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
+        let (engine, _) = Engine::load(&dir, &MatcherSettings::shipped()).unwrap();
+        let reply = engine.reply("any good course on rest apis");
+        assert_eq!(reply.decision, Decision::Fallback, "{reply:#?}");
+        assert!(
+            reply.explanation.summary.contains("no course"),
+            "{reply:#?}"
+        );
+        let best = reply.candidates.first().map_or(0.0, |c| c.score);
+        assert_eq!(reply.confidence, best, "{reply:#?}");
     }
 }
