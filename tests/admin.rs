@@ -254,8 +254,10 @@ fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
     let dir = tempfile::tempdir().unwrap();
     write_generated(dir.path(), "first");
     let questions = Arc::new(generated_questions());
-    let settings = Settings::load(None).unwrap();
-    let (engine, _) = Engine::load(dir.path(), &settings.matcher).unwrap();
+    let mut settings = Settings::load(None).unwrap();
+    // A set past the shipped limit on purpose: its reloads take long enough to overlap.
+    settings.limits.max_intents = 2000;
+    let (engine, _) = Engine::load(dir.path(), &settings.matcher, &settings.limits).unwrap();
     let reloader = Arc::new(Reloader::new(engine, dir.path(), &settings).expect("no gate"));
     let stop = Arc::new(AtomicBool::new(false));
     let asked = Arc::new(AtomicUsize::new(0));

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serenity::model::id::{ChannelId, GuildId};
 use url::Url;
 
+use crate::engine::intents::Limits;
 use crate::engine::matcher::MatcherSettings;
 pub use raw::Source;
 use raw::{Layers, RawSettings};
@@ -32,6 +33,8 @@ pub struct Settings {
     /// Directory of intent files, relative to the working directory.
     pub intents_dir: PathBuf,
     pub matcher: MatcherSettings,
+    /// What one intent set may hold (`[limits]`).
+    pub limits: Limits,
     pub replies: ReplySettings,
     pub discord: DiscordSettings,
     pub admin: AdminSettings,
@@ -241,6 +244,7 @@ impl Settings {
         let RawSettings {
             intents_dir,
             matcher,
+            limits,
             replies,
             discord,
             admin,
@@ -286,6 +290,7 @@ impl Settings {
             admin.watch_debounce_ms >= 1,
             "must be at least 1",
         );
+        check_limits(&limits, layers);
         let answer_channels: Option<Vec<ChannelId>> = discord
             .answer_channels
             .iter()
@@ -308,6 +313,7 @@ impl Settings {
         Some(Settings {
             intents_dir,
             matcher,
+            limits,
             replies,
             discord: DiscordSettings {
                 api_base: api_base?,
@@ -335,6 +341,38 @@ impl Settings {
             },
             log,
         })
+    }
+}
+
+/// The allowed range of each `[limits]` key (documented in `config/default.toml`): at
+/// least one of each, and at most what the engine stays fast with.
+const LIMIT_RANGES: [(&str, u64); 7] = [
+    ("limits.max_files", 10_000),
+    ("limits.max_set_bytes", 64 << 20),
+    ("limits.max_intents", 20_000),
+    ("limits.max_examples", 1_000_000),
+    ("limits.max_patterns", 10_000),
+    ("limits.max_pattern_chars", 100_000),
+    ("limits.max_compiled_pattern_bytes", 256 << 20),
+];
+
+/// Records each `[limits]` value outside its range in `layers`.
+fn check_limits(limits: &Limits, layers: &mut Layers) {
+    let values = [
+        limits.max_files as u64,
+        limits.max_set_bytes,
+        limits.max_intents as u64,
+        limits.max_examples as u64,
+        limits.max_patterns as u64,
+        limits.max_pattern_chars as u64,
+        limits.max_compiled_pattern_bytes as u64,
+    ];
+    for ((key, max), value) in LIMIT_RANGES.into_iter().zip(values) {
+        layers.ensure(
+            key,
+            (1..=max).contains(&value),
+            &format!("must be between 1 and {max}"),
+        );
     }
 }
 

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use toml_edit::{DocumentMut, Item, Value};
 
 use super::{LogSettings, Problem, ReplySettings, Secret, DEFAULT_TOML, TOKEN_VARIABLE};
+use crate::engine::intents::Limits;
 use crate::engine::matcher::MatcherSettings;
 
 /// Old names still accepted, each with the key it now sets.
@@ -52,6 +53,7 @@ impl fmt::Display for Source {
 pub struct RawSettings {
     pub intents_dir: PathBuf,
     pub matcher: MatcherSettings,
+    pub limits: Limits,
     pub replies: ReplySettings,
     pub discord: RawDiscord,
     pub admin: RawAdmin,
