@@ -427,6 +427,9 @@ fn at_limits(bench: &mut Bench) {
     ));
 }
 
+/// One part of the benchmark, run when `--only` names it.
+type Section = fn(&mut Bench);
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let only = args
@@ -447,7 +450,7 @@ fn main() {
         only,
     };
     bench.line(format!("binary: {}", bench.bin.display()));
-    let sections: [(&str, fn(&mut Bench)); 4] = [
+    let sections: [(&str, Section); 4] = [
         ("one-line", one_line),
         ("patterns", patterns),
         ("big", big),

@@ -125,6 +125,11 @@ mod tests {
     use super::super::{load_dir, load_texts, Refused};
     use super::*;
 
+    /// Files of a case, as (name, text).
+    type Files = Vec<(&'static str, String)>;
+    /// Where a diagnostic points: file name, line, column.
+    type Place = (&'static str, usize, usize);
+
     /// BASE with `patterns` added.
     fn with_patterns(patterns: &[&str]) -> String {
         let quoted: Vec<String> = patterns.iter().map(|p| format!("'{p}'")).collect();
@@ -149,7 +154,7 @@ mod tests {
         let small_patterns: Vec<&str> = small_patterns.iter().map(String::as_str).collect();
         let one_line = |n: usize| with_patterns(&small_patterns[..n]);
         // (limits, files, expected place (file, line, col) and message)
-        let cases: Vec<(Limits, Vec<(&str, String)>, (&str, usize, usize), &str)> = vec![
+        let cases: Vec<(Limits, Files, Place, &str)> = vec![
             (
                 Limits { max_files: 1, ..Limits::shipped() },
                 two(),
