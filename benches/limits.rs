@@ -353,7 +353,7 @@ fn at_limits(bench: &mut Bench) {
     if bench.before {
         return;
     }
-    let settings = Settings::load(None).unwrap();
+    let settings = Settings::defaults();
     let limits = settings.limits;
     bench.line(format!(
         "== a set exactly at every shipped limit at once: {limits:?}"
