@@ -47,9 +47,13 @@ fn root() -> PathBuf {
 
 /// Questions from the shipped intents' own examples, so replies are real answers.
 fn questions() -> Vec<String> {
-    let settings = careerbot::config::Settings::defaults().matcher;
-    let (engine, _) = careerbot::engine::Engine::load(&root().join("intents"), &settings)
-        .unwrap_or_else(|_| panic!("the shipped intents do not load"));
+    let settings = careerbot::config::Settings::defaults();
+    let (engine, _) = careerbot::engine::Engine::load(
+        &root().join("intents"),
+        &settings.matcher,
+        &settings.limits,
+    )
+    .unwrap_or_else(|_| panic!("the shipped intents do not load"));
     engine
         .intents()
         .iter()

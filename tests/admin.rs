@@ -474,8 +474,10 @@ fn questions_during_reloads_of_a_2000_intent_set_never_fail_or_mix_sets() {
     let dir = tempfile::tempdir().unwrap();
     write_generated(dir.path(), "first");
     let questions = Arc::new(generated_questions());
-    let settings = Settings::load(None).unwrap();
-    let (engine, _) = Engine::load(dir.path(), &settings.matcher).unwrap();
+    let mut settings = Settings::load(None).unwrap();
+    // A set past the shipped limit on purpose: its reloads take long enough to overlap.
+    settings.limits.max_intents = 2000;
+    let (engine, _) = Engine::load(dir.path(), &settings.matcher, &settings.limits).unwrap();
     let reloader = Arc::new(Reloader::new(engine, dir.path(), &settings).expect("no gate"));
     let stop = Arc::new(AtomicBool::new(false));
     let asked = Arc::new(AtomicUsize::new(0));
@@ -538,7 +540,8 @@ fn chat_answers_every_question_from_one_whole_set_while_a_2000_intent_set_reload
     let dir = tempfile::tempdir().unwrap();
     write_generated(dir.path(), "first");
     let questions = generated_questions();
-    let mut chat = Chat::start(dir.path(), "");
+    // A set past the shipped limit on purpose: its reloads take long enough to overlap.
+    let mut chat = Chat::start(dir.path(), "[limits]\nmax_intents = 2000\n");
     // A reply's title and answer name their set: "## Topic 5 of second" and "second 5".
     let reply_of = regex::Regex::new(r"(?m)^## Topic (\d+) of (\w+)\n\n(\w+) (\d+)$").unwrap();
     // A first reply: the set is loaded and the files are watched (chat watches before it

@@ -1038,3 +1038,37 @@ fn help_lists_every_subcommand() {
     out.expect_code(2);
     assert!(out.stderr.contains("Usage"), "{out}");
 }
+
+/// A `[limits]` value from the environment refuses a set past it, in `check` and in
+/// `ask`, naming the first intent past the limit; an out-of-range value is a config error.
+#[test]
+fn a_limit_set_by_the_environment_refuses_a_set_past_it() {
+    let dir = good();
+    for args in [vec!["check"], vec!["ask", "what degree do I need"]] {
+        let out = careerbot(&args)
+            .with_args(intents_arg(&dir))
+            .env("CAREERBOT_LIMITS__MAX_INTENTS", "4")
+            .run();
+        out.expect_code(1);
+        assert!(out.stdout.is_empty(), "{out}");
+        let refusals: Vec<_> = diagnostics(&out.stderr)
+            .into_iter()
+            .filter(|d| {
+                d.message
+                    .contains("too many intents: 5 in the set, at most 4")
+            })
+            .collect();
+        assert_eq!(refusals.len(), 1, "{out}");
+        assert!(refusals[0].line > 0, "{out}");
+        assert!(out.stderr.contains("[limits] max_intents = 4"), "{out}");
+    }
+    let out = careerbot(["check"])
+        .with_args(intents_arg(&dir))
+        .env("CAREERBOT_LIMITS__MAX_INTENTS", "0")
+        .run();
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("limits.max_intents") && out.stderr.contains("must be between 1 and"),
+        "{out}"
+    );
+}

@@ -172,7 +172,7 @@ fn assert_answers(engine: &Engine, question: &str, id: &str) -> Reply {
 #[test]
 fn the_test_set_loads_without_warnings() {
     let (dir, engine) = career();
-    let loaded = intents::load_dir(dir.path()).unwrap();
+    let loaded = intents::load_dir(dir.path(), &crate::support::limits()).unwrap();
     let shown: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
     assert!(shown.is_empty(), "{shown:#?}");
     assert_eq!(engine.intents().len(), 6);
@@ -629,7 +629,7 @@ fn confusions_flag_an_example_worded_like_another_intent() {
     salary.push(planted);
     let text = jobs_toml(&salary);
     let dir = IntentDir::new().file("jobs.toml", &text);
-    let loaded = intents::load_dir(dir.path()).unwrap();
+    let loaded = intents::load_dir(dir.path(), &crate::support::limits()).unwrap();
     let found = confusions::find(&loaded.set, &crate::support::matcher_settings());
     let flagged: Vec<_> = found
         .iter()
@@ -651,7 +651,7 @@ fn confusions_flag_an_example_worded_like_another_intent() {
 
     // Without the planted example, nothing is flagged for it.
     let dir = IntentDir::new().file("jobs.toml", jobs_toml(&SALARY));
-    let loaded = intents::load_dir(dir.path()).unwrap();
+    let loaded = intents::load_dir(dir.path(), &crate::support::limits()).unwrap();
     let found = confusions::find(&loaded.set, &crate::support::matcher_settings());
     assert!(
         found
@@ -862,4 +862,66 @@ fn the_course_search_filters_by_level_and_price() {
         BTreeSet::from(["databases_101".to_owned()])
     );
     assert!(course_hits(good, "zzqqxx", &CourseFilter::default()).is_empty());
+}
+
+/// The shipped patterns (79 of them, matched in one pass as one compiled set) credit the
+/// same intents as each pattern compiled and matched alone, as the matcher did before:
+/// on every shipped example and every development case.
+#[test]
+fn patterns_matched_together_credit_what_each_pattern_matches_alone() {
+    let engine = crate::support::shipped_engine();
+    let patterns = engine.set().patterns();
+    assert!(patterns.len() > 50, "the shipped set has patterns");
+    let alone: Vec<(String, regex::Regex)> = engine
+        .intents()
+        .iter()
+        .flat_map(|intent| {
+            intent.patterns.iter().map(|p| {
+                let regex = regex::RegexBuilder::new(p.as_str())
+                    .case_insensitive(true)
+                    .build()
+                    .unwrap();
+                (intent.id.clone(), regex)
+            })
+        })
+        .collect();
+    let cases = std::fs::read_to_string(crate::support::root().join("tests/data/career_dev.jsonl"))
+        .unwrap();
+    let questions = engine
+        .intents()
+        .iter()
+        .flat_map(|i| i.examples.iter().cloned())
+        .chain(cases.lines().map(|line| {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap();
+            case["text"].as_str().unwrap().to_owned()
+        }));
+    let mut credited = 0;
+    for question in questions {
+        let scored = engine.matcher().scores(&question);
+        let cleaned = &scored.analysis.cleaned;
+        let mut expected: Vec<(String, String)> = alone
+            .iter()
+            .filter(|(_, regex)| regex.is_match(cleaned))
+            .map(|(id, regex)| (id.clone(), regex.as_str().to_owned()))
+            .collect();
+        let mut got: Vec<(String, String)> = scored
+            .matched_patterns
+            .iter()
+            .flat_map(|(index, hits)| {
+                let id = &engine.intent_at(index).id;
+                hits.iter()
+                    .map(move |&i| (id.clone(), patterns.source(i).to_owned()))
+            })
+            .collect();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected, "{question:?}");
+        for (index, hits) in scored.matched_patterns.iter() {
+            if !hits.is_empty() {
+                assert!(scored.direct[index], "{question:?}");
+                credited += 1;
+            }
+        }
+    }
+    assert!(credited > 20, "the patterns matched only {credited} times");
 }

@@ -415,7 +415,11 @@ fn assert_broken_dir_errors(stderr: &str, dir: &Path) {
 #[test]
 fn a_broken_directory_is_refused_by_the_library_with_places() {
     let dir = broken_dir();
-    let diagnostics = match Engine::load(dir.path(), &crate::support::matcher_settings()) {
+    let diagnostics = match Engine::load(
+        dir.path(),
+        &crate::support::matcher_settings(),
+        &crate::support::limits(),
+    ) {
         Ok(_) => panic!("a broken directory must not load"),
         Err(diagnostics) => diagnostics,
     };

@@ -45,7 +45,8 @@ fn cases_path() -> std::path::PathBuf {
 
 #[test]
 fn every_required_intent_exists_with_enough_examples_and_short_answers() {
-    let loaded = intents::load_dir(&shipped()).unwrap_or_else(|r| panic!("{:#?}", r.diagnostics));
+    let loaded = intents::load_dir(&shipped(), &crate::support::limits())
+        .unwrap_or_else(|r| panic!("{:#?}", r.diagnostics));
     let by_id: BTreeMap<&str, &intents::Intent> = loaded
         .set
         .intents()
@@ -73,7 +74,7 @@ fn every_required_intent_exists_with_enough_examples_and_short_answers() {
 
 #[test]
 fn the_catalog_is_large_and_covers_the_subjects_answers_mention() {
-    let loaded = intents::load_dir(&shipped()).unwrap();
+    let loaded = intents::load_dir(&shipped(), &crate::support::limits()).unwrap();
     let courses = loaded.set.courses();
     assert!(courses.len() >= MIN_COURSES, "{} courses", courses.len());
     assert!(courses.iter().all(|c| c.url.starts_with("https://")));
@@ -113,7 +114,7 @@ fn the_catalog_is_large_and_covers_the_subjects_answers_mention() {
 #[test]
 fn check_on_the_shipped_intents_is_clean() {
     // What `careerbot check` reports: the loader's diagnostics, then the confusions.
-    let loaded = intents::load_dir(&shipped()).unwrap();
+    let loaded = intents::load_dir(&shipped(), &crate::support::limits()).unwrap();
     assert!(loaded.warnings.is_empty(), "{:#?}", loaded.warnings);
     let confusions = support::confusions(&shipped());
     assert!(confusions.is_empty(), "{confusions:#?}");

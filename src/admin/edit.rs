@@ -499,7 +499,7 @@ fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
     use crate::admin::good_fixture_copy;
-    use crate::engine::intents::load_dir;
+    use crate::engine::intents::{load_dir, Limits};
 
     fn read(dir: &Path, name: &str) -> String {
         fs::read_to_string(dir.join(name)).unwrap()
@@ -513,7 +513,7 @@ mod tests {
     }
 
     fn assert_loads_cleanly(dir: &Path) {
-        if let Err(refused) = load_dir(dir) {
+        if let Err(refused) = load_dir(dir, &Limits::shipped()) {
             let errors: Vec<String> = refused
                 .diagnostics
                 .iter()
@@ -834,7 +834,7 @@ answer = \"A\"
         ] {
             append_example(dir.path(), intent, example).unwrap();
         }
-        let loaded = load_dir(dir.path()).unwrap();
+        let loaded = load_dir(dir.path(), &Limits::shipped()).unwrap();
         let shown: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
         assert!(shown.is_empty(), "{shown:#?}");
         let overview = loaded
@@ -857,7 +857,7 @@ answer = \"A\"
             let entry = entry.unwrap();
             fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
         }
-        let loaded = load_dir(dir.path()).unwrap();
+        let loaded = load_dir(dir.path(), &Limits::shipped()).unwrap();
         assert!(!loaded.set.intents().is_empty());
         for intent in loaded.set.intents() {
             let before = fs::read_to_string(&intent.location.path).unwrap();

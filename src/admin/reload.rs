@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Settings;
 use crate::engine::evaluation::{self, Case, Failure};
-use crate::engine::intents::{self, Diagnostic};
+use crate::engine::intents::{self, Diagnostic, Limits};
 use crate::engine::matcher::MatcherSettings;
 use crate::engine::Engine;
 
@@ -19,6 +19,8 @@ pub struct Reloader {
     current: ArcSwap<Served>,
     dir: PathBuf,
     matcher: MatcherSettings,
+    /// What a reloaded set may hold; a set past them is refused like one with errors.
+    limits: Limits,
     gate: Option<Gate>,
     /// One reload at a time; a second waits and then loads the newest files.
     reloading: Mutex<()>,
@@ -164,6 +166,7 @@ impl Reloader {
             }),
             dir: dir.to_owned(),
             matcher: settings.matcher.clone(),
+            limits: settings.limits,
             gate,
             reloading: Mutex::new(()),
             last_refusal: Mutex::new(None),
@@ -193,7 +196,7 @@ impl Reloader {
     fn reload_files(&self) -> Result<Reloaded, Refusal> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
-        let loaded = intents::load_dir(&self.dir)
+        let loaded = intents::load_dir(&self.dir, &self.limits)
             .map_err(|refused| Refusal::Invalid(refused.diagnostics))?;
         let version = version_of(loaded.set.digest());
         let serving = self.current.load();
@@ -290,7 +293,7 @@ mod tests {
     fn unchanged_files_are_not_compiled_again_and_any_byte_counts_as_a_change() {
         let dir = crate::admin::good_fixture_copy();
         let settings = Settings::load(None).unwrap();
-        let (engine, _) = Engine::load(dir.path(), &settings.matcher).unwrap();
+        let (engine, _) = Engine::load(dir.path(), &settings.matcher, &settings.limits).unwrap();
         let reloader = Reloader::new(engine, dir.path(), &settings).unwrap();
         let first = reloader.served();
 

@@ -178,7 +178,7 @@ mod tests {
         let mut settings = Settings::defaults();
         settings.discord.cooldown_questions = questions;
         settings.discord.cooldown_window = std::time::Duration::from_secs(3600);
-        let (engine, _) = Engine::load(&dir, &settings.matcher).unwrap();
+        let (engine, _) = Engine::load(&dir, &settings.matcher, &settings.limits).unwrap();
         let reloader = Reloader::new(engine, &dir, &settings).unwrap();
         Bot::new(Arc::new(reloader), settings, None)
     }

@@ -478,8 +478,12 @@ mod tests {
     #[test]
     fn repeated_follow_ups_never_repeat_a_custom_id() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
-        let (engine, _) =
-            Engine::load(&dir, &crate::engine::matcher::MatcherSettings::shipped()).unwrap();
+        let (engine, _) = Engine::load(
+            &dir,
+            &crate::engine::matcher::MatcherSettings::shipped(),
+            &crate::engine::intents::Limits::shipped(),
+        )
+        .unwrap();
         let mut answer = engine.reply_for("meta.help").unwrap();
         answer.follow_ups = ["role.overview", "meta.help", "role.overview", "role.skills"]
             .map(String::from)

@@ -173,7 +173,7 @@ pub fn clinc(
         .with_context(|| format!("{} is not a CLINC150-format file", file.display()))?;
     let text = clinc_file(&data.train);
     let loaded = started.elapsed();
-    let set = intents::load_texts(Path::new("clinc"), [("clinc.toml", text)])
+    let set = intents::load_texts(Path::new("clinc"), [("clinc.toml", text)], &settings.limits)
         .map_err(|refused| invalid(refused, "the CLINC training split"))?
         .set;
     let validated = started.elapsed();
@@ -470,7 +470,8 @@ pub fn scale(
         .collect();
     let started = Instant::now();
     let loaded = set
-        .load()
+        // The sizes measured here go past any served set's limits on purpose.
+        .load(&intents::Limits::UNBOUNDED)
         .map_err(|refused| invalid(refused, "the generated set"))?;
     let engine = Engine::build(loaded.set, &settings.matcher);
     let build_ms = ms(started.elapsed());

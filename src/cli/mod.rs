@@ -331,7 +331,7 @@ fn load_engine(dir: &std::path::Path, settings: &Settings) -> anyhow::Result<Opt
         "intent directory {} does not exist (set it with --intents DIR)",
         dir.display()
     );
-    match Engine::load(dir, &settings.matcher) {
+    match Engine::load(dir, &settings.matcher, &settings.limits) {
         Ok((engine, _warnings)) => Ok(Some(engine)),
         Err(diagnostics) => {
             print_diagnostics(&diagnostics);
@@ -369,7 +369,7 @@ fn check(dir: &std::path::Path, settings: &Settings, confusable: bool) -> anyhow
         "intent directory {} does not exist",
         dir.display()
     );
-    let (diagnostics, counts) = match intents::load_dir(dir) {
+    let (diagnostics, counts) = match intents::load_dir(dir, &settings.limits) {
         Ok(loaded) => {
             let mut diagnostics = loaded.warnings;
             if confusable {

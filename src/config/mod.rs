@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serenity::model::id::{ChannelId, GuildId};
 use url::Url;
 
+use crate::engine::intents::Limits;
 use crate::engine::matcher::MatcherSettings;
 pub use raw::Source;
 use raw::{Layers, RawSettings};
@@ -34,6 +35,8 @@ pub struct Settings {
     /// Directory of intent files, relative to the working directory.
     pub intents_dir: PathBuf,
     pub matcher: MatcherSettings,
+    /// What one intent set may hold (`[limits]`).
+    pub limits: Limits,
     pub replies: ReplySettings,
     pub discord: DiscordSettings,
     pub admin: AdminSettings,
@@ -249,6 +252,7 @@ impl Settings {
         let RawSettings {
             intents_dir,
             matcher,
+            limits,
             replies,
             discord,
             admin,
@@ -276,6 +280,7 @@ impl Settings {
         Some(Settings {
             intents_dir,
             matcher,
+            limits,
             replies,
             discord: DiscordSettings {
                 api_base: api_base?,

@@ -63,6 +63,15 @@ pub const RANGES: &[(&str, Range)] = &[
     ("admin.unanswered_below", SHARE),
     ("admin.group_similarity", SHARE),
     ("admin.reload_gate.min_accuracy", SHARE),
+    // Bounds on one intent set: at least 1 each; the upper ends keep even a raised limit
+    // within what a reload can do in a couple of minutes.
+    ("limits.max_files", Range::Whole(1, 10_000)),
+    ("limits.max_set_bytes", Range::Whole(1, 64 << 20)),
+    ("limits.max_intents", Range::Whole(1, 20_000)),
+    ("limits.max_examples", Range::Whole(1, 1_000_000)),
+    ("limits.max_patterns", Range::Whole(1, 10_000)),
+    ("limits.max_pattern_chars", Range::Whole(1, 100_000)),
+    ("limits.max_compiled_pattern_bytes", Range::Whole(1, 256 << 20)),
 ];
 
 /// The range of `key`, if it is a numeric setting.

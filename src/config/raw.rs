@@ -20,6 +20,7 @@ use toml_edit::{DocumentMut, ImDocument, Item, Value};
 
 use super::ranges::range_of;
 use super::{LogSettings, Problem, ReplySettings, Secret, DEFAULT_TOML, TOKEN_VARIABLE};
+use crate::engine::intents::Limits;
 use crate::engine::matcher::MatcherSettings;
 
 /// Old names still accepted, each with the key it now sets.
@@ -62,6 +63,7 @@ impl fmt::Display for Source {
 pub struct RawSettings {
     pub intents_dir: PathBuf,
     pub matcher: MatcherSettings,
+    pub limits: Limits,
     pub replies: ReplySettings,
     pub discord: RawDiscord,
     pub admin: RawAdmin,

@@ -6,7 +6,7 @@
 //! checked exactly (leave one out); larger ones by k-fold cross-validation, where each
 //! example is also predicted by a model that never saw it. Folds run on all cores.
 
-use super::intents::{Diagnostic, Intent, Severity, Synonym, ValidSet};
+use super::intents::{Diagnostic, Intent, PatternSet, Severity, Synonym, ValidSet};
 use super::matcher::{Decision, Matcher, MatcherSettings};
 
 /// Sets with at most this many examples are checked by leave-one-out.
@@ -17,7 +17,7 @@ const FOLDS: usize = 10;
 /// One warning per example that a model trained without it answers with another intent,
 /// or asks to choose between other intents only.
 pub fn find(set: &ValidSet, settings: &MatcherSettings) -> Vec<Diagnostic> {
-    let (intents, synonyms) = (set.intents(), set.synonyms());
+    let (intents, synonyms, patterns) = (set.intents(), set.synonyms(), set.patterns());
     // In the files' order, so the folds do not depend on how intents are indexed.
     let examples: Vec<(usize, usize)> = set
         .written_order()
@@ -44,7 +44,8 @@ pub fn find(set: &ValidSet, settings: &MatcherSettings) -> Vec<Diagnostic> {
                     (worker..folds)
                         .step_by(workers)
                         .flat_map(|fold| {
-                            check_fold(intents, synonyms, settings, examples, fold, folds)
+                            let model = (intents, synonyms, patterns);
+                            check_fold(model, settings, examples, fold, folds)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -61,8 +62,7 @@ pub fn find(set: &ValidSet, settings: &MatcherSettings) -> Vec<Diagnostic> {
 
 /// Trains without the examples of one fold and reports those it gets wrong.
 fn check_fold(
-    intents: &[Intent],
-    synonyms: &[Synonym],
+    (intents, synonyms, patterns): (&[Intent], &[Synonym], &PatternSet),
     settings: &MatcherSettings,
     examples: &[(usize, usize)],
     fold: usize,
@@ -82,7 +82,7 @@ fn check_fold(
     for (i, e) in removed {
         training[i].examples.remove(e);
     }
-    let matcher = Matcher::build(&training, synonyms, settings);
+    let matcher = Matcher::build(&training, synonyms, patterns, settings);
     held_out
         .iter()
         .filter_map(|&(i, e)| {

@@ -7,14 +7,13 @@
 //! are [`IntentIndex`]es: the caller passes the intents sorted by id, so the matcher needs
 //! no mapping of its own. Nothing here knows what any intent is about.
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::decision::{self, Thresholds};
 pub use super::decision::{Candidate, Decision};
 use super::features::{Analysis, Featurizer, SparseVec, TypoSettings};
 use super::index::{IntentIndex, PerIntent};
-use super::intents::Intent;
+use super::intents::{Intent, PatternSet};
 use super::model::{Model, TrainSettings};
 
 /// Matching settings (the `[matcher]` table of the config). Their defaults live in one
@@ -182,22 +181,20 @@ pub struct Matcher {
     /// Every keyword: its intent, text and stem sequence. One flat list, so a question
     /// costs the keywords there are, not one step per intent.
     keywords: Vec<(IntentIndex, String, Vec<String>)>,
-    /// Compiled one by one, not as a `RegexSet`: a set answers "which matched" with an
-    /// overlapping search that long alternations and `.{0,60}` gaps push off the fast lazy
-    /// DFA onto the PikeVM (250 µs a question for the shipped patterns), while each
-    /// `Regex::is_match` stays on its own DFA (a few µs for all of them).
-    patterns: Vec<Regex>,
-    /// For each pattern in `patterns`, its intent and source text.
-    pattern_owner: Vec<(IntentIndex, String)>,
+    /// Every intent's patterns compiled together (by the loader, within the set's
+    /// limits): a question is matched against all of them in one pass, each hit mapped
+    /// to its intent.
+    patterns: PatternSet,
     settings: MatcherSettings,
 }
 
 impl Matcher {
     /// Compiles valid intents, sorted by id: their positions are their [`IntentIndex`]es.
-    /// Their patterns come compiled (see [`super::intents::Pattern`]).
+    /// Their patterns come compiled together, each owned by its intent's index.
     pub(super) fn build(
         intents: &[Intent],
         synonyms: &[super::intents::Synonym],
+        patterns: &PatternSet,
         settings: &MatcherSettings,
     ) -> Matcher {
         debug_assert!(
@@ -235,21 +232,12 @@ impl Matcher {
             })
             .filter(|(_, _, stems)| !stems.is_empty())
             .collect();
-        let mut pattern_owner = Vec::new();
-        let mut patterns = Vec::new();
-        for (index, intent) in indexed() {
-            for pattern in &intent.patterns {
-                pattern_owner.push((index, pattern.as_str().to_owned()));
-                patterns.push(pattern.regex().clone());
-            }
-        }
         Matcher {
             ids: intents.iter().map(|i| i.id.clone()).collect(),
             featurizer,
             model,
             keywords,
-            patterns,
-            pattern_owner,
+            patterns: patterns.clone(),
             settings: settings.clone(),
         }
     }
@@ -290,15 +278,10 @@ impl Matcher {
         }
         // Patterns: one bonus per intent however many of its patterns match.
         let mut matched_patterns = PerIntent::default();
-        if !self.pattern_owner.is_empty() {
+        if !self.patterns.is_empty() {
             matched_patterns = PerIntent::filled(self.ids.len(), Vec::new());
-            let hits = self
-                .patterns
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.is_match(&analysis.cleaned));
-            for (pattern, _) in hits {
-                matched_patterns[self.pattern_owner[pattern].0].push(pattern);
+            for pattern in self.patterns.matches(&analysis.cleaned) {
+                matched_patterns[self.patterns.owner(pattern)].push(pattern);
             }
             for (index, hits) in matched_patterns.iter() {
                 if !hits.is_empty() {
@@ -406,7 +389,7 @@ impl Matcher {
         if let Some(hits) = scored.matched_patterns.get(index) {
             explanation.patterns = hits
                 .iter()
-                .map(|&i| self.pattern_owner[i].1.clone())
+                .map(|&i| self.patterns.source(i).to_owned())
                 .collect();
         }
         explanation.evidence = self.evidence(&scored.vector, index);
@@ -544,7 +527,11 @@ mod tests {
             .collect();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("intents.toml"), text).unwrap();
-        match Engine::load(dir.path(), &MatcherSettings::shipped()) {
+        match Engine::load(
+            dir.path(),
+            &MatcherSettings::shipped(),
+            &crate::engine::intents::Limits::shipped(),
+        ) {
             Ok((engine, _)) => engine,
             Err(errors) => panic!("{errors:?}"),
         }

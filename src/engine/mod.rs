@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use catalog::{Catalog, CourseFilter};
 use index::IntentIndex;
-use intents::{Action, Course, Diagnostic, Intent, ValidSet};
+use intents::{Action, Course, Diagnostic, Intent, Limits, ValidSet};
 use matcher::{Candidate, Decision, Explanation, Matcher, MatcherSettings};
 use normalize::{content_stems, stem};
 
@@ -101,9 +101,10 @@ pub struct Reply {
 pub type LoadResult = Result<(Engine, Vec<Diagnostic>), Vec<Diagnostic>>;
 
 impl Engine {
-    /// Loads, validates and compiles an intent directory. Any error refuses the whole set.
-    pub fn load(dir: &Path, settings: &MatcherSettings) -> LoadResult {
-        match intents::load_dir(dir) {
+    /// Loads, validates and compiles an intent directory within `limits`. Any error refuses
+    /// the whole set.
+    pub fn load(dir: &Path, settings: &MatcherSettings, limits: &Limits) -> LoadResult {
+        match intents::load_dir(dir, limits) {
             Ok(loaded) => Ok((Engine::build(loaded.set, settings), loaded.warnings)),
             Err(refused) => Err(refused.diagnostics),
         }
@@ -111,7 +112,7 @@ impl Engine {
 
     /// Compiles a valid set (only the loader makes one).
     pub fn build(set: ValidSet, settings: &MatcherSettings) -> Engine {
-        let matcher = Matcher::build(set.intents(), set.synonyms(), settings);
+        let matcher = Matcher::build(set.intents(), set.synonyms(), set.patterns(), settings);
         let catalog = Catalog::new(set.courses().to_vec());
         let frames = set
             .intents()

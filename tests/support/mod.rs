@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use careerbot::engine::confusions;
 use careerbot::engine::evaluation::{self, Report};
-use careerbot::engine::intents::{self, Diagnostic};
+use careerbot::engine::intents::{self, Diagnostic, Limits};
 use careerbot::engine::matcher::{Decision, MatcherSettings};
 use careerbot::engine::{Engine, Reply};
 
@@ -46,6 +46,11 @@ pub fn shipped() -> PathBuf {
 /// The matcher settings the binary uses when no file or variable changes them.
 pub fn matcher_settings() -> MatcherSettings {
     careerbot::config::Settings::defaults().matcher
+}
+
+/// The shipped `[limits]`.
+pub fn limits() -> Limits {
+    careerbot::config::Settings::defaults().limits
 }
 
 /// The shipped intents, compiled once for the whole suite with the default settings.
@@ -108,7 +113,7 @@ pub fn assert_well_formed(reply: &Reply, engine: &Engine, what: &str) {
 /// What `careerbot check` finds in `dir` beyond validation: the examples a model trained
 /// without them answers with another intent (k-fold on large sets: seconds on `intents/`).
 pub fn confusions(dir: &Path) -> Vec<Diagnostic> {
-    let loaded = intents::load_dir(dir).unwrap_or_else(|refused| panic!("{refused:#?}"));
+    let loaded = intents::load_dir(dir, &limits()).unwrap_or_else(|refused| panic!("{refused:#?}"));
     confusions::find(&loaded.set, &matcher_settings())
 }
 
@@ -347,7 +352,7 @@ impl Default for IntentDir {
 /// `Engine::load`, panicking with every diagnostic when the set has errors.
 #[track_caller]
 pub fn load(dir: &Path, settings: &MatcherSettings) -> Engine {
-    match Engine::load(dir, settings) {
+    match Engine::load(dir, settings, &limits()) {
         Ok((engine, _warnings)) => engine,
         Err(diagnostics) => {
             let shown: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();

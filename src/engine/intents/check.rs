@@ -6,8 +6,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::limits::{setting, Limits};
 use super::parse::at;
-use super::{normalize_example, Diagnostic, Draft, Location, Severity, COURSES_FILE};
+use super::{
+    normalize_example, Diagnostic, Draft, Location, Pattern, PatternSet, Severity, COURSES_FILE,
+};
 
 /// Cross-file checks on a whole set: at least one intent, unique intent and course ids,
 /// course and follow-up references that resolve, examples claimed by one intent only.
@@ -22,6 +25,77 @@ pub(super) fn validate(set: &Draft, diags: &mut Vec<Diagnostic>) {
     check_unique_course_ids(set, diags);
     check_references(set, diags);
     check_examples_across_intents(set, diags);
+}
+
+/// The set's intents, examples and patterns against `limits`: each one past its limit is
+/// reported at the first item past it.
+pub(super) fn counts(set: &Draft, limits: &Limits, diags: &mut Vec<Diagnostic>) {
+    let intents = set.intents.iter().map(|i| &i.location);
+    let examples = set.intents.iter().flat_map(|intent| {
+        // A broken record may lack locations: its own place stands for them.
+        let located = intent.example_locations.iter();
+        located
+            .chain(std::iter::repeat(&intent.location))
+            .take(intent.examples.len())
+    });
+    let patterns = set.intents.iter().flat_map(|i| &i.pattern_locations);
+    for (what, key, max, mut items) in [
+        ("intents", "max_intents", limits.max_intents, boxed(intents)),
+        (
+            "examples",
+            "max_examples",
+            limits.max_examples,
+            boxed(examples),
+        ),
+        (
+            "patterns",
+            "max_patterns",
+            limits.max_patterns,
+            boxed(patterns),
+        ),
+    ] {
+        if let Some(first_past) = items.nth(max) {
+            let total = max + 1 + items.count();
+            let message = format!(
+                "too many {what}: {total} in the set, at most {max} ({}); this is the first \
+                 past the limit",
+                setting(key, max)
+            );
+            diags.push(cross_error(first_past, message));
+        }
+    }
+}
+
+fn boxed<'a>(
+    locations: impl Iterator<Item = &'a Location> + 'a,
+) -> Box<dyn Iterator<Item = &'a Location> + 'a> {
+    Box::new(locations)
+}
+
+/// Every pattern of the set compiled together within `limits`, in load order; `None` after
+/// reporting the first pattern past the total compiled size.
+pub(super) fn pattern_set(
+    set: &Draft,
+    limits: &Limits,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<PatternSet> {
+    let patterns: Vec<(&Pattern, &Location)> = set
+        .intents
+        .iter()
+        .flat_map(|i| i.patterns.iter().zip(&i.pattern_locations))
+        .collect();
+    let sources: Vec<&str> = patterns.iter().map(|(p, _)| p.as_str()).collect();
+    match PatternSet::compile(&sources, limits) {
+        Ok(compiled) => Some(compiled),
+        Err(too_big) => {
+            let location = patterns.get(too_big.first_past).map(|(_, at)| *at);
+            diags.push(match location {
+                Some(location) => cross_error(location, too_big.message),
+                None => Diagnostic::whole_file(&set.dir, too_big.message),
+            });
+            None
+        }
+    }
 }
 
 fn cross_error(location: &Location, message: String) -> Diagnostic {
@@ -166,7 +240,7 @@ mod tests {
     /// Every diagnostic of `files` read as `dir/<name>`.
     fn check(files: &[(&str, String)]) -> Vec<Diagnostic> {
         let texts = files.iter().map(|(name, text)| (*name, text.as_str()));
-        match load_texts(Path::new("dir"), texts) {
+        match load_texts(Path::new("dir"), texts, &Limits::shipped()) {
             Ok(loaded) => loaded.warnings,
             Err(refused) => refused.diagnostics,
         }

@@ -22,7 +22,9 @@
 
 mod check;
 pub mod files;
+mod limits;
 mod parse;
+mod patterns;
 mod records;
 pub mod synthetic;
 mod valid;
@@ -33,6 +35,8 @@ use std::path::{Path, PathBuf};
 use sha1::{Digest, Sha1};
 
 pub use files::{FileKind, COURSES_FILE, MAX_FILE_BYTES, SYNONYMS_FILE};
+pub use limits::Limits;
+pub use patterns::{Pattern, PatternError, PatternSet, REGEX_SIZE_LIMIT};
 pub use records::{intent_examples, MAX_INTENT_ID};
 pub use valid::ValidSet;
 
@@ -114,44 +118,6 @@ impl Diagnostic {
     }
 }
 
-/// One `patterns` entry: its text as written and the regex compiled from it exactly as the
-/// matcher must use it (case-insensitive, size-limited). A pattern that exists compiled.
-#[derive(Debug, Clone)]
-pub struct Pattern {
-    source: String,
-    regex: regex::Regex,
-}
-
-impl Pattern {
-    pub fn new(source: &str) -> Result<Pattern, regex::Error> {
-        let regex = regex::RegexBuilder::new(source)
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()?;
-        Ok(Pattern {
-            source: source.to_owned(),
-            regex,
-        })
-    }
-
-    /// The pattern as written.
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
-
-    pub fn regex(&self) -> &regex::Regex {
-        &self.regex
-    }
-}
-
-/// Two patterns are equal when written alike (they then compile alike).
-impl PartialEq for Pattern {
-    fn eq(&self, other: &Pattern) -> bool {
-        self.source == other.source
-    }
-}
-
 /// A place in an intent file: path and 1-based line and column (0 when the place is the
 /// file as a whole).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -179,6 +145,8 @@ pub struct Intent {
     pub keywords: Vec<String>,
     /// Regular expressions (Rust syntax), matched case-insensitively on the cleaned question.
     pub patterns: Vec<Pattern>,
+    /// Where each pattern is written (same order as `patterns`).
+    pub pattern_locations: Vec<Location>,
     pub answer: String,
     pub courses: Vec<String>,
     pub follow_ups: Vec<String>,
@@ -253,8 +221,6 @@ pub struct Synonym {
 
 /// Longest `title` of a course, in characters.
 pub const MAX_COURSE_TITLE_CHARS: usize = 100;
-/// Size limit of one compiled `patterns` regex, so a hostile pattern cannot exhaust memory.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// A directory (or texts) that passed: the valid set and its warnings.
 #[derive(Debug, Clone)]
@@ -298,9 +264,11 @@ fn fold(text: &str) -> String {
 }
 
 /// Reads every file of `dir` that [`files::kind_of`] names (sorted by name) and checks the
-/// set: a [`ValidSet`] with its warnings, or every diagnostic when any is an error.
-/// Never panics: an unreadable directory or file becomes a diagnostic.
-pub fn load_dir(dir: &Path) -> Result<Loaded, Refused> {
+/// set within `limits`: a [`ValidSet`] with its warnings, or every diagnostic when any is an
+/// error. Too many files are refused before any is read, and reading stops at the file that
+/// takes the set past its bytes. Never panics: an unreadable directory or file becomes a
+/// diagnostic.
+pub fn load_dir(dir: &Path, limits: &Limits) -> Result<Loaded, Refused> {
     let files::Listing {
         files,
         problems: mut diags,
@@ -308,34 +276,35 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, Refused> {
         Ok(listing) => listing,
         Err(err) => {
             let message = format!("cannot read intent directory: {err}");
-            return Err(Refused {
-                diagnostics: vec![Diagnostic::whole_file(dir, message)],
-                read: Counts::default(),
-            });
+            return Err(Refused::by(Diagnostic::whole_file(dir, message)));
         }
     };
-    let texts: Vec<(PathBuf, FileKind, String)> = files
-        .into_iter()
-        .filter_map(|(path, kind)| match files::read_text(&path) {
-            Ok(text) => Some((path, kind, text)),
-            Err(unreadable) => {
-                diags.push(unreadable.diagnostic(&path));
-                None
+    let paths: Vec<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
+    limits::check_files(&paths, limits).map_err(Refused::by)?;
+    let mut budget = limits::Budget::new(limits);
+    let mut texts = Vec::new();
+    for (path, kind) in files {
+        match files::read_text(&path) {
+            Ok(text) => {
+                budget.spend(&path, text.len()).map_err(Refused::by)?;
+                texts.push((path, kind, text));
             }
-        })
-        .collect();
-    check_texts(dir, texts, diags)
+            Err(unreadable) => diags.push(unreadable.diagnostic(&path)),
+        }
+    }
+    check_texts(dir, texts, diags, limits)
 }
 
 /// [`load_dir`] on texts instead of files: each `(name, text)` is read as the file
 /// `dir/name` would be (its kind told by `name`, and skipped where [`files::kind_of`]
-/// would skip that file), in the order given. For sets that programs make (see
-/// [`synthetic`]) and for tests.
+/// would skip that file), in the order given, within the same `limits`. For sets that
+/// programs make (see [`synthetic`]) and for tests.
 pub fn load_texts<N: AsRef<Path>, T: Into<String>>(
     dir: &Path,
     texts: impl IntoIterator<Item = (N, T)>,
+    limits: &Limits,
 ) -> Result<Loaded, Refused> {
-    let texts = texts
+    let texts: Vec<(PathBuf, FileKind, String)> = texts
         .into_iter()
         .filter_map(|(name, text)| {
             let path = dir.join(name);
@@ -343,7 +312,13 @@ pub fn load_texts<N: AsRef<Path>, T: Into<String>>(
             Some((path, kind, text.into()))
         })
         .collect();
-    check_texts(dir, texts, Vec::new())
+    let paths: Vec<&Path> = texts.iter().map(|(path, _, _)| path.as_path()).collect();
+    limits::check_files(&paths, limits).map_err(Refused::by)?;
+    let mut budget = limits::Budget::new(limits);
+    for (path, _, text) in &texts {
+        budget.spend(path, text.len()).map_err(Refused::by)?;
+    }
+    check_texts(dir, texts, Vec::new(), limits)
 }
 
 /// The records of every file, as read before the checks across files. It holds placeholders
@@ -358,11 +333,13 @@ struct Draft {
 }
 
 /// Parses and checks `texts` (path, kind and contents, in load order) after the problems
-/// found reading them (`diags`).
+/// found reading them (`diags`), within `limits`; compiles the patterns of a set without
+/// errors.
 fn check_texts(
     dir: &Path,
     texts: Vec<(PathBuf, FileKind, String)>,
     mut diags: Vec<Diagnostic>,
+    limits: &Limits,
 ) -> Result<Loaded, Refused> {
     let mut draft = Draft {
         dir: dir.to_path_buf(),
@@ -385,27 +362,48 @@ fn check_texts(
             FileKind::Synonyms => draft
                 .synonyms
                 .extend(records::parse_synonym_file(path, text, &mut diags)),
-            FileKind::Intents => draft
-                .intents
-                .extend(records::parse_intent_file(path, text, &mut diags)),
+            FileKind::Intents => draft.intents.extend(records::parse_intent_file(
+                path,
+                text,
+                limits.max_pattern_chars,
+                &mut diags,
+            )),
         }
     }
     check::validate(&draft, &mut diags);
+    check::counts(&draft, limits, &mut diags);
+    let is_error = |d: &Diagnostic| d.severity == Severity::Error;
+    // Only a set with no other error is worth compiling.
+    let patterns = if diags.iter().any(is_error) {
+        None
+    } else {
+        check::pattern_set(&draft, limits, &mut diags)
+    };
     diags.sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
-    if diags.iter().any(|d| d.severity == Severity::Error) {
+    let Some(patterns) = patterns.filter(|_| !diags.iter().any(is_error)) else {
         return Err(Refused {
             diagnostics: diags,
             read: Counts::of(&draft.intents, &draft.courses),
         });
-    }
+    };
     let digest = digest.finalize()[..8]
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect();
     Ok(Loaded {
-        set: ValidSet::new(draft, digest),
+        set: ValidSet::new(draft, patterns, digest),
         warnings: diags,
     })
+}
+
+impl Refused {
+    /// A refusal for one problem found before any record was read.
+    fn by(diagnostic: Diagnostic) -> Refused {
+        Refused {
+            diagnostics: vec![diagnostic],
+            read: Counts::default(),
+        }
+    }
 }
 
 impl Counts {
@@ -487,7 +485,7 @@ mod tests {
 
     #[test]
     fn good_fixture_loads_cleanly() {
-        let loaded = load_dir(&fixture("good")).unwrap();
+        let loaded = load_dir(&fixture("good"), &Limits::shipped()).unwrap();
         let shown: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
         assert!(shown.is_empty(), "{shown:#?}");
         assert_eq!(loaded.set.intents().len(), 5);
@@ -509,7 +507,7 @@ mod tests {
         write("notes.txt", b"\0garbage");
         std::fs::create_dir(dir.path().join("sub.toml")).unwrap();
 
-        let refused = load_dir(dir.path()).unwrap_err();
+        let refused = load_dir(dir.path(), &Limits::shipped()).unwrap_err();
         let got: Vec<(String, usize, usize, String)> = refused
             .diagnostics
             .iter()
@@ -544,7 +542,8 @@ mod tests {
 
     #[test]
     fn an_unreadable_directory_is_a_diagnostic() {
-        let refused = load_dir(Path::new("/no/such/careerbot/dir")).unwrap_err();
+        let refused =
+            load_dir(Path::new("/no/such/careerbot/dir"), &Limits::shipped()).unwrap_err();
         assert_eq!(refused.diagnostics.len(), 1);
         assert!(refused.diagnostics[0]
             .message

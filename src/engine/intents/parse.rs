@@ -22,6 +22,9 @@ pub(super) struct LineIndex<'a> {
     line_starts: Vec<usize>,
     /// `char_marks[i]`: the characters in the first `i * MARK_EVERY` bytes.
     char_marks: Vec<usize>,
+    /// Bytes counted by lookups so far: the tests bound the work of one lookup with it.
+    #[cfg(test)]
+    scanned: std::cell::Cell<usize>,
 }
 
 /// Bytes between two character-count marks: at most this many are counted per lookup.
@@ -45,13 +48,18 @@ impl<'a> LineIndex<'a> {
             text,
             line_starts,
             char_marks,
+            #[cfg(test)]
+            scanned: std::cell::Cell::new(0),
         }
     }
 
     /// The characters before byte `offset` (at most `text.len()`).
     fn chars_before(&self, offset: usize) -> usize {
         let mark = offset / MARK_EVERY;
-        self.char_marks[mark] + chars_in(&self.text.as_bytes()[mark * MARK_EVERY..offset])
+        let counted = &self.text.as_bytes()[mark * MARK_EVERY..offset];
+        #[cfg(test)]
+        self.scanned.set(self.scanned.get() + counted.len());
+        self.char_marks[mark] + chars_in(counted)
     }
 
     pub(super) fn position(&self, offset: usize) -> (usize, usize) {
@@ -385,5 +393,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_lookup_counts_a_bounded_number_of_bytes_however_long_the_line() {
+        // 100,000 examples in one array on one line, as a generated file writes them.
+        let items: String = (0..100_000).map(|i| format!("\"q{i} w{i}\", ")).collect();
+        let text = format!("[[intent]]\nid = \"a.b\"\nexamples = [{items}]\n");
+        let index = LineIndex::new(&text);
+        let mut most = 0;
+        for (offset, _) in text.match_indices('"') {
+            let before = index.scanned.get();
+            index.position(offset);
+            most = most.max(index.scanned.get() - before);
+        }
+        // Two lookups of less than a mark each (the offset's and its line start's);
+        // counting from the line's start would scan up to the whole 1.6 MB line.
+        assert!(most < 2 * MARK_EVERY, "one lookup counted {most} bytes");
     }
 }

@@ -39,7 +39,7 @@ fn parse_file<T>(
     path: &Path,
     text: &str,
     diags: &mut Vec<Diagnostic>,
-    read: fn(&mut Ctx<'_>, &ImDocument<&str>) -> Vec<T>,
+    read: impl FnOnce(&mut Ctx<'_>, &ImDocument<&str>) -> Vec<T>,
 ) -> Vec<T> {
     let mut ctx = Ctx::new(path, text, diags);
     match ctx.parse(text) {
@@ -48,13 +48,17 @@ fn parse_file<T>(
     }
 }
 
-/// Parses one intent file (`[[intent]]` tables) and checks each intent on its own.
+/// Parses one intent file (`[[intent]]` tables) and checks each intent on its own; a
+/// pattern longer than `max_pattern_chars` is refused without being compiled.
 pub(super) fn parse_intent_file(
     path: &Path,
     text: &str,
+    max_pattern_chars: usize,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Intent> {
-    parse_file(path, text, diags, read_intents)
+    parse_file(path, text, diags, |ctx, doc| {
+        read_intents(ctx, doc, max_pattern_chars)
+    })
 }
 
 /// Parses `courses.toml` (`[[course]]` tables) and checks each course on its own.
@@ -98,16 +102,21 @@ pub fn intent_examples(path: &Path, text: &str) -> Result<Vec<(String, Vec<Strin
     let mut ignored = Vec::new();
     let mut ctx = Ctx::new(path, text, &mut ignored);
     let doc = parse_toml(&ctx, text)?;
-    let intents = read_intents(&mut ctx, &doc);
+    // Patterns are not needed here: a limit of 0 characters refuses each one uncompiled.
+    let intents = read_intents(&mut ctx, &doc, 0);
     Ok(intents.into_iter().map(|i| (i.id, i.examples)).collect())
 }
 
 /// The `[[intent]]` tables of a parsed intent file, each checked on its own.
-fn read_intents(ctx: &mut Ctx<'_>, doc: &ImDocument<&str>) -> Vec<Intent> {
+fn read_intents(
+    ctx: &mut Ctx<'_>,
+    doc: &ImDocument<&str>,
+    max_pattern_chars: usize,
+) -> Vec<Intent> {
     let records = records(ctx, doc.as_table(), "intent", "an intent file");
     records
         .into_iter()
-        .filter_map(|record| read_intent(ctx, record))
+        .filter_map(|record| read_intent(ctx, record, max_pattern_chars))
         .collect()
 }
 
@@ -234,28 +243,20 @@ fn check_no_empty_strings(ctx: &mut Ctx<'_>, items: &[Located<String>], field: &
     }
 }
 
-/// The pattern compiled, or `None` after reporting why it cannot be used.
-fn compile_pattern(ctx: &mut Ctx<'_>, pattern: &Located<String>) -> Option<Pattern> {
-    if pattern.value.is_empty() {
-        let message = "empty regex in `patterns`: it would match every question";
-        ctx.error(&pattern.span, message);
-        return None;
+/// The pattern checked (see [`Pattern::new`]) with where it is written, or `None` after
+/// reporting why it cannot be used.
+fn check_pattern(
+    ctx: &mut Ctx<'_>,
+    pattern: &Located<String>,
+    max_chars: usize,
+) -> Option<(Pattern, Location)> {
+    match Pattern::new(&pattern.value, max_chars) {
+        Ok(checked) => Some((checked, ctx.locate(&pattern.span))),
+        Err(err) => {
+            ctx.error(&pattern.span, err.to_string());
+            None
+        }
     }
-    Pattern::new(&pattern.value)
-        .map_err(|err| {
-            let message = format!("invalid regex in `patterns`: {}", regex_error_text(&err));
-            ctx.error(&pattern.span, message);
-        })
-        .ok()
-}
-
-/// The regex crate's reason on one line (its syntax errors span several lines).
-fn regex_error_text(err: &regex::Error) -> String {
-    let text = err.to_string();
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix("error:"))
-        .map(|reason| reason.trim().to_string())
-        .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Why `url` is not an `https://host/...` URL, if it is not.
@@ -278,7 +279,11 @@ fn url_problem(url: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 
 /// Reads and checks one `[[intent]]` table; `None` when it has no usable string `id`.
-fn read_intent(ctx: &mut Ctx<'_>, mut record: Record<'_>) -> Option<Intent> {
+fn read_intent(
+    ctx: &mut Ctx<'_>,
+    mut record: Record<'_>,
+    max_pattern_chars: usize,
+) -> Option<Intent> {
     let rule = format!(
         "expected `area.name`, lowercase letters, digits and `_` (e.g. `billing.refund`), \
          at most {MAX_INTENT_ID} characters"
@@ -296,11 +301,11 @@ fn read_intent(ctx: &mut Ctx<'_>, mut record: Record<'_>) -> Option<Intent> {
 
     check_no_empty_strings(ctx, examples.as_deref().unwrap_or_default(), "examples");
     check_no_empty_strings(ctx, &keywords, "keywords");
-    let compiled: Vec<Pattern> = patterns
+    let (checked, pattern_locations): (Vec<Pattern>, Vec<Location>) = patterns
         .iter()
         .flatten()
-        .filter_map(|p| compile_pattern(ctx, p))
-        .collect();
+        .filter_map(|p| check_pattern(ctx, p, max_pattern_chars))
+        .unzip();
     warn_repeated_examples(ctx, &record, examples.as_deref().unwrap_or_default());
     if let (Some(examples), Some(patterns)) = (&examples, &patterns) {
         check_example_count(ctx, &record, examples.len(), patterns.len());
@@ -322,7 +327,8 @@ fn read_intent(ctx: &mut Ctx<'_>, mut record: Record<'_>) -> Option<Intent> {
         follow_up_locations: locations(ctx, &follow_ups),
         examples: values(examples),
         keywords: values(keywords),
-        patterns: compiled,
+        patterns: checked,
+        pattern_locations,
         courses: values(courses),
         follow_ups: values(follow_ups),
         action,
@@ -459,7 +465,7 @@ mod tests {
              follow_ups = [\"c.d\"]\naction = \"search_courses\"\n\n{OTHER}"
         );
         let mut diags = Vec::new();
-        let intents = parse_intent_file(Path::new("f.toml"), &text, &mut diags);
+        let intents = parse_intent_file(Path::new("f.toml"), &text, 1000, &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
         let intent = &intents[0];
         assert_eq!((intent.id.as_str(), intent.title.as_str()), ("a.b", "T"));
@@ -555,7 +561,7 @@ mod tests {
             let path = Path::new("x.toml");
             let draft = Draft {
                 dir: PathBuf::from("d"),
-                intents: parse_intent_file(path, text, &mut diags),
+                intents: parse_intent_file(path, text, 1000, &mut diags),
                 courses: parse_course_file(path, text, &mut diags),
                 synonyms: parse_synonym_file(path, text, &mut diags),
             };

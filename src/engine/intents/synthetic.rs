@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table};
 
-use super::{load_texts, normalize_example, Loaded, Refused};
+use super::{load_texts, normalize_example, Limits, Loaded, Refused};
 
 /// The file a synthetic set is written to.
 pub const FILE_NAME: &str = "generated.toml";
@@ -127,9 +127,10 @@ impl SyntheticSet {
         )
     }
 
-    /// The set through the loader, as if read from `generated/generated.toml`.
-    pub fn load(&self) -> Result<Loaded, Refused> {
-        load_texts(Path::new("generated"), [(FILE_NAME, self.text())])
+    /// The set through the loader within `limits`, as if read from
+    /// `generated/generated.toml`.
+    pub fn load(&self, limits: &Limits) -> Result<Loaded, Refused> {
+        load_texts(Path::new("generated"), [(FILE_NAME, self.text())], limits)
     }
 
     /// Writes the set to `dir/generated.toml`, replacing that file the way an editor saves
@@ -231,7 +232,7 @@ mod tests {
         assert_eq!(set.examples(7), other.examples(7));
         assert_eq!(set.text(), SyntheticSet::new("first", 50, 4).text());
         let loaded = set
-            .load()
+            .load(&Limits::shipped())
             .unwrap_or_else(|r| panic!("{:#?}", r.diagnostics));
         assert_eq!(loaded.set.intents().len(), 50);
         let seventh = loaded.set.intents_as_written().nth(7).unwrap();
@@ -257,7 +258,7 @@ mod tests {
             answer: "A".into(),
             examples: &examples,
         }]);
-        let loaded = load_texts(Path::new("d"), [("a.toml", text)]).unwrap();
+        let loaded = load_texts(Path::new("d"), [("a.toml", text)], &Limits::shipped()).unwrap();
         assert_eq!(loaded.set.intents()[0].examples, examples);
     }
 

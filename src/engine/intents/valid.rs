@@ -8,7 +8,7 @@
 //! [`IntentIndex`] everywhere (matcher classes, scores, candidates), so no part maps one
 //! order to another. The files' own order is kept aside for listings people read.
 
-use super::{Counts, Course, Draft, Intent, Synonym};
+use super::{Counts, Course, Draft, Intent, PatternSet, Synonym};
 use crate::engine::index::IntentIndex;
 
 /// Everything in an intent directory, fully validated.
@@ -18,12 +18,15 @@ pub struct ValidSet {
     draft: Draft,
     /// The intents in load order (files by name, tables in file order).
     as_written: Vec<IntentIndex>,
+    /// Every pattern of the set compiled together, each owned by its intent's index.
+    patterns: PatternSet,
     digest: String,
 }
 
 impl ValidSet {
-    /// Only the loader calls this, after the checks found no error.
-    pub(super) fn new(mut draft: Draft, digest: String) -> ValidSet {
+    /// Only the loader calls this, after the checks found no error and compiled the
+    /// patterns of `draft`'s intents, in `draft`'s order, into `patterns`.
+    pub(super) fn new(mut draft: Draft, patterns: PatternSet, digest: String) -> ValidSet {
         let mut order: Vec<usize> = (0..draft.intents.len()).collect();
         // Ids are unique (checked), so the order is total.
         order.sort_by(|&a, &b| draft.intents[a].id.cmp(&draft.intents[b].id));
@@ -31,6 +34,12 @@ impl ValidSet {
         for (index, &position) in order.iter().enumerate() {
             as_written[position] = IntentIndex::new(index);
         }
+        let owners = draft
+            .intents
+            .iter()
+            .zip(&as_written)
+            .flat_map(|(intent, &index)| std::iter::repeat_n(index, intent.patterns.len()))
+            .collect();
         let mut written: Vec<Option<Intent>> = std::mem::take(&mut draft.intents)
             .into_iter()
             .map(Some)
@@ -42,6 +51,7 @@ impl ValidSet {
         ValidSet {
             draft,
             as_written,
+            patterns: patterns.owned_by(owners),
             digest,
         }
     }
@@ -62,6 +72,11 @@ impl ValidSet {
         self.as_written
             .iter()
             .map(|index| &self.draft.intents[index.get()])
+    }
+
+    /// Every intent's patterns, compiled into one program.
+    pub fn patterns(&self) -> &PatternSet {
+        &self.patterns
     }
 
     pub fn courses(&self) -> &[Course] {
