@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use careerbot::admin::reload::Reloader;
 use careerbot::config::Settings;
 use careerbot::engine::intents::synthetic::{intent_file, SyntheticSet, Written};
-use careerbot::engine::intents::Limits;
+use careerbot::engine::intents::{Limits, Pattern};
 use careerbot::engine::Engine;
 
 /// Longest one run may take.
@@ -274,27 +274,38 @@ fn patterns_at_limit(limits: &Limits) -> Vec<String> {
         "{longest}{}",
         "x".repeat(limits.max_pattern_chars - longest.len())
     );
-    let fits = |patterns: &[String]| {
-        regex::RegexSetBuilder::new(patterns)
-            .case_insensitive(true)
-            .size_limit(limits.max_compiled_pattern_bytes)
-            .build()
-            .is_ok()
+    // The loader's own measure of the compiled size (each pattern weighed, not compiled).
+    let weight = |source: &str| {
+        Pattern::new(source, limits.max_pattern_chars)
+            .expect("a valid pattern")
+            .weight()
     };
+    let plain = |i: usize| format!("\\bplain{i}\\b");
+    let mut total = weight(&longest);
     let mut patterns = vec![longest];
-    while patterns.len() < limits.max_patterns {
-        patterns.push(format!("\\w{{18}}q{}", patterns.len()));
-        if !fits(&patterns) {
-            patterns.pop();
+    // Heavy patterns while the plain ones still fit after them.
+    loop {
+        let heavy = format!("\\w{{18}}q{}", patterns.len());
+        let rest = limits.max_patterns.saturating_sub(patterns.len() + 1);
+        let after = total + weight(&heavy) + rest * weight(&plain(limits.max_patterns));
+        if patterns.len() >= limits.max_patterns || after > limits.max_compiled_pattern_bytes {
             break;
         }
+        total += weight(&heavy);
+        patterns.push(heavy);
     }
     let heavy = patterns.len();
     while patterns.len() < limits.max_patterns {
-        patterns.push(format!("\\bplain{}\\b", patterns.len()));
+        let next = plain(patterns.len());
+        total += weight(&next);
+        patterns.push(next);
     }
-    assert!(fits(&patterns), "{heavy} heavy patterns");
+    assert!(
+        total <= limits.max_compiled_pattern_bytes,
+        "{heavy} heavy patterns"
+    );
     patterns
+}
 }
 
 /// A set exactly at every limit at once: `max_files` files holding `max_intents` intents,

@@ -84,8 +84,8 @@ pub(super) fn pattern_set(
         .iter()
         .flat_map(|i| i.patterns.iter().zip(&i.pattern_locations))
         .collect();
-    let sources: Vec<&str> = patterns.iter().map(|(p, _)| p.as_str()).collect();
-    match PatternSet::compile(&sources, limits) {
+    let checked: Vec<&Pattern> = patterns.iter().map(|(p, _)| *p).collect();
+    match PatternSet::compile(&checked, limits) {
         Ok(compiled) => Some(compiled),
         Err(too_big) => {
             let location = patterns.get(too_big.first_past).map(|(_, at)| *at);

@@ -8,15 +8,18 @@
 //! matcher either. Single patterns are compiled only to be checked and then dropped: the
 //! set is what answers.
 
-use std::ops::Range;
 
-use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{RegexSet, RegexSetBuilder};
+use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::utf8::Utf8Sequences;
 
 use super::limits::{setting, Limits};
 use crate::engine::index::IntentIndex;
 
-/// Size limit of one compiled `patterns` regex, so a hostile pattern cannot exhaust memory.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Limit of one pattern's weight ([`Pattern::weight`], an over-estimate of its compiled
+/// size), so one hostile pattern cannot exhaust memory. The heaviest shipped pattern
+/// weighs about 1.2 MB (it compiles to 0.2 MB); `\w{18}` weighs 2.9 MB (0.9 MB).
+pub const REGEX_SIZE_LIMIT: usize = 4 << 20;
 
 /// Cache of the set's lazy DFA: the memory one thread matching the set may use on top of
 /// the compiled set. One cache for the whole set (it was one per pattern).
@@ -27,6 +30,7 @@ const SET_DFA_CACHE: usize = 2 << 20;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
     source: String,
+    weight: usize,
 }
 
 /// Why a pattern cannot be used.
@@ -45,7 +49,8 @@ pub enum PatternError {
 
 impl Pattern {
     /// Checks `source`: its length (in characters) against `max_chars` first, then its
-    /// syntax and compiled size.
+    /// syntax (parsed, not compiled: a pattern is compiled once, with the whole set) and
+    /// the size it would compile to ([`Pattern::weight`]) against [`REGEX_SIZE_LIMIT`].
     pub fn new(source: &str, max_chars: usize) -> Result<Pattern, PatternError> {
         if source.is_empty() {
             return Err(PatternError::Empty);
@@ -60,19 +65,80 @@ impl Pattern {
                 });
             }
         }
-        RegexBuilder::new(source)
+        let hir = regex_syntax::ParserBuilder::new()
             .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()?;
+            .nest_limit(NEST_LIMIT)
+            .build()
+            .parse(source)
+            .map_err(|err| PatternError::Invalid(regex::Error::Syntax(err.to_string())))?;
+        let weight = weight(&hir)
+            .saturating_mul(BYTES_PER_STATE)
+            .saturating_add(BYTES_PER_PATTERN);
+        if weight > REGEX_SIZE_LIMIT {
+            return Err(PatternError::Invalid(regex::Error::CompiledTooBig(
+                REGEX_SIZE_LIMIT,
+            )));
+        }
         Ok(Pattern {
             source: source.to_owned(),
+            weight,
         })
+    }
+
+    /// About how many bytes the pattern compiles to, known from its parsed form without
+    /// compiling it: each literal byte, each byte range of a character class's UTF-8
+    /// encoding and each look-around is one state of the compiled automaton, a bounded
+    /// repetition copies its inside, and a state is counted as [`BYTES_PER_STATE`] bytes.
+    /// An over-estimate (the compiler shares common suffixes), so that a set whose weights
+    /// fit its budget compiles within it.
+    pub fn weight(&self) -> usize {
+        self.weight
     }
 
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+}
+
+/// How deeply groups and repetitions may nest in one pattern (the regex crate's default is
+/// 250; a sentence-sized pattern needs a handful).
+const NEST_LIMIT: u32 = 100;
+
+/// Bytes counted per automaton state, and per pattern, in [`Pattern::weight`]; calibrated
+/// so that a weight is above the size the regex crate compiles the pattern to (the test
+/// `a_weight_is_above_the_compiled_size` checks it on the shipped patterns and on
+/// repeated classes). Measured: 15-44 bytes a state, the most for small patterns and
+/// small classes (`[a-z]{18}`), the least for large Unicode classes (`\w{18}`, which this
+/// over-estimates threefold).
+const BYTES_PER_STATE: usize = 48;
+const BYTES_PER_PATTERN: usize = 512;
+
+/// The states of `hir` compiled to a byte automaton (see [`Pattern::weight`]), saturating.
+fn weight(hir: &Hir) -> usize {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(literal) => literal.0.len().max(1),
+        HirKind::Class(Class::Bytes(class)) => class.ranges().len().max(1),
+        HirKind::Class(Class::Unicode(class)) => class
+            .ranges()
+            .iter()
+            .map(|range| {
+                Utf8Sequences::new(range.start(), range.end())
+                    .map(|sequence| sequence.len())
+                    .sum::<usize>()
+            })
+            .sum::<usize>()
+            .max(1),
+        HirKind::Repetition(repetition) => {
+            // `x{n,m}` is m copies of x; `x{n,}` is n copies and a loop over one more.
+            let copies = repetition.max.unwrap_or(repetition.min.saturating_add(1));
+            weight(&repetition.sub).saturating_mul(copies.max(1) as usize)
+        }
+        HirKind::Capture(capture) => weight(&capture.sub).saturating_add(2),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => parts
+            .iter()
+            .fold(parts.len(), |sum, part| sum.saturating_add(weight(part))),
     }
 }
 
@@ -104,28 +170,40 @@ pub(super) struct SetTooBig {
 }
 
 impl PatternSet {
-    /// Compiles `sources` (each already a valid [`Pattern`]) together, bounded by
-    /// `limits.max_compiled_pattern_bytes`; `owners` are set later by the valid set.
-    pub(super) fn compile(sources: &[&str], limits: &Limits) -> Result<PatternSet, SetTooBig> {
-        if sources.is_empty() {
+    /// Compiles `patterns` together, bounded by `limits.max_compiled_pattern_bytes`: their
+    /// weights ([`Pattern::weight`]) are added up first, so a set past the bound is refused
+    /// at the first pattern past it without compiling anything; `owners` are set later by
+    /// the valid set.
+    pub(super) fn compile(patterns: &[&Pattern], limits: &Limits) -> Result<PatternSet, SetTooBig> {
+        if patterns.is_empty() {
             return Ok(PatternSet::default());
         }
         let max = limits.max_compiled_pattern_bytes;
-        match build(sources, max) {
+        let too_big = |first_past: usize| SetTooBig {
+            first_past,
+            message: format!(
+                "the set's patterns would compile to more than {} bytes together, from this \
+                 one on ({})",
+                max,
+                setting("max_compiled_pattern_bytes", max)
+            ),
+        };
+        let mut total = 0usize;
+        for (i, pattern) in patterns.iter().enumerate() {
+            total = total.saturating_add(pattern.weight());
+            if total > max {
+                return Err(too_big(i));
+            }
+        }
+        let sources: Vec<&str> = patterns.iter().map(|p| p.as_str()).collect();
+        match build(&sources, max) {
             Ok(regex) => Ok(PatternSet {
                 regex: Some(regex),
                 owners: Vec::new(),
             }),
-            Err(regex::Error::CompiledTooBig(_)) => Err(SetTooBig {
-                first_past: first_too_big(sources, max),
-                message: format!(
-                    "the set's patterns compile to more than {} bytes together, from this \
-                     one on ({})",
-                    max,
-                    setting("max_compiled_pattern_bytes", max)
-                ),
-            }),
-            // Each pattern compiled alone, so only the whole can fail.
+            // The weights over-estimate, so this is not expected; the last pattern is the
+            // one that did not fit.
+            Err(regex::Error::CompiledTooBig(_)) => Err(too_big(patterns.len() - 1)),
             Err(other) => Err(SetTooBig {
                 first_past: 0,
                 message: format!("the set's patterns cannot be compiled together: {other}"),
@@ -176,23 +254,6 @@ pub(super) fn build(sources: &[&str], max: usize) -> Result<RegexSet, regex::Err
         .build()
 }
 
-/// The first position at which `sources[..=i]` compile to more than `max` bytes (the whole
-/// does): a binary search, each step stopped by the limit as soon as it is crossed.
-fn first_too_big(sources: &[&str], max: usize) -> usize {
-    let fits = |end: usize| build(&sources[..end], max).is_ok();
-    // The prefix of length `fitting.start` fits, that of `fitting.end` does not.
-    let mut fitting: Range<usize> = 0..sources.len();
-    while fitting.end - fitting.start > 1 {
-        let mid = fitting.start + (fitting.end - fitting.start) / 2;
-        if fits(mid) {
-            fitting.start = mid;
-        } else {
-            fitting.end = mid;
-        }
-    }
-    fitting.end - 1
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -212,32 +273,70 @@ pub(super) mod tests {
         assert!(Pattern::new(&"é".repeat(1001), 1000).is_err());
     }
 
-    /// The smallest power of two that `source` compiles within: more than its size, less
-    /// than twice it.
-    pub(in super::super) fn fitting_one(source: &str) -> usize {
-        (8..30)
-            .map(|p| 1usize << p)
-            .find(|&max| build(&[source], max).is_ok())
-            .unwrap()
+    /// `source` checked with room to spare.
+    pub(in super::super) fn pattern(source: &str) -> Pattern {
+        Pattern::new(source, 1000).unwrap()
     }
 
     #[test]
     fn the_first_pattern_past_the_total_size_is_found() {
-        let sources: Vec<String> = (0..40).map(|i| format!("[a-z]{{18}}q{i}")).collect();
-        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
-        // One pattern fits, three cannot.
-        let max = fitting_one(sources[0]);
+        let patterns: Vec<Pattern> = (0..40)
+            .map(|i| pattern(&format!("[a-z]{{18}}q{i}")))
+            .collect();
+        let patterns: Vec<&Pattern> = patterns.iter().collect();
+        // Two fit, three do not.
+        let max = patterns[0].weight() * 2 + patterns[2].weight() / 2;
         let limits = Limits {
             max_compiled_pattern_bytes: max,
             ..Limits::UNBOUNDED
         };
-        let refused = PatternSet::compile(&sources, &limits).unwrap_err();
-        let first = refused.first_past;
-        assert!((1..=2).contains(&first), "{first}");
-        assert!(build(&sources[..first], max).is_ok());
-        assert!(build(&sources[..=first], max).is_err());
+        let refused = PatternSet::compile(&patterns, &limits).unwrap_err();
+        assert_eq!(refused.first_past, 2);
         let setting = format!("max_compiled_pattern_bytes = {max}");
         assert!(refused.message.contains(&setting), "{}", refused.message);
-        assert!(PatternSet::compile(&sources[..first], &limits).is_ok());
+        assert!(PatternSet::compile(&patterns[..2], &limits).is_ok());
+    }
+
+    #[test]
+    fn a_weight_is_above_the_compiled_size() {
+        // The shipped patterns, and the shapes that weigh most: Unicode classes repeated.
+        let shipped = crate::engine::intents::load_dir(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("intents"),
+            &Limits::UNBOUNDED,
+        )
+        .unwrap();
+        let mut sources: Vec<String> = shipped
+            .set
+            .intents()
+            .iter()
+            .flat_map(|intent| intent.patterns.iter().map(|p| p.as_str().to_owned()))
+            .collect();
+        assert!(sources.len() > 10, "{}", sources.len());
+        sources.extend(
+            [r"\w{18}q1", r"\b\w+\s+\w+\b", r".{30}", r"[^x]{12}", r"\d{3}-\d{4}"]
+                .map(String::from),
+        );
+        let mut total = 0;
+        for source in &sources {
+            let weight = pattern(source).weight();
+            total += weight;
+            assert!(build(&[source], weight).is_ok(), "{source}: weight {weight}");
+        }
+        let all: Vec<&str> = sources.iter().map(String::as_str).collect();
+        assert!(build(&all, total).is_ok(), "together: weight {total}");
+    }
+
+    #[test]
+    fn a_pattern_past_its_own_size_is_refused_without_compiling() {
+        match Pattern::new(r"\w{100}", 1000) {
+            Err(PatternError::Invalid(regex::Error::CompiledTooBig(max))) => {
+                assert_eq!(max, REGEX_SIZE_LIMIT)
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Pattern::new("(a", 1000),
+            Err(PatternError::Invalid(regex::Error::Syntax(_)))
+        ));
     }
 }
