@@ -586,7 +586,13 @@ fn connect_read_only(path: &Path) -> anyhow::Result<Connection> {
     };
     let conn = open(false)?;
     match conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(())) {
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ReadOnly => {}
+        // "attempt to write a readonly database" when there is no -wal either, "unable to
+        // open database file" when there is.
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+            ) => {}
         _ => return Ok(conn),
     }
     drop(conn);
