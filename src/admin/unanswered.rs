@@ -104,7 +104,8 @@ pub fn group(questions: &[QuestionRecord], similarity: f64) -> Vec<Group> {
 
 /// The length of the grams the index counts, in chars.
 const Q: usize = 3;
-/// Posting entries read per text, at most.
+/// Posting entries read per text once the rarest 3-grams a similar representative must
+/// share one of are read.
 const VISITS_MAX: usize = 20_000;
 /// Representatives whose 3-grams are counted per text, at most.
 const COUNTED_MAX: usize = 256;
@@ -122,8 +123,8 @@ const VERIFIED_MAX: usize = 32;
 /// thousands of near-identical representatives reaches those bounds.
 #[derive(Default)]
 struct Index {
-    /// 3-gram -> the groups whose representative holds it, biggest group first.
-    postings: FxHashMap<u64, Vec<usize>>,
+    /// 3-gram -> the groups whose representative holds it (and how often), biggest first.
+    postings: FxHashMap<u64, Vec<(usize, u32)>>,
     /// Per group, its representative's length (in chars), letter counts and 3-grams.
     reps: Vec<(usize, Letters, Vec<(u64, u32)>)>,
     /// Groups by the length of their representative.
@@ -138,8 +139,8 @@ struct Index {
 
 impl Index {
     fn add(&mut self, text: &Text<'_>, g: usize) {
-        for &(gram, _) in &text.grams {
-            self.postings.entry(gram).or_default().push(g);
+        for &(gram, n) in &text.grams {
+            self.postings.entry(gram).or_default().push((g, n));
         }
         self.reps
             .push((text.len, text.letters.clone(), text.grams.clone()));
@@ -178,8 +179,8 @@ impl Index {
             }
         };
         if let Some(fewest) = fewest {
-            // The rarest 3-grams, until what is left of the text is fewer than `fewest`;
-            // the representatives listed under most of them are counted first.
+            // The rarest 3-grams first, all of them unless the lists are too long; the
+            // representatives sharing the most of them are counted first.
             let mut rarest: Vec<(usize, u64, u32)> = text
                 .grams
                 .iter()
@@ -187,27 +188,28 @@ impl Index {
                 .collect();
             rarest.sort_unstable();
             let total: i64 = text.grams.iter().map(|&(_, n)| i64::from(n)).sum();
-            let (mut left, mut visits) = (total, 0);
+            let (mut left, mut visits) = (total, 0usize);
             let mut touched = Vec::new();
-            'probe: for (_, gram, n) in rarest {
-                if left < fewest {
+            for (_, gram, n) in rarest {
+                let list = self.postings.get(&gram).map_or(&[][..], Vec::as_slice);
+                if left < fewest && visits + list.len() > VISITS_MAX {
                     break;
                 }
                 left -= i64::from(n);
-                for &g in self.postings.get(&gram).into_iter().flatten() {
-                    visits += 1;
-                    if visits > VISITS_MAX {
-                        break 'probe;
-                    }
+                visits += list.len();
+                for &(g, m) in list {
                     if self.hits[g] == 0 {
                         touched.push(g);
                     }
-                    self.hits[g] += 1;
+                    self.hits[g] += n.min(m);
                 }
             }
+            // The 3-grams shared among those probed, against those a similar one shares
+            // at least there.
             let mut by_hits: Vec<(u32, usize)> = touched
                 .into_iter()
                 .map(|g| (std::mem::take(&mut self.hits[g]), g))
+                .filter(|&(hits, _)| i64::from(hits) >= fewest - left)
                 .collect();
             by_hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
             for &(_, g) in by_hits.iter().take(COUNTED_MAX) {
