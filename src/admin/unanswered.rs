@@ -2,16 +2,11 @@
 //! "how much does a junor earn") become one group, so an admin triages each once.
 //!
 //! Pure and synchronous. Distinct texts are compared, not rows, and each only against the
-//! groups' representatives that an index of their 3-grams finds (see `Index`): pairs that
-//! cannot reach the similarity (by 3-grams shared, length and letter counts, all lower
-//! bounds of the edit distance) are never compared, and at most a fixed number of the rest
-//! are, before the exact `strsim::normalized_levenshtein`. So a text costs the same whether
-//! the queue holds 10,000 all-different questions or 10,000 near-identical ones (which,
-//! compared with every representative, took seconds): `cargo bench --bench unanswered`.
+//! groups' representatives; pairs that cannot reach the similarity (by length, then by
+//! letter counts, both lower bounds of the edit distance) are skipped before the exact
+//! `strsim::normalized_levenshtein`, which keeps 10,000 questions well under a second.
 
 use std::collections::{BTreeMap, HashMap};
-
-use rustc_hash::FxHashMap;
 
 use serde::ser::SerializeSeq as _;
 use serde::{Serialize, Serializer};
@@ -60,12 +55,6 @@ fn intent_counts<S: Serializer>(
 /// Groups `questions`: a text joins the group whose representative it equals or is at least
 /// `similarity` similar to (normalized Levenshtein; the most similar group when several
 /// are). Groups come biggest first, then most recently asked first.
-///
-/// Each text is compared exactly only with the representatives that can reach the
-/// similarity by their 3-grams (see [`Index`]), at most [`VERIFIED_MAX`] of them, those
-/// sharing the most 3-grams first. Beyond those limits (many near-identical
-/// representatives) a text may miss an equally similar group and start its own; it never
-/// joins a group it is not similar enough to.
 pub fn group(questions: &[QuestionRecord], similarity: f64) -> Vec<Group> {
     let mut texts = distinct_texts(questions);
     // Most frequent first, so every group's first text is its most frequent one.
@@ -74,22 +63,34 @@ pub fn group(questions: &[QuestionRecord], similarity: f64) -> Vec<Group> {
     });
     // Each group as indexes into `texts`; the first one is the representative.
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut index = Index::default();
+    // Groups by the length (in chars) of their representative, with a copy of its letter
+    // counts: most pairs are ruled out by these alone, read in order from memory.
+    let mut by_len: BTreeMap<usize, Vec<(Letters, usize)>> = BTreeMap::new();
     for (i, text) in texts.iter().enumerate() {
         let mut best: Option<(f64, usize)> = None;
-        for g in index.candidates(text, similarity) {
-            let rep = &texts[groups[g][0]];
-            let Some(score) = similar(rep, text, similarity) else {
-                continue;
-            };
-            if best.is_none_or(|(top, at)| score > top || (score == top && g < at)) {
-                best = Some((score, g));
+        let (low, high) = length_window(text.len, similarity);
+        for (&len, in_window) in by_len.range(low..=high) {
+            let allowed = allowed_edits(len.max(text.len), similarity);
+            for &(ref letters, g) in in_window {
+                if letters.distance_bound(&text.letters) > allowed {
+                    continue;
+                }
+                let rep = &texts[groups[g][0]];
+                let Some(score) = similar(rep, text, similarity) else {
+                    continue;
+                };
+                if best.is_none_or(|(top, at)| score > top || (score == top && g < at)) {
+                    best = Some((score, g));
+                }
             }
         }
         match best {
             Some((_, g)) => groups[g].push(i),
             None => {
-                index.add(text, groups.len());
+                by_len
+                    .entry(text.len)
+                    .or_default()
+                    .push((text.letters.clone(), groups.len()));
                 groups.push(vec![i]);
             }
         }
@@ -102,175 +103,6 @@ pub fn group(questions: &[QuestionRecord], similarity: f64) -> Vec<Group> {
     out
 }
 
-/// The length of the grams the index counts, in chars.
-const Q: usize = 3;
-/// Posting entries read per text once the rarest 3-grams a similar representative must
-/// share one of are read.
-const VISITS_MAX: usize = 20_000;
-/// Representatives whose 3-grams are counted per text, at most.
-const COUNTED_MAX: usize = 256;
-/// Representatives compared exactly per text, at most.
-const VERIFIED_MAX: usize = 32;
-
-/// The representatives, found by their 3-grams. Two texts within `k` edits, the longer of
-/// length `m`, share at least `t = m - Q + 1 - k·Q` 3-grams (counted with repetition): an
-/// edit touches at most `Q` of them. So a representative similar to a text holds one of
-/// the text's 3-grams outside any `t - 1` of them: the text looks up its rarest 3-grams
-/// only, and representatives sharing fewer than `t` are never compared. Where `t` is not
-/// positive (short texts, low similarities) every representative of a fitting length is a
-/// candidate, as before the index. The work per text is bounded ([`VISITS_MAX`],
-/// [`COUNTED_MAX`], [`VERIFIED_MAX`], the biggest groups first); only a queue of
-/// thousands of near-identical representatives reaches those bounds.
-#[derive(Default)]
-struct Index {
-    /// 3-gram -> the groups whose representative holds it (and how often), biggest first.
-    postings: FxHashMap<u64, Vec<(usize, u32)>>,
-    /// Per group, its representative's length (in chars), letter counts and 3-grams.
-    reps: Vec<(usize, Letters, Vec<(u64, u32)>)>,
-    /// Groups by the length of their representative.
-    by_len: BTreeMap<usize, Vec<usize>>,
-    /// Per group, the number of the last text that counted it (scratch).
-    seen: Vec<usize>,
-    /// Per group, how many of the text's rarest 3-grams list it (scratch, kept zeroed).
-    hits: Vec<u32>,
-    /// Texts placed so far.
-    placed: usize,
-}
-
-impl Index {
-    fn add(&mut self, text: &Text<'_>, g: usize) {
-        for &(gram, n) in &text.grams {
-            self.postings.entry(gram).or_default().push((g, n));
-        }
-        self.reps
-            .push((text.len, text.letters.clone(), text.grams.clone()));
-        self.by_len.entry(text.len).or_default().push(g);
-        self.seen.push(usize::MAX);
-        self.hits.push(0);
-    }
-
-    /// The groups `text` may be `similarity` similar to, most promising first, at most
-    /// [`VERIFIED_MAX`].
-    fn candidates(&mut self, text: &Text<'_>, similarity: f64) -> Vec<usize> {
-        self.placed += 1;
-        let stamp = self.placed;
-        let (low, high) = length_window(text.len, similarity);
-        let needed = |len: usize| {
-            let longest = len.max(text.len);
-            grams_needed(longest, allowed_edits(longest, similarity))
-        };
-        // The fewest 3-grams a representative must share, over the lengths where that
-        // bound is positive (the others are scanned below).
-        let longest_rep = self.by_len.keys().next_back().copied().unwrap_or(0);
-        let fewest = (text.len..=high.min(longest_rep).max(text.len))
-            .map(needed)
-            .filter(|&t| t > 0)
-            .min();
-        let mut found: Vec<(u64, usize)> = Vec::new();
-        let consider = |g: usize, found: &mut Vec<(u64, usize)>| {
-            let (len, letters, grams) = &self.reps[g];
-            let shared = shared_grams(&text.grams, grams);
-            if (low..=high).contains(len)
-                && i64::try_from(shared).unwrap_or(i64::MAX) >= needed(*len)
-                && letters.distance_bound(&text.letters)
-                    <= allowed_edits((*len).max(text.len), similarity)
-            {
-                found.push((shared, g));
-            }
-        };
-        if let Some(fewest) = fewest {
-            // The rarest 3-grams first, all of them unless the lists are too long; the
-            // representatives sharing the most of them are counted first.
-            let mut rarest: Vec<(usize, u64, u32)> = text
-                .grams
-                .iter()
-                .map(|&(gram, n)| (self.postings.get(&gram).map_or(0, Vec::len), gram, n))
-                .collect();
-            rarest.sort_unstable();
-            let total: i64 = text.grams.iter().map(|&(_, n)| i64::from(n)).sum();
-            let (mut left, mut visits) = (total, 0usize);
-            let mut touched = Vec::new();
-            for (_, gram, n) in rarest {
-                let list = self.postings.get(&gram).map_or(&[][..], Vec::as_slice);
-                if left < fewest && visits + list.len() > VISITS_MAX {
-                    break;
-                }
-                left -= i64::from(n);
-                visits += list.len();
-                for &(g, m) in list {
-                    if self.hits[g] == 0 {
-                        touched.push(g);
-                    }
-                    self.hits[g] += n.min(m);
-                }
-            }
-            // The 3-grams shared among those probed, against those a similar one shares
-            // at least there.
-            let mut by_hits: Vec<(u32, usize)> = touched
-                .into_iter()
-                .map(|g| (std::mem::take(&mut self.hits[g]), g))
-                .filter(|&(hits, _)| i64::from(hits) >= fewest - left)
-                .collect();
-            by_hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            for &(_, g) in by_hits.iter().take(COUNTED_MAX) {
-                self.seen[g] = stamp;
-                consider(g, &mut found);
-            }
-        }
-        for (&len, in_window) in self.by_len.range(low..=high) {
-            if needed(len) <= 0 {
-                for &g in in_window {
-                    if self.seen[g] != stamp {
-                        self.seen[g] = stamp;
-                        consider(g, &mut found);
-                    }
-                }
-            }
-        }
-        found.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        found.truncate(VERIFIED_MAX);
-        found.into_iter().map(|(_, g)| g).collect()
-    }
-}
-
-/// The 3-grams `a` and `b` share, with repetition; both sorted by 3-gram.
-fn shared_grams(a: &[(u64, u32)], b: &[(u64, u32)]) -> u64 {
-    let (mut i, mut j, mut shared) = (0, 0, 0u64);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += u64::from(a[i].1.min(b[j].1));
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    shared
-}
-
-/// The 3-grams two texts within `edits` edits, the longer `longest` chars, share at least.
-fn grams_needed(longest: usize, edits: usize) -> i64 {
-    let (longest, edits, q) = (longest as i64, edits as i64, Q as i64);
-    longest - q + 1 - edits * q
-}
-
-/// The distinct 3-grams of `chars`, with how often each occurs.
-fn grams_of(chars: &[char]) -> Vec<(u64, u32)> {
-    let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
-    for window in chars.windows(Q) {
-        // Three chars of 21 bits each: exact, no hashing collisions.
-        let gram = window
-            .iter()
-            .fold(0u64, |gram, &c| (gram << 21) | u64::from(c));
-        *counts.entry(gram).or_default() += 1;
-    }
-    let mut grams: Vec<(u64, u32)> = counts.into_iter().collect();
-    grams.sort_unstable();
-    grams
-}
-
 /// One distinct question text and the rows that asked it.
 struct Text<'q> {
     text: &'q str,
@@ -278,8 +110,6 @@ struct Text<'q> {
     len: usize,
     chars: Vec<char>,
     letters: Letters,
-    /// Its distinct 3-grams and their counts, sorted by 3-gram.
-    grams: Vec<(u64, u32)>,
     rows: Vec<&'q QuestionRecord>,
     last_at_ms: i64,
 }
@@ -289,12 +119,10 @@ fn distinct_texts(questions: &[QuestionRecord]) -> Vec<Text<'_>> {
     let mut texts: Vec<Text<'_>> = Vec::new();
     for q in questions {
         let i = *index.entry(q.text.as_str()).or_insert_with(|| {
-            let chars: Vec<char> = q.text.chars().collect();
             texts.push(Text {
                 text: &q.text,
-                len: chars.len(),
-                grams: grams_of(&chars),
-                chars,
+                len: q.text.chars().count(),
+                chars: q.text.chars().collect(),
                 letters: Letters::of(&q.text),
                 rows: Vec::new(),
                 last_at_ms: i64::MIN,
@@ -623,48 +451,6 @@ mod tests {
                         a.text, b.text
                     );
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn three_grams_shared_never_rule_out_a_similar_pair() {
-        let texts = [
-            "",
-            "a",
-            "ab",
-            "abc",
-            "abcd",
-            "aaaa",
-            "aaab",
-            "baaa",
-            "kitten",
-            "sitting",
-            "how much does a junior earn",
-            "how much does a junor earn",
-            "how much does junior a earn",
-            "much how does a junior earn",
-            "how do i become a backend dev",
-            "how do i become a dev",
-        ];
-        let records: Vec<QuestionRecord> = texts.iter().map(|t| q(1, 1, t, &[])).collect();
-        let texts = distinct_texts(&records);
-        for a in &texts {
-            for b in &texts {
-                let mut shared = 0i64;
-                for (gram, n) in &a.grams {
-                    if let Some((_, m)) = b.grams.iter().find(|(g, _)| g == gram) {
-                        shared += i64::from(*n.min(m));
-                    }
-                }
-                let longest = a.len.max(b.len);
-                let distance = strsim::levenshtein(a.text, b.text);
-                assert!(
-                    shared >= grams_needed(longest, distance),
-                    "{:?} {:?}: {shared} 3-grams shared",
-                    a.text,
-                    b.text
-                );
             }
         }
     }
