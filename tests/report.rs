@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use careerbot::admin::store::{now_ms, QuestionRecord, Record, Source, Store, VoteRecord};
+use careerbot::admin::store::{now_ms, sidecar, QuestionRecord, Record, Source, Store, VoteRecord};
 use serde_json::json;
 
-use crate::support::careerbot;
+use crate::support::{careerbot, set_mode};
 
 const HOUR: i64 = 3_600_000;
 
@@ -243,4 +243,164 @@ fn report_refuses_a_bad_period_and_a_missing_database() {
     );
     assert!(!missing.exists(), "a report must not create the database");
     assert!(!missing.parent().unwrap().exists());
+}
+
+#[test]
+fn report_leaves_out_and_counts_a_row_whose_text_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("careerbot.sqlite3");
+    let now = now_ms();
+    Store::open(&database)
+        .unwrap()
+        .write(&[
+            question(
+                1,
+                now - HOUR,
+                "how do i cook pasta",
+                "fallback",
+                "salary",
+                0.1,
+            ),
+            question(2, now - HOUR, "written by hand", "fallback", "salary", 0.1),
+        ])
+        .unwrap();
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute_batch("UPDATE questions SET text = CAST(x'68c328ff' AS TEXT) WHERE id = 2")
+        .unwrap();
+    let settings = config(dir.path(), &database);
+
+    let out = careerbot(["report", "--json", "--config"])
+        .with_args([&settings])
+        .run();
+    out.expect_code(0);
+    let report = out.json();
+    assert_eq!(report["skipped_rows"], 1, "{report:#}");
+    assert_eq!(report["skipped_questions"], json!([2]));
+    assert_eq!(report["questions"], 1);
+    assert_eq!(report["unanswered"][0]["ids"], json!([1]));
+
+    let text = careerbot(["report", "--config"])
+        .with_args([&settings])
+        .run();
+    text.expect_code(0);
+    assert!(
+        text.stdout.contains(
+            "1 stored row left out of the figures, as its text is not valid UTF-8 (question 2)"
+        ),
+        "{text}"
+    );
+}
+
+/// Gives a folder back its write permission when dropped, so that it can be cleaned up
+/// even after a failed assertion.
+struct Writable<'a>(&'a Path);
+
+impl Drop for Writable<'_> {
+    fn drop(&mut self) {
+        set_mode(self.0, 0o755);
+    }
+}
+
+/// The names of the files in `dir`, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn report_reads_a_database_in_a_read_only_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    set_mode(dir.path(), 0o755);
+    let data = dir.path().join("data");
+    let database = data.join("careerbot.sqlite3");
+    let now = now_ms();
+    Store::open(&database)
+        .unwrap()
+        .write(&[question(
+            1,
+            now - HOUR,
+            "how do i cook pasta",
+            "fallback",
+            "salary",
+            0.1,
+        )])
+        .unwrap();
+    // Closed, SQLite has folded the WAL into the file and removed the -wal and -shm.
+    assert_eq!(files_in(&data), ["careerbot.sqlite3"]);
+    let settings = config(dir.path(), &database);
+    let report = || {
+        careerbot(["report", "--json", "--config"])
+            .with_args([&settings])
+            .unprivileged()
+            .run()
+    };
+    let before = std::fs::read(&database).unwrap();
+    set_mode(&database, 0o444);
+    set_mode(&data, 0o555);
+    let writable = Writable(&data);
+
+    // The bot is stopped: the database file is the whole database.
+    let out = report();
+    out.expect_code(0);
+    assert_eq!(out.json()["questions"], 1, "{out}");
+    assert_eq!(
+        files_in(&data),
+        ["careerbot.sqlite3"],
+        "the report wrote a file"
+    );
+    assert!(
+        std::fs::read(&database).unwrap() == before,
+        "the database changed"
+    );
+
+    // The bot is running (as another user): recent rows are still in its -wal, which the
+    // report reads with the bot's -shm.
+    drop(writable);
+    set_mode(&database, 0o644);
+    let mut bot = Store::open(&database).unwrap();
+    bot.write(&[question(
+        2,
+        now - HOUR,
+        "how do i cook rice",
+        "fallback",
+        "salary",
+        0.1,
+    )])
+    .unwrap();
+    assert!(sidecar(&database, "-wal").exists() && sidecar(&database, "-shm").exists());
+    set_mode(&data, 0o555);
+    let writable = Writable(&data);
+    let out = report();
+    out.expect_code(0);
+    assert_eq!(out.json()["questions"], 2, "{out}");
+
+    // A -wal without its -shm (copied, say) cannot be read from a read-only folder: the
+    // error says why and what to do.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    let copied = copy.join("careerbot.sqlite3");
+    std::fs::copy(&database, &copied).unwrap();
+    std::fs::copy(sidecar(&database, "-wal"), sidecar(&copied, "-wal")).unwrap();
+    drop(writable);
+    drop(bot);
+    set_mode(&copy, 0o555);
+    let _writable = Writable(&copy);
+    let out = careerbot(["report", "--config"])
+        .with_args([&config(dir.path(), &copied)])
+        .unprivileged()
+        .run();
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("folder is read-only") && out.stderr.contains("stop the bot"),
+        "{out}"
+    );
+    assert_eq!(
+        files_in(&copy),
+        ["careerbot.sqlite3", "careerbot.sqlite3-wal"]
+    );
 }

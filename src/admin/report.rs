@@ -3,11 +3,13 @@
 //! `/careerbot stats`).
 //!
 //! The figures are aggregated by SQLite, so a report over months of questions reads only
-//! the unanswered rows it groups. Days are UTC.
+//! the unanswered rows it groups. Days are UTC. A row with a text that is not valid UTF-8
+//! (written by hand, or by another program) is left out of every figure and counted in
+//! `skipped_rows`, so one bad row cannot fail the whole report.
 
 use serde::Serialize;
 
-use super::store::Store;
+use super::store::{Store, READABLE_QUESTION};
 use super::unanswered::{self, Group};
 use crate::text::fit;
 
@@ -15,6 +17,8 @@ use crate::text::fit;
 const TOP: usize = 10;
 /// Unanswered questions read to group (the newest).
 const UNANSWERED_READ: usize = 10_000;
+/// Skipped questions named in the report.
+const SKIPPED_NAMED: usize = 5;
 
 /// The figures of `[since_ms, until_ms)`.
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +39,11 @@ pub struct Report {
     pub helpfulness: Vec<Helpfulness>,
     /// The biggest groups of unanswered questions, at most 10.
     pub unanswered: Vec<Group>,
+    /// Rows of the period (questions and votes) left out of every figure above because a
+    /// text of theirs is not valid UTF-8 (or is a BLOB).
+    pub skipped_rows: u64,
+    /// The first few skipped questions' numbers, to find them with.
+    pub skipped_questions: Vec<u64>,
 }
 
 /// One UTC day.
@@ -85,12 +94,12 @@ pub fn build(
     let conn = store.conn();
     let range = [since_ms, until_ms];
     let per_day = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT date(at_ms / 1000, 'unixepoch') AS day, COUNT(*),
                     SUM(decision = 'answer'), SUM(decision = 'clarify'), SUM(decision = 'fallback')
-             FROM questions WHERE at_ms >= ?1 AND at_ms < ?2
-             GROUP BY day ORDER BY day",
-        )?
+             FROM questions WHERE at_ms >= ?1 AND at_ms < ?2 AND {READABLE_QUESTION}
+             GROUP BY day ORDER BY day"
+        ))?
         .query_map(range, |row| {
             Ok(Day {
                 day: row.get(0)?,
@@ -103,8 +112,11 @@ pub fn build(
         .collect::<Result<Vec<_>, _>>()?;
     let questions = per_day.iter().map(|d| d.questions).sum();
     let responded: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM questions
-         WHERE at_ms >= ?1 AND at_ms < ?2 AND decision <> 'unconfident'",
+        &format!(
+            "SELECT COUNT(*) FROM questions
+             WHERE at_ms >= ?1 AND at_ms < ?2 AND decision <> 'unconfident'
+               AND {READABLE_QUESTION}"
+        ),
         range,
         |row| row.get(0),
     )?;
@@ -118,11 +130,12 @@ pub fn build(
         fallback: share(per_day.iter().map(|d| d.fallbacks).sum()),
     };
     let top_intents = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT intent, COUNT(*) AS n FROM questions
              WHERE at_ms >= ?1 AND at_ms < ?2 AND decision = 'answer' AND intent IS NOT NULL
-             GROUP BY intent ORDER BY n DESC, intent LIMIT ?3",
-        )?
+               AND {READABLE_QUESTION}
+             GROUP BY intent ORDER BY n DESC, intent LIMIT ?3"
+        ))?
         .query_map(rusqlite::params![since_ms, until_ms, TOP as i64], |row| {
             Ok(IntentCount {
                 intent: row.get(0)?,
@@ -133,7 +146,7 @@ pub fn build(
     let helpfulness = conn
         .prepare(
             "SELECT intent, SUM(up <> 0), SUM(up = 0) FROM votes
-             WHERE at_ms >= ?1 AND at_ms < ?2
+             WHERE at_ms >= ?1 AND at_ms < ?2 AND careerbot_readable(intent)
              GROUP BY intent ORDER BY COUNT(*) DESC, intent",
         )?
         .query_map(range, |row| {
@@ -149,6 +162,28 @@ pub fn build(
     let queue = store.unanswered_between(since_ms, until_ms, below, UNANSWERED_READ)?;
     let mut unanswered = unanswered::group(&queue, similarity);
     unanswered.truncate(TOP);
+    let skipped_rows: i64 = conn.query_row(
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM questions
+                     WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT {READABLE_QUESTION})
+                  + (SELECT COUNT(*) FROM votes
+                     WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT careerbot_readable(intent))"
+        ),
+        range,
+        |row| row.get(0),
+    )?;
+    let skipped_questions = conn
+        .prepare(&format!(
+            "SELECT id FROM questions
+             WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT {READABLE_QUESTION}
+             ORDER BY id LIMIT ?3"
+        ))?
+        .query_map(
+            rusqlite::params![since_ms, until_ms, SKIPPED_NAMED as i64],
+            |row| row.get::<_, i64>(0),
+        )?
+        .map(|id| id.map(|id| id as u64))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Report {
         since_ms,
         until_ms,
@@ -158,6 +193,8 @@ pub fn build(
         top_intents,
         helpfulness,
         unanswered,
+        skipped_rows: count(skipped_rows),
+        skipped_questions,
     })
 }
 
@@ -202,6 +239,28 @@ pub fn format(report: &Report) -> String {
         ));
     }
     line(summary);
+    if report.skipped_rows > 0 {
+        let mut skipped = match report.skipped_rows {
+            1 => "1 stored row left out of the figures, as its text is not valid UTF-8".to_owned(),
+            n => {
+                format!("{n} stored rows left out of the figures, as their text is not valid UTF-8")
+            }
+        };
+        if !report.skipped_questions.is_empty() {
+            let ids: Vec<String> = report
+                .skipped_questions
+                .iter()
+                .map(u64::to_string)
+                .collect();
+            let noun = if ids.len() == 1 {
+                "question"
+            } else {
+                "questions"
+            };
+            skipped.push_str(&format!(" ({noun} {})", ids.join(", ")));
+        }
+        line(skipped);
+    }
 
     if !report.per_day.is_empty() {
         line(String::new());
@@ -470,5 +529,57 @@ mod tests {
             text.contains("no votes") && text.contains("Unanswered: none"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn rows_whose_text_is_not_utf8_are_left_out_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
+        store
+            .write(&[
+                q(1, MARCH_1 + 10, "salary?", "answer", "salary", 0.9),
+                q(
+                    2,
+                    MARCH_1 + 20,
+                    "how do i cook pasta",
+                    "fallback",
+                    "salary",
+                    0.1,
+                ),
+                q(3, MARCH_1 + 30, "broken text", "fallback", "salary", 0.1),
+                q(4, MARCH_1 + 40, "broken intent", "answer", "salary", 0.9),
+                v(1, MARCH_1 + 11, "salary", true),
+                v(4, MARCH_1 + 41, "salary", true),
+            ])
+            .unwrap();
+        // Bad bytes stored as TEXT, a BLOB where text belongs, and a vote's bad intent.
+        store
+            .conn()
+            .execute_batch(
+                "UPDATE questions SET text = CAST(x'6361c3fe28' AS TEXT) WHERE id = 3;
+                 UPDATE questions SET intent = x'73616c617279' WHERE id = 4;
+                 UPDATE votes SET intent = CAST(x'ff' AS TEXT) WHERE question = 4;",
+            )
+            .unwrap();
+        let report = build(&store, MARCH_1, MARCH_1 + DAY, 0.5, 0.85).unwrap();
+        assert_eq!(report.skipped_rows, 3);
+        assert_eq!(report.skipped_questions, [3, 4]);
+        assert_eq!(report.questions, 2);
+        assert_eq!(report.unanswered.len(), 1, "{:?}", report.unanswered);
+        assert_eq!(report.unanswered[0].ids, [2]);
+        assert_eq!(report.top_intents.len(), 1);
+        assert_eq!(report.top_intents[0].count, 1);
+        assert_eq!(report.helpfulness.len(), 1);
+        assert_eq!(report.helpfulness[0].up, 1);
+        let text = format(&report);
+        assert!(
+            text.contains(
+                "3 stored rows left out of the figures, as their text is not valid UTF-8 \
+                 (questions 3, 4)"
+            ),
+            "{text}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["skipped_rows"], 3);
     }
 }

@@ -200,7 +200,10 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating it and its directory when missing) and migrates the database.
+    /// Opens (creating it and its directory when missing) and migrates the database. A
+    /// file that is not careerbot's (see [`APPLICATION_ID`]) is refused before anything is
+    /// written to it, so pointing `[admin] database` at another program's file cannot
+    /// change it.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
@@ -208,8 +211,10 @@ impl Store {
         }
         let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // Only reads: the WAL switch below is the first write.
+        identify(&conn, path)?;
         let setup = || -> rusqlite::Result<String> {
-            conn.busy_timeout(Duration::from_secs(5))?;
             let mode = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
                 row.get::<_, String>(0)
             })?;
@@ -224,33 +229,35 @@ impl Store {
             tracing::warn!(path = %path.display(), %mode, "the database is not in WAL mode");
         }
         migrate(&mut conn, path)?;
+        register_functions(&conn)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
         })
     }
 
-    /// Opens an existing database for reading only (reports); never creates or migrates.
+    /// Opens an existing database for reading only (reports); never creates, migrates or
+    /// writes anything, so it also works on a database in a folder the caller cannot
+    /// write to (see [`connect_read_only`]).
     pub fn open_read_only(path: &Path) -> anyhow::Result<Store> {
         anyhow::ensure!(
             path.is_file(),
             "no database at {} (the bot creates it on first run)",
             path.display()
         );
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags)
-            .with_context(|| format!("cannot open the database {}", path.display()))?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        let version = user_version(&conn, path)?;
+        let conn = connect_read_only(path)?;
+        let version = match identify(&conn, path)? {
+            Identity::Empty => 0,
+            Identity::Careerbot(version) | Identity::Unstamped(version) => version,
+        };
         check_not_newer(version, path)?;
         anyhow::ensure!(
             version == SCHEMA_VERSION,
             "{} is at schema version {version}, older than this careerbot's {SCHEMA_VERSION} \
-             (not a careerbot database, or one that `careerbot run` has not upgraded yet)",
+             (an empty database, or one that `careerbot run` has not upgraded yet)",
             path.display()
         );
+        register_functions(&conn)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
@@ -366,15 +373,21 @@ impl Store {
              WHERE at_ms >= ?1 AND at_ms < ?2 AND resolved IS NULL
                AND (decision = 'fallback'
                     OR (decision IN ('answer', 'clarify') AND confidence < ?3))
+               AND {READABLE_QUESTION}
              ORDER BY at_ms DESC, id DESC
              LIMIT ?4"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(
-            params![since_ms, until_ms, f64::from(below), limit],
-            question_from_row,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = stmt.query(params![since_ms, until_ms, f64::from(below), limit])?;
+        let mut questions = Vec::new();
+        while let Some(row) = rows.next()? {
+            let question = question_from_row(row).with_context(|| {
+                let id = row.get::<_, i64>(0).unwrap_or(-1);
+                format!("cannot read question {id} of {}", self.path.display())
+            })?;
+            questions.push(question);
+        }
+        Ok(questions)
     }
 
     /// Marks questions resolved, so they leave the unanswered queue. `action` is the intent
@@ -436,6 +449,199 @@ fn question_from_row(row: &Row<'_>) -> rusqlite::Result<QuestionRecord> {
     })
 }
 
+/// careerbot's `PRAGMA application_id`: "cbot" in ASCII. SQLite keeps it in the file
+/// header (offset 68), so whose file a database is can be told before anything is written
+/// to it. careerbot writes it into every database it creates; earlier versions wrote 0
+/// (see [`Identity::Unstamped`]).
+pub const APPLICATION_ID: i32 = 0x6362_6F74;
+
+/// Whose database a file is, as read before anything is written to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Identity {
+    /// No tables, no application id and schema version 0: a new (or empty) file that
+    /// careerbot may fill.
+    Empty,
+    /// Stamped with [`APPLICATION_ID`]; at this schema version.
+    Careerbot(usize),
+    /// Written by a careerbot older than the stamp (application id 0): holds exactly the
+    /// tables and indexes of careerbot's schema at this version. Stamped when opened for
+    /// writing.
+    Unstamped(usize),
+}
+
+/// Reads whose database `path` is, and refuses one that is not careerbot's with a single
+/// line naming the file. Only reads: a refused file is left as it was.
+fn identify(conn: &Connection, path: &Path) -> anyhow::Result<Identity> {
+    let refuse = |why: String| {
+        anyhow::anyhow!(
+            "{} is not a careerbot database ({why}); careerbot leaves it untouched: set \
+             `[admin] database` to a file of its own",
+            path.display()
+        )
+    };
+    let read = || -> rusqlite::Result<(i32, i64, Vec<SchemaObject>)> {
+        let id = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let version = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok((id, version, schema_objects(conn)?))
+    };
+    let (id, version, objects) = match read() {
+        Ok(read) => read,
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            return Err(refuse("not an SQLite database".to_owned()))
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot read the database {}", path.display())))
+        }
+    };
+    let version_index = usize::try_from(version).unwrap_or(usize::MAX);
+    if id == APPLICATION_ID {
+        return Ok(Identity::Careerbot(version_index));
+    }
+    if id != 0 {
+        return Err(refuse(format!(
+            "its application_id is {id:#x}, careerbot's is {APPLICATION_ID:#x}"
+        )));
+    }
+    if objects.is_empty() && version == 0 {
+        return Ok(Identity::Empty);
+    }
+    if version_index <= SCHEMA_VERSION && objects == schema_at(version_index) {
+        return Ok(Identity::Unstamped(version_index));
+    }
+    let names: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.kind == "table")
+        .map(|o| o.name.as_str())
+        .collect();
+    Err(refuse(format!(
+        "no careerbot application_id, and its schema (user_version {version}, tables: {}) \
+         is not one careerbot wrote",
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    )))
+}
+
+/// A table, index, view or trigger of a database, as `sqlite_master` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SchemaObject {
+    kind: String,
+    name: String,
+    table: String,
+}
+
+/// The schema objects of `conn` (SQLite's own `sqlite_*` ones left out), sorted.
+fn schema_objects(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
+    conn.prepare(
+        "SELECT type, name, tbl_name FROM sqlite_master
+         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name, tbl_name",
+    )?
+    .query_map([], |row| {
+        Ok(SchemaObject {
+            kind: row.get(0)?,
+            name: row.get(1)?,
+            table: row.get(2)?,
+        })
+    })?
+    .collect()
+}
+
+/// The schema objects careerbot's migrations create up to `version`, built in memory.
+fn schema_at(version: usize) -> Vec<SchemaObject> {
+    let conn = Connection::open_in_memory().expect("an in-memory database");
+    for step in &MIGRATIONS[..version] {
+        conn.execute_batch(step).expect("the migrations apply");
+    }
+    schema_objects(&conn).expect("an in-memory schema reads")
+}
+
+/// Opens `path` read-only. A WAL database needs its `-shm` file to be read; in a folder
+/// the caller cannot write to, that file cannot be created, and SQLite answers "attempt
+/// to write a readonly database". Then, when there is no `-wal` file with changes the
+/// database file does not hold yet, the file alone is the whole database and is read as
+/// immutable; otherwise the error says what to do.
+fn connect_read_only(path: &Path) -> anyhow::Result<Connection> {
+    let open = |immutable: bool| -> anyhow::Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = if immutable {
+            let absolute = std::path::absolute(path)?;
+            let uri = url::Url::from_file_path(&absolute)
+                .map_err(|()| anyhow::anyhow!("{} cannot be made a URI", path.display()))?;
+            Connection::open_with_flags(format!("{uri}?mode=ro&immutable=1"), flags)
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // Belt and braces: even a statement that could write is refused.
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(conn)
+    };
+    let conn = open(false)?;
+    match conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(())) {
+        // "attempt to write a readonly database" when there is no -wal either, "unable to
+        // open database file" when there is.
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+            ) => {}
+        _ => return Ok(conn),
+    }
+    drop(conn);
+    let wal = sidecar(path, "-wal");
+    if wal.metadata().is_ok_and(|m| m.len() > 0) {
+        anyhow::bail!(
+            "cannot read the database {}: its folder is read-only to this user, and {} holds \
+             changes that SQLite can only read with a -shm file it would have to create \
+             there; run the report as a user who can write to the folder, or stop the bot \
+             cleanly first (which folds the changes into the database file)",
+            path.display(),
+            wal.display()
+        );
+    }
+    debug!(path = %path.display(), "read-only folder: reading the database file as immutable");
+    open(true)
+}
+
+/// `path` with `suffix` appended to its file name (SQLite's `-wal`, `-shm`, `-journal`).
+pub fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The SQL function `careerbot_readable(a, b, ...)`: whether every argument can be read as
+/// text (NULL, a number, or TEXT that is valid UTF-8; not a BLOB). Rows failing it are left
+/// out of reports and counted, instead of one bad row failing the whole report.
+fn register_functions(conn: &Connection) -> anyhow::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "careerbot_readable",
+        -1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok((0..ctx.len()).all(|i| match ctx.get_raw(i) {
+                ValueRef::Text(bytes) => std::str::from_utf8(bytes).is_ok(),
+                ValueRef::Blob(_) => false,
+                ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => true,
+            }))
+        },
+    )?;
+    Ok(())
+}
+
+/// The condition a question row must meet to be read (see [`register_functions`]).
+pub(super) const READABLE_QUESTION: &str =
+    "careerbot_readable(source, text, decision, intent, candidates, engine_version)";
+
 fn user_version(conn: &Connection, path: &Path) -> anyhow::Result<usize> {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -461,7 +667,16 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version = user_version(&tx, path)?;
         check_not_newer(version, path)?;
+        // A new database, or one of a careerbot older than the stamp (`identify` checked
+        // its schema): stamped in the same transaction as its first step, if any.
+        let id: i32 = tx.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        if id == 0 {
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        }
         let Some(step) = MIGRATIONS.get(version) else {
+            if id == 0 {
+                tx.commit()?;
+            }
             return Ok(());
         };
         tx.execute_batch(step).with_context(|| {
@@ -924,6 +1139,130 @@ mod tests {
         }
     }
 
+    /// The bytes and modification time of `path`, and which of SQLite's side files exist.
+    fn snapshot(path: &Path) -> (Vec<u8>, SystemTime, Vec<bool>) {
+        let sides = ["-wal", "-shm", "-journal"]
+            .iter()
+            .map(|suffix| sidecar(path, suffix).exists())
+            .collect();
+        let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+        (std::fs::read(path).unwrap(), modified, sides)
+    }
+
+    #[test]
+    fn another_programs_database_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = dir.path().join("notes.sqlite3");
+        // Another program's file: its own table, user_version 0, the default DELETE journal.
+        Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+        // Careerbot's very tables, but another program's application id.
+        let claimed = dir.path().join("claimed.sqlite3");
+        let conn = Connection::open(&claimed).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.pragma_update(None, "application_id", 42).unwrap();
+        drop(conn);
+        // Not SQLite at all.
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "these are my notes, not a database\n".repeat(200)).unwrap();
+
+        for (path, why) in [
+            (&foreign, "tables: notes"),
+            (&claimed, "application_id is 0x2a"),
+            (&text, "not an SQLite database"),
+        ] {
+            let before = snapshot(path);
+            assert_eq!(before.2, [false, false, false]);
+            for error in [
+                Store::open(path).unwrap_err(),
+                Store::open_read_only(path).unwrap_err(),
+            ] {
+                let error = format!("{error:#}");
+                assert!(
+                    error.contains(&format!("{} is not a careerbot database", path.display()))
+                        && error.contains(why)
+                        && !error.contains('\n'),
+                    "{error}"
+                );
+            }
+            assert!(snapshot(path) == before, "{} changed", path.display());
+        }
+        let notes: String = Connection::open(&foreign)
+            .unwrap()
+            .query_row("SELECT body FROM notes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(notes, "mine");
+    }
+
+    #[test]
+    fn new_databases_are_stamped_and_older_careerbot_ones_still_open() {
+        let application_id = |conn: &Connection| -> i32 {
+            conn.pragma_query_value(None, "application_id", |r| r.get(0))
+                .unwrap()
+        };
+        let (dir, path) = temp_db();
+        let store = Store::open(&path).unwrap();
+        assert_eq!(application_id(&store.conn), APPLICATION_ID);
+        drop(store);
+        // An empty file (as `touch` leaves it) is a new database too.
+        let empty = dir.path().join("empty.sqlite3");
+        std::fs::write(&empty, "").unwrap();
+        assert_eq!(
+            application_id(&Store::open(&empty).unwrap().conn),
+            APPLICATION_ID
+        );
+
+        // As careerbot wrote it before the stamp: WAL, schema version 1, application id 0.
+        let older = dir.path().join("older.sqlite3");
+        let conn = Connection::open(&older).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO questions (id, at_ms, source, text, decision, confidence, candidates,
+                                    engine_version)
+             VALUES (1, 100, 'dm', 'old question', 'fallback', 0.1, '[]', '0.0.9')",
+        )
+        .unwrap();
+        drop(conn);
+        // Read-only, it is read as it is...
+        let reader = Store::open_read_only(&older).unwrap();
+        assert_eq!(reader.counts().unwrap(), (1, 0));
+        assert_eq!(application_id(&reader.conn), 0);
+        drop(reader);
+        // ...and opened for writing, it is stamped and keeps its rows.
+        let store = Store::open(&older).unwrap();
+        assert_eq!(application_id(&store.conn), APPLICATION_ID);
+        assert_eq!(store.counts().unwrap(), (1, 0));
+        drop(store);
+
+        // An unstamped database with a table careerbot never made is not careerbot's.
+        let extended = dir.path().join("extended.sqlite3");
+        let conn = Connection::open(&extended).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch("CREATE TABLE extra (x)").unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        let error = format!("{:#}", Store::open(&extended).unwrap_err());
+        assert!(error.contains("tables: extra, questions, votes"), "{error}");
+    }
+
+    #[test]
+    fn a_read_only_store_cannot_write() {
+        let (_dir, path) = temp_db();
+        Store::open(&path).unwrap();
+        let reader = Store::open_read_only(&path).unwrap();
+        let error = reader
+            .conn
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("readonly"), "{error}");
+    }
+
     #[test]
     fn read_only_needs_an_existing_careerbot_database() {
         let (dir, path) = temp_db();
@@ -939,6 +1278,10 @@ mod tests {
             .execute_batch("CREATE TABLE t (x)")
             .unwrap();
         let error = format!("{:#}", Store::open_read_only(&other).unwrap_err());
+        assert!(error.contains("not a careerbot database"), "{error}");
+        let empty = dir.path().join("empty.sqlite3");
+        std::fs::write(&empty, "").unwrap();
+        let error = format!("{:#}", Store::open_read_only(&empty).unwrap_err());
         assert!(error.contains("schema version 0"), "{error}");
         Store::open(&path)
             .unwrap()

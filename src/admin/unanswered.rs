@@ -456,6 +456,37 @@ mod tests {
     }
 
     #[test]
+    fn near_identical_questions_form_one_group_and_different_ones_stay_apart() {
+        let base = "how much does a junior backend engineer earn in berlin";
+        let mut questions = Vec::new();
+        // 10,000 near-identical questions: one letter changed each.
+        for id in 0..10_000u64 {
+            let mut text: Vec<char> = base.chars().collect();
+            let at = (id as usize * 7) % text.len();
+            text[at] = char::from(b'a' + (id % 26) as u8);
+            let text: String = text.into_iter().collect();
+            questions.push(q(id, id as i64, &text, &["salary"]));
+        }
+        questions.push(q(20_000, 5, base, &["salary"]));
+        questions.push(q(20_001, 6, base, &["salary"]));
+        let others = [
+            "how much does a senior frontend developer earn in paris",
+            "what is kubernetes",
+            "can i learn rust in a month",
+            "how do i switch careers into backend engineering",
+        ];
+        for (n, text) in others.iter().enumerate() {
+            questions.push(q(30_000 + n as u64, 1, text, &[]));
+        }
+        let groups = group(&questions, 0.85);
+        let mut expected = vec![(base, 10_002)];
+        expected.extend(others.iter().map(|t| (*t, 1)));
+        let mut got = summary(&groups);
+        got[1..].sort_by_key(|&(text, _)| others.iter().position(|o| *o == text));
+        assert_eq!(got, expected);
+    }
+
+    #[test]
     fn ten_thousand_questions_are_grouped_quickly() {
         // 10,000 distinct texts: 5,000 generated questions, each also asked with a typo.
         let words: Vec<&str> = "how much salary junior senior backend engineer rust go python \

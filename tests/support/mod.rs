@@ -241,6 +241,16 @@ impl Run {
         self
     }
 
+    /// Runs as `nobody` (uid and gid 65534) when the tests run as root, for whom file
+    /// permissions do not bind: a read-only folder is then read-only to the binary too.
+    pub fn unprivileged(mut self) -> Self {
+        use std::os::unix::process::CommandExt as _;
+        if running_as_root() {
+            self.cmd.uid(65534).gid(65534);
+        }
+        self
+    }
+
     /// Runs to completion, feeding stdin (closed afterwards) and capturing both outputs.
     pub fn run(self) -> Output {
         let (child, writer) = self.spawn();
@@ -307,6 +317,20 @@ impl Run {
         });
         (child, writer)
     }
+}
+
+/// Whether the tests run as root: the owner of a file this process has just created.
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let file = tempfile::tempfile().expect("a temporary file");
+    file.metadata().expect("its metadata").uid() == 0
+}
+
+/// Sets the permission bits of `path`.
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
 }
 
 /// `["--intents", dir]`, ready to chain with other arguments.
