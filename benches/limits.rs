@@ -306,7 +306,6 @@ fn patterns_at_limit(limits: &Limits) -> Vec<String> {
     );
     patterns
 }
-}
 
 /// A set exactly at every limit at once: `max_files` files holding `max_intents` intents,
 /// `max_examples` examples and `max_patterns` patterns (as large compiled as fits), padded

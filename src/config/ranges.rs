@@ -71,7 +71,10 @@ pub const RANGES: &[(&str, Range)] = &[
     ("limits.max_examples", Range::Whole(1, 1_000_000)),
     ("limits.max_patterns", Range::Whole(1, 10_000)),
     ("limits.max_pattern_chars", Range::Whole(1, 100_000)),
-    ("limits.max_compiled_pattern_bytes", Range::Whole(1, 256 << 20)),
+    (
+        "limits.max_compiled_pattern_bytes",
+        Range::Whole(1, 256 << 20),
+    ),
 ];
 
 /// The range of `key`, if it is a numeric setting.

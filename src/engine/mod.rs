@@ -298,7 +298,12 @@ mod tests {
     #[test]
     fn a_course_search_that_falls_back_is_no_surer_than_its_suggestions() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
-        let (engine, _) = Engine::load(&dir, &MatcherSettings::shipped(), &intents::Limits::shipped()).unwrap();
+        let (engine, _) = Engine::load(
+            &dir,
+            &MatcherSettings::shipped(),
+            &intents::Limits::shipped(),
+        )
+        .unwrap();
         let reply = engine.reply("any good course on rest apis");
         assert_eq!(reply.decision, Decision::Fallback, "{reply:#?}");
         assert!(

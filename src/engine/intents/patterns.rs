@@ -8,7 +8,6 @@
 //! matcher either. Single patterns are compiled only to be checked and then dropped: the
 //! set is what answers.
 
-
 use regex::{RegexSet, RegexSetBuilder};
 use regex_syntax::hir::{Class, Hir, HirKind};
 use regex_syntax::utf8::Utf8Sequences;
@@ -313,14 +312,23 @@ pub(super) mod tests {
             .collect();
         assert!(sources.len() > 10, "{}", sources.len());
         sources.extend(
-            [r"\w{18}q1", r"\b\w+\s+\w+\b", r".{30}", r"[^x]{12}", r"\d{3}-\d{4}"]
-                .map(String::from),
+            [
+                r"\w{18}q1",
+                r"\b\w+\s+\w+\b",
+                r".{30}",
+                r"[^x]{12}",
+                r"\d{3}-\d{4}",
+            ]
+            .map(String::from),
         );
         let mut total = 0;
         for source in &sources {
             let weight = pattern(source).weight();
             total += weight;
-            assert!(build(&[source], weight).is_ok(), "{source}: weight {weight}");
+            assert!(
+                build(&[source], weight).is_ok(),
+                "{source}: weight {weight}"
+            );
         }
         let all: Vec<&str> = sources.iter().map(String::as_str).collect();
         assert!(build(&all, total).is_ok(), "together: weight {total}");
