@@ -1068,7 +1068,8 @@ fn a_limit_set_by_the_environment_refuses_a_set_past_it() {
         .run();
     out.expect_code(1);
     assert!(
-        out.stderr.contains("limits.max_intents") && out.stderr.contains("must be between 1 and"),
+        out.stderr.contains("limits.max_intents")
+            && out.stderr.contains("must be a whole number from 1 to"),
         "{out}"
     );
 }
