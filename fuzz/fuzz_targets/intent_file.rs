@@ -12,8 +12,10 @@
 #![no_main]
 
 use std::path::Path;
+use std::sync::LazyLock;
 
-use careerbot::engine::intents::{load_texts, Diagnostic, Severity};
+use careerbot::config::Settings;
+use careerbot::engine::intents::{load_texts, Diagnostic, Limits, Severity};
 use libfuzzer_sys::fuzz_target;
 
 /// `tests/fixtures/good`, one valid set (compiled into the target, so it runs from any
@@ -41,6 +43,9 @@ const FILES: [(&str, &str); 4] = [
 /// of the four values).
 const CHOICE: [usize; 4] = [2, 2, 0, 3];
 
+/// The shipped `[limits]`, read once.
+static LIMITS: LazyLock<Limits> = LazyLock::new(|| Settings::defaults().limits);
+
 fuzz_target!(|data: &[u8]| {
     let Some((&control, rest)) = data.split_first() else {
         return;
@@ -67,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
     files[chosen].1 = &text;
 
     let dir = Path::new("good");
-    match load_texts(dir, files.iter().copied()) {
+    match load_texts(dir, files.iter().copied(), &LIMITS) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 assert_eq!(warning.severity, Severity::Warning, "{warning}");

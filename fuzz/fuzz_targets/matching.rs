@@ -37,8 +37,10 @@ const FILES: [(&str, &str); 4] = [
 ];
 
 static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
-    let loaded = load_texts(Path::new("good"), FILES).expect("tests/fixtures/good is valid");
-    Engine::build(loaded.set, &Settings::defaults().matcher)
+    let settings = Settings::defaults();
+    let loaded = load_texts(Path::new("good"), FILES, &settings.limits)
+        .expect("tests/fixtures/good is valid");
+    Engine::build(loaded.set, &settings.matcher)
 });
 
 fuzz_target!(|data: &[u8]| {
