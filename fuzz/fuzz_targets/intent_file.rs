@@ -18,26 +18,8 @@ use careerbot::config::Settings;
 use careerbot::engine::intents::{load_texts, Diagnostic, Limits, Severity};
 use libfuzzer_sys::fuzz_target;
 
-/// `tests/fixtures/good`, one valid set (compiled into the target, so it runs from any
-/// directory).
-const FILES: [(&str, &str); 4] = [
-    (
-        "courses.toml",
-        include_str!("../../tests/fixtures/good/courses.toml"),
-    ),
-    (
-        "meta.toml",
-        include_str!("../../tests/fixtures/good/meta.toml"),
-    ),
-    (
-        "role.toml",
-        include_str!("../../tests/fixtures/good/role.toml"),
-    ),
-    (
-        "synonyms.toml",
-        include_str!("../../tests/fixtures/good/synonyms.toml"),
-    ),
-];
+mod good;
+use good::FILES;
 
 /// Which of `FILES` the first byte's two low bits pick (the intent file `role.toml` for two
 /// of the four values).

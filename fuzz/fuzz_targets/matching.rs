@@ -15,26 +15,8 @@ use careerbot::engine::matcher::Decision;
 use careerbot::engine::Engine;
 use libfuzzer_sys::fuzz_target;
 
-/// The set, as `tests/fixtures/good` holds it (compiled into the target, so it runs from
-/// any directory).
-const FILES: [(&str, &str); 4] = [
-    (
-        "courses.toml",
-        include_str!("../../tests/fixtures/good/courses.toml"),
-    ),
-    (
-        "meta.toml",
-        include_str!("../../tests/fixtures/good/meta.toml"),
-    ),
-    (
-        "role.toml",
-        include_str!("../../tests/fixtures/good/role.toml"),
-    ),
-    (
-        "synonyms.toml",
-        include_str!("../../tests/fixtures/good/synonyms.toml"),
-    ),
-];
+mod good;
+use good::FILES;
 
 static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
     let settings = Settings::defaults();
