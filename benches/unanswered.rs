@@ -1,7 +1,10 @@
 //! How long grouping the unanswered queue takes: 10,000 near-identical questions (one
-//! question asked over and over with a different reference number) and 10,000
-//! all-different ones, through `unanswered::group` alone and
-//! through the whole `report::build` over a database holding them.
+//! question asked over and over with a different reference number), 10,000 look-alikes
+//! (one question ending in a different arrangement of the same 20 letters: every pair
+//! passes the cheap bounds, and most are just too far apart to group, the worst case for
+//! grouping) and 10,000 all-different ones, through `unanswered::group` alone and through
+//! the whole `report::build` over a database holding them. Add `--quadratic` to also time
+//! the look-alikes with an unlimited budget (every text compared with every group).
 //!
 //! `cargo bench --bench unanswered` (add `-- --json` for one JSON object). Prints; asserts
 //! nothing about time.
@@ -62,6 +65,22 @@ fn near_identical(n: usize) -> Vec<QuestionRecord> {
         .collect()
 }
 
+/// One question asked `n` times, each ending in its own arrangement of the letters a to t.
+fn look_alikes(n: usize) -> Vec<QuestionRecord> {
+    let base = "how much does a junior backend engineer earn in berlin, ref";
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    (0..n)
+        .map(|id| {
+            let mut tail: Vec<char> = ('a'..='t').collect();
+            for i in (1..tail.len()).rev() {
+                tail.swap(i, random.below(i + 1));
+            }
+            let tail: String = tail.into_iter().collect();
+            question(id, format!("{base} {tail}"))
+        })
+        .collect()
+}
+
 /// `n` unrelated questions: random words of a 2,000-word vocabulary.
 fn all_different(n: usize) -> Vec<QuestionRecord> {
     let mut random = Random(0x2545_f491_4f6c_dd1d);
@@ -100,8 +119,9 @@ fn timed<T>(mut f: impl FnMut() -> T) -> ((f64, f64, f64), T) {
 }
 
 /// Grouping alone, then the whole report over a database of `questions`.
-fn measure(questions: &[QuestionRecord]) -> serde_json::Value {
-    let (group, groups) = timed(|| unanswered::group(questions, SIMILARITY));
+fn measure(questions: &[QuestionRecord], budget: unanswered::Budget) -> serde_json::Value {
+    let (group, grouping) = timed(|| unanswered::group_within(questions, SIMILARITY, budget));
+    let groups = &grouping.groups;
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("bench.sqlite3")).unwrap();
     let records: Vec<Record> = questions.iter().cloned().map(Record::Question).collect();
@@ -111,6 +131,9 @@ fn measure(questions: &[QuestionRecord]) -> serde_json::Value {
         "questions": questions.len(),
         "groups": groups.len(),
         "biggest_group": groups.first().map_or(0, |g| g.count),
+        "cut_short": grouping.cut_short,
+        "considered": grouping.considered,
+        "cells": grouping.cells,
         "group_s": {"median": group.0, "min": group.1, "max": group.2},
         "report_s": {"median": report.0, "min": report.1, "max": report.2},
     })
@@ -118,23 +141,49 @@ fn measure(questions: &[QuestionRecord]) -> serde_json::Value {
 
 fn main() {
     let json_out = std::env::args().any(|a| a == "--json");
-    let near = measure(&near_identical(QUESTIONS));
-    let different = measure(&all_different(QUESTIONS));
+    let quadratic = std::env::args().any(|a| a == "--quadratic");
+    let budget = unanswered::Budget::DEFAULT;
+    let mut shapes = vec![
+        (
+            "near_identical",
+            measure(&near_identical(QUESTIONS), budget),
+        ),
+        ("look_alike", measure(&look_alikes(QUESTIONS), budget)),
+        ("all_different", measure(&all_different(QUESTIONS), budget)),
+    ];
+    if quadratic {
+        let unlimited = unanswered::Budget {
+            considered: usize::MAX,
+            cells: usize::MAX,
+        };
+        shapes.push((
+            "look_alike_unlimited",
+            measure(&look_alikes(QUESTIONS), unlimited),
+        ));
+    }
     if json_out {
-        println!(
-            "{}",
-            json!({"near_identical": near, "all_different": different})
-        );
+        let all: serde_json::Map<String, serde_json::Value> = shapes
+            .into_iter()
+            .map(|(name, figures)| (name.to_owned(), figures))
+            .collect();
+        println!("{}", serde_json::Value::Object(all));
         return;
     }
-    for (name, figures) in [("near-identical", &near), ("all-different", &different)] {
+    for (key, figures) in &shapes {
+        let name = key
+            .replace("_unlimited", ", unlimited budget,")
+            .replace('_', "-");
         println!(
             "{} {name} unanswered questions ({RUNS} runs, similarity {SIMILARITY}): \
-             grouped into {} groups (biggest {}) in median {:.3} s (min {:.3}, max {:.3}); \
+             grouped into {} groups (biggest {}, {} texts cut short, {} groups checked, \
+             {} cells) in median {:.3} s (min {:.3}, max {:.3}); \
              whole report median {:.3} s (min {:.3}, max {:.3})",
             figures["questions"],
             figures["groups"],
             figures["biggest_group"],
+            figures["cut_short"],
+            figures["considered"],
+            figures["cells"],
             figures["group_s"]["median"].as_f64().unwrap(),
             figures["group_s"]["min"].as_f64().unwrap(),
             figures["group_s"]["max"].as_f64().unwrap(),

@@ -39,6 +39,10 @@ pub struct Report {
     pub helpfulness: Vec<Helpfulness>,
     /// The biggest groups of unanswered questions, at most 10.
     pub unanswered: Vec<Group>,
+    /// Distinct unanswered texts grouped within a bounded amount of work rather than
+    /// compared with every group they might join (a queue of many look-alikes); 0 when the
+    /// grouping is exact.
+    pub unanswered_cut_short: u64,
     /// Rows of the period (questions and votes) left out of every figure above because a
     /// text of theirs is not valid UTF-8 (or is a BLOB).
     pub skipped_rows: u64,
@@ -160,7 +164,8 @@ pub fn build(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let queue = store.unanswered_between(since_ms, until_ms, below, UNANSWERED_READ)?;
-    let mut unanswered = unanswered::group(&queue, similarity);
+    let grouping = unanswered::group(&queue, similarity);
+    let mut unanswered = grouping.groups;
     unanswered.truncate(TOP);
     let skipped_rows: i64 = conn.query_row(
         &format!(
@@ -193,6 +198,7 @@ pub fn build(
         top_intents,
         helpfulness,
         unanswered,
+        unanswered_cut_short: grouping.cut_short as u64,
         skipped_rows: count(skipped_rows),
         skipped_questions,
     })
@@ -337,6 +343,13 @@ pub fn format(report: &Report) -> String {
                     .collect();
                 line(format!("{:25}likely: {}", "", candidates.join(", ")));
             }
+        }
+        if report.unanswered_cut_short > 0 {
+            line(format!(
+                "({} look-alike texts were compared with the closest groups only, so some \
+                 groups may be split)",
+                report.unanswered_cut_short
+            ));
         }
     }
     out
@@ -507,6 +520,20 @@ mod tests {
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
+        assert_eq!(report.unanswered_cut_short, 0);
+        assert!(!text.contains("look-alike"), "{text}");
+        let cut_short = Report {
+            unanswered_cut_short: 3,
+            ..report
+        };
+        assert!(
+            format(&cut_short).contains(
+                "(3 look-alike texts were compared with the closest groups only, so some \
+                 groups may be split)"
+            ),
+            "{}",
+            format(&cut_short)
+        );
     }
 
     #[test]

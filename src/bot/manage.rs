@@ -144,7 +144,7 @@ pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
     let similarity = bot.settings.admin.group_similarity;
     let groups = with_store(bot, move |store| {
         let questions = store.unanswered(0, below, QUEUE_READ)?;
-        Ok(unanswered::group(&questions, similarity))
+        Ok(unanswered::group(&questions, similarity).groups)
     })
     .await?;
     let Some(groups) = groups else {
