@@ -636,7 +636,7 @@ fn eval_reports_accuracy_and_its_breakdown() {
         match reply.decision {
             Decision::Answer => reply.intent,
             Decision::Clarify => Some("(clarify)".to_owned()),
-            Decision::Fallback => None,
+            Decision::Fallback | Decision::Decline => None,
         }
     };
     let right = cases

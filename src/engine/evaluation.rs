@@ -1,9 +1,11 @@
 //! How well an intent set answers labelled questions: `careerbot eval` and the reload gate.
 //!
 //! A case is right when the bot answers it with the expected intent, or, for a case whose
-//! intent is `null`, when it falls back. Asking to clarify counts as wrong either way: the
-//! user did not get the answer. Out-of-scope detection is scored as a binary task where
-//! "fell back" is the positive prediction.
+//! intent is `null`, when it falls back or declines (a decline intent said it is out of
+//! scope). A case may also name a decline intent, which must then decline it. Asking to
+//! clarify counts as wrong either way: the user did not get the answer. Out-of-scope
+//! detection is scored as a binary task where "fell back or declined" is the positive
+//! prediction.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -62,6 +64,14 @@ pub struct Report {
     pub oos_precision: f64,
     pub oos_recall: f64,
     pub clarify_rate: f64,
+    /// Cases a decline intent answered, and their share of all cases.
+    pub declines: usize,
+    pub decline_rate: f64,
+    /// Out-of-scope cases (`null`) that a decline intent answered, and that fell back.
+    pub oos_declined: usize,
+    pub oos_fell_back: usize,
+    /// In-scope cases (naming an intent that is no decline) that a decline intent took.
+    pub in_scope_declined: usize,
     pub per_intent: BTreeMap<String, Scores>,
     pub confusions: Vec<Confusion>,
     pub latency_us: Latency,
@@ -77,6 +87,9 @@ pub struct Latency {
 
 /// Label of an outcome: the answered intent, or a bracketed word for the other decisions.
 pub const FALLBACK: &str = "(fallback)";
+/// Label of a decline, when a case expects one (named or `null`) it is counted as the
+/// case's own label.
+pub const DECLINE: &str = "(decline)";
 const CLARIFY: &str = "(clarify)";
 
 /// Largest cases file read (`careerbot eval`, the reload gate): 64 MiB, some 500,000
@@ -141,6 +154,7 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
     let label = |decision: Decision, intent: &Option<String>| -> String {
         match decision {
             Decision::Answer => intent.clone().unwrap_or_default(),
+            Decision::Decline => format!("{DECLINE} {}", intent.as_deref().unwrap_or_default()),
             Decision::Clarify => CLARIFY.to_owned(),
             Decision::Fallback => FALLBACK.to_owned(),
         }
@@ -149,22 +163,41 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
     let mut in_scope = (0, 0);
     let mut oos = (0usize, 0usize, 0usize); // (true positives, predicted, actual)
     let mut clarified = 0;
+    let mut declined = (0usize, 0usize, 0usize, 0usize); // all, out of scope, in scope, oos fell back
     let mut counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new(); // tp, predicted, actual
     let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for (case, reply) in cases.iter().zip(&outcomes) {
         let expected = case.intent.clone().unwrap_or_else(|| FALLBACK.to_owned());
-        let predicted = label(reply.decision, &reply.intent);
-        let right = expected == predicted;
+        let is_decline = |id: &str| engine.intent(id).is_some_and(|i| i.decline);
+        let right = match (&case.intent, reply.decision) {
+            (None, Decision::Fallback | Decision::Decline) => true,
+            (Some(id), Decision::Answer | Decision::Decline) => reply.intent.as_ref() == Some(id),
+            _ => false,
+        };
+        // A right case counts under its own label, so a `null` case a decline intent took
+        // is no false positive of that intent.
+        let predicted = if right {
+            expected.clone()
+        } else {
+            label(reply.decision, &reply.intent)
+        };
         correct += usize::from(right);
         clarified += usize::from(reply.decision == Decision::Clarify);
+        let declines = reply.decision == Decision::Decline;
+        declined.0 += usize::from(declines);
+        declined.1 += usize::from(declines && case.intent.is_none());
+        declined.2 +=
+            usize::from(declines && case.intent.as_deref().is_some_and(|id| !is_decline(id)));
         if case.intent.is_some() {
             in_scope.0 += usize::from(right);
             in_scope.1 += 1;
         }
         let fell_back = reply.decision == Decision::Fallback;
-        oos.0 += usize::from(fell_back && case.intent.is_none());
-        oos.1 += usize::from(fell_back);
+        declined.3 += usize::from(fell_back && case.intent.is_none());
+        let out_of_scope = fell_back || declines;
+        oos.0 += usize::from(out_of_scope && case.intent.is_none());
+        oos.1 += usize::from(out_of_scope);
         oos.2 += usize::from(case.intent.is_none());
         counts.entry(expected.clone()).or_default().2 += 1;
         counts.entry(predicted.clone()).or_default().1 += 1;
@@ -220,6 +253,11 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
         oos_precision: ratio(oos.0, oos.1),
         oos_recall: ratio(oos.0, oos.2),
         clarify_rate: ratio(clarified, cases.len()),
+        declines: declined.0,
+        decline_rate: ratio(declined.0, cases.len()),
+        oos_declined: declined.1,
+        oos_fell_back: declined.3,
+        in_scope_declined: declined.2,
         per_intent,
         confusions,
         latency_us: Latency {

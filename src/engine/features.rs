@@ -2,16 +2,24 @@
 //!
 //! The pipeline is the same for training examples and for questions: clean the text, split
 //! into words, map synonyms to their canonical word, correct unknown words (questions only),
-//! stem, then emit three blocks of TF-IDF features: word stems, pairs of adjacent stems and
-//! character n-grams of each word. Character n-grams are what make the matcher tolerant of
+//! stem, mark the words of lookup classes, then emit three blocks of TF-IDF features: word
+//! stems, pairs of adjacent stems and character n-grams of each word. Character n-grams are what make the matcher tolerant of
 //! spelling and inflection; the typo index adds the exact word back when a typo is close to
 //! exactly one known word. Features are hashed to `u64` so no n-gram string is ever built.
+//!
+//! Lookup classes (`lookups.toml`) are marked on the stems, after everything else, so an
+//! entry matches whatever form a question gives it ("registered nurses" for the entry
+//! "registered nurse"): the entries went through the same steps when the featurizer was
+//! built. A marked phrase keeps its own features and adds its class's token (`<class>`) as
+//! a word, paired with the stems on either side as if it stood in the phrase's place. The
+//! token holds `<` and `>`, which [`words`] never leaves in a word, so no question can
+//! type it.
 
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
-use super::intents::Synonym;
+use super::intents::{Lookup, Synonym};
 use super::normalize::{clean, is_stop_word, stem, words};
 
 /// Smallest and largest character n-gram, counted on the word padded with a space each side.
@@ -48,8 +56,37 @@ pub struct Analysis {
     pub content_words: usize,
     /// ... their stems ...
     pub content_stems: Vec<String>,
-    /// ... and those of them no example contains (after synonyms and typo correction).
+    /// ... and those of them no example contains (after synonyms and typo correction),
+    /// words of a lookup class that some example names excepted.
     pub unknown_words: Vec<String>,
+    /// Per content word (same order as `content_stems`), the token of the lookup class
+    /// that marked it, if any.
+    pub content_classes: Vec<Option<String>>,
+    /// The lookup classes found in the question, in order, each once.
+    pub classes: Vec<String>,
+}
+
+/// Lookup phrases (stems) keyed by their first stem, longest first, with their class.
+type LookupPhrases = FxHashMap<String, Vec<(Vec<String>, u32)>>;
+
+/// The lookup classes, ready to mark stems.
+#[derive(Debug, Clone, Default)]
+struct LookupTable {
+    /// Class names, by class number.
+    names: Vec<String>,
+    /// Class tokens (`<name>`), by class number.
+    tokens: Vec<String>,
+    phrases: LookupPhrases,
+    /// Every stem of every entry: such a word is never taken for a typo.
+    stems: FxHashSet<String>,
+}
+
+/// Where a class marks a question: stems `start..end` belong to class `class`.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    start: usize,
+    end: usize,
+    class: u32,
 }
 
 /// Multi-word synonym variants, longest first, keyed by their first word.
@@ -76,6 +113,7 @@ pub struct Featurizer {
     /// Stem of every word seen in training (after synonyms). Stemming is the costliest
     /// step per word, and a word found here is known: never a typo.
     stems: FxHashMap<String, String>,
+    lookups: LookupTable,
 }
 
 /// Settings for the typo index.
@@ -93,6 +131,7 @@ impl Featurizer {
     pub fn fit<'a>(
         texts: impl IntoIterator<Item = &'a str>,
         synonyms: &[Synonym],
+        lookups: &[Lookup],
     ) -> (Featurizer, Vec<SparseVec>) {
         let mut featurizer = Featurizer {
             ids: FxHashMap::default(),
@@ -103,7 +142,11 @@ impl Featurizer {
             deletions: FxHashMap::default(),
             typo_targets: Vec::new(),
             stems: FxHashMap::default(),
+            lookups: LookupTable::default(),
         };
+        // Entries go through the question's own steps (synonyms, stems), with the
+        // synonyms in place and no class yet.
+        featurizer.lookups = featurizer.lookup_table(lookups);
         let mut df: Vec<u32> = Vec::new();
         let mut word_freq: FxHashMap<String, u32> = FxHashMap::default();
         // Per text: (feature id, block, occurrences).
@@ -116,6 +159,9 @@ impl Featurizer {
             }
             raw.clear();
             emit_features(&words.surface, &words.analysis.stems, &mut raw);
+            let tokens = &featurizer.lookups.tokens;
+            let marked = mark_units(&words.analysis.stems, &words.marks, tokens);
+            emit_marks(&marked, &mut raw);
             raw.sort_unstable_by_key(|&(hash, _)| hash);
             let mut features = Vec::with_capacity(raw.len());
             for run in raw.chunk_by(|a, b| a.0 == b.0) {
@@ -125,7 +171,7 @@ impl Featurizer {
                 if id as usize == df.len() {
                     df.push(0);
                     if block != Block::Chars {
-                        let name = feature_name(block, hash, &words.analysis.stems);
+                        let name = feature_name(block, hash, &words.analysis.stems, &marked);
                         featurizer.names.insert(id, name);
                     }
                 }
@@ -187,11 +233,6 @@ impl Featurizer {
         self.names.get(&id).map(String::as_str)
     }
 
-    /// Whether some example has the stem of `word`.
-    fn stem_known(&self, word: &str) -> bool {
-        self.word_id(&stem(word)).is_some()
-    }
-
     /// The feature id of a stem as a word, when some example has it.
     pub fn word_id(&self, stem: &str) -> Option<u32> {
         self.ids
@@ -207,13 +248,18 @@ impl Featurizer {
     /// Features of a question, with the analysis used to explain the decision.
     pub fn vectorize_question(&self, text: &str, typos: TypoSettings) -> (SparseVec, Analysis) {
         let words = self.analyze_words(text, Some(typos));
-        let vector = self.vectorize(&words.surface, &words.analysis.stems);
+        let vector = self.vectorize(&words);
         (vector, words.analysis)
     }
 
-    fn vectorize(&self, surface: &[String], stems: &[String]) -> SparseVec {
+    fn vectorize(&self, words: &Words) -> SparseVec {
+        let (surface, stems) = (&words.surface, &words.analysis.stems);
         let mut raw = Vec::with_capacity(surface.len() * 16);
         emit_features(surface, stems, &mut raw);
+        if !words.marks.is_empty() {
+            let marked = mark_units(stems, &words.marks, &self.lookups.tokens);
+            emit_marks(&marked, &mut raw);
+        }
         raw.sort_unstable_by_key(|&(hash, _)| hash);
         let counted = raw.chunk_by(|a, b| a.0 == b.0).map(|run| {
             let (hash, block) = run[0];
@@ -266,8 +312,9 @@ impl Featurizer {
             i += 1;
             // A word seen in training, or another form of a known stem ("databases" when
             // the examples say "database"), is not a typo.
+            // Nor is a word of a lookup entry ("pharmacist", in no example).
             let fixed = match typos {
-                Some(settings) if !self.stems.contains_key(word) && !self.stem_known(word) => {
+                Some(settings) if !self.stems.contains_key(word) && !self.known_or_listed(word) => {
                     self.correct(word, settings)
                 }
                 _ => None,
@@ -287,8 +334,9 @@ impl Featurizer {
             }
         }
         let mut stems = Vec::with_capacity(surface.len());
+        let mut known = Vec::with_capacity(surface.len());
         for word in &surface {
-            let (stem, known) = match self.stems.get(word) {
+            let (stem, is_known) = match self.stems.get(word) {
                 Some(known) => (known.clone(), true),
                 None => {
                     let stem = stem(word).into_owned();
@@ -298,18 +346,77 @@ impl Featurizer {
                     (stem, known)
                 }
             };
-            if !is_stop_word(word) {
-                analysis.content_words += 1;
-                analysis.content_stems.push(stem.clone());
-                if !known {
-                    analysis.unknown_words.push(word.clone());
+            stems.push(stem);
+            known.push(is_known);
+        }
+        let marks = self.lookups.mark(&stems);
+        // Per word, the class marking it (a class token no example has is no evidence).
+        let mut class_of: Vec<Option<u32>> = Vec::new();
+        if !marks.is_empty() {
+            class_of = vec![None; stems.len()];
+            for mark in &marks {
+                class_of[mark.start..mark.end].fill(Some(mark.class));
+                let name = &self.lookups.names[mark.class as usize];
+                if !analysis.classes.contains(name) {
+                    analysis.classes.push(name.clone());
                 }
             }
-            stems.push(stem);
+        }
+        for (i, word) in surface.iter().enumerate() {
+            if is_stop_word(word) {
+                continue;
+            }
+            let class = class_of.get(i).copied().flatten();
+            let token = class.map(|c| &self.lookups.tokens[c as usize]);
+            let class_known = token.is_some_and(|t| self.word_id(t).is_some());
+            analysis.content_words += 1;
+            analysis.content_stems.push(stems[i].clone());
+            analysis.content_classes.push(token.cloned());
+            if !known[i] && !class_known {
+                analysis.unknown_words.push(word.clone());
+            }
         }
         analysis.cleaned = cleaned;
         analysis.stems = stems;
-        Words { surface, analysis }
+        Words {
+            surface,
+            analysis,
+            marks,
+        }
+    }
+
+    /// Whether some example has the stem of `word`, or some lookup entry has it.
+    fn known_or_listed(&self, word: &str) -> bool {
+        let stem = stem(word);
+        self.word_id(&stem).is_some() || self.lookups.stems.contains(stem.as_ref())
+    }
+
+    /// The lookup classes with their entries normalized as questions are (synonyms,
+    /// stems); the first class listing a phrase keeps it (the loader refuses a phrase in
+    /// two classes, but synonyms may still make two entries one).
+    fn lookup_table(&self, lookups: &[Lookup]) -> LookupTable {
+        let mut table = LookupTable::default();
+        let mut seen: FxHashSet<Vec<String>> = FxHashSet::default();
+        for (class, lookup) in lookups.iter().enumerate() {
+            table.names.push(lookup.class.clone());
+            table.tokens.push(format!("<{}>", lookup.class));
+            for entry in &lookup.entries {
+                let stems = self.analyze_words(entry, None).analysis.stems;
+                if stems.is_empty() || !seen.insert(stems.clone()) {
+                    continue;
+                }
+                table.stems.extend(stems.iter().cloned());
+                table
+                    .phrases
+                    .entry(stems[0].clone())
+                    .or_default()
+                    .push((stems, class as u32));
+            }
+        }
+        for list in table.phrases.values_mut() {
+            list.sort_by_key(|(phrase, _)| std::cmp::Reverse(phrase.len()));
+        }
+        table
     }
 
     /// The longest synonym variant starting at `tokens[0]`: (tokens used, canonical words).
@@ -387,6 +494,80 @@ impl Featurizer {
 struct Words {
     surface: Vec<String>,
     analysis: Analysis,
+    /// The lookup phrases found in the stems, in order, none overlapping.
+    marks: Vec<Mark>,
+}
+
+impl LookupTable {
+    /// The phrases of `stems` that belong to a class: from left to right, the longest
+    /// phrase starting at each stem, the next search starting after it. One map lookup a
+    /// stem plus the phrases sharing its first stem: linear in the question.
+    fn mark(&self, stems: &[String]) -> Vec<Mark> {
+        let mut marks = Vec::new();
+        if self.phrases.is_empty() {
+            return marks;
+        }
+        let mut i = 0;
+        while i < stems.len() {
+            let found = self.phrases.get(&stems[i]).and_then(|candidates| {
+                candidates.iter().find(|(phrase, _)| {
+                    stems.len() - i >= phrase.len()
+                        && phrase.iter().zip(&stems[i..]).all(|(p, s)| p == s)
+                })
+            });
+            match found {
+                Some((phrase, class)) => {
+                    marks.push(Mark {
+                        start: i,
+                        end: i + phrase.len(),
+                        class: *class,
+                    });
+                    i += phrase.len();
+                }
+                None => i += 1,
+            }
+        }
+        marks
+    }
+}
+
+/// The word and pair units a class mark adds: its token, and the token paired with the
+/// stems before and after the phrase.
+struct MarkedUnits<'a> {
+    words: Vec<&'a str>,
+    pairs: Vec<(&'a str, &'a str)>,
+}
+
+fn mark_units<'a>(stems: &'a [String], marks: &[Mark], tokens: &'a [String]) -> MarkedUnits<'a> {
+    let mut units = MarkedUnits {
+        words: Vec::with_capacity(marks.len()),
+        pairs: Vec::with_capacity(2 * marks.len()),
+    };
+    for mark in marks {
+        let token = tokens[mark.class as usize].as_str();
+        units.words.push(token);
+        if let Some(before) = mark.start.checked_sub(1) {
+            units.pairs.push((stems[before].as_str(), token));
+        }
+        if let Some(after) = stems.get(mark.end) {
+            units.pairs.push((token, after.as_str()));
+        }
+    }
+    units
+}
+
+/// Emits `(hash, block)` for the units of the class marks, hashed as stems and pairs are.
+fn emit_marks(units: &MarkedUnits<'_>, out: &mut Vec<(u64, Block)>) {
+    for word in &units.words {
+        out.push((hash_of(Block::Word, |h| word.hash(h)), Block::Word));
+    }
+    for (a, b) in &units.pairs {
+        let hash = hash_of(Block::Pair, |h| {
+            a.hash(h);
+            b.hash(h);
+        });
+        out.push((hash, Block::Pair));
+    }
 }
 
 /// Per-block scale factors: each non-empty block gets unit norm divided by the square root
@@ -472,23 +653,33 @@ fn emit_features(surface: &[String], stems: &[String], out: &mut Vec<(u64, Block
     }
 }
 
-/// The readable name of a word or pair feature, found by re-hashing the example's stems.
-fn feature_name(block: Block, hash: u64, stems: &[String]) -> String {
+/// The readable name of a word or pair feature, found by re-hashing the example's stems
+/// and its class marks' units.
+fn feature_name(block: Block, hash: u64, stems: &[String], marked: &MarkedUnits<'_>) -> String {
+    let words = stems
+        .iter()
+        .map(String::as_str)
+        .chain(marked.words.iter().copied());
+    let pairs = stems
+        .windows(2)
+        .map(|p| (p[0].as_str(), p[1].as_str()))
+        .chain(marked.pairs.iter().copied());
+    let pair_hash = |(a, b): (&str, &str)| {
+        hash_of(Block::Pair, |h| {
+            a.hash(h);
+            b.hash(h);
+        })
+    };
     match block {
-        Block::Word => stems
-            .iter()
+        Block::Word => words
+            .into_iter()
             .find(|s| hash_of(Block::Word, |h| s.hash(h)) == hash)
-            .cloned()
-            .unwrap_or_default(),
-        Block::Pair => stems
-            .windows(2)
-            .find(|p| {
-                hash_of(Block::Pair, |h| {
-                    p[0].hash(h);
-                    p[1].hash(h);
-                }) == hash
-            })
-            .map(|p| format!("{} {}", p[0], p[1]))
+            .unwrap_or_default()
+            .to_owned(),
+        Block::Pair => pairs
+            .into_iter()
+            .find(|&p| pair_hash(p) == hash)
+            .map(|(a, b)| format!("{a} {b}"))
             .unwrap_or_default(),
         Block::Chars => String::new(),
     }
@@ -504,7 +695,7 @@ mod tests {
     };
 
     fn featurizer(examples: &[&str]) -> Featurizer {
-        Featurizer::fit(examples.iter().copied(), &[]).0
+        Featurizer::fit(examples.iter().copied(), &[], &[]).0
     }
 
     #[test]
@@ -539,6 +730,7 @@ mod tests {
         let (f, _) = Featurizer::fit(
             ["do i need a masters degree"],
             &[synonym("master", "masters")],
+            &[],
         );
         let (_, analysis) = f.vectorize_question("do i need a mastres", TYPOS);
         let pair = ("mastres".to_owned(), "masters".to_owned());
@@ -549,7 +741,7 @@ mod tests {
         );
         assert!(analysis.unknown_words.is_empty(), "{analysis:?}");
         // A short variant (an abbreviation, most likely) is never a correction.
-        let (f, _) = Featurizer::fit(["is an msc worth it"], &[synonym("msc", "meng")]);
+        let (f, _) = Featurizer::fit(["is an msc worth it"], &[synonym("msc", "meng")], &[]);
         let (_, analysis) = f.vectorize_question("show the menu", TYPOS);
         assert!(analysis.corrections.is_empty(), "{analysis:?}");
     }

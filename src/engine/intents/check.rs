@@ -39,6 +39,7 @@ pub(super) fn counts(set: &Draft, limits: &Limits, diags: &mut Vec<Diagnostic>) 
             .take(intent.examples.len())
     });
     let patterns = set.intents.iter().flat_map(|i| &i.pattern_locations);
+    let entries = set.lookups.iter().flat_map(|l| &l.entry_locations);
     for (what, key, max, mut items) in [
         ("intents", "max_intents", limits.max_intents, boxed(intents)),
         (
@@ -52,6 +53,12 @@ pub(super) fn counts(set: &Draft, limits: &Limits, diags: &mut Vec<Diagnostic>) 
             "max_patterns",
             limits.max_patterns,
             boxed(patterns),
+        ),
+        (
+            "lookup entries",
+            "max_lookup_entries",
+            limits.max_lookup_entries,
+            boxed(entries),
         ),
     ] {
         if let Some(first_past) = items.nth(max) {

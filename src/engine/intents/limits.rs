@@ -36,6 +36,8 @@ pub struct Limits {
     /// its compiled program (one pattern alone stays under
     /// [`super::REGEX_SIZE_LIMIT`]).
     pub max_compiled_pattern_bytes: usize,
+    /// Most `entries` of all `[[lookup]]` classes together.
+    pub max_lookup_entries: usize,
 }
 
 impl Limits {
@@ -48,6 +50,7 @@ impl Limits {
         max_patterns: usize::MAX,
         max_pattern_chars: usize::MAX,
         max_compiled_pattern_bytes: usize::MAX,
+        max_lookup_entries: usize::MAX,
     };
 }
 
