@@ -329,7 +329,7 @@ mod tests {
             ),
             (
                 "a decline below the bar falls back, never suggesting a decline",
-                &[("x", 0.35), ("b", 0.3), ("y", 0.32)],
+                &[("x", 0.35), ("b", 0.3), ("xy", 0.32)],
                 Fallback,
                 &["b"],
                 "fell back: best `x` has confidence 0.35, below 0.40: because",
@@ -350,9 +350,9 @@ mod tests {
             ),
             (
                 "only declines close together: the top one declines",
-                &[("x", 0.9), ("y", 0.89), ("b", 0.2)],
+                &[("x", 0.9), ("xy", 0.89), ("b", 0.2)],
                 Decline,
-                &["x", "y", "b"],
+                &["x", "xy", "b"],
                 "declined as out of scope: `x` with confidence 0.90 (fallback below 0.40): because",
             ),
             (

@@ -60,6 +60,7 @@ pub struct Failure {
 pub struct Report {
     pub cases: usize,
     pub accuracy: f64,
+    /// Over the cases naming an intent that is no decline.
     pub in_scope_accuracy: f64,
     pub oos_precision: f64,
     pub oos_recall: f64,
@@ -184,21 +185,22 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
         };
         correct += usize::from(right);
         clarified += usize::from(reply.decision == Decision::Clarify);
+        // A case naming a decline intent is out of scope too, just more precisely so.
+        let expects_oos = case.intent.as_deref().is_none_or(is_decline);
         let declines = reply.decision == Decision::Decline;
         declined.0 += usize::from(declines);
         declined.1 += usize::from(declines && case.intent.is_none());
-        declined.2 +=
-            usize::from(declines && case.intent.as_deref().is_some_and(|id| !is_decline(id)));
-        if case.intent.is_some() {
+        declined.2 += usize::from(declines && !expects_oos);
+        if !expects_oos {
             in_scope.0 += usize::from(right);
             in_scope.1 += 1;
         }
         let fell_back = reply.decision == Decision::Fallback;
         declined.3 += usize::from(fell_back && case.intent.is_none());
         let out_of_scope = fell_back || declines;
-        oos.0 += usize::from(out_of_scope && case.intent.is_none());
+        oos.0 += usize::from(out_of_scope && expects_oos);
         oos.1 += usize::from(out_of_scope);
-        oos.2 += usize::from(case.intent.is_none());
+        oos.2 += usize::from(expects_oos);
         counts.entry(expected.clone()).or_default().2 += 1;
         counts.entry(predicted.clone()).or_default().1 += 1;
         if right {
@@ -288,4 +290,69 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::intents::Limits;
+    use crate::engine::matcher::MatcherSettings;
+
+    fn case(text: &str, intent: Option<&str>) -> Case {
+        Case {
+            text: text.to_owned(),
+            intent: intent.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_decline_is_right_for_an_out_of_scope_case_and_wrong_for_an_in_scope_one() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/decline");
+        let settings = MatcherSettings::shipped();
+        let (engine, _) = Engine::load(&dir, &settings, &Limits::shipped()).unwrap();
+        let cases = [
+            // Declined (no example names an electrician: the occupation class does).
+            case("how do i become an electrician", None),
+            // Falls back.
+            case("how do i cook pasta with basil", None),
+            // Declined, by the decline intent it names.
+            case(
+                "how do i become a registered nurse",
+                Some("scope.other_careers"),
+            ),
+            case(
+                "what degree do i need to be a backend developer",
+                Some("study.degree"),
+            ),
+            // Declined, though in scope by its label: wrong.
+            case(
+                "what degree do i need to be a pharmacist",
+                Some("study.degree"),
+            ),
+        ];
+        let decisions: Vec<Decision> = cases
+            .iter()
+            .map(|c| engine.reply(&c.text).decision)
+            .collect();
+        use Decision::{Answer, Decline, Fallback};
+        assert_eq!(decisions, [Decline, Fallback, Decline, Answer, Decline]);
+        let report = evaluate(&engine, &cases).unwrap();
+        assert_eq!(report.accuracy, 0.8);
+        assert_eq!(report.in_scope_accuracy, 0.5);
+        assert_eq!(
+            (
+                report.declines,
+                report.oos_declined,
+                report.oos_fell_back,
+                report.in_scope_declined
+            ),
+            (3, 1, 1, 1)
+        );
+        // Out of scope: the two `null` cases and the named decline, all caught; one of the
+        // four caught is the in-scope case declined.
+        assert_eq!((report.oos_recall, report.oos_precision), (1.0, 0.75));
+        let failed: Vec<&str> = report.failures.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(failed, ["what degree do i need to be a pharmacist"]);
+        assert_eq!(report.per_intent["scope.other_careers"].precision, 1.0);
+    }
 }

@@ -758,3 +758,125 @@ mod tests {
         assert_eq!(analysis.content_words, 2);
     }
 }
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    const TYPOS: TypoSettings = TypoSettings {
+        min_len: 4,
+        max_distance: 2,
+    };
+
+    fn lookup(class: &str, entries: &[&str]) -> Lookup {
+        Lookup {
+            class: class.to_owned(),
+            entries: entries.iter().map(|e| (*e).to_owned()).collect(),
+            location: Default::default(),
+            entry_locations: Vec::new(),
+        }
+    }
+
+    /// Examples that name occupations and a pivot, with the synonym attorney = lawyer.
+    fn fitted(lookups: &[Lookup]) -> Featurizer {
+        let examples = [
+            "how do i become a nurse",
+            "what does a lawyer earn",
+            "can i pivot to backend",
+            "how do i learn python",
+        ];
+        let attorney = Synonym {
+            canonical: "lawyer".to_owned(),
+            variants: vec!["attorney".to_owned()],
+            location: Default::default(),
+        };
+        Featurizer::fit(examples, &[attorney], lookups).0
+    }
+
+    fn classes() -> Vec<Lookup> {
+        vec![
+            lookup(
+                "occupation",
+                &[
+                    "nurse",
+                    "registered nurse",
+                    "lawyer",
+                    "electrician",
+                    "nurse practitioner",
+                    "pilot",
+                ],
+            ),
+            lookup("language", &["python", "c#"]),
+        ]
+    }
+
+    #[test]
+    fn phrases_are_marked_longest_first_in_any_form_the_pipeline_gives() {
+        let f = fitted(&classes());
+        // (question, expected marks as (first word, past the last word, class))
+        let rows: &[(&str, &[(usize, usize, &str)])] = &[
+            ("Registered Nurses earn well", &[(0, 2, "occupation")]),
+            (
+                "a nurse or a lawyer",
+                &[(1, 2, "occupation"), (4, 5, "occupation")],
+            ),
+            (
+                "is a nurse practitioner a nurse",
+                &[(2, 4, "occupation"), (5, 6, "occupation")],
+            ),
+            // Through the synonyms, as the entry "lawyer" went.
+            ("ask an attorney", &[(2, 3, "occupation")]),
+            (
+                "python or c# for a lawyer",
+                &[(0, 1, "language"), (2, 3, "language"), (5, 6, "occupation")],
+            ),
+            // Half a phrase is no phrase.
+            ("registered users", &[]),
+            // The class's name, typed, is a plain word.
+            ("my occupation is <occupation>", &[]),
+        ];
+        for &(question, expected) in rows {
+            let words = f.analyze_words(question, Some(TYPOS));
+            let got: Vec<(usize, usize, &str)> = words
+                .marks
+                .iter()
+                .map(|m| (m.start, m.end, f.lookups.names[m.class as usize].as_str()))
+                .collect();
+            assert_eq!(got, expected, "{question:?}: {:?}", words.analysis.stems);
+        }
+    }
+
+    #[test]
+    fn a_class_adds_its_token_which_no_question_can_type() {
+        let f = fitted(&classes());
+        let token = f
+            .word_id("<occupation>")
+            .expect("the examples name occupations");
+        let (vector, analysis) = f.vectorize_question("how do i become an electrician", TYPOS);
+        assert!(vector.iter().any(|&(id, _)| id == token), "{analysis:?}");
+        assert_eq!(analysis.classes, ["occupation"]);
+        for typed in ["occupation", "<occupation>", "&lt;occupation&gt;"] {
+            let (vector, analysis) = f.vectorize_question(typed, TYPOS);
+            assert!(!vector.iter().any(|&(id, _)| id == token), "{typed}");
+            assert!(analysis.classes.is_empty(), "{typed}");
+        }
+    }
+
+    #[test]
+    fn a_word_of_a_known_class_is_known_and_never_a_typo() {
+        let question = "how do i become a pilot";
+        let (_, without) = fitted(&[]).vectorize_question(question, TYPOS);
+        // One edit from "pivot", a word of the examples.
+        let corrected = ("pilot".to_owned(), "pivot".to_owned());
+        assert_eq!(without.corrections, [corrected]);
+        let (_, with) = fitted(&classes()).vectorize_question(question, TYPOS);
+        assert!(with.corrections.is_empty(), "{with:?}");
+        assert!(with.unknown_words.is_empty(), "{with:?}");
+        let token = Some("<occupation>".to_owned());
+        assert_eq!(with.content_classes, [None, token]);
+        // A class no example names gives no evidence: its words stay unknown.
+        let rare = [lookup("rare", &["zebra"])];
+        let (_, analysis) = fitted(&rare).vectorize_question("a zebra", TYPOS);
+        assert_eq!(analysis.unknown_words, ["zebra"]);
+    }
+}

@@ -195,6 +195,19 @@ mod tests {
                 ("a.toml", 6, 20),
                 "regex in `patterns` is too long: 4 characters (at most [limits] max_pattern_chars = 3",
             ),
+            (
+                Limits { max_lookup_entries: 2, ..Limits::shipped() },
+                vec![
+                    ("a.toml", BASE.to_owned()),
+                    (
+                        "lookups.toml",
+                        "[[lookup]]\nclass = \"a\"\nentries = [\"p\"]\n\n[[lookup]]\nclass = \"b\"\nentries = [\"q\", \"r\"]\n".to_owned(),
+                    ),
+                ],
+                // The second entry of the second class.
+                ("lookups.toml", 7, 17),
+                "too many lookup entries: 3 in the set, at most 2 ([limits] max_lookup_entries = 2)",
+            ),
         ];
         for (limits, files, (file, line, col), message) in cases {
             let refused = refused(&files, limits);

@@ -148,7 +148,8 @@ fn read_lookup(
             ctx.error(
                 &class.span,
                 format!(
-                    "invalid lookup class `{name}`: use lowercase ASCII letters, digits and                      `_`, at most {MAX_LOOKUP_CLASS} characters"
+                    "invalid lookup class `{name}`: use lowercase ASCII letters, digits and \
+                     `_`, at most {MAX_LOOKUP_CLASS} characters"
                 ),
             );
         }
