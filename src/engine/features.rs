@@ -814,7 +814,8 @@ mod lookup_tests {
     fn phrases_are_marked_longest_first_in_any_form_the_pipeline_gives() {
         let f = fitted(&classes());
         // (question, expected marks as (first word, past the last word, class))
-        let rows: &[(&str, &[(usize, usize, &str)])] = &[
+        type Marks<'a> = &'a [(usize, usize, &'a str)];
+        let rows: &[(&str, Marks)] = &[
             ("Registered Nurses earn well", &[(0, 2, "occupation")]),
             (
                 "a nurse or a lawyer",
