@@ -79,6 +79,9 @@ struct LookupTable {
     phrases: LookupPhrases,
     /// Every stem of every entry: such a word is never taken for a typo.
     stems: FxHashSet<String>,
+    /// Per class, whether some example names it: the token of a class no example names
+    /// is no evidence, and would only dilute a question's features.
+    known: Vec<bool>,
 }
 
 /// Where a class marks a question: stems `start..end` belong to class `class`.
@@ -207,6 +210,9 @@ impl Featurizer {
             }
         }
         featurizer.index_typo_targets(word_freq);
+        featurizer.lookups.known = (featurizer.lookups.tokens.iter())
+            .map(|token| featurizer.word_id(token).is_some())
+            .collect();
         let vectors = counted
             .into_iter()
             .map(|features| {
@@ -256,8 +262,16 @@ impl Featurizer {
         let (surface, stems) = (&words.surface, &words.analysis.stems);
         let mut raw = Vec::with_capacity(surface.len() * 16);
         emit_features(surface, stems, &mut raw);
-        if !words.marks.is_empty() {
-            let marked = mark_units(stems, &words.marks, &self.lookups.tokens);
+        if words
+            .marks
+            .iter()
+            .any(|m| self.lookups.known[m.class as usize])
+        {
+            let known: Vec<Mark> = (words.marks.iter())
+                .filter(|m| self.lookups.known[m.class as usize])
+                .copied()
+                .collect();
+            let marked = mark_units(stems, &known, &self.lookups.tokens);
             emit_marks(&marked, &mut raw);
         }
         raw.sort_unstable_by_key(|&(hash, _)| hash);
@@ -368,7 +382,9 @@ impl Featurizer {
             }
             let class = class_of.get(i).copied().flatten();
             let token = class.map(|c| &self.lookups.tokens[c as usize]);
-            let class_known = token.is_some_and(|t| self.word_id(t).is_some());
+            // While fitting, `known` is not filled yet (and not needed).
+            let class_known =
+                class.is_some_and(|c| self.lookups.known.get(c as usize) == Some(&true));
             analysis.content_words += 1;
             analysis.content_stems.push(stems[i].clone());
             analysis.content_classes.push(token.cloned());
@@ -877,7 +893,10 @@ mod lookup_tests {
         assert_eq!(with.content_classes, [None, token]);
         // A class no example names gives no evidence: its words stay unknown.
         let rare = [lookup("rare", &["zebra"])];
-        let (_, analysis) = fitted(&rare).vectorize_question("a zebra", TYPOS);
+        let (vector, analysis) = fitted(&rare).vectorize_question("a zebra", TYPOS);
         assert_eq!(analysis.unknown_words, ["zebra"]);
+        // Nor does it dilute the question's features: they are those of no class at all.
+        let (plain, _) = fitted(&[]).vectorize_question("a zebra", TYPOS);
+        assert_eq!(vector, plain);
     }
 }
