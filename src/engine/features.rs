@@ -3,9 +3,9 @@
 //! The pipeline is the same for training examples and for questions: clean the text, split
 //! into words, map synonyms to their canonical word, correct unknown words (questions only),
 //! stem, mark the words of lookup classes, then emit three blocks of TF-IDF features: word
-//! stems, pairs of adjacent stems and character n-grams of each word. Character n-grams are what make the matcher tolerant of
-//! spelling and inflection; the typo index adds the exact word back when a typo is close to
-//! exactly one known word. Features are hashed to `u64` so no n-gram string is ever built.
+//! stems, pairs of adjacent stems and character n-grams of each word. Character n-grams are
+//! what make the matcher tolerant of spelling and inflection; the typo index adds the exact
+//! word back when a typo is close to exactly one known word. Features are hashed to `u64` so no n-gram string is ever built.
 //!
 //! Lookup classes (`lookups.toml`) are marked on the stems, after everything else, so an
 //! entry matches whatever form a question gives it ("registered nurses" for the entry
