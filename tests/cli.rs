@@ -193,7 +193,7 @@ fn ask_on_the_shipped_intents_answers_the_degree_question() {
 #[test]
 fn ask_json_names_the_lookup_classes_found_and_a_decline() {
     let dir = fixture("decline");
-    let engine = load(&dir, &matcher_settings());
+    let engine = support::load(&dir, &support::matcher_settings());
     // No example names an electrician: the `occupation` class of lookups.toml does.
     let out = careerbot(["ask", "how do i become an electrician", "--json"])
         .with_args(intents_arg(&dir))
