@@ -510,6 +510,48 @@ mod tests {
     }
 
     #[test]
+    fn a_decline_is_an_answer_embed_and_no_topic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/decline");
+        let (engine, _) = Engine::load(
+            &dir,
+            &crate::engine::matcher::MatcherSettings::shipped(),
+            &crate::engine::intents::Limits::shipped(),
+        )
+        .unwrap();
+        let declined = engine.reply("how do i become an electrician");
+        assert_eq!(declined.decision, Decision::Decline);
+        let words = crate::config::Settings::load(None).unwrap().replies;
+        let json = serde_json::to_value(reply(&engine, &words, &declined, 7).message()).unwrap();
+        let answer = &engine.intent("scope.other_careers").unwrap().answer;
+        assert_eq!(
+            json["embeds"][0]["description"].as_str(),
+            Some(answer.as_str())
+        );
+        let ids: Vec<&str> = json["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row["components"].as_array().unwrap())
+            .map(|c| c["custom_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "cb:v:up:7:scope.other_careers",
+                "cb:v:down:7:scope.other_careers"
+            ]
+        );
+        // `/topics` offers what the bot answers: not the decline.
+        let json = serde_json::to_value(topics(&engine).message()).unwrap();
+        let text = json.to_string();
+        assert!(text.contains("study.degree"), "{text}");
+        assert!(
+            !text.contains("scope.other_careers") && !text.contains("Other careers"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn no_mentions_allows_nothing() {
         let json = serde_json::to_value(no_mentions()).unwrap();
         assert_eq!(json["parse"], Value::Array(vec![]));
