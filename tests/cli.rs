@@ -54,7 +54,7 @@ fn assert_reply_shape(reply: &Value, engine: &Engine) {
     }
     let decision = str_field(reply, "decision");
     assert!(
-        ["answer", "clarify", "fallback"].contains(&decision),
+        ["answer", "clarify", "fallback", "decline"].contains(&decision),
         "unknown decision {decision:?}"
     );
     let confidence = reply["confidence"]
@@ -90,7 +90,7 @@ fn assert_reply_shape(reply: &Value, engine: &Engine) {
     // may list a more confident choice or suggestion first.
     if let Some(first) = candidates.first() {
         let best = first["score"].as_f64().unwrap_or_default();
-        if reply["decision"] == "answer" {
+        if decision == "answer" || decision == "decline" {
             assert_eq!(best, confidence, "{reply:#}");
         } else {
             assert!(confidence <= best, "{reply:#}");
@@ -111,7 +111,8 @@ fn assert_reply_shape(reply: &Value, engine: &Engine) {
         "explanation is not an object: {reply:#}"
     );
     assert!(!str_field(&reply["explanation"], "summary").is_empty());
-    if decision == "answer" {
+    // A decline gives its intent's answer as an answer does.
+    if decision == "answer" || decision == "decline" {
         let id = str_field(reply, "intent");
         let intent = engine.intent(id).expect("the answered intent exists");
         assert_eq!(str_field(reply, "answer"), intent.answer);
@@ -188,6 +189,40 @@ fn ask_on_the_shipped_intents_answers_the_degree_question() {
     assert_reply_shape(&reply, engine);
     assert_eq!(reply["decision"], "answer", "{reply:#}");
     assert_eq!(reply["intent"].as_str(), Some(degree.id.as_str()));
+}
+
+#[test]
+fn ask_json_names_the_lookup_classes_found_and_a_decline() {
+    let dir = fixture("decline");
+    let engine = support::load(&dir, &support::matcher_settings());
+    // No example names an electrician: the `occupation` class of lookups.toml does.
+    let out = careerbot(["ask", "how do i become an electrician", "--json"])
+        .with_args(intents_arg(&dir))
+        .run();
+    out.expect_code(0);
+    let reply = out.json();
+    assert_reply_shape(&reply, &engine);
+    assert_eq!(reply["decision"], "decline", "{reply:#}");
+    assert_eq!(reply["intent"], "scope.other_careers", "{reply:#}");
+    let answer = &engine.intent("scope.other_careers").unwrap().answer;
+    assert_eq!(reply["answer"].as_str(), Some(answer.as_str()), "{reply:#}");
+    assert_eq!(
+        reply["explanation"]["classes"],
+        json!(["occupation"]),
+        "{reply:#}"
+    );
+    // In the terminal, the decline's answer is shown as an answer is.
+    let out = careerbot(["ask", "how do i become an electrician"])
+        .with_args(intents_arg(&dir))
+        .run();
+    assert!(out.stdout.contains(answer.as_str()), "{out}");
+    // A backend question names no class.
+    let out = careerbot(["ask", "what skills do backend developers need", "--json"])
+        .with_args(intents_arg(&dir))
+        .run();
+    let reply = out.json();
+    assert_eq!(reply["decision"], "answer", "{reply:#}");
+    assert_eq!(reply["explanation"]["classes"], json!([]), "{reply:#}");
 }
 
 #[test]
@@ -636,7 +671,7 @@ fn eval_reports_accuracy_and_its_breakdown() {
         match reply.decision {
             Decision::Answer => reply.intent,
             Decision::Clarify => Some("(clarify)".to_owned()),
-            Decision::Fallback => None,
+            Decision::Fallback | Decision::Decline => None,
         }
     };
     let right = cases

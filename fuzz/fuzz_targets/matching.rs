@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         "not best first: {scores:?}"
     );
     match reply.decision {
-        Decision::Answer => {
+        Decision::Answer | Decision::Decline => {
             let id = reply.intent.as_deref().expect("an answer names its intent");
             let intent = engine.intent(id).expect("the answer's intent exists");
             assert_eq!(reply.answer.as_deref(), Some(intent.answer.as_str()));

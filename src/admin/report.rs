@@ -59,6 +59,8 @@ pub struct Day {
     pub answers: u64,
     pub clarifications: u64,
     pub fallbacks: u64,
+    /// Declined as out of scope by a decline intent.
+    pub declines: u64,
 }
 
 /// Shares of the questions the bot responded to (silent channel chatter excluded); 0 when
@@ -68,6 +70,7 @@ pub struct Rates {
     pub answer: f64,
     pub clarify: f64,
     pub fallback: f64,
+    pub decline: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,7 +103,8 @@ pub fn build(
     let per_day = conn
         .prepare(&format!(
             "SELECT date(at_ms / 1000, 'unixepoch') AS day, COUNT(*),
-                    SUM(decision = 'answer'), SUM(decision = 'clarify'), SUM(decision = 'fallback')
+                    SUM(decision = 'answer'), SUM(decision = 'clarify'), SUM(decision = 'fallback'),
+                    SUM(decision = 'decline')
              FROM questions WHERE at_ms >= ?1 AND at_ms < ?2 AND {READABLE_QUESTION}
              GROUP BY day ORDER BY day"
         ))?
@@ -111,6 +115,7 @@ pub fn build(
                 answers: count(row.get(2)?),
                 clarifications: count(row.get(3)?),
                 fallbacks: count(row.get(4)?),
+                declines: count(row.get(5)?),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -132,6 +137,7 @@ pub fn build(
         answer: share(per_day.iter().map(|d| d.answers).sum()),
         clarify: share(per_day.iter().map(|d| d.clarifications).sum()),
         fallback: share(per_day.iter().map(|d| d.fallbacks).sum()),
+        decline: share(per_day.iter().map(|d| d.declines).sum()),
     };
     let top_intents = conn
         .prepare(&format!(
@@ -226,16 +232,19 @@ pub fn format(report: &Report) -> String {
         utc(report.until_ms)
     ));
     let per_day = |f: fn(&Day) -> u64| report.per_day.iter().map(f).sum::<u64>();
-    let responded =
-        per_day(|d| d.answers) + per_day(|d| d.clarifications) + per_day(|d| d.fallbacks);
+    let responded = per_day(|d| d.answers)
+        + per_day(|d| d.clarifications)
+        + per_day(|d| d.fallbacks)
+        + per_day(|d| d.declines);
     let silent = report.questions.saturating_sub(responded);
     let mut summary = format!("{} questions", report.questions);
     if responded > 0 {
         summary.push_str(&format!(
-            ": {} answered, {} clarified, {} fell back",
+            ": {} answered, {} clarified, {} fell back, {} declined as out of scope",
             percent(report.rates.answer),
             percent(report.rates.clarify),
-            percent(report.rates.fallback)
+            percent(report.rates.fallback),
+            percent(report.rates.decline)
         ));
     }
     if silent > 0 {
@@ -271,13 +280,13 @@ pub fn format(report: &Report) -> String {
     if !report.per_day.is_empty() {
         line(String::new());
         line(format!(
-            "{:<12} {:>9} {:>8} {:>8} {:>9}",
-            "day (UTC)", "questions", "answers", "clarify", "fallback"
+            "{:<12} {:>9} {:>8} {:>8} {:>9} {:>8}",
+            "day (UTC)", "questions", "answers", "clarify", "fallback", "decline"
         ));
         for d in &report.per_day {
             line(format!(
-                "{:<12} {:>9} {:>8} {:>8} {:>9}",
-                d.day, d.questions, d.answers, d.clarifications, d.fallbacks
+                "{:<12} {:>9} {:>8} {:>8} {:>9} {:>8}",
+                d.day, d.questions, d.answers, d.clarifications, d.fallbacks, d.declines
             ));
         }
     }
@@ -472,14 +481,16 @@ mod tests {
                     questions: 2,
                     answers: 2,
                     clarifications: 0,
-                    fallbacks: 0
+                    fallbacks: 0,
+                    declines: 0
                 },
                 Day {
                     day: "2024-03-02".to_owned(),
                     questions: 5,
                     answers: 1,
                     clarifications: 1,
-                    fallbacks: 2
+                    fallbacks: 2,
+                    declines: 0
                 },
             ]
         );
@@ -488,7 +499,8 @@ mod tests {
             Rates {
                 answer: 0.5,
                 clarify: 1.0 / 6.0,
-                fallback: 2.0 / 6.0
+                fallback: 2.0 / 6.0,
+                decline: 0.0
             }
         );
         let intents: Vec<(&str, u64)> = report
@@ -547,7 +559,8 @@ mod tests {
             Rates {
                 answer: 0.0,
                 clarify: 0.0,
-                fallback: 0.0
+                fallback: 0.0,
+                decline: 0.0
             }
         );
         let text = format(&report);

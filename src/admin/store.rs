@@ -65,6 +65,9 @@ pub enum Outcome {
     Answer,
     Clarify,
     Fallback,
+    /// A decline intent answered: the question is out of scope, said so on purpose, so it
+    /// is no gap of the knowledge base and never in the unanswered queue.
+    Decline,
     /// A channel message nobody addressed to the bot, left alone as not sure enough
     /// (counted, never stored by the bot).
     Unconfident,
@@ -126,6 +129,7 @@ stored_as_text!(Outcome {
     Answer => "answer",
     Clarify => "clarify",
     Fallback => "fallback",
+    Decline => "decline",
     Unconfident => "unconfident",
 });
 
@@ -135,6 +139,7 @@ impl From<Decision> for Outcome {
             Decision::Answer => Outcome::Answer,
             Decision::Clarify => Outcome::Clarify,
             Decision::Fallback => Outcome::Fallback,
+            Decision::Decline => Outcome::Decline,
         }
     }
 }
@@ -350,7 +355,9 @@ impl Store {
 
     /// The unanswered queue, newest first: questions since `since_ms` that fell back, or
     /// were answered or clarified with a confidence below `below`, and are not resolved.
-    /// Silent channel chatter ("unconfident") is never in it.
+    /// Silent channel chatter ("unconfident") and declines (out of scope on purpose) are
+    /// never in it. `decision` is free text in the schema (no CHECK), so a new outcome
+    /// needs no migration, and databases written before declines open as they are.
     pub fn unanswered(
         &self,
         since_ms: i64,
@@ -1061,6 +1068,7 @@ mod tests {
             (Outcome::Answer, "answer"),
             (Outcome::Clarify, "clarify"),
             (Outcome::Fallback, "fallback"),
+            (Outcome::Decline, "decline"),
             (Outcome::Unconfident, "unconfident"),
         ] {
             stored_as(outcome, text);
@@ -1087,6 +1095,8 @@ mod tests {
                 question(4, 400, "weak clarify", "clarify", 0.2),
                 question(5, 500, "chatter", "unconfident", 0.1),
                 question(6, 50, "too old", "fallback", 0.1),
+                // Out of scope on purpose, however unsure: no gap to fill.
+                question(7, 450, "how do i become a nurse", "decline", 0.2),
             ])
             .unwrap();
         let ids = |qs: Vec<QuestionRecord>| qs.iter().map(|q| q.id).collect::<Vec<_>>();

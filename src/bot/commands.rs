@@ -205,6 +205,7 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     row("answers", read(&s.answers));
     row("clarifications", read(&s.clarifications));
     row("fallbacks", read(&s.fallbacks));
+    row("declines", read(&s.declines));
     row("unconfident_silent", read(&s.unconfident));
     row("throttled", read(&s.throttled));
     row("failed_sends", read(&s.failed_sends));

@@ -171,7 +171,8 @@ impl Card {
 pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u64) -> Card {
     let title_of = |id: &str| engine.intent(id).map_or(id.to_owned(), |i| i.title.clone());
     match (reply.decision, &reply.intent) {
-        (Decision::Answer, Some(intent)) => {
+        // A decline's answer says what is out of scope: shown, and voted on, like any.
+        (Decision::Answer | Decision::Decline, Some(intent)) => {
             let mut rows = Vec::new();
             // Custom ids must be unique within a message: a follow-up listed twice (or the
             // answered intent itself) would make Discord refuse the whole reply.
@@ -309,14 +310,16 @@ fn escape_link_text(text: &str) -> String {
 /// menus that answer the chosen topic (25 options a menu, at most five menus).
 pub fn topics(engine: &Engine) -> Card {
     let mut areas: Vec<(&str, Vec<&str>)> = Vec::new();
-    for intent in engine.intents_as_written() {
+    // A decline intent is what the bot does not answer: no topic to pick.
+    let topics = || engine.intents_as_written().filter(|intent| !intent.decline);
+    for intent in topics() {
         let area = intent.id.split_once('.').map_or("", |(a, _)| a);
         match areas.iter_mut().find(|(a, _)| *a == area) {
             Some((_, titles)) => titles.push(&intent.title),
             None => areas.push((area, vec![&intent.title])),
         }
     }
-    let total = engine.intents().len();
+    let total = topics().count();
     let listed = limits::ROWS * limits::SELECT_OPTIONS;
     let mut intro = format!(
         "I know {total} topics. Ask in your own words (mention me, DM me or use `/ask`), or pick one below."
@@ -347,8 +350,7 @@ pub fn topics(engine: &Engine) -> Card {
         }
         embed = embed.field(name, value, true);
     }
-    let options: Vec<CreateSelectMenuOption> = engine
-        .intents_as_written()
+    let options: Vec<CreateSelectMenuOption> = topics()
         .map(|intent| {
             CreateSelectMenuOption::new(fit(&intent.title, limits::OPTION_LABEL), &intent.id)
         })
@@ -504,6 +506,48 @@ mod tests {
         assert!(
             !ids.contains(&"cb:a:meta.help"),
             "an answer links to itself: {ids:?}"
+        );
+    }
+
+    #[test]
+    fn a_decline_is_an_answer_embed_and_no_topic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/decline");
+        let (engine, _) = Engine::load(
+            &dir,
+            &crate::engine::matcher::MatcherSettings::shipped(),
+            &crate::engine::intents::Limits::shipped(),
+        )
+        .unwrap();
+        let declined = engine.reply("how do i become an electrician");
+        assert_eq!(declined.decision, Decision::Decline);
+        let words = crate::config::Settings::load(None).unwrap().replies;
+        let json = serde_json::to_value(reply(&engine, &words, &declined, 7).message()).unwrap();
+        let answer = &engine.intent("scope.other_careers").unwrap().answer;
+        assert_eq!(
+            json["embeds"][0]["description"].as_str(),
+            Some(answer.as_str())
+        );
+        let ids: Vec<&str> = json["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row["components"].as_array().unwrap())
+            .map(|c| c["custom_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "cb:v:up:7:scope.other_careers",
+                "cb:v:down:7:scope.other_careers"
+            ]
+        );
+        // `/topics` offers what the bot answers: not the decline.
+        let json = serde_json::to_value(topics(&engine).message()).unwrap();
+        let text = json.to_string();
+        assert!(text.contains("study.degree"), "{text}");
+        assert!(
+            !text.contains("scope.other_careers") && !text.contains("Other careers"),
+            "{text}"
         );
     }
 

@@ -13,8 +13,8 @@ use crate::admin::reload::Served;
 use crate::admin::store::{now_ms, Outcome, QuestionRecord, Record, VoteRecord, Writer};
 use crate::engine::Reply;
 
-/// Counters since start. `questions` is the sum of answers, clarifications, fallbacks and
-/// unconfident (an unmentioned channel message left alone); throttled questions are counted
+/// Counters since start. `questions` is the sum of answers, clarifications, fallbacks,
+/// declines and unconfident (an unmentioned channel message left alone); throttled questions are counted
 /// apart, in `throttled` only.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -22,6 +22,7 @@ pub struct Stats {
     pub answers: AtomicU64,
     pub clarifications: AtomicU64,
     pub fallbacks: AtomicU64,
+    pub declines: AtomicU64,
     pub unconfident: AtomicU64,
     pub throttled: AtomicU64,
     /// Replies Discord refused or that never arrived (logged).
@@ -89,6 +90,7 @@ impl Recorder {
             Outcome::Answer => &self.stats.answers,
             Outcome::Clarify => &self.stats.clarifications,
             Outcome::Fallback => &self.stats.fallbacks,
+            Outcome::Decline => &self.stats.declines,
             Outcome::Unconfident => &self.stats.unconfident,
         });
         if let Some(writer) = self

@@ -82,8 +82,10 @@ pub fn run(
                 None
             }
             ("/topics", _) => {
-                choices = engine.intents_as_written().map(|i| i.id.clone()).collect();
-                for (n, intent) in engine.intents_as_written().enumerate() {
+                // Decline intents are what the bot does not answer: no topic to pick.
+                let topics = || engine.intents_as_written().filter(|i| !i.decline);
+                choices = topics().map(|i| i.id.clone()).collect();
+                for (n, intent) in topics().enumerate() {
                     writeln!(out, "  {}. {}", n + 1, intent.title)?;
                 }
                 None
@@ -162,7 +164,7 @@ fn read_line(
 /// The intents a reply offers as numbered choices.
 fn offered_choices(reply: &Reply) -> Vec<String> {
     match reply.decision {
-        Decision::Answer => reply.follow_ups.clone(),
+        Decision::Answer | Decision::Decline => reply.follow_ups.clone(),
         Decision::Clarify | Decision::Fallback => {
             reply.candidates.iter().map(|c| c.intent.clone()).collect()
         }

@@ -51,6 +51,15 @@ fn format_report(r: &Report) -> String {
     line!(out, "clarify rate        {:.2}%", 100.0 * r.clarify_rate);
     line!(
         out,
+        "declined            {} ({:.2}%): {} out of scope, {} in scope; out of scope fell back {}",
+        r.declines,
+        100.0 * r.decline_rate,
+        r.oos_declined,
+        r.in_scope_declined,
+        r.oos_fell_back
+    );
+    line!(
+        out,
         "latency             p50 {:.1} µs  p99 {:.1} µs",
         r.latency_us.p50,
         r.latency_us.p99

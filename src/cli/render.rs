@@ -13,7 +13,8 @@ pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply) -> String {
     let mut out = String::new();
     let title_of = |id: &str| engine.intent(id).map_or(id.to_owned(), |i| i.title.clone());
     match reply.decision {
-        Decision::Answer => {
+        // A decline's answer is given like any other: it says what is out of scope.
+        Decision::Answer | Decision::Decline => {
             if let Some(title) = &reply.title {
                 out.push_str(&format!("## {title}\n\n"));
             }

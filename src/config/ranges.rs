@@ -75,6 +75,7 @@ pub const RANGES: &[(&str, Range)] = &[
         "limits.max_compiled_pattern_bytes",
         Range::Whole(1, 256 << 20),
     ),
+    ("limits.max_lookup_entries", Range::Whole(1, 1_000_000)),
 ];
 
 /// The range of `key`, if it is a numeric setting.

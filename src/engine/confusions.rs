@@ -6,7 +6,7 @@
 //! checked exactly (leave one out); larger ones by k-fold cross-validation, where each
 //! example is also predicted by a model that never saw it. Folds run on all cores.
 
-use super::intents::{Diagnostic, Intent, PatternSet, Severity, Synonym, ValidSet};
+use super::intents::{Diagnostic, Intent, Lookup, PatternSet, Severity, Synonym, ValidSet};
 use super::matcher::{Decision, Matcher, MatcherSettings};
 
 /// Sets with at most this many examples are checked by leave-one-out.
@@ -18,6 +18,7 @@ const FOLDS: usize = 10;
 /// or asks to choose between other intents only.
 pub fn find(set: &ValidSet, settings: &MatcherSettings) -> Vec<Diagnostic> {
     let (intents, synonyms, patterns) = (set.intents(), set.synonyms(), set.patterns());
+    let lookups = set.lookups();
     // In the files' order, so the folds do not depend on how intents are indexed.
     let examples: Vec<(usize, usize)> = set
         .written_order()
@@ -44,7 +45,7 @@ pub fn find(set: &ValidSet, settings: &MatcherSettings) -> Vec<Diagnostic> {
                     (worker..folds)
                         .step_by(workers)
                         .flat_map(|fold| {
-                            let model = (intents, synonyms, patterns);
+                            let model = (intents, synonyms, lookups, patterns);
                             check_fold(model, settings, examples, fold, folds)
                         })
                         .collect::<Vec<_>>()
@@ -62,7 +63,7 @@ pub fn find(set: &ValidSet, settings: &MatcherSettings) -> Vec<Diagnostic> {
 
 /// Trains without the examples of one fold and reports those it gets wrong.
 fn check_fold(
-    (intents, synonyms, patterns): (&[Intent], &[Synonym], &PatternSet),
+    (intents, synonyms, lookups, patterns): (&[Intent], &[Synonym], &[Lookup], &PatternSet),
     settings: &MatcherSettings,
     examples: &[(usize, usize)],
     fold: usize,
@@ -82,7 +83,7 @@ fn check_fold(
     for (i, e) in removed {
         training[i].examples.remove(e);
     }
-    let matcher = Matcher::build(&training, synonyms, patterns, settings);
+    let matcher = Matcher::build(&training, synonyms, lookups, patterns, settings);
     held_out
         .iter()
         .filter_map(|&(i, e)| {
@@ -92,7 +93,9 @@ fn check_fold(
             // Confused: answered with another intent, or asked about others only. (A
             // fallback is no confusion, and a clarify that offers the intent is a fair one.)
             let confused = match found.decision {
-                Decision::Answer => found.candidates.first().is_none_or(|c| c.intent != intent.id),
+                Decision::Answer | Decision::Decline => {
+                    found.candidates.first().is_none_or(|c| c.intent != intent.id)
+                }
                 Decision::Clarify => found.candidates.iter().all(|c| c.intent != intent.id),
                 Decision::Fallback => false,
             };

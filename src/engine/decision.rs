@@ -1,8 +1,14 @@
-//! The decision: from the best candidates' confidences to answer, clarify or fall back.
+//! The decision: from the best candidates' confidences to answer, decline, clarify or fall
+//! back.
 //!
 //! A pure function of the candidates and the [`Thresholds`], so every rule (the bar, the
 //! clarify margin, which runner-up is compared, which suggestions are offered, the
 //! sentence that explains it) is tested here on plain numbers, apart from any model.
+//!
+//! A decline intent (`decline = true`) competes like any other; when it would be answered,
+//! the decision is [`Decision::Decline`] instead. It is never offered as a choice: not to
+//! clarify (the close ones left are offered; when none is left, the top decline is given)
+//! nor as a fallback's suggestion.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +25,9 @@ pub enum Decision {
     Clarify,
     /// Nothing is close enough: say so, with suggestions.
     Fallback,
+    /// A decline intent is clearly meant: the question is out of scope, and the intent's
+    /// answer says so.
+    Decline,
 }
 
 /// One scored intent.
@@ -29,6 +38,9 @@ pub struct Candidate {
     pub intent: String,
     /// Confidence in [0, 1].
     pub score: f32,
+    /// A decline intent: never offered as a choice.
+    #[serde(skip)]
+    pub decline: bool,
 }
 
 /// The settings the decision reads (see [`MatcherSettings`] for each).
@@ -98,28 +110,37 @@ pub fn decide(mut ranked: Vec<Candidate>, reasons: &[String], t: &Thresholds) ->
     }
     let top = ranked.first().map_or(0.0, |c| c.score);
     let runner_up = ranked.get(1).map_or(0.0, |c| c.score);
+    let top_declines = ranked.first().is_some_and(|c| c.decline);
+    let choice = |c: &Candidate| t.close(top, c.score) && c.score >= t.fallback_below;
     let decision = if ranked.is_empty() || top < t.fallback_below {
         Decision::Fallback
     } else if runner_up >= t.fallback_below && t.close(top, runner_up) {
-        Decision::Clarify
+        // Only declines close to a decline on top: no choice to offer, the top it is.
+        if ranked.iter().any(|c| choice(c) && !c.decline) {
+            Decision::Clarify
+        } else {
+            Decision::Decline
+        }
+    } else if top_declines {
+        Decision::Decline
     } else {
         Decision::Answer
     };
     // Explained from the best candidates, even those too weak to be offered.
     let summary = summary(decision, &ranked, reasons, t);
     let mut candidates: Vec<Candidate> = match decision {
-        Decision::Answer => ranked,
+        Decision::Answer | Decision::Decline => ranked,
         Decision::Clarify => ranked
             .into_iter()
-            .filter(|c| t.close(top, c.score) && c.score >= t.fallback_below)
+            .filter(|c| choice(c) && !c.decline)
             .collect(),
         Decision::Fallback => ranked
             .into_iter()
-            .filter(|c| c.score >= t.suggest_above)
+            .filter(|c| c.score >= t.suggest_above && !c.decline)
             .collect(),
     };
     // Choices and suggestions are offered best first, whatever the model's order.
-    if decision != Decision::Answer {
+    if matches!(decision, Decision::Clarify | Decision::Fallback) {
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     }
     Verdict {
@@ -161,6 +182,10 @@ fn summary(decision: Decision, ranked: &[Candidate], reasons: &[String], t: &Thr
             "fell back: best `{}` has confidence {:.2}, below {:.2}: {because}",
             top.intent, top.score, t.fallback_below
         ),
+        Decision::Decline => format!(
+            "declined as out of scope: `{}` with confidence {:.2} (fallback below {:.2}): {because}",
+            top.intent, top.score, t.fallback_below
+        ),
     }
 }
 
@@ -177,7 +202,8 @@ mod tests {
         confidence_slope: 6.0,
     };
 
-    /// Candidates named by letter, indexed in order of appearance.
+    /// Candidates named by letter, indexed in order of appearance; a name starting with `x`
+    /// is a decline intent.
     fn ranked(scores: &[(&str, f32)]) -> Vec<Candidate> {
         scores
             .iter()
@@ -186,13 +212,14 @@ mod tests {
                 index: IntentIndex::new(i),
                 intent: intent.to_owned(),
                 score,
+                decline: intent.starts_with('x'),
             })
             .collect()
     }
 
     #[test]
     fn decides_on_the_best_candidates() {
-        use Decision::{Answer, Clarify, Fallback};
+        use Decision::{Answer, Clarify, Decline, Fallback};
         // (what, ranked in model order, expected decision, offered intents, summary)
         type Row<'a> = (
             &'a str,
@@ -292,6 +319,48 @@ mod tests {
                 Fallback,
                 &[],
                 "no intent shares any word with the question",
+            ),
+            (
+                "a clear decline declines, keeping every candidate",
+                &[("x", 0.9), ("b", 0.2), ("c", 0.5)],
+                Decline,
+                &["x", "c", "b"],
+                "declined as out of scope: `x` with confidence 0.90 (fallback below 0.40): because",
+            ),
+            (
+                "a decline below the bar falls back, never suggesting a decline",
+                &[("x", 0.35), ("b", 0.3), ("xy", 0.32)],
+                Fallback,
+                &["b"],
+                "fell back: best `x` has confidence 0.35, below 0.40: because",
+            ),
+            (
+                "a decline close to an answer: clarify among the rest",
+                &[("x", 0.9), ("b", 0.88), ("c", 0.5)],
+                Clarify,
+                &["b"],
+                "asked to clarify: `x`, `b` are within 0.05 of each other; top `x` 0.90: because",
+            ),
+            (
+                "an answer close to a decline: the decline is no choice",
+                &[("a", 0.9), ("x", 0.89), ("b", 0.88)],
+                Clarify,
+                &["a", "b"],
+                "asked to clarify: `a`, `x`, `b` are within 0.05 of each other; top `a` 0.90: because",
+            ),
+            (
+                "only declines close together: the top one declines",
+                &[("x", 0.9), ("xy", 0.89), ("b", 0.2)],
+                Decline,
+                &["x", "xy", "b"],
+                "declined as out of scope: `x` with confidence 0.90 (fallback below 0.40): because",
+            ),
+            (
+                "a decline runner-up does not stop a clear answer",
+                &[("a", 0.9), ("x", 0.5)],
+                Answer,
+                &["a", "x"],
+                "answered `a` with confidence 0.90 (fallback below 0.40): because",
             ),
         ];
         for &(what, scores, decision, offered, summary) in table {

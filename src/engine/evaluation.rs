@@ -1,9 +1,11 @@
 //! How well an intent set answers labelled questions: `careerbot eval` and the reload gate.
 //!
 //! A case is right when the bot answers it with the expected intent, or, for a case whose
-//! intent is `null`, when it falls back. Asking to clarify counts as wrong either way: the
-//! user did not get the answer. Out-of-scope detection is scored as a binary task where
-//! "fell back" is the positive prediction.
+//! intent is `null`, when it falls back or declines (a decline intent said it is out of
+//! scope). A case may also name a decline intent, which must then decline it. Asking to
+//! clarify counts as wrong either way: the user did not get the answer. Out-of-scope
+//! detection is scored as a binary task where "fell back or declined" is the positive
+//! prediction.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -58,10 +60,19 @@ pub struct Failure {
 pub struct Report {
     pub cases: usize,
     pub accuracy: f64,
+    /// Over the cases naming an intent that is no decline.
     pub in_scope_accuracy: f64,
     pub oos_precision: f64,
     pub oos_recall: f64,
     pub clarify_rate: f64,
+    /// Cases a decline intent answered, and their share of all cases.
+    pub declines: usize,
+    pub decline_rate: f64,
+    /// Out-of-scope cases (`null`) that a decline intent answered, and that fell back.
+    pub oos_declined: usize,
+    pub oos_fell_back: usize,
+    /// In-scope cases (naming an intent that is no decline) that a decline intent took.
+    pub in_scope_declined: usize,
     pub per_intent: BTreeMap<String, Scores>,
     pub confusions: Vec<Confusion>,
     pub latency_us: Latency,
@@ -77,6 +88,9 @@ pub struct Latency {
 
 /// Label of an outcome: the answered intent, or a bracketed word for the other decisions.
 pub const FALLBACK: &str = "(fallback)";
+/// Label of a decline, when a case expects one (named or `null`) it is counted as the
+/// case's own label.
+pub const DECLINE: &str = "(decline)";
 const CLARIFY: &str = "(clarify)";
 
 /// Largest cases file read (`careerbot eval`, the reload gate): 64 MiB, some 500,000
@@ -141,6 +155,7 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
     let label = |decision: Decision, intent: &Option<String>| -> String {
         match decision {
             Decision::Answer => intent.clone().unwrap_or_default(),
+            Decision::Decline => format!("{DECLINE} {}", intent.as_deref().unwrap_or_default()),
             Decision::Clarify => CLARIFY.to_owned(),
             Decision::Fallback => FALLBACK.to_owned(),
         }
@@ -149,23 +164,43 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
     let mut in_scope = (0, 0);
     let mut oos = (0usize, 0usize, 0usize); // (true positives, predicted, actual)
     let mut clarified = 0;
+    let mut declined = (0usize, 0usize, 0usize, 0usize); // all, out of scope, in scope, oos fell back
     let mut counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new(); // tp, predicted, actual
     let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for (case, reply) in cases.iter().zip(&outcomes) {
         let expected = case.intent.clone().unwrap_or_else(|| FALLBACK.to_owned());
-        let predicted = label(reply.decision, &reply.intent);
-        let right = expected == predicted;
+        let is_decline = |id: &str| engine.intent(id).is_some_and(|i| i.decline);
+        let right = match (&case.intent, reply.decision) {
+            (None, Decision::Fallback | Decision::Decline) => true,
+            (Some(id), Decision::Answer | Decision::Decline) => reply.intent.as_ref() == Some(id),
+            _ => false,
+        };
+        // A right case counts under its own label, so a `null` case a decline intent took
+        // is no false positive of that intent.
+        let predicted = if right {
+            expected.clone()
+        } else {
+            label(reply.decision, &reply.intent)
+        };
         correct += usize::from(right);
         clarified += usize::from(reply.decision == Decision::Clarify);
-        if case.intent.is_some() {
+        // A case naming a decline intent is out of scope too, just more precisely so.
+        let expects_oos = case.intent.as_deref().is_none_or(is_decline);
+        let declines = reply.decision == Decision::Decline;
+        declined.0 += usize::from(declines);
+        declined.1 += usize::from(declines && case.intent.is_none());
+        declined.2 += usize::from(declines && !expects_oos);
+        if !expects_oos {
             in_scope.0 += usize::from(right);
             in_scope.1 += 1;
         }
         let fell_back = reply.decision == Decision::Fallback;
-        oos.0 += usize::from(fell_back && case.intent.is_none());
-        oos.1 += usize::from(fell_back);
-        oos.2 += usize::from(case.intent.is_none());
+        declined.3 += usize::from(fell_back && case.intent.is_none());
+        let out_of_scope = fell_back || declines;
+        oos.0 += usize::from(out_of_scope && expects_oos);
+        oos.1 += usize::from(out_of_scope);
+        oos.2 += usize::from(expects_oos);
         counts.entry(expected.clone()).or_default().2 += 1;
         counts.entry(predicted.clone()).or_default().1 += 1;
         if right {
@@ -220,6 +255,11 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
         oos_precision: ratio(oos.0, oos.1),
         oos_recall: ratio(oos.0, oos.2),
         clarify_rate: ratio(clarified, cases.len()),
+        declines: declined.0,
+        decline_rate: ratio(declined.0, cases.len()),
+        oos_declined: declined.1,
+        oos_fell_back: declined.3,
+        in_scope_declined: declined.2,
         per_intent,
         confusions,
         latency_us: Latency {
@@ -250,4 +290,69 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::intents::Limits;
+    use crate::engine::matcher::MatcherSettings;
+
+    fn case(text: &str, intent: Option<&str>) -> Case {
+        Case {
+            text: text.to_owned(),
+            intent: intent.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_decline_is_right_for_an_out_of_scope_case_and_wrong_for_an_in_scope_one() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/decline");
+        let settings = MatcherSettings::shipped();
+        let (engine, _) = Engine::load(&dir, &settings, &Limits::shipped()).unwrap();
+        let cases = [
+            // Declined (no example names an electrician: the occupation class does).
+            case("how do i become an electrician", None),
+            // Falls back.
+            case("how do i cook pasta with basil", None),
+            // Declined, by the decline intent it names.
+            case(
+                "how do i become a registered nurse",
+                Some("scope.other_careers"),
+            ),
+            case(
+                "what degree do i need to be a backend developer",
+                Some("study.degree"),
+            ),
+            // Declined, though in scope by its label: wrong.
+            case(
+                "what degree do i need to be a pharmacist",
+                Some("study.degree"),
+            ),
+        ];
+        let decisions: Vec<Decision> = cases
+            .iter()
+            .map(|c| engine.reply(&c.text).decision)
+            .collect();
+        use Decision::{Answer, Decline, Fallback};
+        assert_eq!(decisions, [Decline, Fallback, Decline, Answer, Decline]);
+        let report = evaluate(&engine, &cases).unwrap();
+        assert_eq!(report.accuracy, 0.8);
+        assert_eq!(report.in_scope_accuracy, 0.5);
+        assert_eq!(
+            (
+                report.declines,
+                report.oos_declined,
+                report.oos_fell_back,
+                report.in_scope_declined
+            ),
+            (3, 1, 1, 1)
+        );
+        // Out of scope: the two `null` cases and the named decline, all caught; one of the
+        // four caught is the in-scope case declined.
+        assert_eq!((report.oos_recall, report.oos_precision), (1.0, 0.75));
+        let failed: Vec<&str> = report.failures.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(failed, ["what degree do i need to be a pharmacist"]);
+        assert_eq!(report.per_intent["scope.other_careers"].precision, 1.0);
+    }
 }

@@ -2,16 +2,24 @@
 //!
 //! The pipeline is the same for training examples and for questions: clean the text, split
 //! into words, map synonyms to their canonical word, correct unknown words (questions only),
-//! stem, then emit three blocks of TF-IDF features: word stems, pairs of adjacent stems and
-//! character n-grams of each word. Character n-grams are what make the matcher tolerant of
-//! spelling and inflection; the typo index adds the exact word back when a typo is close to
-//! exactly one known word. Features are hashed to `u64` so no n-gram string is ever built.
+//! stem, mark the words of lookup classes, then emit three blocks of TF-IDF features: word
+//! stems, pairs of adjacent stems and character n-grams of each word. Character n-grams are
+//! what make the matcher tolerant of spelling and inflection; the typo index adds the exact
+//! word back when a typo is close to exactly one known word. Features are hashed to `u64` so no n-gram string is ever built.
+//!
+//! Lookup classes (`lookups.toml`) are marked on the stems, after everything else, so an
+//! entry matches whatever form a question gives it ("registered nurses" for the entry
+//! "registered nurse"): the entries went through the same steps when the featurizer was
+//! built. A marked phrase keeps its own features and adds its class's token (`<class>`) as
+//! a word, paired with the stems on either side as if it stood in the phrase's place. The
+//! token holds `<` and `>`, which [`words`] never leaves in a word, so no question can
+//! type it.
 
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
-use super::intents::Synonym;
+use super::intents::{Lookup, Synonym};
 use super::normalize::{clean, is_stop_word, stem, words};
 
 /// Smallest and largest character n-gram, counted on the word padded with a space each side.
@@ -48,8 +56,40 @@ pub struct Analysis {
     pub content_words: usize,
     /// ... their stems ...
     pub content_stems: Vec<String>,
-    /// ... and those of them no example contains (after synonyms and typo correction).
+    /// ... and those of them no example contains (after synonyms and typo correction),
+    /// words of a lookup class that some example names excepted.
     pub unknown_words: Vec<String>,
+    /// Per content word (same order as `content_stems`), the token of the lookup class
+    /// that marked it, if any.
+    pub content_classes: Vec<Option<String>>,
+    /// The lookup classes found in the question, in order, each once.
+    pub classes: Vec<String>,
+}
+
+/// Lookup phrases (stems) keyed by their first stem, longest first, with their class.
+type LookupPhrases = FxHashMap<String, Vec<(Vec<String>, u32)>>;
+
+/// The lookup classes, ready to mark stems.
+#[derive(Debug, Clone, Default)]
+struct LookupTable {
+    /// Class names, by class number.
+    names: Vec<String>,
+    /// Class tokens (`<name>`), by class number.
+    tokens: Vec<String>,
+    phrases: LookupPhrases,
+    /// Every stem of every entry: such a word is never taken for a typo.
+    stems: FxHashSet<String>,
+    /// Per class, whether some example names it: the token of a class no example names
+    /// is no evidence, and would only dilute a question's features.
+    known: Vec<bool>,
+}
+
+/// Where a class marks a question: stems `start..end` belong to class `class`.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    start: usize,
+    end: usize,
+    class: u32,
 }
 
 /// Multi-word synonym variants, longest first, keyed by their first word.
@@ -76,6 +116,7 @@ pub struct Featurizer {
     /// Stem of every word seen in training (after synonyms). Stemming is the costliest
     /// step per word, and a word found here is known: never a typo.
     stems: FxHashMap<String, String>,
+    lookups: LookupTable,
 }
 
 /// Settings for the typo index.
@@ -93,6 +134,7 @@ impl Featurizer {
     pub fn fit<'a>(
         texts: impl IntoIterator<Item = &'a str>,
         synonyms: &[Synonym],
+        lookups: &[Lookup],
     ) -> (Featurizer, Vec<SparseVec>) {
         let mut featurizer = Featurizer {
             ids: FxHashMap::default(),
@@ -103,7 +145,11 @@ impl Featurizer {
             deletions: FxHashMap::default(),
             typo_targets: Vec::new(),
             stems: FxHashMap::default(),
+            lookups: LookupTable::default(),
         };
+        // Entries go through the question's own steps (synonyms, stems), with the
+        // synonyms in place and no class yet.
+        featurizer.lookups = featurizer.lookup_table(lookups);
         let mut df: Vec<u32> = Vec::new();
         let mut word_freq: FxHashMap<String, u32> = FxHashMap::default();
         // Per text: (feature id, block, occurrences).
@@ -116,6 +162,9 @@ impl Featurizer {
             }
             raw.clear();
             emit_features(&words.surface, &words.analysis.stems, &mut raw);
+            let tokens = &featurizer.lookups.tokens;
+            let marked = mark_units(&words.analysis.stems, &words.marks, tokens);
+            emit_marks(&marked, &mut raw);
             raw.sort_unstable_by_key(|&(hash, _)| hash);
             let mut features = Vec::with_capacity(raw.len());
             for run in raw.chunk_by(|a, b| a.0 == b.0) {
@@ -125,7 +174,7 @@ impl Featurizer {
                 if id as usize == df.len() {
                     df.push(0);
                     if block != Block::Chars {
-                        let name = feature_name(block, hash, &words.analysis.stems);
+                        let name = feature_name(block, hash, &words.analysis.stems, &marked);
                         featurizer.names.insert(id, name);
                     }
                 }
@@ -161,6 +210,9 @@ impl Featurizer {
             }
         }
         featurizer.index_typo_targets(word_freq);
+        featurizer.lookups.known = (featurizer.lookups.tokens.iter())
+            .map(|token| featurizer.word_id(token).is_some())
+            .collect();
         let vectors = counted
             .into_iter()
             .map(|features| {
@@ -187,11 +239,6 @@ impl Featurizer {
         self.names.get(&id).map(String::as_str)
     }
 
-    /// Whether some example has the stem of `word`.
-    fn stem_known(&self, word: &str) -> bool {
-        self.word_id(&stem(word)).is_some()
-    }
-
     /// The feature id of a stem as a word, when some example has it.
     pub fn word_id(&self, stem: &str) -> Option<u32> {
         self.ids
@@ -207,13 +254,26 @@ impl Featurizer {
     /// Features of a question, with the analysis used to explain the decision.
     pub fn vectorize_question(&self, text: &str, typos: TypoSettings) -> (SparseVec, Analysis) {
         let words = self.analyze_words(text, Some(typos));
-        let vector = self.vectorize(&words.surface, &words.analysis.stems);
+        let vector = self.vectorize(&words);
         (vector, words.analysis)
     }
 
-    fn vectorize(&self, surface: &[String], stems: &[String]) -> SparseVec {
+    fn vectorize(&self, words: &Words) -> SparseVec {
+        let (surface, stems) = (&words.surface, &words.analysis.stems);
         let mut raw = Vec::with_capacity(surface.len() * 16);
         emit_features(surface, stems, &mut raw);
+        if words
+            .marks
+            .iter()
+            .any(|m| self.lookups.known[m.class as usize])
+        {
+            let known: Vec<Mark> = (words.marks.iter())
+                .filter(|m| self.lookups.known[m.class as usize])
+                .copied()
+                .collect();
+            let marked = mark_units(stems, &known, &self.lookups.tokens);
+            emit_marks(&marked, &mut raw);
+        }
         raw.sort_unstable_by_key(|&(hash, _)| hash);
         let counted = raw.chunk_by(|a, b| a.0 == b.0).map(|run| {
             let (hash, block) = run[0];
@@ -266,8 +326,9 @@ impl Featurizer {
             i += 1;
             // A word seen in training, or another form of a known stem ("databases" when
             // the examples say "database"), is not a typo.
+            // Nor is a word of a lookup entry ("pharmacist", in no example).
             let fixed = match typos {
-                Some(settings) if !self.stems.contains_key(word) && !self.stem_known(word) => {
+                Some(settings) if !self.stems.contains_key(word) && !self.known_or_listed(word) => {
                     self.correct(word, settings)
                 }
                 _ => None,
@@ -287,8 +348,9 @@ impl Featurizer {
             }
         }
         let mut stems = Vec::with_capacity(surface.len());
+        let mut known = Vec::with_capacity(surface.len());
         for word in &surface {
-            let (stem, known) = match self.stems.get(word) {
+            let (stem, is_known) = match self.stems.get(word) {
                 Some(known) => (known.clone(), true),
                 None => {
                     let stem = stem(word).into_owned();
@@ -298,18 +360,79 @@ impl Featurizer {
                     (stem, known)
                 }
             };
-            if !is_stop_word(word) {
-                analysis.content_words += 1;
-                analysis.content_stems.push(stem.clone());
-                if !known {
-                    analysis.unknown_words.push(word.clone());
+            stems.push(stem);
+            known.push(is_known);
+        }
+        let marks = self.lookups.mark(&stems);
+        // Per word, the class marking it (a class token no example has is no evidence).
+        let mut class_of: Vec<Option<u32>> = Vec::new();
+        if !marks.is_empty() {
+            class_of = vec![None; stems.len()];
+            for mark in &marks {
+                class_of[mark.start..mark.end].fill(Some(mark.class));
+                let name = &self.lookups.names[mark.class as usize];
+                if !analysis.classes.contains(name) {
+                    analysis.classes.push(name.clone());
                 }
             }
-            stems.push(stem);
+        }
+        for (i, word) in surface.iter().enumerate() {
+            if is_stop_word(word) {
+                continue;
+            }
+            let class = class_of.get(i).copied().flatten();
+            let token = class.map(|c| &self.lookups.tokens[c as usize]);
+            // While fitting, `known` is not filled yet (and not needed).
+            let class_known =
+                class.is_some_and(|c| self.lookups.known.get(c as usize) == Some(&true));
+            analysis.content_words += 1;
+            analysis.content_stems.push(stems[i].clone());
+            analysis.content_classes.push(token.cloned());
+            if !known[i] && !class_known {
+                analysis.unknown_words.push(word.clone());
+            }
         }
         analysis.cleaned = cleaned;
         analysis.stems = stems;
-        Words { surface, analysis }
+        Words {
+            surface,
+            analysis,
+            marks,
+        }
+    }
+
+    /// Whether some example has the stem of `word`, or some lookup entry has it.
+    fn known_or_listed(&self, word: &str) -> bool {
+        let stem = stem(word);
+        self.word_id(&stem).is_some() || self.lookups.stems.contains(stem.as_ref())
+    }
+
+    /// The lookup classes with their entries normalized as questions are (synonyms,
+    /// stems); the first class listing a phrase keeps it (the loader refuses a phrase in
+    /// two classes, but synonyms may still make two entries one).
+    fn lookup_table(&self, lookups: &[Lookup]) -> LookupTable {
+        let mut table = LookupTable::default();
+        let mut seen: FxHashSet<Vec<String>> = FxHashSet::default();
+        for (class, lookup) in lookups.iter().enumerate() {
+            table.names.push(lookup.class.clone());
+            table.tokens.push(format!("<{}>", lookup.class));
+            for entry in &lookup.entries {
+                let stems = self.analyze_words(entry, None).analysis.stems;
+                if stems.is_empty() || !seen.insert(stems.clone()) {
+                    continue;
+                }
+                table.stems.extend(stems.iter().cloned());
+                table
+                    .phrases
+                    .entry(stems[0].clone())
+                    .or_default()
+                    .push((stems, class as u32));
+            }
+        }
+        for list in table.phrases.values_mut() {
+            list.sort_by_key(|(phrase, _)| std::cmp::Reverse(phrase.len()));
+        }
+        table
     }
 
     /// The longest synonym variant starting at `tokens[0]`: (tokens used, canonical words).
@@ -387,6 +510,80 @@ impl Featurizer {
 struct Words {
     surface: Vec<String>,
     analysis: Analysis,
+    /// The lookup phrases found in the stems, in order, none overlapping.
+    marks: Vec<Mark>,
+}
+
+impl LookupTable {
+    /// The phrases of `stems` that belong to a class: from left to right, the longest
+    /// phrase starting at each stem, the next search starting after it. One map lookup a
+    /// stem plus the phrases sharing its first stem: linear in the question.
+    fn mark(&self, stems: &[String]) -> Vec<Mark> {
+        let mut marks = Vec::new();
+        if self.phrases.is_empty() {
+            return marks;
+        }
+        let mut i = 0;
+        while i < stems.len() {
+            let found = self.phrases.get(&stems[i]).and_then(|candidates| {
+                candidates.iter().find(|(phrase, _)| {
+                    stems.len() - i >= phrase.len()
+                        && phrase.iter().zip(&stems[i..]).all(|(p, s)| p == s)
+                })
+            });
+            match found {
+                Some((phrase, class)) => {
+                    marks.push(Mark {
+                        start: i,
+                        end: i + phrase.len(),
+                        class: *class,
+                    });
+                    i += phrase.len();
+                }
+                None => i += 1,
+            }
+        }
+        marks
+    }
+}
+
+/// The word and pair units a class mark adds: its token, and the token paired with the
+/// stems before and after the phrase.
+struct MarkedUnits<'a> {
+    words: Vec<&'a str>,
+    pairs: Vec<(&'a str, &'a str)>,
+}
+
+fn mark_units<'a>(stems: &'a [String], marks: &[Mark], tokens: &'a [String]) -> MarkedUnits<'a> {
+    let mut units = MarkedUnits {
+        words: Vec::with_capacity(marks.len()),
+        pairs: Vec::with_capacity(2 * marks.len()),
+    };
+    for mark in marks {
+        let token = tokens[mark.class as usize].as_str();
+        units.words.push(token);
+        if let Some(before) = mark.start.checked_sub(1) {
+            units.pairs.push((stems[before].as_str(), token));
+        }
+        if let Some(after) = stems.get(mark.end) {
+            units.pairs.push((token, after.as_str()));
+        }
+    }
+    units
+}
+
+/// Emits `(hash, block)` for the units of the class marks, hashed as stems and pairs are.
+fn emit_marks(units: &MarkedUnits<'_>, out: &mut Vec<(u64, Block)>) {
+    for word in &units.words {
+        out.push((hash_of(Block::Word, |h| word.hash(h)), Block::Word));
+    }
+    for (a, b) in &units.pairs {
+        let hash = hash_of(Block::Pair, |h| {
+            a.hash(h);
+            b.hash(h);
+        });
+        out.push((hash, Block::Pair));
+    }
 }
 
 /// Per-block scale factors: each non-empty block gets unit norm divided by the square root
@@ -472,23 +669,33 @@ fn emit_features(surface: &[String], stems: &[String], out: &mut Vec<(u64, Block
     }
 }
 
-/// The readable name of a word or pair feature, found by re-hashing the example's stems.
-fn feature_name(block: Block, hash: u64, stems: &[String]) -> String {
+/// The readable name of a word or pair feature, found by re-hashing the example's stems
+/// and its class marks' units.
+fn feature_name(block: Block, hash: u64, stems: &[String], marked: &MarkedUnits<'_>) -> String {
+    let words = stems
+        .iter()
+        .map(String::as_str)
+        .chain(marked.words.iter().copied());
+    let pairs = stems
+        .windows(2)
+        .map(|p| (p[0].as_str(), p[1].as_str()))
+        .chain(marked.pairs.iter().copied());
+    let pair_hash = |(a, b): (&str, &str)| {
+        hash_of(Block::Pair, |h| {
+            a.hash(h);
+            b.hash(h);
+        })
+    };
     match block {
-        Block::Word => stems
-            .iter()
+        Block::Word => words
+            .into_iter()
             .find(|s| hash_of(Block::Word, |h| s.hash(h)) == hash)
-            .cloned()
-            .unwrap_or_default(),
-        Block::Pair => stems
-            .windows(2)
-            .find(|p| {
-                hash_of(Block::Pair, |h| {
-                    p[0].hash(h);
-                    p[1].hash(h);
-                }) == hash
-            })
-            .map(|p| format!("{} {}", p[0], p[1]))
+            .unwrap_or_default()
+            .to_owned(),
+        Block::Pair => pairs
+            .into_iter()
+            .find(|&p| pair_hash(p) == hash)
+            .map(|(a, b)| format!("{a} {b}"))
             .unwrap_or_default(),
         Block::Chars => String::new(),
     }
@@ -504,7 +711,7 @@ mod tests {
     };
 
     fn featurizer(examples: &[&str]) -> Featurizer {
-        Featurizer::fit(examples.iter().copied(), &[]).0
+        Featurizer::fit(examples.iter().copied(), &[], &[]).0
     }
 
     #[test]
@@ -539,6 +746,7 @@ mod tests {
         let (f, _) = Featurizer::fit(
             ["do i need a masters degree"],
             &[synonym("master", "masters")],
+            &[],
         );
         let (_, analysis) = f.vectorize_question("do i need a mastres", TYPOS);
         let pair = ("mastres".to_owned(), "masters".to_owned());
@@ -549,7 +757,7 @@ mod tests {
         );
         assert!(analysis.unknown_words.is_empty(), "{analysis:?}");
         // A short variant (an abbreviation, most likely) is never a correction.
-        let (f, _) = Featurizer::fit(["is an msc worth it"], &[synonym("msc", "meng")]);
+        let (f, _) = Featurizer::fit(["is an msc worth it"], &[synonym("msc", "meng")], &[]);
         let (_, analysis) = f.vectorize_question("show the menu", TYPOS);
         assert!(analysis.corrections.is_empty(), "{analysis:?}");
     }
@@ -564,5 +772,131 @@ mod tests {
         assert!(norm(&diluted) < norm(&known));
         assert_eq!(analysis.unknown_words, ["recipe"]);
         assert_eq!(analysis.content_words, 2);
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    const TYPOS: TypoSettings = TypoSettings {
+        min_len: 4,
+        max_distance: 2,
+    };
+
+    fn lookup(class: &str, entries: &[&str]) -> Lookup {
+        Lookup {
+            class: class.to_owned(),
+            entries: entries.iter().map(|e| (*e).to_owned()).collect(),
+            location: Default::default(),
+            entry_locations: Vec::new(),
+        }
+    }
+
+    /// Examples that name occupations and a pivot, with the synonym attorney = lawyer.
+    fn fitted(lookups: &[Lookup]) -> Featurizer {
+        let examples = [
+            "how do i become a nurse",
+            "what does a lawyer earn",
+            "can i pivot to backend",
+            "how do i learn python",
+        ];
+        let attorney = Synonym {
+            canonical: "lawyer".to_owned(),
+            variants: vec!["attorney".to_owned()],
+            location: Default::default(),
+        };
+        Featurizer::fit(examples, &[attorney], lookups).0
+    }
+
+    fn classes() -> Vec<Lookup> {
+        vec![
+            lookup(
+                "occupation",
+                &[
+                    "nurse",
+                    "registered nurse",
+                    "lawyer",
+                    "electrician",
+                    "nurse practitioner",
+                    "pilot",
+                ],
+            ),
+            lookup("language", &["python", "c#"]),
+        ]
+    }
+
+    #[test]
+    fn phrases_are_marked_longest_first_in_any_form_the_pipeline_gives() {
+        let f = fitted(&classes());
+        // (question, expected marks as (first word, past the last word, class))
+        type Marks<'a> = &'a [(usize, usize, &'a str)];
+        let rows: &[(&str, Marks)] = &[
+            ("Registered Nurses earn well", &[(0, 2, "occupation")]),
+            (
+                "a nurse or a lawyer",
+                &[(1, 2, "occupation"), (4, 5, "occupation")],
+            ),
+            (
+                "is a nurse practitioner a nurse",
+                &[(2, 4, "occupation"), (5, 6, "occupation")],
+            ),
+            // Through the synonyms, as the entry "lawyer" went.
+            ("ask an attorney", &[(2, 3, "occupation")]),
+            (
+                "python or c# for a lawyer",
+                &[(0, 1, "language"), (2, 3, "language"), (5, 6, "occupation")],
+            ),
+            // Half a phrase is no phrase.
+            ("registered users", &[]),
+            // The class's name, typed, is a plain word.
+            ("my occupation is <occupation>", &[]),
+        ];
+        for &(question, expected) in rows {
+            let words = f.analyze_words(question, Some(TYPOS));
+            let got: Vec<(usize, usize, &str)> = words
+                .marks
+                .iter()
+                .map(|m| (m.start, m.end, f.lookups.names[m.class as usize].as_str()))
+                .collect();
+            assert_eq!(got, expected, "{question:?}: {:?}", words.analysis.stems);
+        }
+    }
+
+    #[test]
+    fn a_class_adds_its_token_which_no_question_can_type() {
+        let f = fitted(&classes());
+        let token = f
+            .word_id("<occupation>")
+            .expect("the examples name occupations");
+        let (vector, analysis) = f.vectorize_question("how do i become an electrician", TYPOS);
+        assert!(vector.iter().any(|&(id, _)| id == token), "{analysis:?}");
+        assert_eq!(analysis.classes, ["occupation"]);
+        for typed in ["occupation", "<occupation>", "&lt;occupation&gt;"] {
+            let (vector, analysis) = f.vectorize_question(typed, TYPOS);
+            assert!(!vector.iter().any(|&(id, _)| id == token), "{typed}");
+            assert!(analysis.classes.is_empty(), "{typed}");
+        }
+    }
+
+    #[test]
+    fn a_word_of_a_known_class_is_known_and_never_a_typo() {
+        let question = "how do i become a pilot";
+        let (_, without) = fitted(&[]).vectorize_question(question, TYPOS);
+        // One edit from "pivot", a word of the examples.
+        let corrected = ("pilot".to_owned(), "pivot".to_owned());
+        assert_eq!(without.corrections, [corrected]);
+        let (_, with) = fitted(&classes()).vectorize_question(question, TYPOS);
+        assert!(with.corrections.is_empty(), "{with:?}");
+        assert!(with.unknown_words.is_empty(), "{with:?}");
+        let token = Some("<occupation>".to_owned());
+        assert_eq!(with.content_classes, [None, token]);
+        // A class no example names gives no evidence: its words stay unknown.
+        let rare = [lookup("rare", &["zebra"])];
+        let (vector, analysis) = fitted(&rare).vectorize_question("a zebra", TYPOS);
+        assert_eq!(analysis.unknown_words, ["zebra"]);
+        // Nor does it dilute the question's features: they are those of no class at all.
+        let (plain, _) = fitted(&[]).vectorize_question("a zebra", TYPOS);
+        assert_eq!(vector, plain);
     }
 }

@@ -87,6 +87,8 @@ pub struct Explanation {
     pub evidence: Vec<(String, f32)>,
     /// Content words of the question that no example contains.
     pub unknown_words: Vec<String>,
+    /// The lookup classes (`lookups.toml`) whose words or phrases the question holds.
+    pub classes: Vec<String>,
     /// One sentence summing it up.
     pub summary: String,
 }
@@ -133,14 +135,18 @@ impl Scored {
         if stems.is_empty() {
             return 1.0;
         }
+        // A word of a lookup class is used when its class token is.
+        let classes = &self.analysis.content_classes;
+        let used_by = |feature: &str| {
+            matcher
+                .featurizer
+                .word_id(feature)
+                .is_some_and(|id| matcher.model.weight(id, index) > 0.0)
+        };
         let used = stems
             .iter()
-            .filter(|s| {
-                matcher
-                    .featurizer
-                    .word_id(s)
-                    .is_some_and(|id| matcher.model.weight(id, index) > 0.0)
-            })
+            .zip(classes)
+            .filter(|(stem, class)| used_by(stem) || class.as_deref().is_some_and(used_by))
             .count();
         used as f32 / stems.len() as f32
     }
@@ -161,11 +167,11 @@ pub struct Match {
 }
 
 impl Match {
-    /// The answered intent, when the decision is `Answer`.
+    /// The answered intent, when the decision is `Answer` or `Decline`.
     pub fn answered(&self) -> Option<&Candidate> {
         match self.decision {
-            Decision::Answer => self.candidates.first(),
-            _ => None,
+            Decision::Answer | Decision::Decline => self.candidates.first(),
+            Decision::Clarify | Decision::Fallback => None,
         }
     }
 }
@@ -176,6 +182,8 @@ pub struct Matcher {
     /// Intent ids by index. Intents come sorted by id and examples are trained in an
     /// order set by their text, so reordering intents or files changes nothing.
     ids: PerIntent<String>,
+    /// Which intents are declines (`decline = true`).
+    declines: PerIntent<bool>,
     featurizer: Featurizer,
     model: Model,
     /// Every keyword: its intent, text and stem sequence. One flat list, so a question
@@ -194,6 +202,7 @@ impl Matcher {
     pub(super) fn build(
         intents: &[Intent],
         synonyms: &[super::intents::Synonym],
+        lookups: &[super::intents::Lookup],
         patterns: &PatternSet,
         settings: &MatcherSettings,
     ) -> Matcher {
@@ -210,7 +219,7 @@ impl Matcher {
         let texts = intents
             .iter()
             .flat_map(|i| i.examples.iter().map(String::as_str));
-        let (featurizer, vectors) = Featurizer::fit(texts, synonyms);
+        let (featurizer, vectors) = Featurizer::fit(texts, synonyms, lookups);
         let labeled = indexed()
             .flat_map(|(index, intent)| intent.examples.iter().map(move |text| (text, index)));
         let mut examples: Vec<_> = vectors
@@ -234,6 +243,7 @@ impl Matcher {
             .collect();
         Matcher {
             ids: intents.iter().map(|i| i.id.clone()).collect(),
+            declines: intents.iter().map(|i| i.decline).collect(),
             featurizer,
             model,
             keywords,
@@ -349,6 +359,7 @@ impl Matcher {
                 index,
                 intent: self.ids[index].clone(),
                 score: scored.confidence(self, index, score),
+                decline: self.declines[index],
             })
             .collect();
         let (mut explanation, reasons) = self.explain(ranked.first(), &scored);
@@ -372,6 +383,7 @@ impl Matcher {
             corrections: analysis.corrections.clone(),
             synonyms: analysis.synonyms.clone(),
             unknown_words: analysis.unknown_words.clone(),
+            classes: analysis.classes.clone(),
             ..Explanation::default()
         };
         let Some(top) = top else {

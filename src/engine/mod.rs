@@ -5,7 +5,7 @@
 //! every part shares. [`Engine::build`] compiles that set into a [`matcher::Matcher`] and a
 //! [`catalog::Catalog`], and [`Engine::reply`] turns a question into a [`Reply`] that every
 //! front end (CLI, Discord) renders in its own way; [`decision`] is the rule that picks
-//! answer, clarify or fallback.
+//! answer, decline, clarify or fallback.
 
 pub mod catalog;
 pub mod confusions;
@@ -81,7 +81,7 @@ pub struct CourseLink {
 #[derive(Debug, Clone, Serialize)]
 pub struct Reply {
     pub decision: Decision,
-    /// The answered intent's id (only when `decision` is `answer`).
+    /// The answered intent's id (only when `decision` is `answer` or `decline`).
     pub intent: Option<String>,
     /// The answered intent's title.
     pub title: Option<String>,
@@ -89,7 +89,7 @@ pub struct Reply {
     pub confidence: f32,
     /// Best first: the answer, the choices to clarify, or the fallback's suggestions.
     pub candidates: Vec<Candidate>,
-    /// The answer's markdown (only when `decision` is `answer`).
+    /// The answer's markdown (only when `decision` is `answer` or `decline`).
     pub answer: Option<String>,
     pub courses: Vec<CourseLink>,
     /// Ids of related intents.
@@ -112,7 +112,13 @@ impl Engine {
 
     /// Compiles a valid set (only the loader makes one).
     pub fn build(set: ValidSet, settings: &MatcherSettings) -> Engine {
-        let matcher = Matcher::build(set.intents(), set.synonyms(), set.patterns(), settings);
+        let matcher = Matcher::build(
+            set.intents(),
+            set.synonyms(),
+            set.lookups(),
+            set.patterns(),
+            settings,
+        );
         let catalog = Catalog::new(set.courses().to_vec());
         let frames = set
             .intents()
@@ -226,8 +232,13 @@ impl Engine {
         let index = self.index_of(id)?;
         let intent = self.intent_at(index);
         let courses = self.courses_for(index, "", &[]).unwrap_or_default();
+        let decision = if intent.decline {
+            Decision::Decline
+        } else {
+            Decision::Answer
+        };
         Some(Reply {
-            decision: Decision::Answer,
+            decision,
             intent: Some(intent.id.clone()),
             title: Some(intent.title.clone()),
             confidence: 1.0,
@@ -235,6 +246,7 @@ impl Engine {
                 index,
                 intent: intent.id.clone(),
                 score: 1.0,
+                decline: intent.decline,
             }],
             answer: Some(intent.answer.clone()),
             courses,

@@ -85,7 +85,7 @@ pub fn assert_well_formed(reply: &Reply, engine: &Engine, what: &str) {
     let scores: Vec<f32> = reply.candidates.iter().map(|c| c.score).collect();
     assert!(scores.is_sorted_by(|a, b| a >= b), "{what}: not best first");
     match reply.decision {
-        Decision::Answer => {
+        Decision::Answer | Decision::Decline => {
             let id = reply.intent.as_deref().expect("an answer names its intent");
             assert_eq!(
                 reply.answer.as_deref(),

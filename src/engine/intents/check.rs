@@ -39,6 +39,7 @@ pub(super) fn counts(set: &Draft, limits: &Limits, diags: &mut Vec<Diagnostic>) 
             .take(intent.examples.len())
     });
     let patterns = set.intents.iter().flat_map(|i| &i.pattern_locations);
+    let entries = set.lookups.iter().flat_map(|l| &l.entry_locations);
     for (what, key, max, mut items) in [
         ("intents", "max_intents", limits.max_intents, boxed(intents)),
         (
@@ -52,6 +53,12 @@ pub(super) fn counts(set: &Draft, limits: &Limits, diags: &mut Vec<Diagnostic>) 
             "max_patterns",
             limits.max_patterns,
             boxed(patterns),
+        ),
+        (
+            "lookup entries",
+            "max_lookup_entries",
+            limits.max_lookup_entries,
+            boxed(entries),
         ),
     ] {
         if let Some(first_past) = items.nth(max) {
@@ -489,6 +496,48 @@ mod tests {
                     ("courses.toml", 6, 9, E, "`level` must be a string, found integer"),
                     ("courses.toml", 7, 8, E, "`free` must be true or false, found string"),
                     ("courses.toml", 8, 1, E, "unknown field `sumary` in course `CS 50` (did you mean `summary`?)"),
+                ],
+            ),
+            case(
+                "decline that is not a boolean",
+                &[("a.toml", &with("decline = \"yes\"\n"))],
+                &[("a.toml", 6, 11, E, "`decline` must be true or false, found string")],
+            ),
+            case(
+                "bad lookup class and unknown lookup field",
+                &[("a.toml", BASE), ("lookups.toml", "[[lookup]]\nclass = \"Job Titles\"\nentries = [\"nurse\"]\nentrys = [\"x\"]\n")],
+                &[
+                    ("lookups.toml", 2, 9, E, "invalid lookup class `Job Titles`: use lowercase ASCII letters, digits and `_`"),
+                    ("lookups.toml", 4, 1, E, "unknown field `entrys` in lookup `Job Titles` (did you mean `entries`?); allowed fields: class, entries"),
+                ],
+            ),
+            case(
+                "empty, repeated, common-word and long lookup entries",
+                &[("a.toml", BASE), ("lookups.toml", &format!("[[lookup]]\nclass = \"job\"\nentries = [\"nurse\", \" \", \"Nurse\", \"it\", \"{}\"]\n", "x".repeat(101)))],
+                &[
+                    ("lookups.toml", 3, 21, E, "empty entry in lookup `job`"),
+                    ("lookups.toml", 3, 26, E, "entry \"Nurse\" is listed twice in lookup `job` (first at dir/lookups.toml:3:12)"),
+                    ("lookups.toml", 3, 35, E, "entry \"it\" of lookup `job` is made of common words only"),
+                    ("lookups.toml", 3, 41, E, "entry of lookup `job` is too long: 101 characters (at most 100)"),
+                ],
+            ),
+            case(
+                "a lookup entry in two classes (by its stems) and a class twice",
+                &[("a.toml", BASE), ("lookups.toml", "[[lookup]]\nclass = \"job\"\nentries = [\"nurse\"]\n\n[[lookup]]\nclass = \"care\"\nentries = [\"Nurses\"]\n\n[[lookup]]\nclass = \"job\"\nentries = [\"pilot\"]\n")],
+                &[
+                    ("lookups.toml", 7, 12, E, "entry \"Nurses\" of lookup `care` is also in lookup `job` (dir/lookups.toml:3:12); an entry belongs to one class"),
+                    ("lookups.toml", 10, 9, E, "duplicate lookup class `job` (first defined at dir/lookups.toml:2:9)"),
+                ],
+            ),
+            case(
+                "a lookup without entries or class, of the wrong types, or under another key",
+                &[("a.toml", BASE), ("lookups.toml", "[[lookup]]\nclass = \"job\"\nentries = []\n\n[[lookup]]\nentries = [\"x\"]\n\n[[lookup]]\nclass = 1\nentries = \"nurse\"\n\n[[lookups]]\n")],
+                &[
+                    ("lookups.toml", 3, 11, E, "lookup `job` has no entries"),
+                    ("lookups.toml", 5, 1, E, "lookup is missing required field `class`"),
+                    ("lookups.toml", 9, 9, E, "`class` must be a string, found integer"),
+                    ("lookups.toml", 10, 11, E, "`entries` must be an array of strings, found string"),
+                    ("lookups.toml", 12, 3, E, "unknown top-level key `lookups` in lookups.toml (did you mean `lookup`?)"),
                 ],
             ),
         ]

@@ -18,6 +18,8 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 pub const COURSES_FILE: &str = "courses.toml";
 /// The file of a directory that holds the synonyms.
 pub const SYNONYMS_FILE: &str = "synonyms.toml";
+/// The file of a directory that holds the `[[lookup]]` word classes (optional).
+pub const LOOKUPS_FILE: &str = "lookups.toml";
 
 /// What a file of an intent directory holds, told by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,8 @@ pub enum FileKind {
     Courses,
     /// [`SYNONYMS_FILE`]: `canonical = ["variant", ...]`.
     Synonyms,
+    /// [`LOOKUPS_FILE`]: `[[lookup]]` tables (`class`, `entries`).
+    Lookups,
     /// Any other read file: `[[intent]]` tables.
     Intents,
 }
@@ -39,6 +43,7 @@ pub fn kind_of(name: &OsStr) -> Option<FileKind> {
     Some(match &*name {
         COURSES_FILE => FileKind::Courses,
         SYNONYMS_FILE => FileKind::Synonyms,
+        LOOKUPS_FILE => FileKind::Lookups,
         _ => FileKind::Intents,
     })
 }
@@ -143,6 +148,7 @@ mod tests {
             ("role.toml", Some(FileKind::Intents)),
             ("courses.toml", Some(FileKind::Courses)),
             ("synonyms.toml", Some(FileKind::Synonyms)),
+            ("lookups.toml", Some(FileKind::Lookups)),
             (".hidden.toml", None),
             (".x.toml.123.0.tmp", None),
             ("x.toml~", None),

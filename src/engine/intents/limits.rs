@@ -36,6 +36,8 @@ pub struct Limits {
     /// its compiled program (one pattern alone stays under
     /// [`super::REGEX_SIZE_LIMIT`]).
     pub max_compiled_pattern_bytes: usize,
+    /// Most `entries` of all `[[lookup]]` classes together.
+    pub max_lookup_entries: usize,
 }
 
 impl Limits {
@@ -48,6 +50,7 @@ impl Limits {
         max_patterns: usize::MAX,
         max_pattern_chars: usize::MAX,
         max_compiled_pattern_bytes: usize::MAX,
+        max_lookup_entries: usize::MAX,
     };
 }
 
@@ -191,6 +194,19 @@ mod tests {
                 vec![("a.toml", with_patterns(&["abc", "abcd"]))],
                 ("a.toml", 6, 20),
                 "regex in `patterns` is too long: 4 characters (at most [limits] max_pattern_chars = 3",
+            ),
+            (
+                Limits { max_lookup_entries: 2, ..Limits::shipped() },
+                vec![
+                    ("a.toml", BASE.to_owned()),
+                    (
+                        "lookups.toml",
+                        "[[lookup]]\nclass = \"a\"\nentries = [\"p\"]\n\n[[lookup]]\nclass = \"b\"\nentries = [\"q\", \"r\"]\n".to_owned(),
+                    ),
+                ],
+                // The second entry of the second class.
+                ("lookups.toml", 7, 17),
+                "too many lookup entries: 3 in the set, at most 2 ([limits] max_lookup_entries = 2)",
             ),
         ];
         for (limits, files, (file, line, col), message) in cases {

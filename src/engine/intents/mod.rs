@@ -7,13 +7,14 @@
 //! its patterns are compiled, and a set with errors never leaves this module (only its
 //! diagnostics and counts do, in [`Refused`]).
 //!
-//! A directory holds three kinds of file, told apart by name (see [`files`]):
+//! A directory holds four kinds of file, told apart by name (see [`files`]):
 //!
 //! - `courses.toml`: `[[course]]` tables (`id`, `title`, `provider`, `url`, `topics`,
 //!   `level`, `free`, optional `summary`);
 //! - `synonyms.toml`: top-level `canonical = ["variant", ...]`;
+//! - `lookups.toml` (optional): `[[lookup]]` tables (`class`, `entries`), word classes;
 //! - any other `*.toml`: `[[intent]]` tables (`id`, `title`, `answer`, optional `examples`,
-//!   `keywords`, `patterns`, `courses`, `follow_ups`, `action`).
+//!   `keywords`, `patterns`, `courses`, `follow_ups`, `action`, `decline`).
 //!
 //! The steps, one module each: [`files`] lists and reads the files, `parse` walks TOML with
 //! the position of every key and value, `records` reads each table into data with the
@@ -34,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use sha1::{Digest, Sha1};
 
-pub use files::{FileKind, COURSES_FILE, MAX_FILE_BYTES, SYNONYMS_FILE};
+pub use files::{FileKind, COURSES_FILE, LOOKUPS_FILE, MAX_FILE_BYTES, SYNONYMS_FILE};
 pub use limits::Limits;
 pub use patterns::{Pattern, PatternError, PatternSet, REGEX_SIZE_LIMIT};
 pub use records::{intent_examples, MAX_INTENT_ID};
@@ -151,6 +152,9 @@ pub struct Intent {
     pub courses: Vec<String>,
     pub follow_ups: Vec<String>,
     pub action: Option<Action>,
+    /// `decline = true`: the intent names what the bot does not cover; when it wins, its
+    /// answer is given as a polite "out of scope" and it is never offered as a choice.
+    pub decline: bool,
     /// Where the intent's `[[intent]]` table starts.
     pub location: Location,
     /// Where each example is written (same order as `examples`).
@@ -218,6 +222,25 @@ pub struct Synonym {
     pub variants: Vec<String>,
     pub location: Location,
 }
+
+/// A word class of `lookups.toml`: words and phrases that all stand for one class
+/// (`occupation = ["nurse", "registered nurse", ...]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup {
+    /// `[a-z0-9_]+`, unique in the file.
+    pub class: String,
+    /// Each a word or phrase, in no other class.
+    pub entries: Vec<String>,
+    /// Where the `[[lookup]]` table starts.
+    pub location: Location,
+    /// Where each entry is written (same order as `entries`).
+    pub entry_locations: Vec<Location>,
+}
+
+/// Longest `class` name of a lookup, in characters.
+pub const MAX_LOOKUP_CLASS: usize = 64;
+/// Longest lookup entry, in characters.
+pub const MAX_LOOKUP_ENTRY_CHARS: usize = 100;
 
 /// Longest `title` of a course, in characters.
 pub const MAX_COURSE_TITLE_CHARS: usize = 100;
@@ -330,6 +353,7 @@ struct Draft {
     intents: Vec<Intent>,
     courses: Vec<Course>,
     synonyms: Vec<Synonym>,
+    lookups: Vec<Lookup>,
 }
 
 /// Parses and checks `texts` (path, kind and contents, in load order) after the problems
@@ -346,6 +370,7 @@ fn check_texts(
         intents: Vec::new(),
         courses: Vec::new(),
         synonyms: Vec::new(),
+        lookups: Vec::new(),
     };
     let mut digest = Sha1::new();
     for (path, kind, text) in &texts {
@@ -362,6 +387,9 @@ fn check_texts(
             FileKind::Synonyms => draft
                 .synonyms
                 .extend(records::parse_synonym_file(path, text, &mut diags)),
+            FileKind::Lookups => draft
+                .lookups
+                .extend(records::parse_lookup_file(path, text, &mut diags)),
             FileKind::Intents => draft.intents.extend(records::parse_intent_file(
                 path,
                 text,

@@ -293,10 +293,16 @@ impl<'t> Record<'t> {
     }
 
     pub(super) fn required_bool(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<bool> {
-        let Some((item, span)) = self.get(key) else {
+        if self.table.get(key).is_none() {
             self.missing(ctx, key);
             return None;
-        };
+        }
+        self.optional_bool(ctx, key)
+    }
+
+    /// `None` when absent, or (after an error) when not a boolean.
+    pub(super) fn optional_bool(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<bool> {
+        let (item, span) = self.get(key)?;
         let value = item.as_bool();
         if value.is_none() {
             let message = format!("`{key}` must be true or false, found {}", item.type_name());

@@ -13,10 +13,11 @@ use toml_edit::{ImDocument, Item};
 
 use super::parse::{at, parse_toml, records, string_list, Ctx, Located, Record, Span};
 use super::{
-    fold, normalize_example, Action, Course, Diagnostic, Intent, Level, Location, Pattern, Synonym,
-    COURSES_FILE, MAX_ANSWER_CHARS, MAX_COURSE_TITLE_CHARS, MAX_TITLE_CHARS,
-    MIN_EXAMPLES_WITHOUT_WARNING,
+    fold, normalize_example, Action, Course, Diagnostic, Intent, Level, Location, Lookup, Pattern,
+    Synonym, COURSES_FILE, LOOKUPS_FILE, MAX_ANSWER_CHARS, MAX_COURSE_TITLE_CHARS,
+    MAX_LOOKUP_CLASS, MAX_LOOKUP_ENTRY_CHARS, MAX_TITLE_CHARS, MIN_EXAMPLES_WITHOUT_WARNING,
 };
+use crate::engine::normalize::{clean, is_stop_word, stem, words};
 
 const INTENT_FIELDS: &[&str] = &[
     "id",
@@ -28,10 +29,12 @@ const INTENT_FIELDS: &[&str] = &[
     "courses",
     "follow_ups",
     "action",
+    "decline",
 ];
 const COURSE_FIELDS: &[&str] = &[
     "id", "title", "provider", "url", "topics", "level", "free", "summary",
 ];
+const LOOKUP_FIELDS: &[&str] = &["class", "entries"];
 const ACTIONS: &[(&str, Action)] = &[("search_courses", Action::SearchCourses)];
 
 /// Parses one file with `read`, reporting a syntax error; no records after one.
@@ -93,6 +96,167 @@ pub(super) fn parse_synonym_file(
             })
             .collect()
     })
+}
+
+/// Parses `lookups.toml` (`[[lookup]]` tables): each class named once, each entry a word
+/// or phrase of one class only. Entries are compared as the matcher will see them (the
+/// stems of their words), so "nurses" in one class and "Nurse" in another is an error,
+/// while both in one class is merely redundant.
+pub(super) fn parse_lookup_file(
+    path: &Path,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Lookup> {
+    parse_file(path, text, diags, |ctx, doc| {
+        let records = records(ctx, doc.as_table(), "lookup", LOOKUPS_FILE);
+        let mut classes: HashMap<String, Location> = HashMap::new();
+        let mut owners: HashMap<String, (String, Location)> = HashMap::new();
+        records
+            .into_iter()
+            .filter_map(|record| read_lookup(ctx, record, &mut classes, &mut owners))
+            .collect()
+    })
+}
+
+/// The form two lookup entries are compared in: the stems of their words.
+fn lookup_key(entry: &str) -> String {
+    let cleaned = clean(entry);
+    let stems: Vec<String> = words(&cleaned)
+        .into_iter()
+        .map(|w| stem(w).into_owned())
+        .collect();
+    stems.join(" ")
+}
+
+/// Reads one `[[lookup]]` table. `classes` holds the class names seen so far, `owners`
+/// each entry's key with its class and place.
+fn read_lookup(
+    ctx: &mut Ctx<'_>,
+    mut record: Record<'_>,
+    classes: &mut HashMap<String, Location>,
+    owners: &mut HashMap<String, (String, Location)>,
+) -> Option<Lookup> {
+    let class = record.required_str(ctx, "class");
+    if let Some(class) = &class {
+        let name = &class.value;
+        let valid = !name.is_empty()
+            && name.len() <= MAX_LOOKUP_CLASS
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            ctx.error(
+                &class.span,
+                format!(
+                    "invalid lookup class `{name}`: use lowercase ASCII letters, digits and \
+                     `_`, at most {MAX_LOOKUP_CLASS} characters"
+                ),
+            );
+        }
+        match classes.get(name) {
+            Some(first) => {
+                let message = format!(
+                    "duplicate lookup class `{name}` (first defined at {})",
+                    at(first)
+                );
+                ctx.error(&class.span, message);
+            }
+            None => {
+                classes.insert(name.clone(), ctx.locate(&class.span));
+            }
+        }
+        record.label = format!("lookup `{name}`");
+    }
+    record.check_fields(ctx, LOOKUP_FIELDS);
+    let entries = match record.get("entries") {
+        None => {
+            record.missing(ctx, "entries");
+            None
+        }
+        Some((_, span)) => {
+            let entries = record.str_list(ctx, "entries");
+            if entries.as_ref().is_some_and(Vec::is_empty) {
+                let message = format!("{} has no entries", record.label);
+                ctx.error(&span, message);
+            }
+            entries
+        }
+    };
+    let class = class?.value;
+    let entries = entries.unwrap_or_default();
+    let mut written: HashMap<String, Location> = HashMap::new();
+    for entry in &entries {
+        check_lookup_entry(ctx, &record.label, &class, entry, &mut written, owners);
+    }
+    Some(Lookup {
+        class,
+        location: ctx.locate(&record.span),
+        entry_locations: entries.iter().map(|e| ctx.locate(&e.span)).collect(),
+        entries: entries.into_iter().map(|e| e.value).collect(),
+    })
+}
+
+/// One entry of the lookup `class` (`label` in messages): not empty, not too long, not only
+/// stop words, not listed twice in the class (`written`, by folded text), in no other
+/// class (`owners`, by stems).
+fn check_lookup_entry(
+    ctx: &mut Ctx<'_>,
+    label: &str,
+    class: &str,
+    entry: &Located<String>,
+    written: &mut HashMap<String, Location>,
+    owners: &mut HashMap<String, (String, Location)>,
+) {
+    let chars = entry.value.chars().count();
+    let key = lookup_key(&entry.value);
+    if key.is_empty() {
+        let message = format!("empty entry in {label}: an entry needs a letter or a digit");
+        ctx.error(&entry.span, message);
+        return;
+    }
+    if chars > MAX_LOOKUP_ENTRY_CHARS {
+        let message = format!(
+            "entry of {label} is too long: {chars} characters (at most {MAX_LOOKUP_ENTRY_CHARS})"
+        );
+        ctx.error(&entry.span, message);
+        return;
+    }
+    let cleaned = clean(&entry.value);
+    if words(&cleaned).into_iter().all(is_stop_word) {
+        let message = format!(
+            "entry \"{}\" of {label} is made of common words only, which nearly every \
+             question uses",
+            entry.value
+        );
+        ctx.error(&entry.span, message);
+        return;
+    }
+    let folded = fold(&entry.value);
+    if let Some(first) = written.get(&folded) {
+        let message = format!(
+            "entry \"{}\" is listed twice in {label} (first at {})",
+            entry.value,
+            at(first)
+        );
+        ctx.error(&entry.span, message);
+        return;
+    }
+    written.insert(folded, ctx.locate(&entry.span));
+    match owners.get(&key) {
+        Some((other, first)) if other != class => {
+            let message = format!(
+                "entry \"{}\" of lookup `{class}` is also in lookup `{other}` ({}); an entry \
+                 belongs to one class",
+                entry.value,
+                at(first)
+            );
+            ctx.error(&entry.span, message);
+        }
+        Some(_) => {}
+        None => {
+            owners.insert(key, (class.to_owned(), ctx.locate(&entry.span)));
+        }
+    }
 }
 
 /// The intents of one intent file as the loader reads them, by id with their string
@@ -298,6 +462,7 @@ fn read_intent(
     let courses = record.str_list(ctx, "courses").unwrap_or_default();
     let follow_ups = record.str_list(ctx, "follow_ups").unwrap_or_default();
     let action = read_action(ctx, &record);
+    let decline = record.optional_bool(ctx, "decline").unwrap_or(false);
 
     check_no_empty_strings(ctx, examples.as_deref().unwrap_or_default(), "examples");
     check_no_empty_strings(ctx, &keywords, "keywords");
@@ -332,6 +497,7 @@ fn read_intent(
         courses: values(courses),
         follow_ups: values(follow_ups),
         action,
+        decline,
     })
 }
 
@@ -564,6 +730,7 @@ mod tests {
                 intents: parse_intent_file(path, text, 1000, &mut diags),
                 courses: parse_course_file(path, text, &mut diags),
                 synonyms: parse_synonym_file(path, text, &mut diags),
+                lookups: parse_lookup_file(path, text, &mut diags),
             };
             super::super::check::validate(&draft, &mut diags);
             let _ = intent_examples(path, text);

@@ -8,7 +8,7 @@
 //! [`IntentIndex`] everywhere (matcher classes, scores, candidates), so no part maps one
 //! order to another. The files' own order is kept aside for listings people read.
 
-use super::{Counts, Course, Draft, Intent, PatternSet, Synonym};
+use super::{Counts, Course, Draft, Intent, Lookup, PatternSet, Synonym};
 use crate::engine::index::IntentIndex;
 
 /// Everything in an intent directory, fully validated.
@@ -85,6 +85,11 @@ impl ValidSet {
 
     pub fn synonyms(&self) -> &[Synonym] {
         &self.draft.synonyms
+    }
+
+    /// The word classes of `lookups.toml`, as written (none without the file).
+    pub fn lookups(&self) -> &[Lookup] {
+        &self.draft.lookups
     }
 
     /// 16 hex digits identifying the bytes the set was read from: SHA-1 over every file's
