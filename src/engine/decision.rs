@@ -7,8 +7,8 @@
 //!
 //! A decline intent (`decline = true`) competes like any other; when it would be answered,
 //! the decision is [`Decision::Decline`] instead. It is never offered as a choice: not to
-//! clarify (the close ones left are offered; when none is left, the top decline is given)
-//! nor as a fallback's suggestion.
+//! clarify (the bot asks only when at least two ordinary intents are close; otherwise the
+//! top one, answer or decline, is given) nor as a fallback's suggestion.
 
 use serde::{Deserialize, Serialize};
 
@@ -114,13 +114,13 @@ pub fn decide(mut ranked: Vec<Candidate>, reasons: &[String], t: &Thresholds) ->
     let choice = |c: &Candidate| t.close(top, c.score) && c.score >= t.fallback_below;
     let decision = if ranked.is_empty() || top < t.fallback_below {
         Decision::Fallback
-    } else if runner_up >= t.fallback_below && t.close(top, runner_up) {
-        // Only declines close to a decline on top: no choice to offer, the top it is.
-        if ranked.iter().any(|c| choice(c) && !c.decline) {
-            Decision::Clarify
-        } else {
-            Decision::Decline
-        }
+    } else if runner_up >= t.fallback_below
+        && t.close(top, runner_up)
+        && ranked.iter().filter(|c| choice(c) && !c.decline).count() >= 2
+    {
+        // A clarification offers a choice of topics, and a decline is none: with fewer
+        // than two topics close, the top one is meant (an answer, or a decline).
+        Decision::Clarify
     } else if top_declines {
         Decision::Decline
     } else {
@@ -335,11 +335,25 @@ mod tests {
                 "fell back: best `x` has confidence 0.35, below 0.40: because",
             ),
             (
-                "a decline close to an answer: clarify among the rest",
+                "a decline close to one answer: one topic is no choice, the decline stands",
                 &[("x", 0.9), ("b", 0.88), ("c", 0.5)],
+                Decline,
+                &["x", "b", "c"],
+                "declined as out of scope: `x` with confidence 0.90 (fallback below 0.40): because",
+            ),
+            (
+                "a decline close to two answers: clarify between them",
+                &[("x", 0.9), ("b", 0.88), ("c", 0.87)],
                 Clarify,
-                &["b"],
-                "asked to clarify: `x`, `b` are within 0.05 of each other; top `x` 0.90: because",
+                &["b", "c"],
+                "asked to clarify: `x`, `b`, `c` are within 0.05 of each other; top `x` 0.90: because",
+            ),
+            (
+                "an answer close to a decline alone: the answer stands",
+                &[("a", 0.9), ("x", 0.89), ("b", 0.2)],
+                Answer,
+                &["a", "x", "b"],
+                "answered `a` with confidence 0.90 (fallback below 0.40): because",
             ),
             (
                 "an answer close to a decline: the decline is no choice",

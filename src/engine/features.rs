@@ -261,16 +261,29 @@ impl Featurizer {
     fn vectorize(&self, words: &Words) -> SparseVec {
         let (surface, stems) = (&words.surface, &words.analysis.stems);
         let mut raw = Vec::with_capacity(surface.len() * 16);
-        emit_features(surface, stems, &mut raw);
-        if words
-            .marks
-            .iter()
-            .any(|m| self.lookups.known[m.class as usize])
-        {
-            let known: Vec<Mark> = (words.marks.iter())
-                .filter(|m| self.lookups.known[m.class as usize])
-                .copied()
-                .collect();
+        let known: Vec<Mark> = (words.marks.iter())
+            .filter(|m| self.lookups.known[m.class as usize])
+            .copied()
+            .collect();
+        // A word of a known class that no example uses stands for its class alone: its own
+        // features would all be unknown, and unknown features dilute the rest (the class
+        // token among them), so a job the examples never name would weigh less than one
+        // they do.
+        let unseen = |i: usize| {
+            known.iter().any(|m| (m.start..m.end).contains(&i))
+                && !self
+                    .ids
+                    .contains_key(&hash_of(Block::Word, |h| stems[i].hash(h)))
+        };
+        if surface.len() == stems.len() && (0..stems.len()).any(unseen) {
+            let kept: Vec<usize> = (0..stems.len()).filter(|&i| !unseen(i)).collect();
+            let surface: Vec<String> = kept.iter().map(|&i| surface[i].clone()).collect();
+            let stems: Vec<String> = kept.iter().map(|&i| stems[i].clone()).collect();
+            emit_features(&surface, &stems, &mut raw);
+        } else {
+            emit_features(surface, stems, &mut raw);
+        }
+        if !known.is_empty() {
             let marked = mark_units(stems, &known, &self.lookups.tokens);
             emit_marks(&marked, &mut raw);
         }
@@ -861,6 +874,25 @@ mod lookup_tests {
                 .collect();
             assert_eq!(got, expected, "{question:?}: {:?}", words.analysis.stems);
         }
+    }
+
+    #[test]
+    fn jobs_the_examples_never_name_all_stand_for_their_class_alone() {
+        let f = fitted(&classes());
+        // "electrician" and "pilot" are in the class but in no example: their own features
+        // would all be unknown and only dilute the class token.
+        let (electrician, _) = f.vectorize_question("how do i become a electrician", TYPOS);
+        let (pilot, _) = f.vectorize_question("how do i become a pilot", TYPOS);
+        assert_eq!(electrician, pilot);
+        let (nurse, _) = f.vectorize_question("how do i become a nurse", TYPOS);
+        assert_ne!(
+            electrician, nurse,
+            "a job the examples name keeps its own features"
+        );
+        // An unknown word outside every class still dilutes.
+        let (stranger, _) = f.vectorize_question("how do i become a juggler", TYPOS);
+        let norm = |v: &SparseVec| v.iter().map(|(_, w)| w * w).sum::<f32>();
+        assert!(norm(&stranger) < norm(&electrician) - 1e-3);
     }
 
     #[test]
