@@ -192,6 +192,15 @@ impl Featurizer {
             .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
             .collect();
         featurizer.unknown_idf = (1.0 + n).ln() + 1.0;
+        // A class token stands for rare words (each job is named by few examples), but is
+        // itself in many: its document frequency would make it weigh like a common word.
+        // It weighs as the rarest word does, as the words it stands for would.
+        for token in &featurizer.lookups.tokens {
+            let hash = hash_of(Block::Word, |h| token.as_str().hash(h));
+            if let Some(&id) = featurizer.ids.get(&hash) {
+                featurizer.idf[id as usize] = featurizer.unknown_idf;
+            }
+        }
         // One-word synonym variants are words too: "mastres" is a typo of the variant
         // "masters" though the examples' "masters" became its canonical "master". A variant
         // counts as often as its canonical word, and only when that word is known and the
@@ -909,6 +918,20 @@ mod lookup_tests {
             assert!(!vector.iter().any(|&(id, _)| id == token), "{typed}");
             assert!(analysis.classes.is_empty(), "{typed}");
         }
+    }
+
+    #[test]
+    fn a_class_token_weighs_as_the_rare_words_it_stands_for() {
+        let f = fitted(&classes());
+        let token = hash_of(Block::Word, |h| "<occupation>".hash(h));
+        let id = f.ids[&token] as usize;
+        // Two of the four examples name a job, yet the token is as rare as a word can be.
+        assert_eq!(f.idf[id], f.unknown_idf);
+        let nurse = f.ids[&hash_of(Block::Word, |h| "nurs".hash(h))] as usize;
+        assert!(
+            f.idf[nurse] < f.unknown_idf,
+            "an ordinary word keeps its own idf"
+        );
     }
 
     #[test]
