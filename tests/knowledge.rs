@@ -35,6 +35,32 @@ const REQUIRED: &[&str] = &[
     "bot.help",
 ];
 
+/// The intents the knowledge-and-judgement issue adds: what members ask most.
+const REQUIRED_NEW: &[&str] = &[
+    "jobs.search",
+    "jobs.internships",
+    "jobs.interviews",
+    "jobs.resume",
+    "jobs.salary",
+    "jobs.remote",
+    "preparation.certifications",
+    "skills.first_language",
+    "skills.system_design",
+    "outlook.ai",
+    "wellbeing.burnout",
+    "wellbeing.imposter_syndrome",
+    "roles.fullstack",
+    "roles.devops_sre",
+    "roles.data_engineering",
+];
+
+/// The decline intents that issue names: other careers, front-end and design, coding help.
+const REQUIRED_DECLINES: &[&str] = &[
+    "decline.other_careers",
+    "decline.frontend_design",
+    "decline.coding_help",
+];
+
 const MIN_EXAMPLES: usize = 15;
 const MAX_ANSWER_CHARS: usize = 1200;
 const MIN_COURSES: usize = 40;
@@ -54,7 +80,7 @@ fn every_required_intent_exists_with_enough_examples_and_short_answers() {
         .map(|i| (i.id.as_str(), i))
         .collect();
     let mut problems = Vec::new();
-    for id in REQUIRED {
+    for id in REQUIRED.iter().chain(REQUIRED_NEW).chain(REQUIRED_DECLINES) {
         let Some(intent) = by_id.get(id) else {
             problems.push(format!("{id}: missing"));
             continue;
@@ -65,6 +91,21 @@ fn every_required_intent_exists_with_enough_examples_and_short_answers() {
         let chars = intent.answer.chars().count();
         if chars > MAX_ANSWER_CHARS {
             problems.push(format!("{id}: answer of {chars} characters"));
+        }
+    }
+    for id in REQUIRED_NEW {
+        if let Some(intent) = by_id.get(id) {
+            if !(1..=3).contains(&intent.courses.len()) {
+                problems.push(format!("{id}: {} courses", intent.courses.len()));
+            }
+            if intent.decline {
+                problems.push(format!("{id}: a decline"));
+            }
+        }
+    }
+    for id in REQUIRED_DECLINES {
+        if by_id.get(id).is_some_and(|intent| !intent.decline) {
+            problems.push(format!("{id}: not a decline"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -152,5 +193,24 @@ fn the_evaluation_cases_are_answered_well() {
         accuracy >= 0.95 && oos_recall >= 0.90,
         "accuracy {accuracy:.3} (>= 0.95), out-of-scope recall {oos_recall:.3} (>= 0.90); failures:\n{}",
         serde_json::to_string_pretty(&report.failures).unwrap_or_default()
+    );
+}
+
+/// `tests/data/career_heldout2.jsonl`: 340 questions written by someone who saw only the
+/// list of topics, measured once the knowledge base was done and never tuned on. The bar is
+/// the issue's: 92% overall, and out of scope (other careers, front-end, coding help,
+/// chatter) declined or fallen back for at least 90%.
+#[test]
+fn the_second_heldout_questions_are_answered_well() {
+    let report = support::evaluate(
+        shipped_engine(),
+        &root().join("tests/data/career_heldout2.jsonl"),
+    );
+    assert_eq!(report.cases, 340);
+    assert!(
+        report.accuracy >= 0.92 && report.oos_recall >= 0.90,
+        "accuracy {:.3} (>= 0.92), out-of-scope recall {:.3} (>= 0.90)",
+        report.accuracy,
+        report.oos_recall
     );
 }
