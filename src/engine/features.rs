@@ -20,7 +20,7 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use super::intents::{Lookup, Synonym};
-use super::normalize::{clean, is_stop_word, singular, stem, words};
+use super::normalize::{clean, is_stop_word, stem, words};
 
 /// Smallest and largest character n-gram, counted on the word padded with a space each side.
 const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
@@ -77,9 +77,8 @@ struct LookupTable {
     /// Class tokens (`<name>`), by class number.
     tokens: Vec<String>,
     phrases: LookupPhrases,
-    /// Every word of every entry, without plural endings: such a word is never taken for a
-    /// typo.
-    words: FxHashSet<String>,
+    /// Every stem of every entry: such a word is never taken for a typo.
+    stems: FxHashSet<String>,
     /// Per class, whether some example names it: the token of a class no example names
     /// is no evidence, and would only dilute a question's features.
     known: Vec<bool>,
@@ -386,7 +385,7 @@ impl Featurizer {
             stems.push(stem);
             known.push(is_known);
         }
-        let marks = self.lookups.mark(&singulars(&surface));
+        let marks = self.lookups.mark(&stems);
         // Per word, the class marking it (a class token no example has is no evidence).
         let mut class_of: Vec<Option<u32>> = Vec::new();
         if !marks.is_empty() {
@@ -424,15 +423,15 @@ impl Featurizer {
         }
     }
 
-    /// Whether some example has the stem of `word`, or some lookup entry has the word.
+    /// Whether some example has the stem of `word`, or some lookup entry has it.
     fn known_or_listed(&self, word: &str) -> bool {
-        self.word_id(&stem(word)).is_some() || self.lookups.words.contains(singular(word).as_ref())
+        let stem = stem(word);
+        self.word_id(&stem).is_some() || self.lookups.stems.contains(stem.as_ref())
     }
 
-    /// The lookup classes with their entries normalized as questions are (synonyms), their
-    /// words without plural endings ([`singular`]); the first class listing a phrase keeps
-    /// it (the loader refuses a phrase in two classes, but synonyms may still make two
-    /// entries one).
+    /// The lookup classes with their entries normalized as questions are (synonyms,
+    /// stems); the first class listing a phrase keeps it (the loader refuses a phrase in
+    /// two classes, but synonyms may still make two entries one).
     fn lookup_table(&self, lookups: &[Lookup]) -> LookupTable {
         let mut table = LookupTable::default();
         let mut seen: FxHashSet<Vec<String>> = FxHashSet::default();
@@ -440,16 +439,16 @@ impl Featurizer {
             table.names.push(lookup.class.clone());
             table.tokens.push(format!("<{}>", lookup.class));
             for entry in &lookup.entries {
-                let words = singulars(&self.analyze_words(entry, None).surface);
-                if words.is_empty() || !seen.insert(words.clone()) {
+                let stems = self.analyze_words(entry, None).analysis.stems;
+                if stems.is_empty() || !seen.insert(stems.clone()) {
                     continue;
                 }
-                table.words.extend(words.iter().cloned());
+                table.stems.extend(stems.iter().cloned());
                 table
                     .phrases
-                    .entry(words[0].clone())
+                    .entry(stems[0].clone())
                     .or_default()
-                    .push((words, class as u32));
+                    .push((stems, class as u32));
             }
         }
         for list in table.phrases.values_mut() {
@@ -526,11 +525,6 @@ impl Featurizer {
         }
         best.map(|(_, _, word)| word)
     }
-}
-
-/// `words` without their plural endings, as lookup entries are matched.
-fn singulars(words: &[String]) -> Vec<String> {
-    words.iter().map(|w| singular(w).into_owned()).collect()
 }
 
 /// Words after the word-level steps: surface forms (for character n-grams) and the
@@ -877,13 +871,6 @@ mod lookup_tests {
             ),
             // Half a phrase is no phrase.
             ("registered users", &[]),
-            // Plurals fold, other forms of a word do not: "piloting" is no pilot, as
-            // "account" is no accountant.
-            (
-                "two pilots and three electricians",
-                &[(1, 2, "occupation"), (4, 5, "occupation")],
-            ),
-            ("piloting a project, nursing a cold", &[]),
             // The class's name, typed, is a plain word.
             ("my occupation is <occupation>", &[]),
         ];
