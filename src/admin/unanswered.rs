@@ -631,13 +631,7 @@ mod tests {
              promotion manager staff resume"
             .split_whitespace()
             .collect();
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = random(0x2545_f491_4f6c_dd1d);
         let mut questions = Vec::new();
         for t in 0..5_000u64 {
             let len = 4 + next(8);
@@ -659,17 +653,21 @@ mod tests {
         assert_eq!(grouping.cut_short, 0, "{grouping:?}");
     }
 
-    /// `n` questions that share their first 60 characters and end in a different
-    /// arrangement of the same 20 letters: each passes the cheap bounds against every other,
-    /// and most are just too far apart to group.
-    fn look_alikes(n: usize) -> Vec<QuestionRecord> {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
+    /// A deterministic xorshift generator from `seed`: a number below `n` per call.
+    fn random(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             (seed % n as u64) as usize
-        };
+        }
+    }
+
+    /// `n` questions that share their first 60 characters and end in a different
+    /// arrangement of the same 20 letters: each passes the cheap bounds against every other,
+    /// and most are just too far apart to group.
+    fn look_alikes(n: usize) -> Vec<QuestionRecord> {
+        let mut next = random(0x9e37_79b9_7f4a_7c15);
         (0..n as u64)
             .map(|id| {
                 let mut tail: Vec<char> = ('a'..='t').collect();

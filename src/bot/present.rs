@@ -477,15 +477,21 @@ mod tests {
         assert_eq!(Action::parse("cb:pick:3"), Some(Action::Pick));
     }
 
-    #[test]
-    fn repeated_follow_ups_never_repeat_a_custom_id() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
-        let (engine, _) = Engine::load(
-            &dir,
+    /// The engine of the test fixture `tests/fixtures/NAME`, with the shipped settings.
+    fn fixture(name: &str) -> Engine {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        Engine::load(
+            &dir.join(name),
             &crate::engine::matcher::MatcherSettings::shipped(),
             &crate::engine::intents::Limits::shipped(),
         )
-        .unwrap();
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn repeated_follow_ups_never_repeat_a_custom_id() {
+        let engine = fixture("good");
         let mut answer = engine.reply_for("meta.help").unwrap();
         answer.follow_ups = ["role.overview", "meta.help", "role.overview", "role.skills"]
             .map(String::from)
@@ -511,13 +517,7 @@ mod tests {
 
     #[test]
     fn a_decline_is_an_answer_embed_and_no_topic() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/decline");
-        let (engine, _) = Engine::load(
-            &dir,
-            &crate::engine::matcher::MatcherSettings::shipped(),
-            &crate::engine::intents::Limits::shipped(),
-        )
-        .unwrap();
+        let engine = fixture("decline");
         let declined = engine.reply("how do i become an electrician");
         assert_eq!(declined.decision, Decision::Decline);
         let words = crate::config::Settings::load(None).unwrap().replies;
