@@ -477,6 +477,17 @@ mod tests {
         assert_eq!(Action::parse("cb:pick:3"), Some(Action::Pick));
     }
 
+    /// The custom ids of a message's components, row by row.
+    fn custom_ids(json: &serde_json::Value) -> Vec<&str> {
+        json["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row["components"].as_array().unwrap())
+            .map(|c| c["custom_id"].as_str().unwrap())
+            .collect()
+    }
+
     /// The engine of the test fixture `tests/fixtures/NAME`, with the shipped settings.
     fn fixture(name: &str) -> Engine {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -499,13 +510,7 @@ mod tests {
         let words = crate::config::Settings::load(None).unwrap().replies;
         let card = reply(&engine, &words, &answer, 7);
         let json = serde_json::to_value(card.message()).unwrap();
-        let ids: Vec<&str> = json["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|row| row["components"].as_array().unwrap())
-            .map(|c| c["custom_id"].as_str().unwrap())
-            .collect();
+        let ids = custom_ids(&json);
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len(), "{ids:?}");
         assert!(ids.contains(&"cb:a:role.overview") && ids.contains(&"cb:a:role.skills"));
@@ -527,13 +532,7 @@ mod tests {
             json["embeds"][0]["description"].as_str(),
             Some(answer.as_str())
         );
-        let ids: Vec<&str> = json["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|row| row["components"].as_array().unwrap())
-            .map(|c| c["custom_id"].as_str().unwrap())
-            .collect();
+        let ids = custom_ids(&json);
         assert_eq!(
             ids,
             [

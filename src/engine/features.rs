@@ -196,8 +196,7 @@ impl Featurizer {
         // itself in many: its document frequency would make it weigh like a common word.
         // It weighs as the rarest word does, as the words it stands for would.
         for token in &featurizer.lookups.tokens {
-            let hash = hash_of(Block::Word, |h| token.as_str().hash(h));
-            if let Some(&id) = featurizer.ids.get(&hash) {
+            if let Some(id) = featurizer.word_id(token) {
                 featurizer.idf[id as usize] = featurizer.unknown_idf;
             }
         }
@@ -278,16 +277,16 @@ impl Featurizer {
         // features would all be unknown, and unknown features dilute the rest (the class
         // token among them), so a job the examples never name would weigh less than one
         // they do.
-        let unseen = |i: usize| {
-            known.iter().any(|m| (m.start..m.end).contains(&i))
-                && !self
-                    .ids
-                    .contains_key(&hash_of(Block::Word, |h| stems[i].hash(h)))
-        };
-        if surface.len() == stems.len() && (0..stems.len()).any(unseen) {
-            let kept: Vec<usize> = (0..stems.len()).filter(|&i| !unseen(i)).collect();
-            let surface: Vec<String> = kept.iter().map(|&i| surface[i].clone()).collect();
-            let stems: Vec<String> = kept.iter().map(|&i| stems[i].clone()).collect();
+        let mut unseen = vec![false; stems.len()];
+        for mark in &known {
+            for i in mark.start..mark.end {
+                unseen[i] = self.word_id(&stems[i]).is_none();
+            }
+        }
+        if unseen.contains(&true) {
+            let kept = || (0..stems.len()).filter(|&i| !unseen[i]);
+            let surface: Vec<String> = kept().map(|i| surface[i].clone()).collect();
+            let stems: Vec<String> = kept().map(|i| stems[i].clone()).collect();
             emit_features(&surface, &stems, &mut raw);
         } else {
             emit_features(surface, stems, &mut raw);
@@ -376,9 +375,7 @@ impl Featurizer {
                 Some(known) => (known.clone(), true),
                 None => {
                     let stem = stem(word).into_owned();
-                    let known = self
-                        .ids
-                        .contains_key(&hash_of(Block::Word, |h| stem.hash(h)));
+                    let known = self.word_id(&stem).is_some();
                     (stem, known)
                 }
             };
@@ -923,11 +920,10 @@ mod lookup_tests {
     #[test]
     fn a_class_token_weighs_as_the_rare_words_it_stands_for() {
         let f = fitted(&classes());
-        let token = hash_of(Block::Word, |h| "<occupation>".hash(h));
-        let id = f.ids[&token] as usize;
+        let id = f.word_id("<occupation>").unwrap() as usize;
         // Two of the four examples name a job, yet the token is as rare as a word can be.
         assert_eq!(f.idf[id], f.unknown_idf);
-        let nurse = f.ids[&hash_of(Block::Word, |h| "nurs".hash(h))] as usize;
+        let nurse = f.word_id("nurs").unwrap() as usize;
         assert!(
             f.idf[nurse] < f.unknown_idf,
             "an ordinary word keeps its own idf"
