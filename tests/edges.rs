@@ -163,7 +163,9 @@ fn chat_answers_a_50_mb_line_with_a_notice_in_bounded_memory_and_goes_on() {
                 break;
             }
         }
-        String::from_utf8_lossy(&text).into_owned()
+        // The pipe is handed back, not dropped: a closed stdout would end the chat at its
+        // next prompt (quietly, as a closed pipe should), before its memory is read.
+        (String::from_utf8_lossy(&text).into_owned(), stdout)
     });
     let answered = wait_until(WAIT, || reader.is_finished());
     let peak = answered.then(|| peak_kib(child.id()));
@@ -173,7 +175,8 @@ fn chat_answers_a_50_mb_line_with_a_notice_in_bounded_memory_and_goes_on() {
         answered,
         "the question after the long line was not answered in time"
     );
-    let stdout = reader.join().unwrap();
+    let (stdout, pipe) = reader.join().unwrap();
+    drop(pipe);
     let input = writer.join().unwrap().expect("the whole line was read");
     drop(input);
     let notice = stdout
