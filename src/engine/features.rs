@@ -20,7 +20,7 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use super::intents::{Lookup, Synonym};
-use super::normalize::{clean, is_stop_word, stem, words};
+use super::normalize::{clean, is_stop_word, singular, stem, words};
 
 /// Smallest and largest character n-gram, counted on the word padded with a space each side.
 const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
@@ -77,8 +77,9 @@ struct LookupTable {
     /// Class tokens (`<name>`), by class number.
     tokens: Vec<String>,
     phrases: LookupPhrases,
-    /// Every stem of every entry: such a word is never taken for a typo.
-    stems: FxHashSet<String>,
+    /// Every word of every entry, without plural endings: such a word is never taken for a
+    /// typo.
+    words: FxHashSet<String>,
     /// Per class, whether some example names it: the token of a class no example names
     /// is no evidence, and would only dilute a question's features.
     known: Vec<bool>,
@@ -382,7 +383,7 @@ impl Featurizer {
             stems.push(stem);
             known.push(is_known);
         }
-        let marks = self.lookups.mark(&stems);
+        let marks = self.lookups.mark(&singulars(&surface));
         // Per word, the class marking it (a class token no example has is no evidence).
         let mut class_of: Vec<Option<u32>> = Vec::new();
         if !marks.is_empty() {
@@ -407,7 +408,10 @@ impl Featurizer {
             analysis.content_words += 1;
             analysis.content_stems.push(stems[i].clone());
             analysis.content_classes.push(token.cloned());
-            if !known[i] && !class_known {
+            // A number ("3rd", "2025", "70k") says nothing about the topic, so it is
+            // no sign of a question outside the examples either.
+            let number = word.bytes().any(|b| b.is_ascii_digit());
+            if !known[i] && !class_known && !number {
                 analysis.unknown_words.push(word.clone());
             }
         }
@@ -420,15 +424,15 @@ impl Featurizer {
         }
     }
 
-    /// Whether some example has the stem of `word`, or some lookup entry has it.
+    /// Whether some example has the stem of `word`, or some lookup entry has the word.
     fn known_or_listed(&self, word: &str) -> bool {
-        let stem = stem(word);
-        self.word_id(&stem).is_some() || self.lookups.stems.contains(stem.as_ref())
+        self.word_id(&stem(word)).is_some() || self.lookups.words.contains(singular(word).as_ref())
     }
 
-    /// The lookup classes with their entries normalized as questions are (synonyms,
-    /// stems); the first class listing a phrase keeps it (the loader refuses a phrase in
-    /// two classes, but synonyms may still make two entries one).
+    /// The lookup classes with their entries normalized as questions are (synonyms), their
+    /// words without plural endings ([`singular`]); the first class listing a phrase keeps
+    /// it (the loader refuses a phrase in two classes, but synonyms may still make two
+    /// entries one).
     fn lookup_table(&self, lookups: &[Lookup]) -> LookupTable {
         let mut table = LookupTable::default();
         let mut seen: FxHashSet<Vec<String>> = FxHashSet::default();
@@ -436,16 +440,16 @@ impl Featurizer {
             table.names.push(lookup.class.clone());
             table.tokens.push(format!("<{}>", lookup.class));
             for entry in &lookup.entries {
-                let stems = self.analyze_words(entry, None).analysis.stems;
-                if stems.is_empty() || !seen.insert(stems.clone()) {
+                let words = singulars(&self.analyze_words(entry, None).surface);
+                if words.is_empty() || !seen.insert(words.clone()) {
                     continue;
                 }
-                table.stems.extend(stems.iter().cloned());
+                table.words.extend(words.iter().cloned());
                 table
                     .phrases
-                    .entry(stems[0].clone())
+                    .entry(words[0].clone())
                     .or_default()
-                    .push((stems, class as u32));
+                    .push((words, class as u32));
             }
         }
         for list in table.phrases.values_mut() {
@@ -522,6 +526,11 @@ impl Featurizer {
         }
         best.map(|(_, _, word)| word)
     }
+}
+
+/// `words` without their plural endings, as lookup entries are matched.
+fn singulars(words: &[String]) -> Vec<String> {
+    words.iter().map(|w| singular(w).into_owned()).collect()
 }
 
 /// Words after the word-level steps: surface forms (for character n-grams) and the
@@ -792,6 +801,17 @@ mod tests {
         assert_eq!(analysis.unknown_words, ["recipe"]);
         assert_eq!(analysis.content_words, 2);
     }
+
+    #[test]
+    fn numbers_are_no_unknown_words() {
+        let f = featurizer(&["how do i get a database job", "how do servers work"]);
+        let (_, analysis) = f.vectorize_question("3rd database job, 150 servers, 70k", TYPOS);
+        assert!(analysis.unknown_words.is_empty(), "{analysis:?}");
+        assert_eq!(analysis.content_words, 6);
+        // A word of letters only is still unknown.
+        let (_, analysis) = f.vectorize_question("third database job", TYPOS);
+        assert_eq!(analysis.unknown_words, ["third"]);
+    }
 }
 
 #[cfg(test)]
@@ -868,6 +888,13 @@ mod lookup_tests {
             ),
             // Half a phrase is no phrase.
             ("registered users", &[]),
+            // Plurals fold, other forms of a word do not: "piloting" is no pilot, as
+            // "account" is no accountant.
+            (
+                "two pilots and three electricians",
+                &[(1, 2, "occupation"), (4, 5, "occupation")],
+            ),
+            ("piloting a project, nursing a cold", &[]),
             // The class's name, typed, is a plain word.
             ("my occupation is <occupation>", &[]),
         ];

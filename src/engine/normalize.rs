@@ -131,6 +131,36 @@ pub fn stem(word: &str) -> Cow<'_, str> {
     STEMMER.stem(word)
 }
 
+/// `word` without a regular English plural ending ("nurses" -> "nurse", "secretaries" ->
+/// "secretary", "coaches" -> "coach", "firemen" -> "fireman"). Lookup entries and the
+/// words they are matched with are folded this way rather than stemmed: a stem would make
+/// "account" an "accountant", "firefighting" a "firefighter" and "mechanical" a "mechanic".
+/// Applied to both sides alike, so an odd fold ("texas" -> "texa") still matches itself.
+pub fn singular(word: &str) -> Cow<'_, str> {
+    if !word.is_ascii() || word.len() < 4 {
+        return Cow::Borrowed(word);
+    }
+    if let Some(base) = word.strip_suffix("ies") {
+        return Cow::Owned(format!("{base}y"));
+    }
+    if let Some(base) = word.strip_suffix("men") {
+        return Cow::Owned(format!("{base}man"));
+    }
+    if ["sses", "shes", "ches", "xes", "zes"]
+        .iter()
+        .any(|ending| word.ends_with(ending))
+    {
+        return Cow::Borrowed(&word[..word.len() - 2]);
+    }
+    if ["ss", "us", "is"]
+        .iter()
+        .any(|ending| word.ends_with(ending))
+    {
+        return Cow::Borrowed(word);
+    }
+    Cow::Borrowed(word.strip_suffix('s').unwrap_or(word))
+}
+
 /// Sorted (for binary search).
 #[rustfmt::skip]
 static STOP_WORDS: &[&str] = &[
@@ -752,6 +782,28 @@ fn language_suffix_end(text: &str, s: usize, i: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn singular_drops_regular_plural_endings_only() {
+        for (word, expected) in [
+            ("nurses", "nurse"),
+            ("secretaries", "secretary"),
+            ("coaches", "coach"),
+            ("waitresses", "waitress"),
+            ("firemen", "fireman"),
+            ("boss", "boss"),
+            ("status", "status"),
+            ("analysis", "analysis"),
+            ("nursing", "nursing"),
+            ("accountant", "accountant"),
+            ("firefighting", "firefighting"),
+            ("aws", "aws"),
+            ("écoles", "écoles"),
+        ] {
+            assert_eq!(singular(word), expected, "{word}");
+        }
+    }
+
     use super::*;
 
     fn check(rows: &[(&str, &str)]) {

@@ -17,7 +17,7 @@ use super::{
     Synonym, COURSES_FILE, LOOKUPS_FILE, MAX_ANSWER_CHARS, MAX_COURSE_TITLE_CHARS,
     MAX_LOOKUP_CLASS, MAX_LOOKUP_ENTRY_CHARS, MAX_TITLE_CHARS, MIN_EXAMPLES_WITHOUT_WARNING,
 };
-use crate::engine::normalize::{clean, is_stop_word, stem, words};
+use crate::engine::normalize::{clean, is_stop_word, singular, words};
 
 const INTENT_FIELDS: &[&str] = &[
     "id",
@@ -118,14 +118,15 @@ pub(super) fn parse_lookup_file(
     })
 }
 
-/// The form two lookup entries are compared in: the stems of their words.
+/// The form two lookup entries are compared in: their words without plural endings, as
+/// the matcher compares them.
 fn lookup_key(entry: &str) -> String {
     let cleaned = clean(entry);
-    let stems: Vec<String> = words(&cleaned)
+    let words: Vec<String> = words(&cleaned)
         .into_iter()
-        .map(|w| stem(w).into_owned())
+        .map(|w| singular(w).into_owned())
         .collect();
-    stems.join(" ")
+    words.join(" ")
 }
 
 /// Reads one `[[lookup]]` table. `classes` holds the class names seen so far, `owners`
