@@ -7,10 +7,10 @@
 //! what make the matcher tolerant of spelling and inflection; the typo index adds the exact
 //! word back when a typo is close to exactly one known word. Features are hashed to `u64` so no n-gram string is ever built.
 //!
-//! Lookup classes (`lookups.toml`) are marked on the stems, after everything else, so an
-//! entry matches whatever form a question gives it ("registered nurses" for the entry
-//! "registered nurse"): the entries went through the same steps when the featurizer was
-//! built. A marked phrase keeps its own features and adds its class's token (`<class>`) as
+//! Lookup classes (`lookups.toml`) are marked after everything else, on the words with
+//! their plural endings folded, so an entry matches its plural ("registered nurses" for the
+//! entry "registered nurse") but not other forms that stem alike ("account" is no
+//! "accountant"): the entries went through the same steps when the featurizer was built. A marked phrase keeps its own features and adds its class's token (`<class>`) as
 //! a word, paired with the stems on either side as if it stood in the phrase's place. The
 //! token holds `<` and `>`, which [`words`] never leaves in a word, so no question can
 //! type it.
