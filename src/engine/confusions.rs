@@ -74,6 +74,27 @@ fn fold_of(intent: &str, text: &str, folds: usize) -> usize {
     ((hasher.finish() >> 32) % folds as u64) as usize
 }
 
+/// Positions of the examples (`(intent id, text)`, in the files' order) that `fold` holds
+/// out: one each when there are as many folds as examples (leave one out), else those
+/// whose [`fold_of`] it is.
+fn in_fold<'a>(
+    keys: &'a [(&str, &str)],
+    fold: usize,
+    folds: usize,
+) -> impl Iterator<Item = usize> + 'a {
+    let leave_one_out = folds == keys.len();
+    keys.iter()
+        .enumerate()
+        .filter_map(move |(n, &(intent, text))| {
+            let slot = if leave_one_out {
+                n
+            } else {
+                fold_of(intent, text, folds)
+            };
+            (slot == fold).then_some(n)
+        })
+}
+
 /// Trains without the examples of one fold and reports those it gets wrong.
 fn check_fold(
     (intents, synonyms, lookups, patterns): (&[Intent], &[Synonym], &[Lookup], &PatternSet),
@@ -82,20 +103,11 @@ fn check_fold(
     fold: usize,
     folds: usize,
 ) -> Vec<Diagnostic> {
-    let leave_one_out = folds == examples.len();
-    let held_out: Vec<(usize, usize)> = examples
+    let keys: Vec<(&str, &str)> = examples
         .iter()
-        .enumerate()
-        .filter(|&(n, &(i, e))| {
-            let slot = if leave_one_out {
-                n
-            } else {
-                fold_of(&intents[i].id, &intents[i].examples[e], folds)
-            };
-            slot == fold
-        })
-        .map(|(_, &e)| e)
+        .map(|&(i, e)| (intents[i].id.as_str(), intents[i].examples[e].as_str()))
         .collect();
+    let held_out: Vec<(usize, usize)> = in_fold(&keys, fold, folds).map(|n| examples[n]).collect();
     // Sorted by id like the set, as the matcher's classes must be.
     let mut training: Vec<Intent> = intents.to_vec();
     let mut removed = held_out.clone();
@@ -150,23 +162,44 @@ fn check_fold(
 mod tests {
     use super::*;
 
+    /// The held-out examples of each fold, by text.
+    fn held_out_texts<'a>(keys: &[(&str, &'a str)], folds: usize) -> Vec<Vec<&'a str>> {
+        (0..folds)
+            .map(|fold| in_fold(keys, fold, folds).map(|n| keys[n].1).collect())
+            .collect()
+    }
+
     #[test]
-    fn an_example_keeps_its_fold_and_the_folds_are_even() {
+    fn an_edit_above_an_example_leaves_it_in_its_fold() {
         let texts: Vec<String> = (0..2_000).map(|n| format!("question number {n}")).collect();
-        let mut sizes = [0usize; FOLDS];
-        for text in &texts {
-            let fold = fold_of("jobs.search", text, FOLDS);
-            // The same example lands in the same fold whatever else the set holds.
-            assert_eq!(fold, fold_of("jobs.search", &text.clone(), FOLDS));
-            sizes[fold] += 1;
+        let keys: Vec<(&str, &str)> = texts.iter().map(|t| ("jobs.search", t.as_str())).collect();
+        let before = held_out_texts(&keys, FOLDS);
+        // An example added at the top (and one removed further down) shifts every position.
+        let mut edited = keys.clone();
+        edited.insert(0, ("jobs.salary", "a new first example"));
+        edited.remove(1_000);
+        let after = held_out_texts(&edited, FOLDS);
+        let removed = keys[999].1;
+        for (fold, (was, is)) in before.iter().zip(&after).enumerate() {
+            let kept: Vec<&str> = is
+                .iter()
+                .copied()
+                .filter(|t| *t != "a new first example")
+                .collect();
+            let expected: Vec<&str> = was.iter().copied().filter(|t| *t != removed).collect();
+            assert_eq!(kept, expected, "fold {fold}");
         }
         // 200 expected per fold; a fold outside 150..250 would check some intents far less.
-        assert!(sizes.iter().all(|&n| (150..250).contains(&n)), "{sizes:?}");
-        // The intent counts: the same text in two intents is two examples.
-        let moved = texts
-            .iter()
-            .filter(|t| fold_of("jobs.search", t, FOLDS) != fold_of("jobs.salary", t, FOLDS))
-            .count();
-        assert!(moved > texts.len() / 2, "{moved}");
+        let sizes: Vec<usize> = before.iter().map(Vec::len).collect();
+        assert!(sizes.iter().all(|n| (150..250).contains(n)), "{sizes:?}");
+    }
+
+    #[test]
+    fn small_sets_leave_one_example_out_at_a_time() {
+        let keys = [("a.x", "one"), ("a.x", "two"), ("b.y", "one")];
+        let held: Vec<Vec<usize>> = (0..3)
+            .map(|fold| in_fold(&keys, fold, 3).collect())
+            .collect();
+        assert_eq!(held, [[0], [1], [2]]);
     }
 }

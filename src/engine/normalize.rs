@@ -782,6 +782,7 @@ fn language_suffix_end(text: &str, s: usize, i: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn singular_drops_regular_plural_endings_only() {
@@ -803,8 +804,6 @@ mod tests {
             assert_eq!(singular(word), expected, "{word}");
         }
     }
-
-    use super::*;
 
     fn check(rows: &[(&str, &str)]) {
         for (input, expected) in rows {
