@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use crate::engine::english;
 use crate::engine::intents::{Course, Level};
 use crate::engine::normalize::{clean, content_stems, is_stop_word, stem, words};
 
@@ -271,7 +272,8 @@ impl Catalog {
     /// spelling (words of 4+ letters) or of its stem (stems of 5+ letters: "cook" would
     /// pass for "cooki", the stem of "cookies"), and a topic of several words only whole,
     /// each word by its stem or within a typo of a stem of 5+ letters ("learning" alone
-    /// does not name "learning path"; "operating sytems" names "operating systems").
+    /// does not name "learning path"; "operating sytems" names "operating systems"). A word
+    /// that is itself an English word is never a typo ([`english::is_word`]).
     /// "any course on kubernetes?" gives `["kubernetes"]`; "any course on distributed
     /// systems" gives both words; "any course?" gives nothing.
     pub fn topic_words(&self, text: &str) -> Vec<String> {
@@ -288,8 +290,10 @@ impl Catalog {
         for (i, word) in content.iter().enumerate() {
             topical[i] = self.topic_stems.contains(&stems[i])
                 || (word.chars().count() >= MIN_TYPO_CHARS
+                    && !english::is_word(word)
                     && self.topic_spellings.iter().any(|t| close(word, t)))
-                || self.topic_stems.iter().any(|t| same_stem(&stems[i], t));
+                || (!english::is_word(word)
+                    && self.topic_stems.iter().any(|t| same_stem(&stems[i], t)));
         }
         for phrase in &self.topic_phrases {
             for at in 0..stems.len().saturating_sub(phrase.len() - 1) {
@@ -314,8 +318,8 @@ impl Catalog {
     /// by prefix for the word still being typed (the last one, with nothing after it; 2+
     /// chars, against stems and original spellings: "dat" finds "data" and "databases", so
     /// autocomplete works while typing) and, when the word has no exact match
-    /// in the catalog, by typo tolerance (4+ chars, normalized restricted Damerau-Levenshtein
-    /// similarity >= 0.8, via strsim). A word's contribution to a course is its best match
+    /// in the catalog, by typo tolerance (4+ chars, not an English word, normalized restricted
+    /// Damerau-Levenshtein similarity >= 0.8, via strsim). A word's contribution to a course is its best match
     /// quality × field weight (topics, title 2 > provider 1 > summary 0.5) × the BM25 IDF of
     /// the set of courses the word matched; words matching no course are ignored.
     ///
@@ -438,7 +442,8 @@ impl Catalog {
             }
         }
 
-        if exact.is_none() && q_chars >= MIN_TYPO_CHARS {
+        // A typo only: an English word is never taken for another ("nitro" is not "intro").
+        if exact.is_none() && q_chars >= MIN_TYPO_CHARS && !english::is_word(q) {
             let candidates: &[&str] = if qs == q { &[q] } else { &[q, qs] };
             let cands: Vec<(&str, usize, u64)> = candidates
                 .iter()
@@ -645,6 +650,25 @@ mod tests {
         assert_eq!(ids(&catalog.search("any course on sql?", &f, 10)), ["sql"]);
         // Still typing "course": Coursera's courses are fair completions.
         assert_eq!(ids(&catalog.search("course", &f, 10)), ["ml"]);
+    }
+
+    #[test]
+    fn an_english_word_is_never_taken_for_a_typo_of_another() {
+        let catalog = Catalog::new(vec![course(
+            "go",
+            "Intro to Go",
+            &["golang"],
+            "Go",
+            Level::Beginner,
+            true,
+            None,
+        )]);
+        let f = CourseFilter::default();
+        // One transposition from "intro", but a word of its own.
+        assert!(catalog.search("free nitro", &f, 10).is_empty());
+        assert!(catalog.topic_words("free nitro now").is_empty());
+        // A typo of no word is still forgiven.
+        assert_eq!(ids(&catalog.search("an itnro course", &f, 10)), ["go"]);
     }
 
     #[test]

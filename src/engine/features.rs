@@ -19,6 +19,7 @@ use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
+use super::english;
 use super::intents::{Lookup, Synonym};
 use super::normalize::{clean, is_stop_word, singular, stem, words};
 
@@ -486,12 +487,14 @@ impl Featurizer {
     }
 
     /// A known word within `max_distance` edits of an unknown `word`, found through the
-    /// deletion index (symmetric delete): closest first, then the most frequent.
+    /// deletion index (symmetric delete): closest first, then the most frequent. An English
+    /// word is never a typo, even one no example uses ("hate" is not "have").
     fn correct(&self, word: &str, settings: TypoSettings) -> Option<&str> {
         let len = word.chars().count();
         if len < settings.min_len
             || self.stems.contains_key(word)
             || !word.chars().all(char::is_alphabetic)
+            || english::is_word(word)
         {
             return None;
         }
@@ -761,6 +764,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn english_words_are_never_corrected_but_typos_still_are() {
+        let f = featurizer(&[
+            "what courses have an intro to backend",
+            "is it quite hard to become an engineer",
+            "which skills does a backend engineer need",
+        ]);
+        // Each is one edit from a word of the examples, and a word itself.
+        for real in ["hate", "quote", "nitro"] {
+            let (_, analysis) = f.vectorize_question(&format!("i {real} it"), TYPOS);
+            assert!(analysis.corrections.is_empty(), "{real}: {analysis:?}");
+            assert_eq!(analysis.unknown_words, [real]);
+        }
+        for (typo, meant) in [
+            ("enginer", "engineer"),
+            ("bakend", "backend"),
+            ("skils", "skills"),
+        ] {
+            // Read as the word meant: corrected, or already of its stem ("enginer").
+            let (_, analysis) = f.vectorize_question(&format!("which {typo}"), TYPOS);
+            assert!(analysis.unknown_words.is_empty(), "{typo}: {analysis:?}");
+            assert_eq!(analysis.stems[1], stem(meant), "{typo}");
+        }
+        let (_, analysis) = f.vectorize_question("bakend skils", TYPOS);
+        let pairs = [("bakend", "backend"), ("skils", "skills")];
+        let pairs = pairs.map(|(a, b)| (a.to_owned(), b.to_owned()));
+        assert_eq!(analysis.corrections, pairs);
+    }
+
     fn synonym(canonical: &str, variant: &str) -> Synonym {
         Synonym {
             canonical: canonical.to_owned(),
@@ -961,9 +993,16 @@ mod lookup_tests {
     fn a_word_of_a_known_class_is_known_and_never_a_typo() {
         let question = "how do i become a pilot";
         let (_, without) = fitted(&[]).vectorize_question(question, TYPOS);
-        // One edit from "pivot", a word of the examples.
-        let corrected = ("pilot".to_owned(), "pivot".to_owned());
-        assert_eq!(without.corrections, [corrected]);
+        // One edit from "pivot", a word of the examples, but an English word: left alone,
+        // and unknown.
+        assert!(without.corrections.is_empty(), "{without:?}");
+        assert_eq!(without.unknown_words, ["pilot"]);
+        // A listed word that is no English word (a made-up name) is no typo either.
+        let (_, typo) = fitted(&[]).vectorize_question("a pivoq", TYPOS);
+        assert_eq!(typo.corrections, [("pivoq".to_owned(), "pivot".to_owned())]);
+        let made_up = [lookup("codename", &["pivoq"])];
+        let (_, listed) = fitted(&made_up).vectorize_question("a pivoq", TYPOS);
+        assert!(listed.corrections.is_empty(), "{listed:?}");
         let (_, with) = fitted(&classes()).vectorize_question(question, TYPOS);
         assert!(with.corrections.is_empty(), "{with:?}");
         assert!(with.unknown_words.is_empty(), "{with:?}");

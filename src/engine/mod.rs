@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod confusions;
 pub mod decision;
+pub mod english;
 pub mod evaluation;
 pub mod features;
 pub mod index;
