@@ -649,6 +649,123 @@ async fn slash_ask_answers_in_an_embed_and_buttons_answer_follow_ups_and_take_vo
     assert_eq!(stats["votes_down"], 0, "{stats:?}");
 }
 
+/// The course search intent of the shipped set (found by its action, not its name).
+fn course_search(engine: &Engine) -> &careerbot::engine::intents::Intent {
+    engine
+        .intents()
+        .iter()
+        .find(|i| i.action == Some(careerbot::engine::intents::Action::SearchCourses))
+        .expect("the shipped intents search courses")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_is_read_in_its_own_conversation_only() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let engine = shipped_engine();
+    let search = course_search(engine);
+    let follow_up = "what about docker?";
+    let alone = engine.reply(follow_up);
+    assert_ne!(
+        alone.intent.as_deref(),
+        Some(search.id.as_str()),
+        "{alone:?}"
+    );
+    let mention = |user: u64, text: &str| {
+        Msg::guild(CHANNEL_ID, user, format!("<@{BOT_ID}> {text}")).mentioning_bot()
+    };
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(mention(USER_ID, "any course on sql"))
+        .await;
+    let first = bot.reply_in(CHANNEL_ID, before).await;
+    assert_eq!(first.body["embeds"][0]["title"], search.title.as_str());
+    // The same member, same channel: the follow-up searches its own topic.
+    let before = bot.emulator.requests().len();
+    bot.emulator.message(mention(USER_ID, follow_up)).await;
+    let second = bot.reply_in(CHANNEL_ID, before).await;
+    let embed = &second.body["embeds"][0];
+    assert_eq!(embed["title"], search.title.as_str(), "{}", second.body);
+    let courses = embed["fields"][0]["value"].as_str().unwrap_or_default();
+    let docker = engine
+        .set()
+        .courses()
+        .iter()
+        .find(|c| c.topics.iter().any(|t| t == "docker"))
+        .expect("a docker course ships");
+    assert!(courses.contains(&docker.url), "{courses}");
+    assert_no_pings(&second.body);
+    // Another member in the same channel has no conversation yet: matched alone.
+    let before = bot.emulator.requests().len();
+    bot.emulator.message(mention(USER_ID + 1, follow_up)).await;
+    let third = bot.reply_in(CHANNEL_ID, before).await;
+    match alone.title {
+        Some(title) => assert_eq!(third.body["embeds"][0]["title"], title.as_str()),
+        None => assert!(third.body["embeds"][0]["title"].is_null(), "{}", third.body),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_more_button_shows_the_details_and_ask_mentions_and_buttons_share_a_conversation() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let engine = shipped_engine();
+    let question = "do i need a degree";
+    let degree = engine
+        .intent(engine.reply(question).intent.as_deref().unwrap())
+        .unwrap();
+    let details = degree
+        .details
+        .as_deref()
+        .expect("the degree answer has details");
+    let first_line = details.lines().next().unwrap();
+    let data = bot.ask(question, USER_ID).await;
+    assert_eq!(data["embeds"][0]["title"], degree.title.as_str());
+    let more = format!("cb:m:{}", degree.id);
+    let ids = custom_ids(&data);
+    assert!(ids.contains(&more), "{ids:?}");
+    // An answer without details has no More button.
+    let plain = engine
+        .intents()
+        .iter()
+        .filter(|i| i.details.is_none() && !i.decline && i.action.is_none())
+        .flat_map(|i| i.examples.iter().map(move |e| (e, i)))
+        .find(|(e, i)| engine.reply(e).intent.as_deref() == Some(&i.id))
+        .unwrap();
+    let other = bot.ask(plain.0, USER_ID + 1).await;
+    assert!(
+        !custom_ids(&other).iter().any(|id| id.starts_with("cb:m:")),
+        "{other}"
+    );
+    // The button shows the details, privately.
+    let click = bot.emulator.component(&more, 2, &[], USER_ID);
+    let click_id = bot.emulator.interaction(click).await;
+    let shown = bot.response(click_id).await;
+    let description = shown["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(description.starts_with(first_line), "{shown}");
+    assert_eq!(shown["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    assert!(
+        !custom_ids(&shown).contains(&more),
+        "no More under the details: {shown}"
+    );
+    // The same conversation, by mention: the details were shown, so the related topics.
+    let more_intent = engine
+        .intents()
+        .iter()
+        .find(|i| i.action == Some(careerbot::engine::intents::Action::More))
+        .unwrap();
+    let before = bot.emulator.requests().len();
+    let content = format!("<@{BOT_ID}> tell me more");
+    bot.emulator
+        .message(Msg::guild(CHANNEL_ID, USER_ID, content).mentioning_bot())
+        .await;
+    let reply = bot.reply_in(CHANNEL_ID, before).await;
+    assert_eq!(reply.body["embeds"][0]["title"], more_intent.title.as_str());
+    let related = custom_ids(&reply.body);
+    let first_related = format!("cb:a:{}", degree.follow_ups[0]);
+    assert!(related.contains(&first_related), "{related:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clarify_asks_which_with_one_button_per_candidate_and_a_button_answers_it() {
     let bot = Bot::shipped(DEFAULTS).await;
@@ -782,14 +899,18 @@ async fn topics_lists_every_intent_and_its_menu_answers_the_choice() {
         .flat_map(|r| r["components"][0]["options"].as_array().unwrap())
         .map(|o| o["value"].as_str().unwrap())
         .collect();
-    // Every intent but the declines: a decline is no topic to offer.
-    let topics: Vec<_> = engine.intents().iter().filter(|i| !i.decline).collect();
+    // Every intent but the declines and the conversation around questions (greetings,
+    // thanks, "tell me more"): neither is a topic to offer.
+    let topics: Vec<_> = engine.intents().iter().filter(|i| i.is_topic()).collect();
     assert!(
-        topics.len() < engine.intents().len(),
+        engine.intents().iter().any(|i| i.decline),
         "the shipped set has declines"
     );
+    let unlisted: Vec<_> = engine.intents().iter().filter(|i| i.unlisted).collect();
+    assert!(!unlisted.is_empty(), "the shipped set has unlisted intents");
     assert_eq!(values.len(), topics.len());
     assert!(topics.iter().all(|i| values.contains(&i.id.as_str())));
+    assert!(unlisted.iter().all(|i| !values.contains(&i.id.as_str())));
     let chosen = topics.last().unwrap();
     let custom_id = menu["custom_id"].as_str().unwrap();
     let pick = bot

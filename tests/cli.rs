@@ -622,6 +622,234 @@ fn chat_on_a_pipe_prints_no_prompt_or_banner() {
 }
 
 // ---------------------------------------------------------------------------
+// chat: conversations on the shipped intents
+// ---------------------------------------------------------------------------
+
+/// A `careerbot chat` session on the shipped intents, its replies one per question (a
+/// reply starts at an answer's `## title` or at the fallback's words; what a command such as
+/// `/why` prints joins the reply before it).
+fn conversation(lines: &[&str], env: &[(&str, &str)]) -> Vec<String> {
+    let mut run = careerbot(["chat"])
+        .with_args(intents_arg(&shipped()))
+        .stdin(format!("{}\n", lines.join("\n")));
+    for (key, value) in env {
+        run = run.env(key, value);
+    }
+    let out = run.run();
+    out.expect_code(0);
+    let fallback = &careerbot::config::Settings::defaults().replies.fallback;
+    let mut replies: Vec<String> = Vec::new();
+    for line in out.stdout.lines() {
+        if line.starts_with("## ") || line.starts_with(fallback.as_str()) || replies.is_empty() {
+            replies.push(String::new());
+        }
+        let reply = replies.last_mut().expect("one reply at least");
+        reply.push_str(line);
+        reply.push('\n');
+    }
+    let questions = lines.iter().filter(|l| !l.starts_with('/')).count();
+    assert_eq!(replies.len(), questions, "one reply per question:\n{out}");
+    replies
+}
+
+fn title_of(id: &str) -> String {
+    let intent = shipped_engine().intent(id);
+    format!(
+        "## {}",
+        intent.unwrap_or_else(|| panic!("no intent {id}")).title
+    )
+}
+
+/// The course search intent of the shipped set (found by its action, not its name).
+fn course_search() -> &'static careerbot::engine::intents::Intent {
+    shipped_engine()
+        .intents()
+        .iter()
+        .find(|i| i.action == Some(careerbot::engine::intents::Action::SearchCourses))
+        .expect("the shipped intents search courses")
+}
+
+/// The topics of the first course a reply lists.
+fn first_course_topics(reply: &str) -> Vec<String> {
+    let url = reply
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("  - ")?
+                .rsplit_once(" <")?
+                .1
+                .strip_suffix('>')
+        })
+        .unwrap_or_else(|| panic!("no course in:\n{reply}"));
+    let courses = shipped_engine().set().courses();
+    let course = courses.iter().find(|c| c.url == url).unwrap();
+    course.topics.clone()
+}
+
+#[test]
+fn after_a_course_search_a_short_follow_up_searches_its_own_topic() {
+    let engine = shipped_engine();
+    // Alone, these fall back or miss: the conversation is what makes them work.
+    for alone in ["what about docker?", "and for go?"] {
+        let reply = engine.reply(alone);
+        assert_ne!(
+            reply.intent,
+            Some(course_search().id.clone()),
+            "{alone}: {reply:?}"
+        );
+    }
+    let replies = conversation(
+        &[
+            "any course on sql",
+            "what about docker?",
+            "and for go?",
+            "/why",
+        ],
+        &[],
+    );
+    let search = format!("## {}", course_search().title);
+    for reply in &replies[..3] {
+        assert!(reply.starts_with(&search), "{reply}");
+    }
+    assert!(first_course_topics(&replies[0]).contains(&"sql".to_owned()));
+    assert!(
+        first_course_topics(&replies[1]).contains(&"docker".to_owned()),
+        "{}",
+        replies[1]
+    );
+    let go = first_course_topics(&replies[2]);
+    assert!(go.iter().any(|t| t == "go" || t == "golang"), "{go:?}");
+    assert!(
+        replies[2].contains("follow-up"),
+        "/why says so: {}",
+        replies[2]
+    );
+}
+
+#[test]
+fn a_message_that_stands_on_its_own_changes_the_subject() {
+    let engine = shipped_engine();
+    let salary = engine.reply("and salary?");
+    assert_eq!(salary.decision, Decision::Answer);
+    let salary = salary.intent.unwrap();
+    assert_ne!(salary, course_search().id);
+    let replies = conversation(&["any course on sql", "and salary?"], &[]);
+    assert!(replies[1].starts_with(&title_of(&salary)), "{}", replies[1]);
+    // A long question never leans on the last one, even an unclear one.
+    let long = "will it rain in paris tomorrow afternoon";
+    let alone = engine.reply(long);
+    let replies = conversation(&["do i need a degree", long], &[]);
+    match alone.intent {
+        Some(id) => assert!(replies[1].starts_with(&title_of(&id)), "{}", replies[1]),
+        None => assert!(!replies[1].starts_with("## "), "{}", replies[1]),
+    }
+}
+
+#[test]
+fn a_follow_up_of_the_degree_answer_is_read_with_it() {
+    let engine = shipped_engine();
+    let degree = engine.reply("do i need a degree");
+    let degree = engine.intent(degree.intent.as_deref().unwrap()).unwrap();
+    let question = "what if i dont have one";
+    assert_ne!(
+        engine.reply(question).decision,
+        Decision::Answer,
+        "alone it is unclear"
+    );
+    let replies = conversation(&["do i need a degree", question, "why?"], &[]);
+    let related: Vec<String> = std::iter::once(&degree.id)
+        .chain(&degree.follow_ups)
+        .map(|id| title_of(id))
+        .collect();
+    for reply in &replies[1..] {
+        assert!(related.iter().any(|t| reply.starts_with(t)), "{reply}");
+    }
+}
+
+#[test]
+fn tell_me_more_shows_the_details_once_then_the_related_topics() {
+    let engine = shipped_engine();
+    let degree = engine.reply("do i need a degree");
+    let degree = engine.intent(degree.intent.as_deref().unwrap()).unwrap();
+    let details = degree
+        .details
+        .as_deref()
+        .expect("the degree answer has details");
+    let more = engine
+        .intents()
+        .iter()
+        .find(|i| i.action == Some(careerbot::engine::intents::Action::More))
+        .expect("a \"more\" intent ships");
+    let replies = conversation(&["do i need a degree", "tell me more", "more please"], &[]);
+    let first_line = details.lines().next().unwrap();
+    assert!(!replies[0].contains(first_line), "{}", replies[0]);
+    assert!(
+        replies[1].starts_with(&title_of(&degree.id)),
+        "{}",
+        replies[1]
+    );
+    assert!(replies[1].contains(first_line), "{}", replies[1]);
+    // Asked again: nothing more to show, so the related topics.
+    assert!(
+        replies[2].starts_with(&format!("## {}", more.title)),
+        "{}",
+        replies[2]
+    );
+    let first_related = &engine.intent(&degree.follow_ups[0]).unwrap().title;
+    assert!(
+        replies[2].contains(first_related.as_str()),
+        "{}",
+        replies[2]
+    );
+    // With no conversation, "tell me more" is answered as itself.
+    let replies = conversation(&["tell me more"], &[]);
+    assert!(
+        replies[0].starts_with(&format!("## {}", more.title)),
+        "{}",
+        replies[0]
+    );
+}
+
+#[test]
+fn chat_topics_lists_topics_not_greetings_thanks_or_declines() {
+    let engine = shipped_engine();
+    let replies = conversation(&["hello"], &[]);
+    let out = careerbot(["chat"])
+        .with_args(intents_arg(&shipped()))
+        .stdin("/topics\n")
+        .run();
+    out.expect_code(0);
+    let listed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim_start().split_once(". ").map(|(_, title)| title))
+        .collect();
+    for intent in engine.intents() {
+        assert_eq!(
+            listed.contains(&intent.title.as_str()),
+            intent.is_topic(),
+            "{}",
+            intent.id
+        );
+    }
+    let greeting = engine.reply("hello").intent.unwrap();
+    assert!(engine.intent(&greeting).unwrap().unlisted, "{}", replies[0]);
+}
+
+#[test]
+fn with_no_context_minutes_every_message_stands_alone() {
+    let engine = shipped_engine();
+    let alone = engine.reply("what about docker?");
+    let off = [("CAREERBOT_CONVERSATION__CONTEXT_MINUTES", "0")];
+    let replies = conversation(&["any course on sql", "what about docker?"], &off);
+    match alone.intent {
+        Some(id) => assert!(replies[1].starts_with(&title_of(&id)), "{}", replies[1]),
+        None => assert!(!replies[1].starts_with("## "), "{}", replies[1]),
+    }
+    let search = format!("## {}", course_search().title);
+    assert!(!replies[1].starts_with(&search), "{}", replies[1]);
+}
+
+// ---------------------------------------------------------------------------
 // eval
 // ---------------------------------------------------------------------------
 

@@ -865,7 +865,13 @@ answer = \"A\"
             let appended = append_example(dir.path(), &intent.id, &example).unwrap();
             assert_eq!(appended.path, intent.location.path);
             let after = fs::read_to_string(&intent.location.path).unwrap();
-            let added = format!("\"{example}\",");
+            // One more line in the list, or the list itself for an intent matched by its
+            // patterns alone (the "more" intent).
+            let added = if intent.examples.is_empty() {
+                format!("examples = [\"{example}\"]")
+            } else {
+                format!("\"{example}\",")
+            };
             let at = after
                 .lines()
                 .position(|l| l.trim() == added)

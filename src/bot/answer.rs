@@ -58,6 +58,8 @@ pub enum Question<'a> {
     Text(&'a str),
     /// A topic picked from a button or menu: its intent id.
     Intent(&'a str),
+    /// The "More" button under an answer: that intent's details.
+    More(&'a str),
 }
 
 /// What the bot says to a question.
@@ -103,9 +105,16 @@ impl Bot {
             }
         }
         let served = self.served();
+        let engine = &served.engine;
+        let conversation = self.discord.conversation_key(user, asked);
+        let now = Instant::now();
+        let last = self.discord.conversations().last(conversation, now);
         let reply = match question {
-            Question::Text(text) => Some(served.engine.reply(text)),
-            Question::Intent(intent) => served.engine.reply_for(intent),
+            Question::Text(text) => {
+                Some(engine.reply_after(text, last.as_ref(), &self.discord.follow_ups))
+            }
+            Question::Intent(intent) => engine.reply_for(intent),
+            Question::More(intent) => engine.details_of(intent),
         };
         if watched {
             if let Some(unsure) = reply.as_ref().filter(|r| !self.sure_enough(r)) {
@@ -124,6 +133,16 @@ impl Bot {
         let Some(reply) = reply else {
             return Response::Notice(Card::text(GONE));
         };
+        let next = match question {
+            Question::Text(text) => engine.turn_after(text, &reply, last.as_ref()),
+            Question::Intent(intent) => engine.turn_for(intent).or(last),
+            Question::More(_) => engine.turn_after("", &reply, last.as_ref()),
+        };
+        if let Some(next) = next {
+            self.discord
+                .conversations()
+                .remember(conversation, next, now);
+        }
         let id = self
             .recorder
             .question(asked, &served, &reply, reply.decision.into());

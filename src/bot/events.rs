@@ -156,6 +156,14 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
             };
             card
         }
+        Some(Action::More(intent)) => {
+            let asked = Asked::new(Source::Button, click.guild_id, click.channel_id);
+            let response = bot.answer(click.user.id, Question::More(&intent), asked);
+            let Some(card) = response.card() else {
+                return;
+            };
+            card
+        }
         Some(Action::Vote {
             up,
             question,

@@ -32,6 +32,8 @@ pub const COURSES_LISTED: usize = 10;
 pub enum Action {
     /// Answer this intent (a related topic, a "did you mean" candidate, a suggestion).
     Answer(String),
+    /// Show this intent's details (the "More" button under its answer).
+    More(String),
     /// A 👍 or 👎 on the answer to question `question`, which was `intent`.
     Vote {
         up: bool,
@@ -51,6 +53,7 @@ impl Action {
     pub fn custom_id(&self) -> String {
         match self {
             Action::Answer(intent) => format!("{PREFIX}:a:{intent}"),
+            Action::More(intent) => format!("{PREFIX}:m:{intent}"),
             Action::Vote {
                 up,
                 question,
@@ -70,6 +73,7 @@ impl Action {
         let (kind, rest) = rest.split_once(':').unwrap_or((rest, ""));
         match kind {
             "a" if !rest.is_empty() => Some(Action::Answer(rest.to_owned())),
+            "m" if !rest.is_empty() => Some(Action::More(rest.to_owned())),
             "v" => {
                 let mut parts = rest.splitn(3, ':');
                 let up = match parts.next()? {
@@ -201,10 +205,16 @@ pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u6
                     .style(ButtonStyle::Secondary)
                     .emoji(ReactionType::Unicode(emoji.to_string()))
             };
-            rows.push(CreateActionRow::Buttons(vec![
-                vote(true, '👍'),
-                vote(false, '👎'),
-            ]));
+            let mut last_row = Vec::new();
+            if reply.has_more {
+                last_row.push(
+                    CreateButton::new(Action::More(intent.clone()).custom_id())
+                        .style(ButtonStyle::Primary)
+                        .label("More"),
+                );
+            }
+            last_row.extend([vote(true, '👍'), vote(false, '👎')]);
+            rows.push(CreateActionRow::Buttons(last_row));
             let footer = format!(
                 "Was this helpful? · {:.0}% sure · /topics for more",
                 reply.confidence * 100.0
@@ -310,8 +320,13 @@ fn escape_link_text(text: &str) -> String {
 /// menus that answer the chosen topic (25 options a menu, at most five menus).
 pub fn topics(engine: &Engine) -> Card {
     let mut areas: Vec<(&str, Vec<&str>)> = Vec::new();
-    // A decline intent is what the bot does not answer: no topic to pick.
-    let topics = || engine.intents_as_written().filter(|intent| !intent.decline);
+    // Declines (what the bot does not answer) and conversation (`listed = false`) are no
+    // topics to pick.
+    let topics = || {
+        engine
+            .intents_as_written()
+            .filter(|intent| intent.is_topic())
+    };
     for intent in topics() {
         let area = intent.id.split_once('.').map_or("", |(a, _)| a);
         match areas.iter_mut().find(|(a, _)| *a == area) {

@@ -3,19 +3,22 @@
 //! admins' [`Triage`] state and the Discord-side state ([`Discord`]).
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use poise::serenity_prelude as serenity;
 use tokio::sync::Semaphore;
 use tracing::debug;
 
+use super::answer::Asked;
 use super::cooldown::Cooldown;
 use super::manage::Triage;
 use super::recorder::{bump, Recorder};
 use crate::admin::reload::{Refusal, Reloaded, Reloader, Served};
 use crate::admin::store::Writer;
 use crate::config::Settings;
+use crate::engine::context::{FollowUpRule, Memory};
 
 /// The bot's shared state (poise's user data).
 pub struct Bot {
@@ -38,6 +41,12 @@ pub struct Discord {
     pub sending: Semaphore,
     /// The number of permits of `sending`.
     pub sending_max: u32,
+    /// The last turn of each conversation (one member in one channel, thread or DM).
+    conversations: Mutex<Memory>,
+    /// Keys conversations by a hash salted afresh each run, so no user id is kept.
+    salt: RandomState,
+    /// When a message is read as a follow-up.
+    pub follow_ups: FollowUpRule,
 }
 
 impl Discord {
@@ -51,7 +60,23 @@ impl Discord {
             own_roles: Mutex::new(HashSet::new()),
             sending: Semaphore::new(sending_max),
             sending_max: sending_max as u32,
+            conversations: Mutex::new(Memory::new(
+                settings.conversation.ttl(),
+                settings.conversation.max_conversations,
+            )),
+            salt: RandomState::new(),
+            follow_ups: settings.conversation.rule(),
         }
+    }
+
+    /// The conversation of `user` where `asked`: the channel (or thread) in a server; their
+    /// DMs (and commands used there) make one conversation.
+    pub fn conversation_key(&self, user: serenity::UserId, asked: Asked) -> u64 {
+        self.salt.hash_one((user.get(), asked.channel()))
+    }
+
+    pub fn conversations(&self) -> MutexGuard<'_, Memory> {
+        self.conversations.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Notes the roles of `guild` that Discord manages for the bot `me`.

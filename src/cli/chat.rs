@@ -4,6 +4,9 @@
 //! (a "did you mean" candidate, a suggestion or a related topic), as buttons do on
 //! Discord. Lines starting with `/` are commands (`/help`). When stdin is not a terminal
 //! no prompt is printed, so the conversation can be scripted.
+//!
+//! The session is one conversation: a follow-up ("what about docker?", "tell me more") is
+//! read against the last answer for `[conversation] context_minutes`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
@@ -11,9 +14,9 @@ use std::sync::Arc;
 use crate::admin::reload::Reloader;
 use crate::admin::watch::{Change, Watch};
 use crate::bot::limits::QUESTION;
-use crate::config::ReplySettings;
 use crate::config::Settings;
 use crate::engine::catalog::CourseFilter;
+use crate::engine::context::Memory;
 use crate::engine::matcher::Decision;
 use crate::engine::Reply;
 
@@ -30,10 +33,15 @@ const HELP: &str = "Ask a question in plain words. Also:
 /// set `reloader` serves at that moment (it may be reloaded meanwhile).
 pub fn run(
     reloader: &Reloader,
-    words: &ReplySettings,
+    settings: &Settings,
     mut input: impl BufRead,
     mut out: impl Write,
 ) -> anyhow::Result<()> {
+    let words = &settings.replies;
+    // The session is the one conversation this memory holds.
+    const SESSION: u64 = 0;
+    let mut memory = Memory::new(settings.conversation.ttl(), 1);
+    let rule = settings.conversation.rule();
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
         writeln!(
@@ -82,8 +90,7 @@ pub fn run(
                 None
             }
             ("/topics", _) => {
-                // Decline intents are what the bot does not answer: no topic to pick.
-                let topics = || engine.intents_as_written().filter(|i| !i.decline);
+                let topics = || engine.intents_as_written().filter(|i| i.is_topic());
                 choices = topics().map(|i| i.id.clone()).collect();
                 for (n, intent) in topics().enumerate() {
                     writeln!(out, "  {}. {}", n + 1, intent.title)?;
@@ -102,15 +109,36 @@ pub fn run(
             }
             ("/why", _) => {
                 match &last {
-                    Some(reply) => writeln!(out, "{}", reply.explanation.summary)?,
+                    Some(reply) => {
+                        writeln!(out, "{}", reply.explanation.summary)?;
+                        if let Some(context) = &reply.explanation.context {
+                            writeln!(out, "({context})")?;
+                        }
+                    }
                     None => writeln!(out, "Ask something first.")?,
                 }
                 None
             }
-            _ => match line.parse::<usize>() {
-                Ok(n) if (1..=choices.len()).contains(&n) => engine.reply_for(&choices[n - 1]),
-                _ => Some(engine.reply(line)),
-            },
+            _ => {
+                let now = std::time::Instant::now();
+                let turn = memory.last(SESSION, now);
+                let (reply, next) = match line.parse::<usize>() {
+                    Ok(n) if (1..=choices.len()).contains(&n) => {
+                        let id = &choices[n - 1];
+                        (engine.reply_for(id), engine.turn_for(id).or(turn))
+                    }
+                    _ => {
+                        let reply = engine.reply_after(line, turn.as_ref(), &rule);
+                        let next = engine.turn_after(line, &reply, turn.as_ref());
+                        (Some(reply), next)
+                    }
+                };
+                match next {
+                    Some(next) => memory.remember(SESSION, next, now),
+                    None => memory.forget(SESSION),
+                }
+                reply
+            }
         };
         if let Some(reply) = reply {
             writeln!(out, "{}", render::reply(engine, words, &reply))?;

@@ -159,7 +159,7 @@ impl Cli {
                 let reloader = std::sync::Arc::new(reloader);
                 let _watch = chat::watch(&reloader, &settings);
                 let (input, output) = (std::io::stdin().lock(), std::io::stdout().lock());
-                chat::run(&reloader, &settings.replies, input, output)?;
+                chat::run(&reloader, &settings, input, output)?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Courses {

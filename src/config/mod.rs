@@ -38,6 +38,7 @@ pub struct Settings {
     /// What one intent set may hold (`[limits]`).
     pub limits: Limits,
     pub replies: ReplySettings,
+    pub conversation: ConversationSettings,
     pub discord: DiscordSettings,
     pub admin: AdminSettings,
     pub log: LogSettings,
@@ -180,6 +181,36 @@ pub struct ReplySettings {
     pub throttled: String,
 }
 
+/// Conversations (`[conversation]`): what the bot remembers of each one's last turn, so a
+/// follow-up is understood; in memory only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationSettings {
+    /// Minutes a conversation's last turn is remembered; 0 remembers nothing.
+    pub context_minutes: u64,
+    /// At most this many conversations are remembered (the oldest forgotten first).
+    pub max_conversations: usize,
+    /// A short message answered alone at least this surely is not read as a follow-up.
+    pub standalone_confidence: f32,
+    /// The words a follow-up opens with.
+    pub follow_up_openers: Vec<String>,
+}
+
+impl ConversationSettings {
+    /// How long a last turn is remembered.
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.context_minutes * 60)
+    }
+
+    /// When a message is read as a follow-up.
+    pub fn rule(&self) -> crate::engine::context::FollowUpRule {
+        crate::engine::context::FollowUpRule::new(
+            self.standalone_confidence,
+            &self.follow_up_openers,
+        )
+    }
+}
+
 /// Logging (`tracing`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -254,6 +285,7 @@ impl Settings {
             matcher,
             limits,
             replies,
+            conversation,
             discord,
             admin,
             log,
@@ -282,6 +314,7 @@ impl Settings {
             matcher,
             limits,
             replies,
+            conversation,
             discord: DiscordSettings {
                 api_base: api_base?,
                 answer_channels: answer_channels?,

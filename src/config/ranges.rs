@@ -50,6 +50,10 @@ pub const RANGES: &[(&str, Range)] = &[
     ("matcher.typo_min_len", Range::Whole(1, 100)),
     // The deletion index finds words at most two edits away; 0 turns correction off.
     ("matcher.typo_max_distance", Range::Whole(0, 2)),
+    // A day at most: a conversation is a few minutes.
+    ("conversation.context_minutes", Range::Whole(0, 1_440)),
+    ("conversation.max_conversations", Range::Whole(0, 1_000_000)),
+    ("conversation.standalone_confidence", SHARE),
     ("discord.answer_channels", Range::Whole(1, i64::MAX)),
     ("discord.dev_guild", ID),
     ("discord.admin_channel", ID),

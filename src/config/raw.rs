@@ -19,7 +19,9 @@ use serde::Deserialize;
 use toml_edit::{DocumentMut, ImDocument, Item, Value};
 
 use super::ranges::range_of;
-use super::{LogSettings, Problem, ReplySettings, Secret, DEFAULT_TOML, TOKEN_VARIABLE};
+use super::{
+    ConversationSettings, LogSettings, Problem, ReplySettings, Secret, DEFAULT_TOML, TOKEN_VARIABLE,
+};
 use crate::engine::intents::Limits;
 use crate::engine::matcher::MatcherSettings;
 
@@ -65,6 +67,7 @@ pub struct RawSettings {
     pub matcher: MatcherSettings,
     pub limits: Limits,
     pub replies: ReplySettings,
+    pub conversation: ConversationSettings,
     pub discord: RawDiscord,
     pub admin: RawAdmin,
     pub log: LogSettings,

@@ -92,7 +92,8 @@ pub struct Verdict {
     /// An answer's intent first, then the runners-up by confidence; the choices of a
     /// clarify or the suggestions of a fallback, best first.
     pub candidates: Vec<Candidate>,
-    /// The confidence of the model's best intent (0 when there are none).
+    /// The confidence of the model's best intent, or for a clarification of its best
+    /// choice (0 when there are none).
     pub confidence: f32,
     pub summary: String,
 }
@@ -130,34 +131,49 @@ pub fn decide(mut ranked: Vec<Candidate>, reasons: &[String], t: &Thresholds) ->
     } else {
         Decision::Answer
     };
-    // Explained from the best candidates, even those too weak to be offered.
-    let summary = summary(decision, &ranked, reasons, t);
     let mut candidates: Vec<Candidate> = match decision {
-        Decision::Answer | Decision::Decline => ranked,
+        Decision::Answer | Decision::Decline => ranked.clone(),
         Decision::Clarify => ranked
-            .into_iter()
+            .iter()
             .filter(|c| choice(c) && !c.decline)
+            .cloned()
             .collect(),
         Decision::Fallback => ranked
-            .into_iter()
+            .iter()
             .filter(|c| c.score >= t.suggest_above && !c.decline)
+            .cloned()
             .collect(),
     };
     // Choices and suggestions are offered best first, whatever the model's order.
     if matches!(decision, Decision::Clarify | Decision::Fallback) {
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     }
+    // A clarification is as sure as its best choice, which leads its summary; anything else
+    // is explained from the model's best, even candidates too weak to be offered.
+    let best = match decision {
+        Decision::Clarify => candidates.first(),
+        _ => ranked.first(),
+    };
+    let confidence = best.map_or(0.0, |c| c.score);
+    let summary = summary(decision, best, &ranked, reasons, t);
     Verdict {
         decision,
         candidates,
-        confidence: top,
+        confidence,
         summary,
     }
 }
 
-/// One sentence summing up the decision on `ranked` (the model's best first).
-fn summary(decision: Decision, ranked: &[Candidate], reasons: &[String], t: &Thresholds) -> String {
-    let Some(top) = ranked.first() else {
+/// One sentence summing up the decision on `ranked` (the model's best first), led by `top`
+/// (the model's best, or a clarification's best choice) whose `reasons` are given.
+fn summary(
+    decision: Decision,
+    top: Option<&Candidate>,
+    ranked: &[Candidate],
+    reasons: &[String],
+    t: &Thresholds,
+) -> String {
+    let Some(top) = top else {
         return "no intent shares any word with the question".to_owned();
     };
     let because = if reasons.is_empty() {
@@ -283,11 +299,11 @@ mod tests {
                 "asked to clarify: `a`, `b`, `c` are within 0.05 of each other; top `a` 0.41: because",
             ),
             (
-                "coverage puts a runner-up just above the top: within the margin, ask",
+                "coverage puts a runner-up just above the top: within the margin, ask, led by it",
                 &[("a", 0.8), ("c", 0.3), ("b", 0.81)],
                 Clarify,
                 &["b", "a"],
-                "asked to clarify: `a`, `b` are within 0.05 of each other; top `a` 0.80: because",
+                "asked to clarify: `a`, `b` are within 0.05 of each other; top `b` 0.81: because",
             ),
             (
                 "coverage puts a runner-up far above the top: the model's best is answered",
@@ -357,7 +373,7 @@ mod tests {
                 &[("x", 0.9), ("b", 0.88), ("c", 0.87)],
                 Clarify,
                 &["b", "c"],
-                "asked to clarify: `x`, `b`, `c` are within 0.05 of each other; top `x` 0.90: because",
+                "asked to clarify: `x`, `b`, `c` are within 0.05 of each other; top `b` 0.88: because",
             ),
             (
                 "an answer close to a decline alone: the answer stands",
@@ -400,7 +416,11 @@ mod tests {
                 (decision, offered, summary),
                 "{what}"
             );
-            let top = scores.first().map_or(0.0, |s| s.1);
+            // The model's best, or a clarification's best choice.
+            let top = match decision {
+                Clarify => verdict.candidates[0].score,
+                _ => scores.first().map_or(0.0, |s| s.1),
+            };
             assert_eq!(verdict.confidence, top, "{what}");
         }
     }

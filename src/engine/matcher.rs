@@ -91,6 +91,9 @@ pub struct Explanation {
     pub classes: Vec<String>,
     /// One sentence summing it up.
     pub summary: String,
+    /// How the conversation's last turn was used, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 /// Every intent's raw score for one question, and what produced it.
@@ -275,6 +278,21 @@ impl Matcher {
     }
 
     /// Raw scores of every intent for a question, with the analysis behind them.
+    /// The intents one of whose patterns matches `question` (cleaned as for matching), each
+    /// once.
+    pub fn pattern_owners(&self, question: &str) -> Vec<IntentIndex> {
+        let cleaned = super::normalize::clean(question);
+        let mut owners: Vec<IntentIndex> = self
+            .patterns
+            .matches(&cleaned)
+            .into_iter()
+            .map(|pattern| self.patterns.owner(pattern))
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        owners
+    }
+
     pub fn scores(&self, question: &str) -> Scored {
         let (vector, analysis) = self.featurizer.vectorize_question(question, self.typos());
         let mut scores = PerIntent::filled(self.ids.len(), 0f32);
@@ -362,8 +380,20 @@ impl Matcher {
                 decline: self.declines[index],
             })
             .collect();
+        let thresholds = Thresholds::from(&self.settings);
         let (mut explanation, reasons) = self.explain(ranked.first(), &scored);
-        let verdict = decision::decide(ranked, &reasons, &Thresholds::from(&self.settings));
+        let mut verdict = decision::decide(ranked.clone(), &reasons, &thresholds);
+        // A clarification is explained from its best choice, which the unknown words may
+        // have put above the model's best.
+        let best = verdict
+            .candidates
+            .first()
+            .filter(|_| verdict.decision == Decision::Clarify);
+        if let Some(best) = best.filter(|b| Some(b.index) != ranked.first().map(|r| r.index)) {
+            let (best_explanation, best_reasons) = self.explain(Some(best), &scored);
+            explanation = best_explanation;
+            verdict = decision::decide(ranked, &best_reasons, &thresholds);
+        }
         explanation.summary = verdict.summary;
         Match {
             decision: verdict.decision,

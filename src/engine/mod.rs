@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod confusions;
+pub mod context;
 pub mod decision;
 pub mod english;
 pub mod evaluation;
@@ -52,7 +53,7 @@ fn frame_of(intent: &Intent) -> FxHashSet<String> {
 }
 
 /// How many courses an intent with `action = "search_courses"` lists.
-const SEARCHED_COURSES: usize = 5;
+pub(crate) const SEARCHED_COURSES: usize = 5;
 
 /// A compiled, fully valid intent set with its catalog.
 #[derive(Debug, Clone)]
@@ -78,6 +79,16 @@ pub struct CourseLink {
     pub url: String,
 }
 
+impl CourseLink {
+    pub fn of(course: &Course) -> CourseLink {
+        CourseLink {
+            id: course.id.clone(),
+            title: course.title.clone(),
+            url: course.url.clone(),
+        }
+    }
+}
+
 /// What the bot says to a question, independent of where it is shown.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reply {
@@ -92,6 +103,10 @@ pub struct Reply {
     pub candidates: Vec<Candidate>,
     /// The answer's markdown (only when `decision` is `answer` or `decline`).
     pub answer: Option<String>,
+    /// Whether `answer` is the intent's longer `details` ("tell me more").
+    pub details: bool,
+    /// Whether the intent has `details` not shown in this reply: a "More" button can ask.
+    pub has_more: bool,
     pub courses: Vec<CourseLink>,
     /// Ids of related intents.
     pub follow_ups: Vec<String>,
@@ -210,6 +225,8 @@ impl Engine {
                 confidence,
                 candidates: found.candidates,
                 answer: Some(intent.answer.clone()),
+                details: false,
+                has_more: intent.details.is_some(),
                 courses,
                 follow_ups: intent.follow_ups.clone(),
                 explanation: found.explanation,
@@ -221,6 +238,8 @@ impl Engine {
                 confidence,
                 candidates: found.candidates,
                 answer: None,
+                details: false,
+                has_more: false,
                 courses: Vec::new(),
                 follow_ups: Vec::new(),
                 explanation: found.explanation,
@@ -250,6 +269,8 @@ impl Engine {
                 decline: intent.decline,
             }],
             answer: Some(intent.answer.clone()),
+            details: false,
+            has_more: intent.details.is_some(),
             courses,
             follow_ups: intent.follow_ups.clone(),
             explanation: Explanation {
@@ -288,16 +309,9 @@ impl Engine {
                     listed().collect()
                 }
             }
-            None => listed().collect(),
+            Some(Action::More) | None => listed().collect(),
         };
-        let links = courses
-            .into_iter()
-            .map(|c| CourseLink {
-                id: c.id.clone(),
-                title: c.title.clone(),
-                url: c.url.clone(),
-            })
-            .collect();
+        let links = courses.into_iter().map(CourseLink::of).collect();
         Some(links)
     }
 }

@@ -422,6 +422,16 @@ mod tests {
                 &[("a.toml", 4, 10, E, "`answer` is too long: 4001 characters (at most 4000)")],
             ),
             case(
+                "details too long",
+                &[("a.toml", &with(&long_answer.replace("answer", "details")))],
+                &[("a.toml", 6, 11, E, "`details` is too long: 4001 characters (at most 4000)")],
+            ),
+            case(
+                "empty details",
+                &[("a.toml", &with("details = \"  \"\n"))],
+                &[("a.toml", 6, 11, E, "`details` must not be empty")],
+            ),
+            case(
                 "empty answer",
                 &[("a.toml", &BASE.replace("\"A\"", "\"\"\"\n\"\"\""))],
                 &[("a.toml", 4, 10, E, "`answer` must not be empty")],
@@ -480,7 +490,7 @@ mod tests {
             case(
                 "unknown action",
                 &[("a.toml", &with("action = \"fly\"\n"))],
-                &[("a.toml", 6, 10, E, "unknown action `fly` (expected search_courses)")],
+                &[("a.toml", 6, 10, E, "unknown action `fly` (expected search_courses or more)")],
             ),
             case(
                 "broken course fields",
@@ -556,6 +566,11 @@ mod tests {
                 &[("a.toml", 1, 1, W, "intent `a.b` has only 0 example(s)")],
             ),
             case(
+                "a more intent with one example and no patterns",
+                &[("a.toml", "[[intent]]\nid = \"a.b\"\ntitle = \"T\"\nanswer = \"A\"\nexamples = [\"more\"]\naction = \"more\"\n")],
+                &[("a.toml", 1, 1, W, "intent `a.b` has only 1 example(s)")],
+            ),
+            case(
                 "same example twice in one intent",
                 &[("a.toml", &BASE.replace("\"a4\"", "\"A1 ?\""))],
                 &[("a.toml", 5, 31, W, "example \"A1 ?\" is listed twice in intent `a.b` (first at line 5)")],
@@ -585,6 +600,14 @@ mod tests {
                 ("courses.toml", COURSE.to_string()),
             ],
             vec![("a.toml", format!("\u{feff}{BASE}"))],
+            // A `more` intent is matched by its patterns: no examples needed.
+            vec![(
+                "a.toml",
+                format!(
+                    "{BASE}[[intent]]\nid = \"c.more\"\ntitle = \"More\"\nanswer = \"M\"\n\
+                     patterns = ['^more$']\naction = \"more\"\n"
+                ),
+            )],
         ] {
             assert_diags("clean", &check(&files), &[]);
         }

@@ -134,6 +134,9 @@ pub struct Location {
 pub enum Action {
     /// List the catalog courses that best match the question's topic words.
     SearchCourses,
+    /// "Tell me more": in a conversation, show the last answer's `details`, or its related
+    /// topics when it has none; alone, the intent's own answer.
+    More,
 }
 
 /// One intent, as written in an intent file (checked, not yet compiled).
@@ -149,12 +152,18 @@ pub struct Intent {
     /// Where each pattern is written (same order as `patterns`).
     pub pattern_locations: Vec<Location>,
     pub answer: String,
+    /// A longer text shown when a member asks for more after the answer ("tell me more",
+    /// the More button).
+    pub details: Option<String>,
     pub courses: Vec<String>,
     pub follow_ups: Vec<String>,
     pub action: Option<Action>,
     /// `decline = true`: the intent names what the bot does not cover; when it wins, its
     /// answer is given as a polite "out of scope" and it is never offered as a choice.
     pub decline: bool,
+    /// `listed = false`: conversation around the questions (a greeting, thanks, "tell me
+    /// more"), not a topic to list: `/topics` leaves it out.
+    pub unlisted: bool,
     /// Where the intent's `[[intent]]` table starts.
     pub location: Location,
     /// Where each example is written (same order as `examples`).
@@ -163,6 +172,14 @@ pub struct Intent {
     pub course_locations: Vec<Location>,
     /// Where each follow-up reference is written (same order as `follow_ups`).
     pub follow_up_locations: Vec<Location>,
+}
+
+impl Intent {
+    /// Whether `/topics` lists it: neither a decline (what the bot does not answer) nor
+    /// `listed = false`.
+    pub fn is_topic(&self) -> bool {
+        !self.decline && !self.unlisted
+    }
 }
 
 /// How hard a course is.

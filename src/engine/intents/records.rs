@@ -26,16 +26,21 @@ const INTENT_FIELDS: &[&str] = &[
     "keywords",
     "patterns",
     "answer",
+    "details",
     "courses",
     "follow_ups",
     "action",
     "decline",
+    "listed",
 ];
 const COURSE_FIELDS: &[&str] = &[
     "id", "title", "provider", "url", "topics", "level", "free", "summary",
 ];
 const LOOKUP_FIELDS: &[&str] = &["class", "entries"];
-const ACTIONS: &[(&str, Action)] = &[("search_courses", Action::SearchCourses)];
+const ACTIONS: &[(&str, Action)] = &[
+    ("search_courses", Action::SearchCourses),
+    ("more", Action::More),
+];
 
 /// Parses one file with `read`, reporting a syntax error; no records after one.
 fn parse_file<T>(
@@ -457,6 +462,10 @@ fn read_intent(
     record.check_fields(ctx, INTENT_FIELDS);
     let title = required_text(ctx, &record, "title", MAX_TITLE_CHARS);
     let answer = required_text(ctx, &record, "answer", MAX_ANSWER_CHARS);
+    let details = record.optional_str(ctx, "details");
+    if let Some(details) = &details {
+        check_text(ctx, details, "details", MAX_ANSWER_CHARS);
+    }
     let examples = record.str_list(ctx, "examples");
     let patterns = record.str_list(ctx, "patterns");
     let keywords = record.str_list(ctx, "keywords").unwrap_or_default();
@@ -464,6 +473,7 @@ fn read_intent(
     let follow_ups = record.str_list(ctx, "follow_ups").unwrap_or_default();
     let action = read_action(ctx, &record);
     let decline = record.optional_bool(ctx, "decline").unwrap_or(false);
+    let unlisted = !record.optional_bool(ctx, "listed").unwrap_or(true);
 
     check_no_empty_strings(ctx, examples.as_deref().unwrap_or_default(), "examples");
     check_no_empty_strings(ctx, &keywords, "keywords");
@@ -474,7 +484,9 @@ fn read_intent(
         .unzip();
     warn_repeated_examples(ctx, &record, examples.as_deref().unwrap_or_default());
     if let (Some(examples), Some(patterns)) = (&examples, &patterns) {
-        check_example_count(ctx, &record, examples.len(), patterns.len());
+        // A `more` intent is a formula ("tell me more", "why?"), matched by its patterns.
+        let by_patterns = action == Some(Action::More);
+        check_example_count(ctx, &record, examples.len(), patterns.len(), by_patterns);
     }
 
     let id = id?;
@@ -487,6 +499,7 @@ fn read_intent(
         id: id.value,
         title: title.map(|t| t.value).unwrap_or_default(),
         answer: answer.map(|a| a.value).unwrap_or_default(),
+        details: details.map(|d| d.value),
         location: ctx.locate(&record.span),
         example_locations: locations(ctx, &examples),
         course_locations: locations(ctx, &courses),
@@ -499,6 +512,7 @@ fn read_intent(
         follow_ups: values(follow_ups),
         action,
         decline,
+        unlisted,
     })
 }
 
@@ -520,13 +534,20 @@ fn read_action(ctx: &mut Ctx<'_>, record: &Record<'_>) -> Option<Action> {
     action
 }
 
-/// No examples and no patterns: an error; a few examples: a warning.
-fn check_example_count(ctx: &mut Ctx<'_>, record: &Record<'_>, examples: usize, patterns: usize) {
+/// No examples and no patterns: an error; a few examples: a warning, unless the intent is
+/// meant to be matched `by_patterns`.
+fn check_example_count(
+    ctx: &mut Ctx<'_>,
+    record: &Record<'_>,
+    examples: usize,
+    patterns: usize,
+    by_patterns: bool,
+) {
     let label = &record.label;
     if examples == 0 && patterns == 0 {
         let message = format!("{label} has no examples and no patterns, so it can never match");
         ctx.error(&record.span, message);
-    } else if examples < MIN_EXAMPLES_WITHOUT_WARNING {
+    } else if examples < MIN_EXAMPLES_WITHOUT_WARNING && !(by_patterns && patterns > 0) {
         let message = format!(
             "{label} has only {examples} example(s); at least {MIN_EXAMPLES_WITHOUT_WARNING} \
              are recommended"
@@ -653,6 +674,29 @@ mod tests {
         assert_eq!(pos(&intent.course_locations[0]), (8, 12));
         assert_eq!(pos(&intent.follow_up_locations[0]), (9, 15));
         assert_eq!(pos(&intents[1].location), (12, 1));
+    }
+
+    #[test]
+    fn details_listed_and_the_more_action_are_read() {
+        let text = format!("{BASE}details = \"D\"\nlisted = false\naction = \"more\"\n\n{OTHER}");
+        let mut diags = Vec::new();
+        let intents = parse_intent_file(Path::new("f.toml"), &text, 1000, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        let intent = &intents[0];
+        assert_eq!(intent.details.as_deref(), Some("D"));
+        assert_eq!(intent.action, Some(Action::More));
+        assert!(intent.unlisted && !intent.is_topic());
+        // Left out, each has its everyday meaning.
+        let other = &intents[1];
+        assert_eq!(other.details, None);
+        assert!(!other.unlisted && other.is_topic());
+        let text = format!("{BASE}listed = \"no\"\n");
+        parse_intent_file(Path::new("f.toml"), &text, 1000, &mut diags);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].message.contains("`listed` must be true or false"),
+            "{diags:?}"
+        );
     }
 
     #[test]
