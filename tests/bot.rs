@@ -521,6 +521,27 @@ async fn a_direct_message_is_answered_without_a_mention() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_not_in_english_gets_one_short_reply_saying_so() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let question = "¿Cómo puedo ser desarrollador backend si no tengo título?";
+    let reply = shipped_engine().reply(question);
+    assert_eq!(reply.language, Some("spa"), "{reply:?}");
+    let dm = CHANNEL_ID + 98;
+    let before = bot.emulator.requests().len();
+    bot.emulator.message(Msg::dm(dm, USER_ID, question)).await;
+    let sent = bot.reply_in(dm, before).await;
+    let not_english = careerbot::config::Settings::defaults().replies.not_english;
+    assert_eq!(sent.body["content"], not_english.as_str(), "{}", sent.body);
+    assert!(sent.body["embeds"].as_array().is_none_or(|e| e.is_empty()));
+    assert!(
+        custom_ids(&sent.body).is_empty(),
+        "no suggestions: {}",
+        sent.body
+    );
+    assert_no_pings(&sent.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unaddressed_messages_and_bots_are_ignored() {
     let bot = Bot::shipped(DEFAULTS).await;
     let (question, _) = confident_question(shipped_engine(), 0.5);

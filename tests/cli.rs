@@ -836,6 +836,24 @@ fn chat_topics_lists_topics_not_greetings_thanks_or_declines() {
 }
 
 #[test]
+fn chat_says_it_answers_in_english_to_a_question_that_is_not() {
+    let settings = careerbot::config::Settings::defaults();
+    let out = careerbot(["chat"])
+        .with_args(intents_arg(&shipped()))
+        .stdin("wie werde ich ein guter backend entwickler ohne studium\nhow do i become a backend developer\n")
+        .run();
+    out.expect_code(0);
+    let at = position(&out.stdout, &settings.replies.not_english);
+    assert!(
+        !out.stdout[..at].contains(&settings.replies.fallback),
+        "{out}"
+    );
+    // The English question after it is answered as usual.
+    let reply = shipped_engine().reply("how do i become a backend developer");
+    position(&out.stdout[at..], &format!("## {}", reply.title.unwrap()));
+}
+
+#[test]
 fn with_no_context_minutes_every_message_stands_alone() {
     let engine = shipped_engine();
     let alone = engine.reply("what about docker?");

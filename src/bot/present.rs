@@ -243,6 +243,7 @@ pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u6
                 components: vec![CreateActionRow::Buttons(buttons)],
             }
         }
+        (Decision::Fallback, _) if reply.language.is_some() => Card::text(&words.not_english),
         _ => {
             let suggestions: Vec<CreateButton> = reply
                 .candidates

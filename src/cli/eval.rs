@@ -58,6 +58,7 @@ fn format_report(r: &Report) -> String {
         r.in_scope_declined,
         r.oos_fell_back
     );
+    line!(out, "not English         {}", r.not_english);
     line!(
         out,
         "latency             p50 {:.1} µs  p99 {:.1} µs",

@@ -43,6 +43,7 @@ pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply) -> String {
                 out.push_str(&format!("  {}. {}\n", n + 1, title_of(&c.intent)));
             }
         }
+        Decision::Fallback if reply.language.is_some() => out.push_str(&words.not_english),
         Decision::Fallback => {
             out.push_str(&words.fallback);
             out.push('\n');

@@ -179,6 +179,8 @@ pub struct ReplySettings {
     pub prompt: String,
     /// Said once per cooldown window to a user asking too fast.
     pub throttled: String,
+    /// Said to a question that is clearly not in English.
+    pub not_english: String,
 }
 
 /// Conversations (`[conversation]`): what the bot remembers of each one's last turn, so a

@@ -73,6 +73,8 @@ pub struct Report {
     pub oos_fell_back: usize,
     /// In-scope cases (naming an intent that is no decline) that a decline intent took.
     pub in_scope_declined: usize,
+    /// Cases that fell back as clearly not in English.
+    pub not_english: usize,
     pub per_intent: BTreeMap<String, Scores>,
     pub confusions: Vec<Confusion>,
     pub latency_us: Latency,
@@ -164,6 +166,7 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
     let mut in_scope = (0, 0);
     let mut oos = (0usize, 0usize, 0usize); // (true positives, predicted, actual)
     let mut clarified = 0;
+    let mut not_english = 0;
     let mut declined = (0usize, 0usize, 0usize, 0usize); // all, out of scope, in scope, oos fell back
     let mut counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new(); // tp, predicted, actual
     let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -197,6 +200,7 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
         }
         let fell_back = reply.decision == Decision::Fallback;
         declined.3 += usize::from(fell_back && case.intent.is_none());
+        not_english += usize::from(reply.language.is_some());
         let out_of_scope = fell_back || declines;
         oos.0 += usize::from(out_of_scope && expects_oos);
         oos.1 += usize::from(out_of_scope);
@@ -260,6 +264,7 @@ pub fn evaluate(engine: &Engine, cases: &[Case]) -> anyhow::Result<Report> {
         oos_declined: declined.1,
         oos_fell_back: declined.3,
         in_scope_declined: declined.2,
+        not_english,
         per_intent,
         confusions,
         latency_us: Latency {

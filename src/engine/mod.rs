@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod features;
 pub mod index;
 pub mod intents;
+pub mod language;
 pub mod matcher;
 pub mod model;
 pub mod normalize;
@@ -107,6 +108,9 @@ pub struct Reply {
     pub details: bool,
     /// Whether the intent has `details` not shown in this reply: a "More" button can ask.
     pub has_more: bool,
+    /// The question's language (ISO 639-3) when it fell back for being clearly not English.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<&'static str>,
     pub courses: Vec<CourseLink>,
     /// Ids of related intents.
     pub follow_ups: Vec<String>,
@@ -216,6 +220,16 @@ impl Engine {
                 found.explanation.unknown_words.join(", ")
             );
         }
+        // Not understood and not English: say so rather than pretend.
+        let unknown = &found.explanation.unknown_words;
+        let known = |word: &str| !unknown.iter().any(|u| u == word);
+        let language = (found.decision == Decision::Fallback)
+            .then(|| language::foreign(question, known))
+            .flatten();
+        if let Some(code) = language {
+            found.explanation.summary =
+                format!("fell back: the question is not in English ({code})");
+        }
         let confidence = found.confidence;
         match (answered, courses) {
             (Some(intent), Some(Some(courses))) => Reply {
@@ -227,6 +241,7 @@ impl Engine {
                 answer: Some(intent.answer.clone()),
                 details: false,
                 has_more: intent.details.is_some(),
+                language: None,
                 courses,
                 follow_ups: intent.follow_ups.clone(),
                 explanation: found.explanation,
@@ -240,6 +255,7 @@ impl Engine {
                 answer: None,
                 details: false,
                 has_more: false,
+                language,
                 courses: Vec::new(),
                 follow_ups: Vec::new(),
                 explanation: found.explanation,
@@ -271,6 +287,7 @@ impl Engine {
             answer: Some(intent.answer.clone()),
             details: false,
             has_more: intent.details.is_some(),
+            language: None,
             courses,
             follow_ups: intent.follow_ups.clone(),
             explanation: Explanation {
