@@ -854,6 +854,28 @@ fn chat_says_it_answers_in_english_to_a_question_that_is_not() {
 }
 
 #[test]
+fn a_message_that_is_only_code_gets_the_code_only_intent_or_a_fallback() {
+    let code = "```python\nfor i in range(10) print(i)\n```";
+    let coding = shipped_engine()
+        .intents()
+        .iter()
+        .find(|i| i.code_only)
+        .expect("the shipped set answers code-only messages");
+    let reply = ask_json(&shipped(), code);
+    assert_eq!(
+        reply["intent"].as_str(),
+        Some(coding.id.as_str()),
+        "{reply:#}"
+    );
+    let decision = if coding.decline { "decline" } else { "answer" };
+    assert_eq!(reply["decision"], decision, "{reply:#}");
+    // Words around the code are matched as usual; a set with no such intent falls back.
+    assert!(good_engine().intents().iter().all(|i| !i.code_only));
+    let reply = ask_json(&good(), code);
+    assert_eq!(reply["decision"], "fallback", "{reply:#}");
+}
+
+#[test]
 fn with_no_context_minutes_every_message_stands_alone() {
     let engine = shipped_engine();
     let alone = engine.reply("what about docker?");

@@ -141,16 +141,24 @@ fn timed_reply(engine: &Engine, text: &str, what: &str) -> Reply {
 #[test]
 fn the_library_falls_back_on_noise() {
     for engine in [good_engine(), shipped_engine()] {
+        // Only code is answered by the set's `code_only` intent, when it has one.
+        let code_only = engine.intents().iter().find(|i| i.code_only);
         for (what, text, _) in noise() {
             let reply = timed_reply(engine, &text, what);
             assert_well_formed(&reply, engine, what);
+            let expected = match code_only.filter(|_| what == "code fence only") {
+                Some(intent) if intent.decline => Decision::Decline,
+                Some(_) => Decision::Answer,
+                None => Decision::Fallback,
+            };
             assert_eq!(
-                reply.decision,
-                Decision::Fallback,
+                reply.decision, expected,
                 "{what}: {}",
                 reply.explanation.summary
             );
-            assert!(reply.courses.is_empty() && reply.follow_ups.is_empty());
+            if expected == Decision::Fallback {
+                assert!(reply.courses.is_empty() && reply.follow_ups.is_empty());
+            }
         }
     }
 }

@@ -202,6 +202,9 @@ impl Engine {
 
     /// Matches a question and builds the reply.
     pub fn reply(&self, question: &str) -> Reply {
+        if let Some(reply) = self.reply_to_code(question) {
+            return reply;
+        }
         let mut found = self.matcher.decide(question);
         let answered = found.answered().map(|c| c.index);
         let courses = answered
@@ -261,6 +264,18 @@ impl Engine {
                 explanation: found.explanation,
             },
         }
+    }
+
+    /// A message that is only a code block has no words to match: the `code_only` intent
+    /// answers it ("I can't debug code here"), when the set has one.
+    fn reply_to_code(&self, question: &str) -> Option<Reply> {
+        if !question.contains("```") || !normalize::clean(question).trim().is_empty() {
+            return None;
+        }
+        let intent = self.intents_as_written().find(|i| i.code_only)?;
+        let mut reply = self.reply_for(&intent.id)?;
+        reply.explanation.summary = format!("only code: answered by `{}`", intent.id);
+        Some(reply)
     }
 
     /// The reply for a chosen intent (a button or menu click): no matching involved.

@@ -164,6 +164,9 @@ pub struct Intent {
     /// `listed = false`: conversation around the questions (a greeting, thanks, "tell me
     /// more"), not a topic to list: `/topics` leaves it out.
     pub unlisted: bool,
+    /// `code_only = true`: the reply to a message that is only a code block (the first
+    /// such intent in file order answers it).
+    pub code_only: bool,
     /// Where the intent's `[[intent]]` table starts.
     pub location: Location,
     /// Where each example is written (same order as `examples`).

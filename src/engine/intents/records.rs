@@ -32,6 +32,7 @@ const INTENT_FIELDS: &[&str] = &[
     "action",
     "decline",
     "listed",
+    "code_only",
 ];
 const COURSE_FIELDS: &[&str] = &[
     "id", "title", "provider", "url", "topics", "level", "free", "summary",
@@ -474,6 +475,7 @@ fn read_intent(
     let action = read_action(ctx, &record);
     let decline = record.optional_bool(ctx, "decline").unwrap_or(false);
     let unlisted = !record.optional_bool(ctx, "listed").unwrap_or(true);
+    let code_only = record.optional_bool(ctx, "code_only").unwrap_or(false);
 
     check_no_empty_strings(ctx, examples.as_deref().unwrap_or_default(), "examples");
     check_no_empty_strings(ctx, &keywords, "keywords");
@@ -513,6 +515,7 @@ fn read_intent(
         action,
         decline,
         unlisted,
+        code_only,
     })
 }
 
@@ -678,7 +681,9 @@ mod tests {
 
     #[test]
     fn details_listed_and_the_more_action_are_read() {
-        let text = format!("{BASE}details = \"D\"\nlisted = false\naction = \"more\"\n\n{OTHER}");
+        let text = format!(
+            "{BASE}details = \"D\"\nlisted = false\naction = \"more\"\ncode_only = true\n\n{OTHER}"
+        );
         let mut diags = Vec::new();
         let intents = parse_intent_file(Path::new("f.toml"), &text, 1000, &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
@@ -686,6 +691,7 @@ mod tests {
         assert_eq!(intent.details.as_deref(), Some("D"));
         assert_eq!(intent.action, Some(Action::More));
         assert!(intent.unlisted && !intent.is_topic());
+        assert!(intent.code_only && !intents[1].code_only);
         // Left out, each has its everyday meaning.
         let other = &intents[1];
         assert_eq!(other.details, None);
