@@ -148,18 +148,14 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
         (_, action) => action,
     };
     let card = match chosen {
-        Some(Action::Answer(intent)) => {
-            let asked = Asked::new(Source::Button, click.guild_id, click.channel_id);
-            let response = bot.answer(click.user.id, Question::Intent(&intent), asked);
-            let Some(card) = response.card() else {
-                return;
+        Some(Action::Answer(ref intent) | Action::More(ref intent)) => {
+            let question = if matches!(chosen, Some(Action::More(_))) {
+                Question::More(intent)
+            } else {
+                Question::Intent(intent)
             };
-            card
-        }
-        Some(Action::More(intent)) => {
             let asked = Asked::new(Source::Button, click.guild_id, click.channel_id);
-            let response = bot.answer(click.user.id, Question::More(&intent), asked);
-            let Some(card) = response.card() else {
+            let Some(card) = bot.answer(click.user.id, question, asked).card() else {
                 return;
             };
             card

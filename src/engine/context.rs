@@ -27,7 +27,7 @@ use super::catalog::CourseFilter;
 use super::index::IntentIndex;
 use super::intents::Action;
 use super::matcher::Decision;
-use super::normalize::{clean, content_stems, stem, words};
+use super::normalize::{clean, content_stems, words};
 use super::{CourseLink, Engine, Reply, SEARCHED_COURSES};
 
 /// A message with at most this many content words (words that are not stop words) may be a
@@ -260,9 +260,7 @@ impl Engine {
     /// After a course search, a short message naming a course topic ("what about docker?")
     /// searches that topic; one naming only things no course covers says so.
     fn search_after(&self, question: &str, anchor: IntentIndex, alone: &Reply) -> Option<Reply> {
-        let frame = self.frames.get(&anchor);
-        let mut topics = self.catalog.topic_words(question);
-        topics.retain(|w| frame.is_none_or(|f| !f.contains(stem(w).as_ref())));
+        let topics = self.topics_asked(anchor, question);
         let unknown = &alone.explanation.unknown_words;
         let context = "read as a follow-up of the last course search".to_owned();
         if topics.is_empty() {

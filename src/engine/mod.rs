@@ -312,6 +312,15 @@ impl Engine {
         })
     }
 
+    /// The words of `question` that name a course topic, less course search `index`'s frame
+    /// words ("any", "course").
+    fn topics_asked(&self, index: IntentIndex, question: &str) -> Vec<String> {
+        let frame = self.frames.get(&index);
+        let mut topics = self.catalog.topic_words(question);
+        topics.retain(|w| frame.is_none_or(|f| !f.contains(stem(w).as_ref())));
+        topics
+    }
+
     /// The courses of intent `index`; for a course search, the catalog's best matches for the
     /// topic words of the question (words in some course's topics: "course" or "any" are
     /// not), or its own courses when the question names no topic at all. `None` when the
@@ -326,9 +335,7 @@ impl Engine {
         let listed = || intent.courses.iter().filter_map(|id| self.catalog.get(id));
         let courses: Vec<&Course> = match intent.action {
             Some(Action::SearchCourses) => {
-                let frame = self.frames.get(&index);
-                let mut topics = self.catalog.topic_words(question);
-                topics.retain(|w| frame.is_none_or(|f| !f.contains(stem(w).as_ref())));
+                let topics = self.topics_asked(index, question);
                 if !topics.is_empty() {
                     let filter = CourseFilter::default();
                     let hits = self
