@@ -416,9 +416,10 @@ mod tests {
                 (decision, offered, summary),
                 "{what}"
             );
-            // The model's best, or a clarification's best choice.
+            // The model's best, or a clarification's best choice: the highest score offered.
+            let score_of = |id: &str| scores.iter().find(|s| s.0 == id).map_or(0.0, |s| s.1);
             let top = match decision {
-                Clarify => verdict.candidates[0].score,
+                Clarify => offered.iter().map(|id| score_of(id)).fold(0.0, f32::max),
                 _ => scores.first().map_or(0.0, |s| s.1),
             };
             assert_eq!(verdict.confidence, top, "{what}");
