@@ -343,6 +343,10 @@ fn chat_serves_an_intents_directory_renamed_in() {
     write_release(&dir("next"), "Zebras are striped, exchanged.");
     exchange(&dir("next"), &dir("intents"));
     chat.until(ZEBRA_QUESTION, "exchanged", LIVE_WITHIN);
+    // The reload may answer from the new files before the watcher has moved to them (seen
+    // once under load): wait, with a deadline, for the watcher to say so.
+    let moved = wait_until(WAIT, || chat.said(REPLACED) >= 2);
+    assert!(moved, "the watcher never moved\n{}", chat.stderr());
     // `next` is the directory served before the exchange.
     assert_watching(&chat, &dir("intents"), &dir("next"));
     edit_answer(

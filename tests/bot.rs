@@ -542,6 +542,52 @@ async fn a_question_not_in_english_gets_one_short_reply_saying_so() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_questions_in_one_message_get_both_answers_in_one_message() {
+    let bot = Bot::shipped(DEFAULTS).await;
+    let engine = shipped_engine();
+    let question = "should I learn go or java first, and what projects should I build?";
+    let rule = careerbot::config::Settings::defaults().conversation.rule();
+    let expected = engine.reply_after(question, None, &rule);
+    let also = expected
+        .also
+        .as_deref()
+        .expect("the shipped set answers both halves");
+    assert_ne!(also.intent, expected.intent);
+    let dm = CHANNEL_ID + 97;
+    let before = bot.emulator.requests().len();
+    bot.emulator.message(Msg::dm(dm, USER_ID, question)).await;
+    let reply = bot.reply_in(dm, before).await;
+    let embeds = reply.body["embeds"].as_array().expect("embeds");
+    assert_eq!(embeds.len(), 2, "{}", reply.body);
+    for (n, answer) in [&expected, also].into_iter().enumerate() {
+        let title = format!("{}. {}", n + 1, answer.title.as_deref().unwrap());
+        assert_eq!(embeds[n]["title"], title.as_str(), "{}", reply.body);
+    }
+    // Votes for each answer; exactly one message.
+    let ids = custom_ids(&reply.body);
+    for answer in [&expected, also] {
+        let vote = format!(":{}", answer.intent.as_deref().unwrap());
+        assert!(
+            ids.iter()
+                .any(|id| id.starts_with("cb:v:up:") && id.ends_with(&vote)),
+            "{ids:?}"
+        );
+    }
+    assert_no_pings(&reply.body);
+    // A question followed by a remark is one question.
+    let one = "how do I learn system design? I have no idea where to start";
+    assert!(engine.reply_after(one, None, &rule).also.is_none());
+    let before = bot.emulator.requests().len();
+    bot.emulator.message(Msg::dm(dm, USER_ID, one)).await;
+    let reply = bot.reply_in(dm, before).await;
+    assert!(
+        reply.body["embeds"].as_array().is_none_or(|e| e.len() <= 1),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unaddressed_messages_and_bots_are_ignored() {
     let bot = Bot::shipped(DEFAULTS).await;
     let (question, _) = confident_question(shipped_engine(), 0.5);
@@ -902,6 +948,31 @@ async fn course_autocomplete_and_lookup_come_from_the_catalog() {
     assert!(!free_sql.is_empty());
     assert!(free_sql.iter().any(|c| listed.contains(&c.url)), "{listed}");
     assert!(!listed.contains(", paid"), "{listed}");
+
+    // The topic's own level and price words filter too; "java" is not JavaScript.
+    for (topic, absent) in [
+        (
+            "free beginner go",
+            vec![", paid", ", intermediate", ", advanced"],
+        ),
+        ("java", vec!["JavaScript", "javascript"]),
+    ] {
+        let lookup = bot.emulator.slash(
+            "course",
+            json!([option("topic", 3, json!(topic))]),
+            USER_ID,
+            0,
+        );
+        let id = bot.emulator.interaction(lookup).await;
+        let data = bot.response(id).await;
+        let listed = data["embeds"][0]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(listed.contains("https://"), "{topic}: {data}");
+        for word in absent {
+            assert!(!listed.contains(word), "{topic}: {listed}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -456,6 +456,164 @@ fn courses_rejects_an_unknown_level() {
     assert!(out.stdout.is_empty());
 }
 
+#[test]
+fn courses_relevance_reports_precision_and_refuses_a_bad_table() {
+    let table = crate::support::root().join("tests/data/course_relevance.toml");
+    let out = careerbot(["courses", "--json", "--relevance"])
+        .with_args([table.as_os_str()])
+        .with_args(intents_arg(&shipped()))
+        .run();
+    out.expect_code(0);
+    let report = out.json();
+    for key in ["precision_at_1", "precision_at_3", "filled_at_3"] {
+        let value = report[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&value), "{key}: {report:#}");
+    }
+    assert!(report["queries"].as_u64() >= Some(40), "{report:#}");
+    assert_eq!(report["fragments"], json!([]), "{report:#}");
+    let text = careerbot(["courses", "--relevance"])
+        .with_args([table.as_os_str()])
+        .with_args(intents_arg(&shipped()))
+        .run();
+    text.expect_code(0);
+    assert!(text.stdout.contains("precision at 3"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(
+        &unknown,
+        "[[query]]\ntext = \"sql\"\nbest = [\"no_such_course\"]\n",
+    )
+    .unwrap();
+    let out = careerbot(["courses", "--relevance"])
+        .with_args([unknown.as_os_str()])
+        .with_args(intents_arg(&shipped()))
+        .run();
+    out.expect_code(1);
+    assert!(
+        out.stdout.contains("unknown course id   no_such_course"),
+        "{out}"
+    );
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[[query]]\ntext = \"sql\"\nbest = [\n").unwrap();
+    let out = careerbot(["courses", "--relevance"])
+        .with_args([broken.as_os_str()])
+        .with_args(intents_arg(&shipped()))
+        .run();
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("broken.toml") && out.stderr.contains("line 3"),
+        "{out}"
+    );
+}
+
+#[test]
+fn two_questions_in_one_message_are_both_answered_in_ask_and_chat() {
+    let engine = shipped_engine();
+    let question = "should I learn go or java first, and what projects should I build?";
+    // Each half alone, as the library answers it.
+    let (first, second) = question.split_once(", and ").unwrap();
+    let (first, second) = (engine.reply(first), engine.reply(second));
+    assert_ne!(first.intent, second.intent);
+    let out = careerbot(["ask", "--json", question])
+        .with_args(intents_arg(&shipped()))
+        .run();
+    out.expect_code(0);
+    let reply = out.json();
+    assert_eq!(reply["intent"], json!(first.intent), "{reply:#}");
+    assert_eq!(reply["also"]["intent"], json!(second.intent), "{reply:#}");
+    assert_eq!(reply["also"]["decision"], "answer");
+    // One question: no `also`.
+    let out = careerbot(["ask", "--json", "what projects should I build?"])
+        .with_args(intents_arg(&shipped()))
+        .run();
+    assert!(out.json().get("also").is_none(), "{out}");
+
+    // `chat`: both answers, one after the other, and one "Related" list (the second's).
+    let out = careerbot(["chat"])
+        .with_args(intents_arg(&shipped()))
+        .stdin(format!("{question}\n"))
+        .run();
+    out.expect_code(0);
+    let titles: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("## "))
+        .collect();
+    let expected: Vec<String> = [&first, &second]
+        .iter()
+        .map(|r| format!("## {}", r.title.as_deref().unwrap()))
+        .collect();
+    assert_eq!(titles, expected, "{out}");
+    assert_eq!(out.stdout.matches("Related:").count(), 1, "{out}");
+    // The setting is honoured: out of its range it is refused; at 1 only sure halves split.
+    let out = careerbot(["ask", "--json", question])
+        .with_args(intents_arg(&shipped()))
+        .env("CAREERBOT_CONVERSATION__TWO_QUESTIONS_CONFIDENCE", "1.01")
+        .run();
+    out.expect_code(1);
+    let out = careerbot(["ask", "--json", question])
+        .with_args(intents_arg(&shipped()))
+        .env("CAREERBOT_CONVERSATION__TWO_QUESTIONS_CONFIDENCE", "1")
+        .run();
+    out.expect_code(0);
+    let both_sure = first.confidence >= 1.0 && second.confidence >= 1.0;
+    assert_eq!(out.json().get("also").is_some(), both_sure, "{out}");
+}
+
+/// The catalog course with `url`, from a listed line `  - Title <url>`.
+fn listed_courses(reply: &str) -> Vec<&'static careerbot::engine::intents::Course> {
+    let courses = shipped_engine().set().courses();
+    reply
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("  - ")?
+                .rsplit_once(" <")?
+                .1
+                .strip_suffix('>')
+        })
+        .map(|url| courses.iter().find(|c| c.url == url).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_course_question_s_level_and_price_words_filter_and_follow_ups_keep_them_apart() {
+    use careerbot::engine::intents::Level;
+    let replies = conversation(
+        &[
+            "any free beginner course on go?",
+            "is there a course on java?",
+            "any free ones?",
+        ],
+        &[],
+    );
+    let go = listed_courses(&replies[0]);
+    assert!(!go.is_empty(), "{}", replies[0]);
+    for course in &go {
+        assert!(course.free && course.level == Level::Beginner, "{course:?}");
+        assert!(course.topics.iter().any(|t| t == "go"), "{course:?}");
+    }
+    // Java, not JavaScript.
+    let java = listed_courses(&replies[1]);
+    assert!(!java.is_empty(), "{}", replies[1]);
+    for course in &java {
+        assert!(course.topics.iter().any(|t| t == "java"), "{course:?}");
+        assert!(
+            !course.topics.iter().any(|t| t == "javascript"),
+            "{course:?}"
+        );
+    }
+    // "any free ones?" narrows the last search.
+    let free = listed_courses(&replies[2]);
+    assert!(!free.is_empty(), "{}", replies[2]);
+    for course in &free {
+        assert!(
+            course.free && course.topics.iter().any(|t| t == "java"),
+            "{course:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // chat
 // ---------------------------------------------------------------------------

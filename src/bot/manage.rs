@@ -221,7 +221,7 @@ pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
     }
     Ok(Card {
         content: Some(fit(&text, limits::CONTENT)),
-        embed: None,
+        embeds: Vec::new(),
         components: rows,
     })
 }

@@ -100,7 +100,8 @@ impl Action {
 #[derive(Debug, Clone, Default)]
 pub struct Card {
     pub content: Option<String>,
-    pub embed: Option<CreateEmbed>,
+    /// At most two (two answers in one message), within Discord's 6,000 characters together.
+    pub embeds: Vec<CreateEmbed>,
     pub components: Vec<CreateActionRow>,
 }
 
@@ -114,8 +115,9 @@ pub fn no_mentions() -> CreateAllowedMentions {
 
 /// Puts a card into one of the message builders (serenity's and poise's share these method
 /// names but no trait), always with mentions switched off.
+/// `$add` is the builder's method that adds one embed to those it has.
 macro_rules! fill {
-    ($card:expr, $builder:expr) => {{
+    ($card:expr, $builder:expr, $add:ident) => {{
         let card: Card = $card;
         let mut builder = $builder
             .allowed_mentions(no_mentions())
@@ -123,8 +125,8 @@ macro_rules! fill {
         if let Some(content) = card.content {
             builder = builder.content(content);
         }
-        if let Some(embed) = card.embed {
-            builder = builder.embed(embed);
+        for embed in card.embeds {
+            builder = builder.$add(embed);
         }
         builder
     }};
@@ -141,14 +143,15 @@ impl Card {
 
     /// As a channel message.
     pub fn message(self) -> CreateMessage {
-        fill!(self, CreateMessage::new())
+        fill!(self, CreateMessage::new(), add_embed)
     }
 
     /// As an interaction response (private to the clicker when `ephemeral`).
     pub fn interaction(self, ephemeral: bool) -> CreateInteractionResponseMessage {
         fill!(
             self,
-            CreateInteractionResponseMessage::new().ephemeral(ephemeral)
+            CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+            add_embed
         )
     }
 
@@ -156,7 +159,8 @@ impl Card {
     pub fn followup(self, ephemeral: bool) -> CreateInteractionResponseFollowup {
         fill!(
             self,
-            CreateInteractionResponseFollowup::new().ephemeral(ephemeral)
+            CreateInteractionResponseFollowup::new().ephemeral(ephemeral),
+            add_embed
         )
     }
 
@@ -166,13 +170,51 @@ impl Card {
             self,
             poise::CreateReply::default()
                 .reply(false)
-                .ephemeral(ephemeral)
+                .ephemeral(ephemeral),
+            embed
         )
     }
 }
 
-/// The card for an engine reply to question number `question`.
+/// The card for an engine reply to question number `question`; two questions in one
+/// message get one card with both answers (see [`two_answers`]).
 pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u64) -> Card {
+    match &reply.also {
+        Some(also) => two_answers(engine, words, reply, also, question),
+        None => one_reply(engine, words, reply, question, None),
+    }
+}
+
+/// Two answers in one message: two embeds numbered "1." and "2.", each in half of Discord's
+/// 6,000 characters; the first's buttons (More, votes labelled 1), then the second's related
+/// topics and its buttons (labelled 2). One "Related" row, the second's.
+fn two_answers(
+    engine: &Engine,
+    words: &ReplySettings,
+    first: &Reply,
+    second: &Reply,
+    question: u64,
+) -> Card {
+    let first = Reply {
+        follow_ups: Vec::new(),
+        also: None,
+        ..first.clone()
+    };
+    let mut card = one_reply(engine, words, &first, question, Some(1));
+    let other = one_reply(engine, words, second, question, Some(2));
+    card.embeds.extend(other.embeds);
+    card.components.extend(other.components);
+    card
+}
+
+/// The card for one reply; `number` (1 or 2) when it shares a message with another answer.
+fn one_reply(
+    engine: &Engine,
+    words: &ReplySettings,
+    reply: &Reply,
+    question: u64,
+    number: Option<u8>,
+) -> Card {
     let title_of = |id: &str| engine.intent(id).map_or(id.to_owned(), |i| i.title.clone());
     match (reply.decision, &reply.intent) {
         // A decline's answer says what is out of scope: shown, and voted on, like any.
@@ -201,32 +243,51 @@ pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u6
                     question,
                     intent: intent.clone(),
                 };
-                CreateButton::new(action.custom_id())
+                let button = CreateButton::new(action.custom_id())
                     .style(ButtonStyle::Secondary)
-                    .emoji(ReactionType::Unicode(emoji.to_string()))
+                    .emoji(ReactionType::Unicode(emoji.to_string()));
+                match number {
+                    Some(n) => button.label(n.to_string()),
+                    None => button,
+                }
             };
             let mut last_row = Vec::new();
             if reply.has_more {
                 last_row.push(
                     CreateButton::new(Action::More(intent.clone()).custom_id())
                         .style(ButtonStyle::Primary)
-                        .label("More"),
+                        .label(match number {
+                            Some(n) => format!("More on {n}"),
+                            None => "More".to_owned(),
+                        }),
                 );
             }
             last_row.extend([vote(true, '👍'), vote(false, '👎')]);
             rows.push(CreateActionRow::Buttons(last_row));
-            let footer = format!(
-                "Was this helpful? · {:.0}% sure · /topics for more",
-                reply.confidence * 100.0
-            );
+            let footer = match number {
+                Some(n) => format!(
+                    "{n}. Was this helpful? Vote with the buttons marked {n} · {:.0}% sure",
+                    reply.confidence * 100.0
+                ),
+                None => format!(
+                    "Was this helpful? · {:.0}% sure · /topics for more",
+                    reply.confidence * 100.0
+                ),
+            };
+            let title = reply.title.as_deref().unwrap_or(intent);
+            let (title, room) = match number {
+                Some(n) => (format!("{n}. {title}"), limits::EMBED_TOTAL / 2),
+                None => (title.to_owned(), limits::EMBED_TOTAL),
+            };
             Card {
                 content: None,
-                embed: Some(answer_embed(
-                    reply.title.as_deref().unwrap_or(intent),
+                embeds: vec![answer_embed(
+                    &title,
                     reply.answer.as_deref().unwrap_or_default(),
                     &reply.courses,
                     &footer,
-                )),
+                    room,
+                )],
                 components: rows,
             }
         }
@@ -239,7 +300,7 @@ pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u6
                 .collect();
             Card {
                 content: Some(fit(&words.clarify, limits::CONTENT)),
-                embed: None,
+                embeds: Vec::new(),
                 components: vec![CreateActionRow::Buttons(buttons)],
             }
         }
@@ -259,7 +320,7 @@ pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u6
             text.push_str("\n\nSee everything I can answer with `/topics`.");
             Card {
                 content: Some(fit(&text, limits::CONTENT)),
-                embed: None,
+                embeds: Vec::new(),
                 components: if suggestions.is_empty() {
                     Vec::new()
                 } else {
@@ -284,6 +345,7 @@ fn answer_embed(
     answer: &str,
     courses: &[crate::engine::CourseLink],
     footer: &str,
+    total: usize,
 ) -> CreateEmbed {
     let title = fit(title, limits::EMBED_TITLE);
     let footer = fit(footer, limits::FOOTER);
@@ -298,7 +360,8 @@ fn answer_embed(
     let field_name = "Courses";
     let used =
         title.chars().count() + footer.chars().count() + links.chars().count() + field_name.len();
-    let room = limits::EMBED_TOTAL
+    let room = total
+        .min(limits::EMBED_TOTAL)
         .saturating_sub(used)
         .min(limits::EMBED_DESCRIPTION);
     let mut embed = CreateEmbed::new()
@@ -395,7 +458,7 @@ pub fn topics(engine: &Engine) -> Card {
         .collect();
     Card {
         content: None,
-        embed: Some(embed),
+        embeds: vec![embed],
         components,
     }
 }
@@ -438,12 +501,10 @@ pub fn courses(topic: &str, hits: &[CourseHit<'_>]) -> Card {
     };
     Card {
         content: None,
-        embed: Some(
-            CreateEmbed::new()
-                .title(fit(&title, limits::EMBED_TITLE))
-                .description(lines.trim_end())
-                .colour(COLOUR),
-        ),
+        embeds: vec![CreateEmbed::new()
+            .title(fit(&title, limits::EMBED_TITLE))
+            .description(lines.trim_end())
+            .colour(COLOUR)],
         components: Vec::new(),
     }
 }
@@ -567,6 +628,64 @@ mod tests {
     }
 
     #[test]
+    fn two_answers_share_one_message_within_discord_s_limits() {
+        let engine = fixture("good");
+        let mut first = engine.reply_for("meta.help").unwrap();
+        let mut second = engine.reply_for("role.overview").unwrap();
+        first.answer = Some("first ".repeat(700));
+        second.answer = Some("second ".repeat(600));
+        second.has_more = true;
+        first.also = Some(Box::new(second.clone()));
+        let words = crate::config::Settings::load(None).unwrap().replies;
+        let json = serde_json::to_value(reply(&engine, &words, &first, 9).message()).unwrap();
+        let embeds = json["embeds"].as_array().unwrap();
+        assert_eq!(embeds.len(), 2, "{json:#}");
+        let text = |v: &Value| v.as_str().unwrap_or_default().chars().count();
+        let mut total = 0;
+        for (n, embed) in embeds.iter().enumerate() {
+            let title = embed["title"].as_str().unwrap();
+            assert!(title.starts_with(&format!("{}. ", n + 1)), "{title}");
+            total += text(&embed["title"])
+                + text(&embed["description"])
+                + text(&embed["footer"]["text"]);
+            for field in embed["fields"].as_array().into_iter().flatten() {
+                total += text(&field["name"]) + text(&field["value"]);
+            }
+        }
+        assert!(total <= limits::EMBED_TOTAL, "{total}");
+        // Votes for each answer, told apart by their labels; one "Related" row, the second's.
+        let ids = custom_ids(&json);
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        for id in [
+            "cb:v:up:9:meta.help",
+            "cb:v:up:9:role.overview",
+            "cb:m:role.overview",
+        ] {
+            assert!(ids.contains(&id), "{id} missing from {ids:?}");
+        }
+        let related: Vec<&&str> = ids.iter().filter(|id| id.starts_with("cb:a:")).collect();
+        let expected: Vec<String> = second
+            .follow_ups
+            .iter()
+            .filter(|id| *id != "role.overview")
+            .take(RELATED)
+            .map(|id| format!("cb:a:{id}"))
+            .collect();
+        assert_eq!(related.len(), expected.len(), "{ids:?}");
+        let labels: Vec<&str> = json["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row["components"].as_array().unwrap())
+            .filter(|b| b["custom_id"].as_str().unwrap().starts_with("cb:v:"))
+            .map(|b| b["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["1", "1", "2", "2"]);
+        assert!(json["components"].as_array().unwrap().len() <= limits::ROWS);
+    }
+
+    #[test]
     fn no_mentions_allows_nothing() {
         let json = serde_json::to_value(no_mentions()).unwrap();
         assert_eq!(json["parse"], Value::Array(vec![]));
@@ -589,6 +708,7 @@ mod tests {
             &"word ".repeat(2000),
             &courses,
             &"f".repeat(3000),
+            limits::EMBED_TOTAL,
         );
         let json = serde_json::to_value(&embed).unwrap();
         let len = |v: &Value| v.as_str().unwrap().chars().count();

@@ -191,6 +191,9 @@ fn read_line(
 
 /// The intents a reply offers as numbered choices.
 fn offered_choices(reply: &Reply) -> Vec<String> {
+    if let Some(also) = &reply.also {
+        return offered_choices(also);
+    }
     match reply.decision {
         Decision::Answer | Decision::Decline => reply.follow_ups.clone(),
         Decision::Clarify | Decision::Fallback => {

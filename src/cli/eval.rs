@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::engine::evaluation::{evaluate, read_cases, Report, FALLBACK};
+use crate::engine::relevance;
 use crate::engine::Engine;
 
 /// `careerbot eval CASES [--json] [--min-accuracy F]`.
@@ -105,4 +106,65 @@ fn format_report(r: &Report) -> String {
         }
     }
     out
+}
+
+/// Largest relevance table `courses --relevance` reads.
+const MAX_TABLE_BYTES: u64 = 16 << 20;
+
+/// `careerbot courses --relevance TABLE [--json]`: precision at 1 and 3 of the course search
+/// on a relevance table, the queries it missed and any fragment match. Exits 1 when a
+/// result matched a fragment of a word or the table names a course the catalog lacks.
+pub fn course_relevance(engine: &Engine, path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_TABLE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= MAX_TABLE_BYTES,
+        "{}: larger than the {} MiB a relevance table may hold",
+        path.display(),
+        MAX_TABLE_BYTES >> 20
+    );
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", path.display()))?;
+    let table = relevance::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    anyhow::ensure!(!table.is_empty(), "{} holds no queries", path.display());
+    let r = relevance::measure(engine.catalog(), &table);
+    if json {
+        super::emit(&format!("{}\n", serde_json::to_string_pretty(&r)?))?;
+    } else {
+        let mut out = String::new();
+        line!(out, "queries             {}", r.queries);
+        line!(out, "precision at 1      {:.2}%", 100.0 * r.precision_at_1);
+        line!(out, "precision at 3      {:.2}%", 100.0 * r.precision_at_3);
+        line!(out, "filled at 3         {:.2}%", 100.0 * r.filled_at_3);
+        line!(out, "fragment matches    {}", r.fragments.len());
+        for f in &r.fragments {
+            line!(out, "  {:?}: {} on {:?}", f.query, f.course, f.word);
+        }
+        for id in &r.unknown_ids {
+            line!(out, "unknown course id   {id}");
+        }
+        if !r.misses.is_empty() {
+            line!(out, "missed:");
+        }
+        for m in &r.misses {
+            line!(
+                out,
+                "  {:?}: top 3 {:?} (best {:?}; at 3 {:.2})",
+                m.query,
+                m.top3,
+                m.best,
+                m.at_3
+            );
+        }
+        super::emit(&out)?;
+    }
+    let clean = r.fragments.is_empty() && r.unknown_ids.is_empty();
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -72,9 +72,13 @@ pub enum Command {
         /// Only free courses.
         #[arg(long)]
         free: bool,
-        /// Print the hits as JSON.
+        /// Print the hits (or the relevance figures) as JSON.
         #[arg(long)]
         json: bool,
+        /// Measure the search on a relevance table instead (TOML `[[query]]` tables with
+        /// `text`, `best` and `relevant` course ids): precision at 1 and 3, fragment matches.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["query", "level", "free"])]
+        relevance: Option<PathBuf>,
     },
     /// Validate the intent files: exit 0 when clean, 1 with every error listed.
     Check {
@@ -142,7 +146,9 @@ impl Cli {
                 let Some(engine) = load_engine(&dir, &settings)? else {
                     return Ok(ExitCode::FAILURE);
                 };
-                let reply = engine.reply(&question);
+                // One message, no conversation: two questions in it are both answered.
+                let rule = settings.conversation.rule();
+                let reply = engine.reply_after(&question, None, &rule);
                 let mut out = std::io::stdout().lock();
                 if json {
                     // Text first: serde_json's own error would hide a closed pipe's.
@@ -167,10 +173,14 @@ impl Cli {
                 level,
                 free,
                 json,
+                relevance,
             } => {
                 let Some(engine) = load_engine(&dir, &settings)? else {
                     return Ok(ExitCode::FAILURE);
                 };
+                if let Some(table) = relevance {
+                    return eval::course_relevance(&engine, &table, json);
+                }
                 let filter = CourseFilter {
                     level,
                     free_only: free,

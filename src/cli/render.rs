@@ -10,6 +10,20 @@ use crate::engine::{Engine, Reply};
 
 /// The reply as the bot would give it, in plain text with the answer's markdown.
 pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply) -> String {
+    // Two questions: both answers, one "Related" list (the second's, numbered for `chat`).
+    if let Some(also) = &reply.also {
+        let first = Reply {
+            follow_ups: Vec::new(),
+            also: None,
+            ..reply.clone()
+        };
+        return format!(
+            "{}
+{}",
+            self::reply(engine, words, &first),
+            self::reply(engine, words, also)
+        );
+    }
     let mut out = String::new();
     let title_of = |id: &str| engine.intent(id).map_or(id.to_owned(), |i| i.title.clone());
     match reply.decision {

@@ -196,6 +196,9 @@ pub struct ConversationSettings {
     pub standalone_confidence: f32,
     /// The words a follow-up opens with.
     pub follow_up_openers: Vec<String>,
+    /// Each half of a message holding two questions must be answered alone at least this
+    /// surely for both to be answered.
+    pub two_questions_confidence: f32,
 }
 
 impl ConversationSettings {
@@ -209,6 +212,7 @@ impl ConversationSettings {
         crate::engine::context::FollowUpRule::new(
             self.standalone_confidence,
             &self.follow_up_openers,
+            self.two_questions_confidence,
         )
     }
 }

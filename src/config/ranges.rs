@@ -54,6 +54,7 @@ pub const RANGES: &[(&str, Range)] = &[
     ("conversation.context_minutes", Range::Whole(0, 1_440)),
     ("conversation.max_conversations", Range::Whole(0, 1_000_000)),
     ("conversation.standalone_confidence", SHARE),
+    ("conversation.two_questions_confidence", SHARE),
     ("discord.answer_channels", Range::Whole(1, i64::MAX)),
     ("discord.dev_guild", ID),
     ("discord.admin_channel", ID),

@@ -41,10 +41,13 @@ pub struct FollowUpRule {
     standalone: f32,
     /// The words a follow-up opens with ("and", "what about", "why"), cleaned and split.
     openers: Vec<Vec<String>>,
+    /// Two questions in one message are both answered when each half alone is answered at
+    /// least this surely ([`Engine::reply_two`]).
+    two_questions: f32,
 }
 
 impl FollowUpRule {
-    pub fn new(standalone: f32, openers: &[String]) -> FollowUpRule {
+    pub fn new(standalone: f32, openers: &[String], two_questions: f32) -> FollowUpRule {
         let openers = openers
             .iter()
             .map(|o| words(&clean(o)).into_iter().map(str::to_owned).collect())
@@ -53,6 +56,7 @@ impl FollowUpRule {
         FollowUpRule {
             standalone,
             openers,
+            two_questions,
         }
     }
 
@@ -188,6 +192,9 @@ impl Engine {
                 return self.more(anchor, last, more);
             }
         }
+        if let Some(two) = self.reply_two(question, rule.two_questions) {
+            return two;
+        }
         let alone = self.reply(question);
         let Some((last, anchor)) = last else {
             return alone;
@@ -200,6 +207,17 @@ impl Engine {
         if let Some(index) = answered {
             if self.intent_at(index).action == Some(Action::More) {
                 return self.more(anchor, last, alone);
+            }
+        }
+        // "any free ones?" after a course search: the same search, narrowed.
+        let searches = self.intent_at(anchor).action == Some(Action::SearchCourses);
+        if searches
+            && answered == Some(anchor)
+            && self.topics_asked(anchor, question).is_empty()
+            && self.catalog.filter_words(question) != CourseFilter::default()
+        {
+            if let Some(reply) = self.search_after(question, &last.question, anchor, &alone) {
+                return reply;
             }
         }
         let words = content_stems(question);
@@ -218,8 +236,8 @@ impl Engine {
                     .iter()
                     .any(|id| *id == self.intent_at(index).id)
         };
-        if self.intent_at(anchor).action == Some(Action::SearchCourses) {
-            if let Some(reply) = self.search_after(question, anchor, &alone) {
+        if searches {
+            if let Some(reply) = self.search_after(question, &last.question, anchor, &alone) {
                 return reply;
             }
         }
@@ -246,7 +264,7 @@ impl Engine {
         if self.intent_at(index).action == Some(Action::SearchCourses) {
             // The courses of the message's own topic, not of the last question's.
             let unknown = &alone.explanation.unknown_words;
-            if let Some(courses) = self.courses_for(index, question, unknown) {
+            if let Ok(courses) = self.courses_for(index, question, unknown) {
                 both.courses = courses;
             }
         }
@@ -257,10 +275,21 @@ impl Engine {
         both
     }
 
-    /// After a course search, a short message naming a course topic ("what about docker?")
-    /// searches that topic; one naming only things no course covers says so.
-    fn search_after(&self, question: &str, anchor: IntentIndex, alone: &Reply) -> Option<Reply> {
-        let topics = self.topics_asked(anchor, question);
+    /// After a course search (`last`), a short message naming a course topic ("what about
+    /// docker?") searches that topic; one naming only things no course covers says so; one
+    /// naming only a level or price ("any free ones?") searches the last topic again with it.
+    fn search_after(
+        &self,
+        question: &str,
+        last: &str,
+        anchor: IntentIndex,
+        alone: &Reply,
+    ) -> Option<Reply> {
+        let mut topics = self.topics_asked(anchor, question);
+        let filter = self.catalog.filter_words(question);
+        if topics.is_empty() && filter != CourseFilter::default() {
+            topics = self.topics_asked(anchor, last);
+        }
         let unknown = &alone.explanation.unknown_words;
         let context = "read as a follow-up of the last course search".to_owned();
         if topics.is_empty() {
@@ -275,11 +304,12 @@ impl Engine {
             reply.explanation.context = Some(context);
             return Some(reply);
         }
-        let hits = self.catalog.search(
-            &topics.join(" "),
-            &CourseFilter::default(),
-            SEARCHED_COURSES,
-        );
+        let hits = self
+            .catalog
+            .search(&topics.join(" "), &filter, SEARCHED_COURSES);
+        if hits.is_empty() {
+            return None;
+        }
         let mut reply = self.reply_for(&self.intent_at(anchor).id)?;
         reply.courses = hits
             .into_iter()

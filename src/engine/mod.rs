@@ -20,6 +20,8 @@ pub mod language;
 pub mod matcher;
 pub mod model;
 pub mod normalize;
+pub mod relevance;
+pub mod two;
 
 use std::path::Path;
 
@@ -115,6 +117,9 @@ pub struct Reply {
     /// Ids of related intents.
     pub follow_ups: Vec<String>,
     pub explanation: Explanation,
+    /// The reply to a second question in the same message (see [`two`]), shown after this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub also: Option<Box<Reply>>,
 }
 
 /// The result of loading a directory: an engine and its warnings, or every error.
@@ -139,7 +144,7 @@ impl Engine {
             set.patterns(),
             settings,
         );
-        let catalog = Catalog::new(set.courses().to_vec());
+        let catalog = Catalog::new(set.courses().to_vec(), set.course_aliases());
         let frames = set
             .intents()
             .iter()
@@ -210,7 +215,7 @@ impl Engine {
         let courses = answered
             .map(|index| self.courses_for(index, question, &found.explanation.unknown_words));
         let answered = answered.map(|index| self.intent_at(index));
-        if let Some(None) = courses {
+        if let Some(Err(why)) = &courses {
             // A course search whose topic no course covers ("a course on cake decorating"):
             // saying so beats listing unrelated courses.
             found.decision = Decision::Fallback;
@@ -218,10 +223,7 @@ impl Engine {
             // The withdrawn answer is no candidate any more: the reply is only as sure as
             // its best suggestion, as every fallback is (none: 0).
             found.confidence = found.candidates.first().map_or(0.0, |c| c.score);
-            found.explanation.summary = format!(
-                "fell back: no course in the catalog covers {}",
-                found.explanation.unknown_words.join(", ")
-            );
+            found.explanation.summary = format!("fell back: {why}");
         }
         // Not understood and not English: say so rather than pretend.
         let unknown = &found.explanation.unknown_words;
@@ -235,7 +237,7 @@ impl Engine {
         }
         let confidence = found.confidence;
         match (answered, courses) {
-            (Some(intent), Some(Some(courses))) => Reply {
+            (Some(intent), Some(Ok(courses))) => Reply {
                 decision: found.decision,
                 intent: Some(intent.id.clone()),
                 title: Some(intent.title.clone()),
@@ -248,6 +250,7 @@ impl Engine {
                 courses,
                 follow_ups: intent.follow_ups.clone(),
                 explanation: found.explanation,
+                also: None,
             },
             _ => Reply {
                 decision: found.decision,
@@ -262,6 +265,7 @@ impl Engine {
                 courses: Vec::new(),
                 follow_ups: Vec::new(),
                 explanation: found.explanation,
+                also: None,
             },
         }
     }
@@ -309,6 +313,7 @@ impl Engine {
                 summary: format!("chosen directly: `{id}`"),
                 ..Explanation::default()
             },
+            also: None,
         })
     }
 
@@ -324,35 +329,68 @@ impl Engine {
     /// The courses of intent `index`; for a course search, the catalog's best matches for the
     /// topic words of the question (words in some course's topics: "course" or "any" are
     /// not), or its own courses when the question names no topic at all. `None` when the
-    /// question names something unknown (`unknown`) that no course covers.
+    /// question names something unknown (`unknown`) that no course covers, or no course
+    /// passes its level and price words: `Err` says which.
     fn courses_for(
         &self,
         index: IntentIndex,
         question: &str,
         unknown: &[String],
-    ) -> Option<Vec<CourseLink>> {
+    ) -> Result<Vec<CourseLink>, String> {
         let intent = self.intent_at(index);
         let listed = || intent.courses.iter().filter_map(|id| self.catalog.get(id));
         let courses: Vec<&Course> = match intent.action {
             Some(Action::SearchCourses) => {
                 let topics = self.topics_asked(index, question);
+                // "free", "beginner", "advanced": as the options of `/course` would.
+                let filter = self.catalog.filter_words(question);
                 if !topics.is_empty() {
-                    let filter = CourseFilter::default();
                     let hits = self
                         .catalog
                         .search(&topics.join(" "), &filter, SEARCHED_COURSES);
+                    if hits.is_empty() {
+                        return Err(format!(
+                            "no {}course in the catalog covers {}",
+                            filter_words(&filter),
+                            topics.join(" ")
+                        ));
+                    }
                     hits.into_iter().map(|hit| hit.course).collect()
                 } else if !unknown.is_empty() {
-                    return None;
-                } else {
+                    return Err(format!(
+                        "no course in the catalog covers {}",
+                        unknown.join(", ")
+                    ));
+                } else if filter == CourseFilter::default() {
                     listed().collect()
+                } else {
+                    // Its own courses that pass, else any that do.
+                    let own: Vec<&Course> = listed().filter(|c| filter.accepts(c)).collect();
+                    if own.is_empty() {
+                        let hits = self.catalog.search("", &filter, SEARCHED_COURSES);
+                        hits.into_iter().map(|hit| hit.course).collect()
+                    } else {
+                        own
+                    }
                 }
             }
             Some(Action::More) | None => listed().collect(),
         };
-        let links = courses.into_iter().map(CourseLink::of).collect();
-        Some(links)
+        Ok(courses.into_iter().map(CourseLink::of).collect())
     }
+}
+
+/// A filter's words, as in "no free beginner course": empty for no filter.
+fn filter_words(filter: &CourseFilter) -> String {
+    let mut words = String::new();
+    if filter.free_only {
+        words.push_str("free ");
+    }
+    if let Some(level) = filter.level {
+        words.push_str(level.as_str());
+        words.push(' ');
+    }
+    words
 }
 
 #[cfg(test)]

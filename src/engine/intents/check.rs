@@ -514,6 +514,16 @@ mod tests {
                 &[("a.toml", 6, 11, E, "`decline` must be true or false, found string")],
             ),
             case(
+                "course aliases: a name of two terms, an unknown field, no aliases, a wrong key",
+                &[("a.toml", BASE), ("courses.toml", "[[alias]]\nterm = \"kubernetes\"\naliases = [\"k8s\"]\n\n[[alias]]\nterm = \"k8\"\naliases = [\"K8s\"]\nalias = [\"x\"]\n\n[[alias]]\nterm = \"go\"\naliases = []\n\n[[alais]]\n")],
+                &[
+                    ("courses.toml", 7, 12, E, "\"K8s\" is already a name of alias `kubernetes` (dir/courses.toml:3:12); a name belongs to one alias"),
+                    ("courses.toml", 8, 1, E, "unknown field `alias` in alias `k8` (did you mean `aliases`?); allowed fields: term, aliases"),
+                    ("courses.toml", 12, 11, E, "`aliases` must list at least one other name"),
+                    ("courses.toml", 14, 3, E, "unknown top-level key `alais` in courses.toml (did you mean `alias`?); only [[course]] and [[alias]] tables are allowed"),
+                ],
+            ),
+            case(
                 "bad lookup class and unknown lookup field",
                 &[("a.toml", BASE), ("lookups.toml", "[[lookup]]\nclass = \"Job Titles\"\nentries = [\"nurse\"]\nentrys = [\"x\"]\n")],
                 &[

@@ -235,6 +235,16 @@ pub struct Course {
     pub location: Location,
 }
 
+/// Other names of a course search term, from `courses.toml`'s `[[alias]]` tables
+/// (`term = "kubernetes"`, `aliases = ["k8s"]`): the catalog reads each alias, in courses
+/// and questions alike, as its term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourseAlias {
+    pub term: String,
+    pub aliases: Vec<String>,
+    pub location: Location,
+}
+
 /// A canonical word and the variants that mean the same (`developer = ["dev", "programmer"]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Synonym {
@@ -372,6 +382,7 @@ struct Draft {
     dir: PathBuf,
     intents: Vec<Intent>,
     courses: Vec<Course>,
+    course_aliases: Vec<CourseAlias>,
     synonyms: Vec<Synonym>,
     lookups: Vec<Lookup>,
 }
@@ -389,6 +400,7 @@ fn check_texts(
         dir: dir.to_path_buf(),
         intents: Vec::new(),
         courses: Vec::new(),
+        course_aliases: Vec::new(),
         synonyms: Vec::new(),
         lookups: Vec::new(),
     };
@@ -401,9 +413,11 @@ fn check_texts(
             digest.update(part);
         }
         match kind {
-            FileKind::Courses => draft
-                .courses
-                .extend(records::parse_course_file(path, text, &mut diags)),
+            FileKind::Courses => {
+                let (courses, aliases) = records::parse_course_file(path, text, &mut diags);
+                draft.courses.extend(courses);
+                draft.course_aliases.extend(aliases);
+            }
             FileKind::Synonyms => draft
                 .synonyms
                 .extend(records::parse_synonym_file(path, text, &mut diags)),

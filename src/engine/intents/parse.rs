@@ -184,26 +184,29 @@ pub(super) struct Record<'t> {
     pub(super) span: Span,
 }
 
-/// The `[[kind]]` tables of a file's root; any other top-level key is an error.
+/// The `[[kind]]` tables of a file's root, for each kind of `kinds`, in file order (each
+/// record's `label` is its kind); any other top-level key is an error.
 pub(super) fn records<'t>(
     ctx: &mut Ctx<'_>,
     root: &'t toml_edit::Table,
-    kind: &str,
+    kinds: &[&str],
     file_desc: &str,
 ) -> Vec<Record<'t>> {
     let mut out = Vec::new();
     for (name, item) in root.iter() {
         let key_span = root.key(name).and_then(|k| k.span());
-        if name != kind {
-            let hint = did_you_mean(name, &[kind]);
+        let Some(&kind) = kinds.iter().find(|&&kind| kind == name) else {
+            let hint = did_you_mean(name, kinds);
+            let allowed: Vec<String> = kinds.iter().map(|k| format!("[[{k}]]")).collect();
             ctx.error(
                 &key_span,
                 format!(
-                    "unknown top-level key `{name}` in {file_desc}{hint}; only [[{kind}]] tables are allowed"
+                    "unknown top-level key `{name}` in {file_desc}{hint}; only {} tables are allowed",
+                    allowed.join(" and ")
                 ),
             );
             continue;
-        }
+        };
         let mut push = |table: &'t dyn TableLike, span: Span| {
             out.push(Record {
                 label: kind.to_string(),

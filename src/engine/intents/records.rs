@@ -13,11 +13,11 @@ use toml_edit::{ImDocument, Item};
 
 use super::parse::{at, parse_toml, records, string_list, Ctx, Located, Record, Span};
 use super::{
-    fold, normalize_example, Action, Course, Diagnostic, Intent, Level, Location, Lookup, Pattern,
-    Synonym, COURSES_FILE, LOOKUPS_FILE, MAX_ANSWER_CHARS, MAX_COURSE_TITLE_CHARS,
+    fold, normalize_example, Action, Course, CourseAlias, Diagnostic, Intent, Level, Location,
+    Lookup, Pattern, Synonym, COURSES_FILE, LOOKUPS_FILE, MAX_ANSWER_CHARS, MAX_COURSE_TITLE_CHARS,
     MAX_LOOKUP_CLASS, MAX_LOOKUP_ENTRY_CHARS, MAX_TITLE_CHARS, MIN_EXAMPLES_WITHOUT_WARNING,
 };
-use crate::engine::normalize::{clean, is_stop_word, singular, words};
+use crate::engine::normalize::{clean, content_stems, is_stop_word, singular, words};
 
 const INTENT_FIELDS: &[&str] = &[
     "id",
@@ -38,6 +38,7 @@ const COURSE_FIELDS: &[&str] = &[
     "id", "title", "provider", "url", "topics", "level", "free", "summary",
 ];
 const LOOKUP_FIELDS: &[&str] = &["class", "entries"];
+const ALIAS_FIELDS: &[&str] = &["term", "aliases"];
 const ACTIONS: &[(&str, Action)] = &[
     ("search_courses", Action::SearchCourses),
     ("more", Action::More),
@@ -70,18 +71,78 @@ pub(super) fn parse_intent_file(
     })
 }
 
-/// Parses `courses.toml` (`[[course]]` tables) and checks each course on its own.
+/// Parses `courses.toml` (`[[course]]` and `[[alias]]` tables) and checks each course on
+/// its own; a name (term or alias) may belong to one `[[alias]]` table only.
 pub(super) fn parse_course_file(
     path: &Path,
     text: &str,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Course> {
-    parse_file(path, text, diags, |ctx, doc| {
-        let records = records(ctx, doc.as_table(), "course", COURSES_FILE);
-        records
-            .into_iter()
-            .filter_map(|record| read_course(ctx, record))
-            .collect()
+) -> (Vec<Course>, Vec<CourseAlias>) {
+    let mut courses = Vec::new();
+    let mut aliases = Vec::new();
+    let mut ctx = Ctx::new(path, text, diags);
+    if let Some(doc) = ctx.parse(text) {
+        let mut owners: HashMap<String, (String, Location)> = HashMap::new();
+        for record in records(&mut ctx, doc.as_table(), &["course", "alias"], COURSES_FILE) {
+            if record.label == "alias" {
+                aliases.extend(read_alias(&mut ctx, record, &mut owners));
+            } else {
+                courses.extend(read_course(&mut ctx, record));
+            }
+        }
+    }
+    (courses, aliases)
+}
+
+/// Reads one `[[alias]]` table. `owners` maps each name seen so far (its cleaned words) to
+/// its term and place, to report a name given to two terms.
+fn read_alias(
+    ctx: &mut Ctx<'_>,
+    mut record: Record<'_>,
+    owners: &mut HashMap<String, (String, Location)>,
+) -> Option<CourseAlias> {
+    let term = required_text(ctx, &record, "term", MAX_COURSE_TITLE_CHARS);
+    if let Some(term) = &term {
+        record.label = format!("alias `{}`", term.value);
+    }
+    record.check_fields(ctx, ALIAS_FIELDS);
+    let term = term?;
+    let Some((_, span)) = record.get("aliases") else {
+        record.missing(ctx, "aliases");
+        return None;
+    };
+    let aliases = record.str_list(ctx, "aliases")?;
+    if aliases.is_empty() {
+        ctx.error(&span, "`aliases` must list at least one other name");
+    }
+    for name in std::iter::once(&term).chain(&aliases) {
+        // As search compares them: stems, stop words aside ("postgres" and "Postgres").
+        let key = content_stems(&name.value).join(" ");
+        if key.is_empty() {
+            ctx.error(
+                &name.span,
+                format!("{} has a name without letters or digits", record.label),
+            );
+            continue;
+        }
+        match owners.get(&key) {
+            Some((other, first)) => {
+                let message = format!(
+                    "\"{}\" is already a name of alias `{other}` ({}); a name belongs to one alias",
+                    name.value,
+                    at(first)
+                );
+                ctx.error(&name.span, message);
+            }
+            None => {
+                owners.insert(key, (term.value.clone(), ctx.locate(&name.span)));
+            }
+        }
+    }
+    Some(CourseAlias {
+        term: term.value,
+        aliases: aliases.into_iter().map(|a| a.value).collect(),
+        location: ctx.locate(&record.span),
     })
 }
 
@@ -114,7 +175,7 @@ pub(super) fn parse_lookup_file(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Lookup> {
     parse_file(path, text, diags, |ctx, doc| {
-        let records = records(ctx, doc.as_table(), "lookup", LOOKUPS_FILE);
+        let records = records(ctx, doc.as_table(), &["lookup"], LOOKUPS_FILE);
         let mut classes: HashMap<String, Location> = HashMap::new();
         let mut owners: HashMap<String, (String, Location)> = HashMap::new();
         records
@@ -284,7 +345,7 @@ fn read_intents(
     doc: &ImDocument<&str>,
     max_pattern_chars: usize,
 ) -> Vec<Intent> {
-    let records = records(ctx, doc.as_table(), "intent", "an intent file");
+    let records = records(ctx, doc.as_table(), &["intent"], "an intent file");
     records
         .into_iter()
         .filter_map(|record| read_intent(ctx, record, max_pattern_chars))
@@ -709,7 +770,7 @@ mod tests {
     fn courses_and_synonyms_are_read() {
         let mut diags = Vec::new();
         let text = format!("{COURSE}summary = \"S\"\n");
-        let courses = parse_course_file(Path::new("courses.toml"), &text, &mut diags);
+        let (courses, _) = parse_course_file(Path::new("courses.toml"), &text, &mut diags);
         let synonyms = parse_synonym_file(
             Path::new("s.toml"),
             "\n dev = [\"d\", \"coder\"]\n",
@@ -779,7 +840,8 @@ mod tests {
             let draft = Draft {
                 dir: PathBuf::from("d"),
                 intents: parse_intent_file(path, text, 1000, &mut diags),
-                courses: parse_course_file(path, text, &mut diags),
+                courses: parse_course_file(path, text, &mut diags).0,
+                course_aliases: parse_course_file(path, text, &mut diags).1,
                 synonyms: parse_synonym_file(path, text, &mut diags),
                 lookups: parse_lookup_file(path, text, &mut diags),
             };

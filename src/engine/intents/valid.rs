@@ -8,7 +8,7 @@
 //! [`IntentIndex`] everywhere (matcher classes, scores, candidates), so no part maps one
 //! order to another. The files' own order is kept aside for listings people read.
 
-use super::{Counts, Course, Draft, Intent, Lookup, PatternSet, Synonym};
+use super::{Counts, Course, CourseAlias, Draft, Intent, Lookup, PatternSet, Synonym};
 use crate::engine::index::IntentIndex;
 
 /// Everything in an intent directory, fully validated.
@@ -81,6 +81,11 @@ impl ValidSet {
 
     pub fn courses(&self) -> &[Course] {
         &self.draft.courses
+    }
+
+    /// The `[[alias]]` tables of `courses.toml`, as written.
+    pub fn course_aliases(&self) -> &[CourseAlias] {
+        &self.draft.course_aliases
     }
 
     pub fn synonyms(&self) -> &[Synonym] {
