@@ -146,11 +146,17 @@ impl Bot {
         let id = self
             .recorder
             .question(asked, &served, &reply, reply.decision.into());
+        // A second question in the message is a question of its own: stored, and voted on.
+        let also = reply.also.as_deref().map(|also| {
+            self.recorder
+                .question(asked, &served, also, also.decision.into())
+        });
         Response::Answer(present::reply(
             &served.engine,
             &self.settings.replies,
             &reply,
             id,
+            also,
         ))
     }
 

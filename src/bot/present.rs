@@ -177,10 +177,20 @@ impl Card {
 }
 
 /// The card for an engine reply to question number `question`; two questions in one
-/// message get one card with both answers (see [`two_answers`]).
-pub fn reply(engine: &Engine, words: &ReplySettings, reply: &Reply, question: u64) -> Card {
+/// message get one card with both answers (see [`two_answers`]), the second numbered
+/// `also_question` (each answer is voted on as a question of its own).
+pub fn reply(
+    engine: &Engine,
+    words: &ReplySettings,
+    reply: &Reply,
+    question: u64,
+    also_question: Option<u64>,
+) -> Card {
     match &reply.also {
-        Some(also) => two_answers(engine, words, reply, also, question),
+        Some(also) => {
+            let second = also_question.unwrap_or(question);
+            two_answers(engine, words, reply, also, [question, second])
+        }
         None => one_reply(engine, words, reply, question, None),
     }
 }
@@ -193,15 +203,15 @@ fn two_answers(
     words: &ReplySettings,
     first: &Reply,
     second: &Reply,
-    question: u64,
+    questions: [u64; 2],
 ) -> Card {
     let first = Reply {
         follow_ups: Vec::new(),
         also: None,
         ..first.clone()
     };
-    let mut card = one_reply(engine, words, &first, question, Some(1));
-    let other = one_reply(engine, words, second, question, Some(2));
+    let mut card = one_reply(engine, words, &first, questions[0], Some(1));
+    let other = one_reply(engine, words, second, questions[1], Some(2));
     card.embeds.extend(other.embeds);
     card.components.extend(other.components);
     card
@@ -585,7 +595,7 @@ mod tests {
             .map(String::from)
             .to_vec();
         let words = crate::config::Settings::load(None).unwrap().replies;
-        let card = reply(&engine, &words, &answer, 7);
+        let card = reply(&engine, &words, &answer, 7, None);
         let json = serde_json::to_value(card.message()).unwrap();
         let ids = custom_ids(&json);
         let unique: std::collections::HashSet<_> = ids.iter().collect();
@@ -603,7 +613,8 @@ mod tests {
         let declined = engine.reply("how do i become an electrician");
         assert_eq!(declined.decision, Decision::Decline);
         let words = crate::config::Settings::load(None).unwrap().replies;
-        let json = serde_json::to_value(reply(&engine, &words, &declined, 7).message()).unwrap();
+        let json =
+            serde_json::to_value(reply(&engine, &words, &declined, 7, None).message()).unwrap();
         let answer = &engine.intent("scope.other_careers").unwrap().answer;
         assert_eq!(
             json["embeds"][0]["description"].as_str(),
@@ -637,7 +648,8 @@ mod tests {
         second.has_more = true;
         first.also = Some(Box::new(second.clone()));
         let words = crate::config::Settings::load(None).unwrap().replies;
-        let json = serde_json::to_value(reply(&engine, &words, &first, 9).message()).unwrap();
+        let json =
+            serde_json::to_value(reply(&engine, &words, &first, 9, Some(10)).message()).unwrap();
         let embeds = json["embeds"].as_array().unwrap();
         assert_eq!(embeds.len(), 2, "{json:#}");
         let text = |v: &Value| v.as_str().unwrap_or_default().chars().count();
@@ -659,7 +671,7 @@ mod tests {
         assert_eq!(unique.len(), ids.len(), "{ids:?}");
         for id in [
             "cb:v:up:9:meta.help",
-            "cb:v:up:9:role.overview",
+            "cb:v:up:a:role.overview",
             "cb:m:role.overview",
         ] {
             assert!(ids.contains(&id), "{id} missing from {ids:?}");

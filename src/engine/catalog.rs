@@ -19,6 +19,7 @@
 //! "beginner", "advanced") filter, like the options of `/course`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use crate::engine::english;
 use crate::engine::intents::{Course, CourseAlias, Level};
@@ -293,7 +294,7 @@ impl Catalog {
                 }
             }
             let provider = clean(&course.provider);
-            for token in catalog.tokens(&words(&provider)) {
+            for token in catalog.tokens_with(&words(&provider), &Aliases::new()) {
                 let term = catalog.term(&token, &mut spellings);
                 fields.push((term, FIELD_PROVIDER, u8::MAX));
             }
@@ -366,13 +367,18 @@ impl Catalog {
     /// `words` as search reads them: stop words dropped, stemmed, aliases read as their terms
     /// (the longest alias first: "google cloud platform" before "google cloud").
     fn tokens(&self, words: &[&str]) -> Vec<Token> {
+        self.tokens_with(words, &self.aliases)
+    }
+
+    /// `words` as search reads them, with the aliases of `aliases` (none for a provider:
+    /// "12factor.net" names no .NET course).
+    fn tokens_with(&self, words: &[&str], aliases: &Aliases) -> Vec<Token> {
         let content: Vec<&str> = words.iter().copied().filter(|w| !is_stop_word(w)).collect();
         let stems: Vec<String> = content.iter().map(|w| fold(w)).collect();
         let mut out = Vec::with_capacity(stems.len());
         let mut i = 0;
         while i < stems.len() {
-            let alias = self
-                .aliases
+            let alias = aliases
                 .get(&stems[i])
                 .and_then(|names| names.iter().find(|(name, _)| stems[i..].starts_with(name)));
             match alias {
@@ -418,16 +424,39 @@ impl Catalog {
         if let [level] = levels.as_slice() {
             filter.level = Some(*level);
         }
+        rest.truncate(4 * MAX_QUERY_WORDS);
         let mut tokens = self.tokens(&rest);
+        // Repeated words count once, but a word in two topics named whole ("system design
+        // and distributed systems") is kept in each, so both phrases stay whole.
+        let in_phrase = self.in_topic_phrase(&tokens);
+        let phrase_stems: HashSet<&str> = tokens
+            .iter()
+            .zip(&in_phrase)
+            .filter(|(_, &inside)| inside)
+            .map(|(t, _)| t.stem.as_str())
+            .collect();
         let mut seen = HashSet::new();
-        tokens.retain(|t| seen.insert(t.stem.clone()));
+        let keep: Vec<bool> = tokens
+            .iter()
+            .zip(&in_phrase)
+            .map(|(t, &inside)| {
+                inside || (!phrase_stems.contains(t.stem.as_str()) && seen.insert(t.stem.clone()))
+            })
+            .collect();
+        let mut keep = keep.into_iter();
+        tokens.retain(|_| keep.next().unwrap_or(false));
         tokens.truncate(MAX_QUERY_WORDS);
-        let filler: HashSet<String> = FILLER_WORDS.iter().map(|w| fold(w)).collect();
+
+        static FILLER: LazyLock<HashSet<String>> =
+            LazyLock::new(|| FILLER_WORDS.iter().map(|w| fold(w)).collect());
         let in_phrase = self.in_topic_phrase(&tokens);
         let is_filler = |i: usize, t: &Token| {
-            filler.contains(&t.stem) && !in_phrase[i] && !t.text.contains(' ')
+            FILLER.contains(&t.stem) && !in_phrase[i] && !t.text.contains(' ')
         };
-        if tokens.iter().enumerate().any(|(i, t)| !is_filler(i, t)) {
+        let only_filler = tokens.iter().enumerate().all(|(i, t)| is_filler(i, t));
+        // Filler alone is the search ("learning how to learn"), unless the query asked for a
+        // level or a price: "a free course" lists the free courses.
+        if !only_filler || filter != CourseFilter::default() {
             let keep: Vec<bool> = tokens
                 .iter()
                 .enumerate()
@@ -484,18 +513,31 @@ impl Catalog {
     /// typo of one of the course's words. A word that only begins or ends a course's word
     /// ("java" in "javascript") is not. The relevance table checks every result with it.
     pub fn is_whole_word_match(&self, course: &Course, word: &str) -> bool {
-        let mut texts: Vec<String> = vec![clean(&course.title)];
-        texts.extend(course.topics.iter().map(|t| clean(t)));
-        texts.push(clean(&course.provider));
-        texts.extend(course.summary.as_deref().map(clean));
+        let no_aliases = Aliases::new();
+        // (text, whether it is the title, the aliases read in it), as the index reads them.
+        let mut texts: Vec<(String, bool, &Aliases)> =
+            vec![(clean(&course.title), true, &self.aliases)];
+        texts.extend(
+            course
+                .topics
+                .iter()
+                .map(|t| (clean(t), false, &self.aliases)),
+        );
+        texts.push((clean(&course.provider), false, &no_aliases));
+        texts.extend(
+            course
+                .summary
+                .as_deref()
+                .map(|s| (clean(s), false, &self.aliases)),
+        );
         let mut stems: HashSet<String> = HashSet::new();
         let mut spellings: HashSet<String> = HashSet::new();
-        for (i, text) in texts.iter().enumerate() {
+        for (text, title, aliases) in &texts {
             let mut words = words(text);
-            if i == 0 {
+            if *title {
                 words = without_semesters(words);
             }
-            for token in self.tokens(&words) {
+            for token in self.tokens_with(&words, aliases) {
                 spellings.extend(token.text.split(' ').map(str::to_owned));
                 stems.insert(token.stem);
             }
@@ -682,8 +724,12 @@ impl Catalog {
         }
 
         // Each token's terms, with match quality: exact, else typos; the last one also by
-        // prefix while typing.
+        // prefix while typing, when it is the word being typed ("go free" types "free", a
+        // filter word: "go" is whole).
+        let cleaned = clean(text);
+        let typed = words(&cleaned).last().copied();
         let last = tokens.len() - 1;
+        let typing = typing && typed.is_some_and(|w| tokens[last].text == w);
         let matches: Vec<Vec<(u32, f32)>> = tokens
             .iter()
             .enumerate()
@@ -1465,6 +1511,72 @@ mod tests {
             cat.filter_words("any course on go?"),
             CourseFilter::default()
         );
+    }
+
+    /// Found in review: filler beside a filter word, phrases sharing a word, and a prefix
+    /// given to a word that was not the one being typed.
+    #[test]
+    fn filters_phrases_and_typing_hold_in_any_order() {
+        use Level::*;
+        let catalog = Catalog::new(
+            vec![
+                course(
+                    "mit",
+                    "Distributed Systems",
+                    &["distributed systems", "go"],
+                    "MIT",
+                    Advanced,
+                    true,
+                    None,
+                ),
+                course(
+                    "primer",
+                    "System Design Primer",
+                    &["system design"],
+                    "GitHub",
+                    Beginner,
+                    true,
+                    None,
+                ),
+                course(
+                    "writing",
+                    "Technical Writing Course",
+                    &["writing"],
+                    "Google",
+                    Beginner,
+                    true,
+                    None,
+                ),
+                course("paid", "Paid Thing", &["sql"], "P", Beginner, false, None),
+                course(
+                    "google",
+                    "Google Cloud",
+                    &["gcp"],
+                    "Google",
+                    Beginner,
+                    true,
+                    None,
+                ),
+            ],
+            &[],
+        );
+        let f = CourseFilter::default();
+        // "a free course" lists the free courses, not those whose text says "course".
+        let mut free = ids(&catalog.search("recommend me a free course", &f, 10));
+        free.sort();
+        assert_eq!(free, ["google", "mit", "primer", "writing"]);
+        for query in [
+            "distributed systems and system design",
+            "system design and distributed systems",
+        ] {
+            let mut found = ids(&catalog.search(query, &f, 10));
+            found.sort();
+            assert_eq!(found, ["mit", "primer"], "{query}");
+        }
+        // "go free": the word being typed is "free", a filter word; "go" is whole.
+        assert_eq!(ids(&catalog.search_typing("go free", &f, 10)), ["mit"]);
+        assert_eq!(ids(&catalog.search_typing("goo", &f, 10)), ["google"]);
+        assert!(catalog.search_typing("goo free", &f, 10).is_empty());
     }
 
     #[test]

@@ -264,7 +264,7 @@ impl Engine {
         if self.intent_at(index).action == Some(Action::SearchCourses) {
             // The courses of the message's own topic, not of the last question's.
             let unknown = &alone.explanation.unknown_words;
-            if let Ok(courses) = self.courses_for(index, question, unknown) {
+            if let Ok((courses, _)) = self.courses_for(index, question, unknown) {
                 both.courses = courses;
             }
         }

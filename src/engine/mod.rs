@@ -237,13 +237,16 @@ impl Engine {
         }
         let confidence = found.confidence;
         match (answered, courses) {
-            (Some(intent), Some(Ok(courses))) => Reply {
+            (Some(intent), Some(Ok((courses, note)))) => Reply {
                 decision: found.decision,
                 intent: Some(intent.id.clone()),
                 title: Some(intent.title.clone()),
                 confidence,
                 candidates: found.candidates,
-                answer: Some(intent.answer.clone()),
+                answer: Some(match note {
+                    Some(note) => format!("{}\n\n{note}", intent.answer.trim_end()),
+                    None => intent.answer.clone(),
+                }),
                 details: false,
                 has_more: intent.details.is_some(),
                 language: None,
@@ -286,7 +289,10 @@ impl Engine {
     pub fn reply_for(&self, id: &str) -> Option<Reply> {
         let index = self.index_of(id)?;
         let intent = self.intent_at(index);
-        let courses = self.courses_for(index, "", &[]).unwrap_or_default();
+        let courses = self
+            .courses_for(index, "", &[])
+            .map(|(courses, _)| courses)
+            .unwrap_or_default();
         let decision = if intent.decline {
             Decision::Decline
         } else {
@@ -329,33 +335,40 @@ impl Engine {
     /// The courses of intent `index`; for a course search, the catalog's best matches for the
     /// topic words of the question (words in some course's topics: "course" or "any" are
     /// not), or its own courses when the question names no topic at all. `None` when the
-    /// question names something unknown (`unknown`) that no course covers, or no course
-    /// passes its level and price words: `Err` says which.
+    /// question names something unknown (`unknown`) that no course covers: `Err` says so.
+    /// When no course on its topic passes its level and price words ("an advanced course on
+    /// python"), the topic's other courses, with a note saying so for the answer.
     fn courses_for(
         &self,
         index: IntentIndex,
         question: &str,
         unknown: &[String],
-    ) -> Result<Vec<CourseLink>, String> {
+    ) -> Result<(Vec<CourseLink>, Option<String>), String> {
         let intent = self.intent_at(index);
         let listed = || intent.courses.iter().filter_map(|id| self.catalog.get(id));
+        let mut note = None;
         let courses: Vec<&Course> = match intent.action {
             Some(Action::SearchCourses) => {
                 let topics = self.topics_asked(index, question);
                 // "free", "beginner", "advanced": as the options of `/course` would.
                 let filter = self.catalog.filter_words(question);
                 if !topics.is_empty() {
-                    let hits = self
-                        .catalog
-                        .search(&topics.join(" "), &filter, SEARCHED_COURSES);
+                    let topic = topics.join(" ");
+                    let hits = self.catalog.search(&topic, &filter, SEARCHED_COURSES);
                     if hits.is_empty() {
-                        return Err(format!(
-                            "no {}course in the catalog covers {}",
-                            filter_words(&filter),
-                            topics.join(" ")
+                        let any = CourseFilter::default();
+                        let others = self.catalog.search(&topic, &any, SEARCHED_COURSES);
+                        if others.is_empty() {
+                            return Err(format!("no course in the catalog covers {topic}"));
+                        }
+                        note = Some(format!(
+                            "The catalog has no {}course on {topic}; here are its others.",
+                            filter_words(&filter)
                         ));
+                        others.into_iter().map(|hit| hit.course).collect()
+                    } else {
+                        hits.into_iter().map(|hit| hit.course).collect()
                     }
-                    hits.into_iter().map(|hit| hit.course).collect()
                 } else if !unknown.is_empty() {
                     return Err(format!(
                         "no course in the catalog covers {}",
@@ -376,7 +389,7 @@ impl Engine {
             }
             Some(Action::More) | None => listed().collect(),
         };
-        Ok(courses.into_iter().map(CourseLink::of).collect())
+        Ok((courses.into_iter().map(CourseLink::of).collect(), note))
     }
 }
 

@@ -31,19 +31,21 @@ const JOINS: &[&str] = &[
     ". and ",
     ", plus ",
 ];
-/// Whether `half` reads as a question of its own: it opens with a question word (after any
-/// of [`LEADS`]) and points at nothing outside itself.
+/// Whether `half` opens like a question: with a question word, after any of [`LEADS`].
 fn is_question(half: &str) -> bool {
     let lower = half.to_lowercase();
-    let mut words = lower
+    let first = lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .skip_while(|w| LEADS.contains(w));
-    let opens = words.next().is_some_and(|w| OPENERS.contains(&w));
-    opens
-        && !lower
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| POINTING_BACK.contains(&w))
+        .find(|w| !LEADS.contains(w));
+    first.is_some_and(|w| OPENERS.contains(&w))
+}
+
+/// Whether `half` points back at what came before it ("and how is it different").
+fn points_back(half: &str) -> bool {
+    half.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| POINTING_BACK.contains(&w))
 }
 
 /// A half needs this many words that are not stop words to be a question of its own.
@@ -97,7 +99,7 @@ impl Engine {
         for (end, start) in split_points(question) {
             let (first, second) = (&question[..end], &question[start..]);
             let own = |half: &str| content_stems(half).len() >= MIN_HALF_WORDS && is_question(half);
-            if !own(first) || !own(second) {
+            if !own(first) || !own(second) || points_back(second) {
                 continue;
             }
             let one = self.reply(first);
@@ -167,11 +169,12 @@ mod tests {
         for half in [
             "I'm a nurse thinking of switching",
             "like architect or manager?",
-            "and how is it different from backend",
             "kindly suggest",
         ] {
             assert!(!is_question(half), "{half}");
         }
+        assert!(points_back("and how is it different from backend"));
+        assert!(!points_back("how much do backend devs earn"));
     }
 
     #[test]
