@@ -588,6 +588,45 @@ async fn two_questions_in_one_message_get_both_answers_in_one_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_s_own_bar_stops_an_unasked_answer_the_channel_s_bar_allows() {
+    let engine = shipped_engine();
+    // A question answered surely enough for the channel (0.5), not for a bar of 0.99.
+    let (question, intent) = engine
+        .intents()
+        .iter()
+        .flat_map(|i| i.examples.iter().map(move |e| (e.clone(), i.id.clone())))
+        .find(|(e, id)| {
+            let reply = engine.reply(e);
+            reply.decision == Decision::Answer
+                && reply.intent.as_deref() == Some(id)
+                && (0.6..0.95).contains(&reply.confidence)
+        })
+        .expect("some example is answered with middling confidence");
+    let dir = crate::admin::intents_copy();
+    crate::support::set_min_confidence(dir.path(), &intent, 0.99);
+    let config =
+        format!("[discord]\nanswer_channels = [{WATCHED}]\nchannel_min_confidence = 0.5\n");
+    let bot = Bot::start(&config, dir.path()).await;
+    let unasked = bot
+        .emulator
+        .message(Msg::guild(WATCHED, USER_ID, question.clone()))
+        .await;
+    bot.passed_over(&[unasked]).await;
+    // Asked by name, it is answered.
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(WATCHED, USER_ID, format!("<@{BOT_ID}> {question}")).mentioning_bot())
+        .await;
+    let reply = bot.reply_in(WATCHED, before).await;
+    let title = &engine.intent(&intent).unwrap().title;
+    assert_eq!(reply.body["embeds"][0]["title"], title.as_str());
+    assert_eq!(
+        bot.count(|r| r.method == "POST" && r.path.ends_with("/messages")),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unaddressed_messages_and_bots_are_ignored() {
     let bot = Bot::shipped(DEFAULTS).await;
     let (question, _) = confident_question(shipped_engine(), 0.5);

@@ -561,6 +561,45 @@ fn two_questions_in_one_message_are_both_answered_in_ask_and_chat() {
     assert_eq!(out.json().get("also").is_some(), both_sure, "{out}");
 }
 
+#[test]
+fn ask_says_which_bar_an_unasked_reply_needs() {
+    let question = "what degree do I need to become a backend engineer?";
+    let reply = shipped_engine().reply(question);
+    let intent = reply.intent.clone().expect("answered");
+    let channel = careerbot::config::Settings::defaults()
+        .discord
+        .channel_min_confidence;
+    let bar_of = |dir: &Path| {
+        let out = careerbot(["ask", "--json", question])
+            .with_args(intents_arg(dir))
+            .run();
+        out.expect_code(0);
+        out.json()["explanation"]["bar"].clone()
+    };
+    let bar = bar_of(&shipped());
+    assert_eq!(bar["source"], "channel_min_confidence", "{bar}");
+    assert!(
+        (bar["value"].as_f64().unwrap() - f64::from(channel)).abs() < 1e-6,
+        "{bar}"
+    );
+    // The intent's own bar, when stricter, is the one that applies; a looser one is not.
+    let dir = crate::admin::intents_copy();
+    crate::support::set_min_confidence(dir.path(), &intent, 0.95);
+    let bar = bar_of(dir.path());
+    assert_eq!(
+        bar["source"],
+        format!("min_confidence of {intent}"),
+        "{bar}"
+    );
+    assert!(
+        (bar["value"].as_f64().unwrap() - 0.95).abs() < 1e-6,
+        "{bar}"
+    );
+    let dir = crate::admin::intents_copy();
+    crate::support::set_min_confidence(dir.path(), &intent, channel / 2.0);
+    assert_eq!(bar_of(dir.path())["source"], "channel_min_confidence");
+}
+
 /// The catalog course with `url`, from a listed line `  - Title <url>`.
 fn listed_courses(reply: &str) -> Vec<&'static careerbot::engine::intents::Course> {
     let courses = shipped_engine().set().courses();

@@ -117,7 +117,7 @@ impl Bot {
             Question::More(intent) => engine.details_of(intent),
         };
         if watched {
-            if let Some(unsure) = reply.as_ref().filter(|r| !self.sure_enough(r)) {
+            if let Some(unsure) = reply.as_ref().filter(|r| !self.sure_enough(engine, r)) {
                 self.recorder
                     .question(asked, &served, unsure, Outcome::Unconfident);
                 debug!(
@@ -160,10 +160,11 @@ impl Bot {
         ))
     }
 
-    /// Nobody asked the bot: it speaks up only with an answer this sure.
-    fn sure_enough(&self, reply: &Reply) -> bool {
-        reply.decision == Decision::Answer
-            && reply.confidence >= self.settings.discord.channel_min_confidence
+    /// Nobody asked the bot: it speaks up only with an answer this sure (the channel's bar,
+    /// or the intent's own when stricter).
+    fn sure_enough(&self, engine: &crate::engine::Engine, reply: &Reply) -> bool {
+        let bar = engine.unprompted_bar(reply, self.settings.discord.channel_min_confidence);
+        reply.decision == Decision::Answer && reply.confidence >= bar.value
     }
 
     /// Counts a question from `user` against the cooldown: `None` when allowed, else what

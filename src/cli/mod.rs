@@ -148,7 +148,10 @@ impl Cli {
                 };
                 // One message, no conversation: two questions in it are both answered.
                 let rule = settings.conversation.rule();
-                let reply = engine.reply_after(&question, None, &rule);
+                let mut reply = engine.reply_after(&question, None, &rule);
+                // What a watched channel or a forum post would need to answer it unasked.
+                let channel = settings.discord.channel_min_confidence;
+                reply.explanation.bar = Some(engine.unprompted_bar(&reply, channel));
                 let mut out = std::io::stdout().lock();
                 if json {
                     // Text first: serde_json's own error would hide a closed pipe's.

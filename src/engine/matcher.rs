@@ -94,6 +94,10 @@ pub struct Explanation {
     /// How the conversation's last turn was used, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// The confidence a reply nobody asked for needs, and whose bar it is (set by a front
+    /// end that knows its channel's bar: `ask --json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bar: Option<crate::engine::Bar>,
 }
 
 /// Every intent's raw score for one question, and what produced it.

@@ -122,6 +122,16 @@ pub struct Reply {
     pub also: Option<Box<Reply>>,
 }
 
+/// The confidence a reply nobody asked for (a watched channel, a forum post) must reach, and
+/// whose bar it is: the channel's, or the answered intent's own `min_confidence` when that is
+/// stricter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bar {
+    pub value: f32,
+    /// `channel_min_confidence`, or `min_confidence of <intent id>`.
+    pub source: String,
+}
+
 /// The result of loading a directory: an engine and its warnings, or every error.
 pub type LoadResult = Result<(Engine, Vec<Diagnostic>), Vec<Diagnostic>>;
 
@@ -132,6 +142,27 @@ impl Engine {
         match intents::load_dir(dir, limits) {
             Ok(loaded) => Ok((Engine::build(loaded.set, settings), loaded.warnings)),
             Err(refused) => Err(refused.diagnostics),
+        }
+    }
+
+    /// The bar `reply` must reach to be sent unasked, where the channel's bar is `channel`:
+    /// the stricter of that and its intent's `min_confidence`.
+    pub fn unprompted_bar(&self, reply: &Reply, channel: f32) -> Bar {
+        let own = reply
+            .intent
+            .as_deref()
+            .and_then(|id| self.intent(id))
+            .and_then(|intent| Some((intent.min_confidence?, &intent.id)))
+            .filter(|&(own, _)| own > channel);
+        match own {
+            Some((value, id)) => Bar {
+                value,
+                source: format!("min_confidence of {id}"),
+            },
+            None => Bar {
+                value: channel,
+                source: "channel_min_confidence".to_owned(),
+            },
         }
     }
 

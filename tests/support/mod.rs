@@ -514,3 +514,19 @@ pub fn assert_bad_fixture_errors(stderr: &str, dir: &Path) {
         );
     }
 }
+
+/// Gives intent `id` of the intent directory `dir` its own `min_confidence`, written under
+/// its `id` line.
+pub fn set_min_confidence(dir: &Path, id: &str, value: f32) {
+    let line = format!("id = \"{id}\"\n");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains(&line) {
+            let edited = text.replacen(&line, &format!("{line}min_confidence = {value}\n"), 1);
+            std::fs::write(&path, edited).unwrap();
+            return;
+        }
+    }
+    panic!("no intent {id} in {}", dir.display());
+}

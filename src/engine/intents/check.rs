@@ -524,6 +524,14 @@ mod tests {
                 ],
             ),
             case(
+                "min_confidence out of range or not a number",
+                &[("a.toml", &format!("{BASE}min_confidence = 1.5\n\n{OTHER}min_confidence = \"high\"\n"))],
+                &[
+                    ("a.toml", 6, 18, E, "`min_confidence` must be from 0 to 1, found 1.5"),
+                    ("a.toml", 13, 18, E, "`min_confidence` must be a number from 0 to 1, found string"),
+                ],
+            ),
+            case(
                 "bad lookup class and unknown lookup field",
                 &[("a.toml", BASE), ("lookups.toml", "[[lookup]]\nclass = \"Job Titles\"\nentries = [\"nurse\"]\nentrys = [\"x\"]\n")],
                 &[

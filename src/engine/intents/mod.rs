@@ -167,6 +167,10 @@ pub struct Intent {
     /// `code_only = true`: the reply to a message that is only a code block (the first
     /// such intent in file order answers it).
     pub code_only: bool,
+    /// `min_confidence = 0.9`: a reply nobody asked for (a watched channel, a forum post)
+    /// gives this answer only when at least this sure, if that is stricter than the
+    /// channel's bar ([`crate::engine::Engine::unprompted_bar`]).
+    pub min_confidence: Option<f32>,
     /// Where the intent's `[[intent]]` table starts.
     pub location: Location,
     /// Where each example is written (same order as `examples`).

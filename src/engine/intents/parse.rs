@@ -314,6 +314,29 @@ impl<'t> Record<'t> {
         value
     }
 
+    /// `None` when absent, or (after an error) when not a number from 0 to 1.
+    pub(super) fn optional_share(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<f32> {
+        let (item, span) = self.get(key)?;
+        let value = item
+            .as_float()
+            .or_else(|| item.as_integer().map(|i| i as f64));
+        match value {
+            Some(v) if (0.0..=1.0).contains(&v) => Some(v as f32),
+            Some(v) => {
+                ctx.error(&span, format!("`{key}` must be from 0 to 1, found {v}"));
+                None
+            }
+            None => {
+                let message = format!(
+                    "`{key}` must be a number from 0 to 1, found {}",
+                    item.type_name()
+                );
+                ctx.error(&span, message);
+                None
+            }
+        }
+    }
+
     /// An optional list of strings: empty when absent, `None` when not an array at all.
     pub(super) fn str_list(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Vec<Located<String>>> {
         match self.get(key) {

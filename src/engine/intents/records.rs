@@ -33,6 +33,7 @@ const INTENT_FIELDS: &[&str] = &[
     "decline",
     "listed",
     "code_only",
+    "min_confidence",
 ];
 const COURSE_FIELDS: &[&str] = &[
     "id", "title", "provider", "url", "topics", "level", "free", "summary",
@@ -543,6 +544,7 @@ fn read_intent(
     let decline = record.optional_bool(ctx, "decline").unwrap_or(false);
     let unlisted = !record.optional_bool(ctx, "listed").unwrap_or(true);
     let code_only = record.optional_bool(ctx, "code_only").unwrap_or(false);
+    let min_confidence = record.optional_share(ctx, "min_confidence");
 
     check_no_empty_strings(ctx, examples.as_deref().unwrap_or_default(), "examples");
     check_no_empty_strings(ctx, &keywords, "keywords");
@@ -583,6 +585,7 @@ fn read_intent(
         decline,
         unlisted,
         code_only,
+        min_confidence,
     })
 }
 
@@ -749,7 +752,8 @@ mod tests {
     #[test]
     fn details_listed_and_the_more_action_are_read() {
         let text = format!(
-            "{BASE}details = \"D\"\nlisted = false\naction = \"more\"\ncode_only = true\n\n{OTHER}"
+            "{BASE}details = \"D\"\nlisted = false\naction = \"more\"\ncode_only = true\n\
+             min_confidence = 0.9\n\n{OTHER}min_confidence = 1\n"
         );
         let mut diags = Vec::new();
         let intents = parse_intent_file(Path::new("f.toml"), &text, 1000, &mut diags);
@@ -759,6 +763,12 @@ mod tests {
         assert_eq!(intent.action, Some(Action::More));
         assert!(intent.unlisted && !intent.is_topic());
         assert!(intent.code_only && !intents[1].code_only);
+        assert_eq!(intent.min_confidence, Some(0.9));
+        assert_eq!(
+            intents[1].min_confidence,
+            Some(1.0),
+            "an integer is a number too"
+        );
         // Left out, each has its everyday meaning.
         let other = &intents[1];
         assert_eq!(other.details, None);
