@@ -367,6 +367,15 @@ pub(crate) fn assert_no_pings(body: &Value) {
 /// A question the engine answers with confidence at least `min`, from the intents' own
 /// examples (so the test is not tied to one wording).
 pub(crate) fn confident_question(engine: &Engine, min: f32) -> (String, String) {
+    question_answered(engine, min..=1.0)
+}
+
+/// One of the intents' own examples that the engine answers (as its own intent) with a
+/// confidence within `confidence`, and that intent.
+pub(crate) fn question_answered(
+    engine: &Engine,
+    confidence: impl std::ops::RangeBounds<f32>,
+) -> (String, String) {
     engine
         .intents()
         .iter()
@@ -375,9 +384,9 @@ pub(crate) fn confident_question(engine: &Engine, min: f32) -> (String, String) 
             let reply = engine.reply(e);
             reply.decision == Decision::Answer
                 && reply.intent.as_deref() == Some(id)
-                && reply.confidence >= min
+                && confidence.contains(&reply.confidence)
         })
-        .expect("some example is answered confidently")
+        .unwrap_or_else(|| panic!("no example is answered within the confidence asked"))
 }
 
 const DEFAULTS: &str = "";
@@ -591,17 +600,7 @@ async fn two_questions_in_one_message_get_both_answers_in_one_message() {
 async fn an_intent_s_own_bar_stops_an_unasked_answer_the_channel_s_bar_allows() {
     let engine = shipped_engine();
     // A question answered surely enough for the channel (0.5), not for a bar of 0.99.
-    let (question, intent) = engine
-        .intents()
-        .iter()
-        .flat_map(|i| i.examples.iter().map(move |e| (e.clone(), i.id.clone())))
-        .find(|(e, id)| {
-            let reply = engine.reply(e);
-            reply.decision == Decision::Answer
-                && reply.intent.as_deref() == Some(id)
-                && (0.6..0.95).contains(&reply.confidence)
-        })
-        .expect("some example is answered with middling confidence");
+    let (question, intent) = question_answered(engine, 0.6..0.95);
     let dir = crate::admin::intents_copy();
     crate::support::set_min_confidence(dir.path(), &intent, 0.99);
     let config =

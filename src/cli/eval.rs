@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::engine::evaluation::{evaluate, read_cases, Report, FALLBACK};
+use crate::engine::evaluation::{evaluate, read_bounded, read_cases, Report, FALLBACK};
 use crate::engine::relevance;
 use crate::engine::Engine;
 
@@ -115,19 +115,7 @@ const MAX_TABLE_BYTES: u64 = 16 << 20;
 /// on a relevance table, the queries it missed and any fragment match. Exits 1 when a
 /// result matched a fragment of a word or the table names a course the catalog lacks.
 pub fn course_relevance(engine: &Engine, path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_TABLE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    anyhow::ensure!(
-        bytes.len() as u64 <= MAX_TABLE_BYTES,
-        "{}: larger than the {} MiB a relevance table may hold",
-        path.display(),
-        MAX_TABLE_BYTES >> 20
-    );
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", path.display()))?;
+    let text = read_bounded(path, MAX_TABLE_BYTES, "a relevance table")?;
     let table = relevance::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     anyhow::ensure!(!table.is_empty(), "{} holds no queries", path.display());
     let r = relevance::measure(engine.catalog(), &table);

@@ -100,22 +100,27 @@ const CLARIFY: &str = "(clarify)";
 /// pipe) is refused in bounded memory instead of read until memory runs out.
 pub const MAX_CASES_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The UTF-8 text of the file at `path` (`what`, in errors), refused past `max` bytes:
+/// reading stops one byte past it, so an endless input is refused in bounded memory.
+pub fn read_bounded(path: &Path, max: u64, what: &str) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(max + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= max,
+        "{}: larger than the {} MiB {what} may hold",
+        path.display(),
+        max >> 20
+    );
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", path.display()))
+}
+
 /// The cases of a JSON-lines file (blank lines skipped), or an error naming the file and
 /// the line. Any readable file will do, a pipe included (`eval <(generate)`), up to
 /// [`MAX_CASES_BYTES`].
 pub fn read_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_CASES_BYTES + 1).read_to_end(&mut bytes))
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    anyhow::ensure!(
-        bytes.len() as u64 <= MAX_CASES_BYTES,
-        "{}: larger than the {} MiB a cases file may hold",
-        path.display(),
-        MAX_CASES_BYTES >> 20
-    );
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", path.display()))?;
+    let text = read_bounded(path, MAX_CASES_BYTES, "a cases file")?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
