@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 
 use crate::engine::english;
 use crate::engine::intents::{Course, CourseAlias, Level};
-use crate::engine::normalize::{clean, is_stop_word, singular, stem, words};
+use crate::engine::normalize::{clean, content_singulars, is_stop_word, singular, stem, words};
 
 /// The weight of a query term found as a whole topic of a course (all of a topic's words, in
 /// order, in the query)...
@@ -211,6 +211,8 @@ struct Token {
 struct Query {
     tokens: Vec<Token>,
     filter: CourseFilter,
+    /// Whether the last token is the text's last word (which autocomplete may complete).
+    last_typed: bool,
 }
 
 impl Catalog {
@@ -243,22 +245,16 @@ impl Catalog {
         for (ci, course) in courses.iter().enumerate() {
             // (term, field, place of the topic)
             let mut fields: Vec<(u32, u8, u8)> = Vec::new();
-            let title = clean(&course.title);
-            let title_words = without_semesters(words(&title));
-            for token in catalog.tokens(&title_words) {
-                let term = catalog.term(&token, &mut spellings);
-                fields.push((term, FIELD_TITLE, u8::MAX));
-            }
-            for (place, topic) in course.topics.iter().enumerate() {
-                let place = place.min(usize::from(u8::MAX - 1)) as u8;
-                let cleaned = clean(topic);
-                let tokens = catalog.tokens(&words(&cleaned));
-                let mut phrase = Vec::with_capacity(tokens.len());
-                for token in &tokens {
-                    let term = catalog.term(token, &mut spellings);
-                    fields.push((term, FIELD_TOPIC, place));
-                    phrase.push(term);
+            for (field, place, tokens) in catalog.course_fields(course) {
+                let terms: Vec<u32> = tokens
+                    .iter()
+                    .map(|token| catalog.term(token, &mut spellings))
+                    .collect();
+                fields.extend(terms.iter().map(|&term| (term, field, place)));
+                if field != FIELD_TOPIC {
+                    continue;
                 }
+                let mut phrase = terms;
                 match tokens.as_slice() {
                     [] => continue,
                     [one] => {
@@ -291,18 +287,6 @@ impl Catalog {
                 let holders = &mut catalog.phrases[id as usize].1;
                 if holders.last() != Some(&(ci as u32)) {
                     holders.push(ci as u32);
-                }
-            }
-            let provider = clean(&course.provider);
-            for token in catalog.tokens_with(&words(&provider), &Aliases::new()) {
-                let term = catalog.term(&token, &mut spellings);
-                fields.push((term, FIELD_PROVIDER, u8::MAX));
-            }
-            if let Some(summary) = &course.summary {
-                let summary = clean(summary);
-                for token in catalog.tokens(&words(&summary)) {
-                    let term = catalog.term(&token, &mut spellings);
-                    fields.push((term, FIELD_SUMMARY, u8::MAX));
                 }
             }
             fields.sort_unstable();
@@ -364,14 +348,46 @@ impl Catalog {
         term
     }
 
+    /// A course's fields as search reads them: (field bit, place of the topic or `u8::MAX`,
+    /// tokens). Years and semesters leave the title; a provider reads no aliases
+    /// ("12factor.net" names no .NET course).
+    fn course_fields(&self, course: &Course) -> Vec<(u8, u8, Vec<Token>)> {
+        let no_aliases = Aliases::new();
+        let read = |text: &str, title: bool, aliases: &Aliases| {
+            let cleaned = clean(text);
+            let mut words = words(&cleaned);
+            if title {
+                words = without_semesters(words);
+            }
+            self.tokens_with(&words, aliases)
+        };
+        let mut out = vec![(
+            FIELD_TITLE,
+            u8::MAX,
+            read(&course.title, true, &self.aliases),
+        )];
+        for (place, topic) in course.topics.iter().enumerate() {
+            let place = place.min(usize::from(u8::MAX - 1)) as u8;
+            out.push((FIELD_TOPIC, place, read(topic, false, &self.aliases)));
+        }
+        out.push((
+            FIELD_PROVIDER,
+            u8::MAX,
+            read(&course.provider, false, &no_aliases),
+        ));
+        if let Some(summary) = &course.summary {
+            out.push((FIELD_SUMMARY, u8::MAX, read(summary, false, &self.aliases)));
+        }
+        out
+    }
+
     /// `words` as search reads them: stop words dropped, stemmed, aliases read as their terms
     /// (the longest alias first: "google cloud platform" before "google cloud").
     fn tokens(&self, words: &[&str]) -> Vec<Token> {
         self.tokens_with(words, &self.aliases)
     }
 
-    /// `words` as search reads them, with the aliases of `aliases` (none for a provider:
-    /// "12factor.net" names no .NET course).
+    /// `words` as search reads them, with the aliases of `aliases`.
     fn tokens_with(&self, words: &[&str], aliases: &Aliases) -> Vec<Token> {
         let content: Vec<&str> = words.iter().copied().filter(|w| !is_stop_word(w)).collect();
         let stems: Vec<String> = content.iter().map(|w| fold(w)).collect();
@@ -406,24 +422,8 @@ impl Catalog {
     /// [`MAX_QUERY_WORDS`] distinct ones), filler words left out when anything else is asked.
     fn query(&self, text: &str) -> Query {
         let cleaned = clean(text);
-        let mut filter = CourseFilter::default();
-        let mut levels: Vec<Level> = Vec::new();
-        let mut rest: Vec<&str> = Vec::new();
-        for word in words(&cleaned) {
-            if FREE_WORDS.contains(&word) {
-                filter.free_only = true;
-            } else if let Some(&(_, level)) = LEVEL_WORDS.iter().find(|(w, _)| *w == word) {
-                if !levels.contains(&level) {
-                    levels.push(level);
-                }
-            } else {
-                rest.push(word);
-            }
-        }
-        // "beginner or advanced" asks for no one level.
-        if let [level] = levels.as_slice() {
-            filter.level = Some(*level);
-        }
+        let all = words(&cleaned);
+        let (filter, mut rest) = level_and_price(&all);
         rest.truncate(4 * MAX_QUERY_WORDS);
         let mut tokens = self.tokens(&rest);
         // Repeated words count once, but a word in two topics named whole ("system design
@@ -465,7 +465,16 @@ impl Catalog {
             let mut keep = keep.into_iter();
             tokens.retain(|_| keep.next().unwrap_or(true));
         }
-        Query { tokens, filter }
+        // Only the word typed last may be still being typed.
+        let last_typed = match (tokens.last(), all.last()) {
+            (Some(token), Some(&word)) => token.text == word,
+            _ => false,
+        };
+        Query {
+            tokens,
+            filter,
+            last_typed,
+        }
     }
 
     /// Which of `tokens` belong to a topic of several terms that the tokens hold whole.
@@ -475,7 +484,7 @@ impl Catalog {
             .map(|t| self.stems.get(&t.stem).copied())
             .collect();
         let mut covered = vec![false; tokens.len()];
-        for (at, span) in self.phrase_matches(&terms) {
+        for (at, span, _) in self.phrase_hits(&terms) {
             if span > 1 {
                 covered[at..at + span].fill(true);
             }
@@ -484,13 +493,6 @@ impl Catalog {
     }
 
     /// Every (start, length, phrase) where a topic phrase occurs whole in `terms`.
-    fn phrase_matches(&self, terms: &[Option<u32>]) -> Vec<(usize, usize)> {
-        self.phrase_hits(terms)
-            .into_iter()
-            .map(|(at, span, _)| (at, span))
-            .collect()
-    }
-
     fn phrase_hits(&self, terms: &[Option<u32>]) -> Vec<(usize, usize, u32)> {
         let mut out = Vec::new();
         for (at, first) in terms.iter().enumerate() {
@@ -513,31 +515,10 @@ impl Catalog {
     /// typo of one of the course's words. A word that only begins or ends a course's word
     /// ("java" in "javascript") is not. The relevance table checks every result with it.
     pub fn is_whole_word_match(&self, course: &Course, word: &str) -> bool {
-        let no_aliases = Aliases::new();
-        // (text, whether it is the title, the aliases read in it), as the index reads them.
-        let mut texts: Vec<(String, bool, &Aliases)> =
-            vec![(clean(&course.title), true, &self.aliases)];
-        texts.extend(
-            course
-                .topics
-                .iter()
-                .map(|t| (clean(t), false, &self.aliases)),
-        );
-        texts.push((clean(&course.provider), false, &no_aliases));
-        texts.extend(
-            course
-                .summary
-                .as_deref()
-                .map(|s| (clean(s), false, &self.aliases)),
-        );
         let mut stems: HashSet<String> = HashSet::new();
         let mut spellings: HashSet<String> = HashSet::new();
-        for (text, title, aliases) in &texts {
-            let mut words = words(text);
-            if *title {
-                words = without_semesters(words);
-            }
-            for token in self.tokens_with(&words, aliases) {
+        for (_, _, tokens) in self.course_fields(course) {
+            for token in tokens {
                 spellings.extend(token.text.split(' ').map(str::to_owned));
                 stems.insert(token.stem);
             }
@@ -562,7 +543,8 @@ impl Catalog {
 
     /// The filter that `text`'s level and price words ask for ("a free beginner course").
     pub fn filter_words(&self, text: &str) -> CourseFilter {
-        self.query(text).filter
+        let cleaned = clean(text);
+        level_and_price(&words(&cleaned)).0
     }
 
     pub fn courses(&self) -> &[Course] {
@@ -707,7 +689,7 @@ impl Catalog {
         }
         let query = self.query(text);
         let filter = filter.and(query.filter);
-        let tokens = query.tokens;
+        let tokens = &query.tokens;
         if tokens.is_empty() {
             return self
                 .by_title
@@ -726,10 +708,8 @@ impl Catalog {
         // Each token's terms, with match quality: exact, else typos; the last one also by
         // prefix while typing, when it is the word being typed ("go free" types "free", a
         // filter word: "go" is whole).
-        let cleaned = clean(text);
-        let typed = words(&cleaned).last().copied();
         let last = tokens.len() - 1;
-        let typing = typing && typed.is_some_and(|w| tokens[last].text == w);
+        let typing = typing && query.last_typed;
         let matches: Vec<Vec<(u32, f32)>> = tokens
             .iter()
             .enumerate()
@@ -919,22 +899,14 @@ fn field_weight(fields: u8, whole: bool, place: u8) -> f32 {
 /// Each alias name (and each term, as a name of itself) as stems, mapped to its term's stems;
 /// by first stem, longest name first.
 fn compile_aliases(aliases: &[CourseAlias]) -> Aliases {
-    let stems_of = |text: &str| -> Vec<String> {
-        let cleaned = clean(text);
-        words(&cleaned)
-            .into_iter()
-            .filter(|w| !is_stop_word(w))
-            .map(fold)
-            .collect()
-    };
     let mut out = Aliases::new();
     for alias in aliases {
-        let term = stems_of(&alias.term);
+        let term = content_singulars(&alias.term);
         if term.is_empty() {
             continue;
         }
         for name in std::iter::once(&alias.term).chain(&alias.aliases) {
-            let name = stems_of(name);
+            let name = content_singulars(name);
             if let Some(first) = name.first() {
                 out.entry(first.clone())
                     .or_default()
@@ -947,6 +919,29 @@ fn compile_aliases(aliases: &[CourseAlias]) -> Aliases {
         names.dedup_by(|a, b| a.0 == b.0);
     }
     out
+}
+
+/// `words` without their level and price words ("free", "beginner", ...), and the filter
+/// those ask for; naming two levels ("beginner or advanced") asks for neither.
+fn level_and_price<'a>(words: &[&'a str]) -> (CourseFilter, Vec<&'a str>) {
+    let mut filter = CourseFilter::default();
+    let mut levels: Vec<Level> = Vec::new();
+    let mut rest = Vec::with_capacity(words.len());
+    for &word in words {
+        if FREE_WORDS.contains(&word) {
+            filter.free_only = true;
+        } else if let Some(&(_, level)) = LEVEL_WORDS.iter().find(|(w, _)| *w == word) {
+            if !levels.contains(&level) {
+                levels.push(level);
+            }
+        } else {
+            rest.push(word);
+        }
+    }
+    if let [level] = levels.as_slice() {
+        filter.level = Some(*level);
+    }
+    (filter, rest)
 }
 
 /// A title's words without years and the semesters before them ("Spring 2016"): they say

@@ -394,7 +394,7 @@ impl Engine {
                         }
                         note = Some(format!(
                             "The catalog has no {}course on {topic}; here are its others.",
-                            filter_words(&filter)
+                            describe_filter(&filter)
                         ));
                         others.into_iter().map(|hit| hit.course).collect()
                     } else {
@@ -425,7 +425,7 @@ impl Engine {
 }
 
 /// A filter's words, as in "no free beginner course": empty for no filter.
-fn filter_words(filter: &CourseFilter) -> String {
+fn describe_filter(filter: &CourseFilter) -> String {
     let mut words = String::new();
     if filter.free_only {
         words.push_str("free ");

@@ -121,6 +121,17 @@ pub fn content_stems(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words of `text` that are not stop words, without regular plural endings
+/// ([`singular`]), in order: how course search compares words and alias names.
+pub fn content_singulars(text: &str) -> Vec<String> {
+    let cleaned = clean(text);
+    words(&cleaned)
+        .into_iter()
+        .filter(|w| !is_stop_word(w))
+        .map(|w| singular(w).into_owned())
+        .collect()
+}
+
 /// Snowball English stemmer (rust-stemmers), built once. Expects lowercase input (as produced by
 /// [`clean`]); only ASCII words are stemmed, anything else is returned unchanged.
 pub fn stem(word: &str) -> Cow<'_, str> {

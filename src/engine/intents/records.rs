@@ -17,7 +17,7 @@ use super::{
     Lookup, Pattern, Synonym, COURSES_FILE, LOOKUPS_FILE, MAX_ANSWER_CHARS, MAX_COURSE_TITLE_CHARS,
     MAX_LOOKUP_CLASS, MAX_LOOKUP_ENTRY_CHARS, MAX_TITLE_CHARS, MIN_EXAMPLES_WITHOUT_WARNING,
 };
-use crate::engine::normalize::{clean, is_stop_word, singular, words};
+use crate::engine::normalize::{clean, content_singulars, is_stop_word, singular, words};
 
 const INTENT_FIELDS: &[&str] = &[
     "id",
@@ -118,13 +118,7 @@ fn read_alias(
     }
     for name in std::iter::once(&term).chain(&aliases) {
         // As search compares them: words without plural endings, stop words aside.
-        let cleaned = clean(&name.value);
-        let key: Vec<String> = words(&cleaned)
-            .into_iter()
-            .filter(|w| !is_stop_word(w))
-            .map(|w| singular(w).into_owned())
-            .collect();
-        let key = key.join(" ");
+        let key = content_singulars(&name.value).join(" ");
         if key.is_empty() {
             ctx.error(
                 &name.span,
