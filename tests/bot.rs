@@ -100,6 +100,11 @@ impl Bot {
         Bot::start(config, &shipped()).await
     }
 
+    /// The database the bot stores into, unless the test's config chose another.
+    pub(crate) fn database(&self) -> PathBuf {
+        self._dir.path().join("bot.sqlite3")
+    }
+
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -755,7 +760,7 @@ async fn slash_ask_answers_in_an_embed_and_buttons_answer_follow_ups_and_take_vo
 }
 
 /// The course search intent of the shipped set (found by its action, not its name).
-fn course_search(engine: &Engine) -> &careerbot::engine::intents::Intent {
+pub(crate) fn course_search(engine: &Engine) -> &careerbot::engine::intents::Intent {
     engine
         .intents()
         .iter()

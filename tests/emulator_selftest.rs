@@ -1,7 +1,8 @@
 //! The Discord emulator of `support::discord`, proven against a bare serenity client (no
 //! careerbot code): READY, messages answered over REST, interactions answered through the
 //! callback and webhook routes, resume after a dropped connection, re-identify after an
-//! invalidated session, injected failures, and every REST answer decoded by serenity itself.
+//! invalidated session, injected failures, forums and threads, and every REST answer decoded
+//! by serenity itself.
 
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use serenity::all::{
     Context, CreateActionRow, CreateAttachment, CreateAutocompleteResponse, CreateButton,
     CreateCommand, CreateCommandOption, CreateEmbed, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
-    EditInteractionResponse, EditMessage, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder,
-    Interaction, Message, Permissions, Ready, UserId,
+    CreateThread, EditInteractionResponse, EditMessage, EditThread, EventHandler, GatewayIntents,
+    GuildChannel, GuildId, Http, HttpBuilder, Interaction, Message, Permissions, Ready, UserId,
 };
 use tokio::sync::mpsc;
 
@@ -48,6 +49,19 @@ impl Echo {
 impl EventHandler for Echo {
     async fn ready(&self, _ctx: Context, ready: Ready) {
         self.report("ready", ready.user.id.to_string());
+    }
+
+    async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
+        self.report(
+            "thread",
+            format!(
+                "kind={:?} parent={:?} owner={:?} name={}",
+                thread.kind,
+                thread.parent_id.map(ChannelId::get),
+                thread.owner_id.map(UserId::get),
+                thread.name
+            ),
+        );
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
@@ -143,7 +157,12 @@ impl EventHandler for Echo {
                     ComponentInteractionDataKind::StringSelect { values } => values.join(","),
                     other => format!("{other:?}"),
                 };
+                let parent = c.channel.as_ref().and_then(|ch| ch.parent_id);
                 self.report("component", format!("{} {picked}", c.data.custom_id));
+                self.report(
+                    "component channel",
+                    format!("{} parent={:?}", c.channel_id, parent.map(ChannelId::get)),
+                );
                 let answer = CreateInteractionResponse::UpdateMessage(
                     CreateInteractionResponseMessage::new().content(format!("picked {picked}")),
                 );
@@ -433,6 +452,95 @@ async fn injected_failures_are_answered_and_recorded() {
     emu.message(Msg::guild(CHANNEL_ID, USER_ID, "four")).await;
     assert_eq!(reply_in(&emu, CHANNEL_ID, "echo: four").await.status, 200);
     assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forums_and_threads_decode_with_serenity() {
+    let (emu, mut seen) = start().await;
+    let http = http(&emu);
+    let forum = CHANNEL_ID + 15;
+    emu.forum(forum, &["Help", "Solved"]);
+    // A new post: THREAD_CREATE, then its first message, whose id is the thread's.
+    let post = emu
+        .forum_post(forum, USER_ID, "Which degree?", "Do I need one?")
+        .await;
+    let thread = next_seen(&mut seen, "thread").await;
+    assert_eq!(
+        thread,
+        format!("kind=PublicThread parent=Some({forum}) owner=Some({USER_ID}) name=Which degree?")
+    );
+    // (serenity handles events in tasks of their own: the message may be seen first.)
+    let echo = reply_in(&emu, post, "echo: Do I need one?").await;
+    assert_eq!(echo.status, 200);
+    // The forum, its tags and the post, as serenity reads them.
+    let serenity::model::channel::Channel::Guild(read) =
+        http.get_channel(forum.into()).await.unwrap()
+    else {
+        panic!("the forum is a guild channel");
+    };
+    assert_eq!(read.kind, serenity::all::ChannelType::Forum);
+    let solved = read
+        .available_tags
+        .iter()
+        .find(|t| t.name == "Solved")
+        .unwrap()
+        .id;
+    let serenity::model::channel::Channel::Guild(read) =
+        http.get_channel(post.into()).await.unwrap()
+    else {
+        panic!("the post is a guild channel");
+    };
+    assert_eq!(read.owner_id, Some(UserId::new(USER_ID)));
+    assert!(read.applied_tags.is_empty());
+    // Tagging it.
+    let tagged = ChannelId::new(post)
+        .edit_thread(&http, EditThread::new().applied_tags([solved]))
+        .await
+        .unwrap();
+    assert_eq!(tagged.applied_tags, [solved]);
+    assert_eq!(emu.applied_tags(post), ["Solved"]);
+    // A thread started from a message: the message's id, once only.
+    let message = emu.new_id();
+    let started = ChannelId::new(CHANNEL_ID)
+        .create_thread_from_message(&http, message, CreateThread::new("a question"))
+        .await
+        .unwrap();
+    assert_eq!(started.id.get(), message);
+    assert_eq!(started.parent_id, Some(ChannelId::new(CHANNEL_ID)));
+    let thread = next_seen(&mut seen, "thread").await;
+    assert!(
+        thread.contains(&format!("owner=Some({BOT_ID})")),
+        "{thread}"
+    );
+    let again = ChannelId::new(CHANNEL_ID)
+        .create_thread_from_message(&http, message, CreateThread::new("again"))
+        .await
+        .unwrap_err();
+    assert!(
+        again.to_string().contains("already been created"),
+        "{again}"
+    );
+    // What the bot may not do is refused as Discord does.
+    emu.deny_bot(Permissions::MANAGE_THREADS.bits() | Permissions::SEND_MESSAGES_IN_THREADS.bits());
+    let refused = ChannelId::new(post)
+        .edit_thread(&http, EditThread::new().applied_tags([]))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("Missing Permissions"),
+        "{refused}"
+    );
+    let refused = ChannelId::new(post).say(&http, "hi").await.unwrap_err();
+    assert!(
+        refused.to_string().contains("Missing Permissions"),
+        "{refused}"
+    );
+    // An interaction moved into the post carries it as its channel, with the forum as parent.
+    let click = emu.in_channel(emu.component("cb:x", 2, &[], USER_ID), post);
+    emu.interaction(click).await;
+    let channel = next_seen(&mut seen, "component channel").await;
+    assert_eq!(channel, format!("{post} parent=Some({forum})"));
+    assert!(emu.errors().is_empty(), "{:?}", emu.errors());
 }
 
 #[tokio::test(flavor = "multi_thread")]

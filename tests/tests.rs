@@ -9,7 +9,8 @@
 //! - `engine`: matching behaviour through the library, on intent sets built in temp dirs;
 //! - `hostile`: hostile messages and broken intent directories, library and binary;
 //! - `knowledge`: the shipped knowledge base against its contract and its evaluation;
-//! - `settings`: bad settings refused by the binary, with their ranges and sources.
+//! - `settings`: bad settings refused by the binary, with their ranges and sources;
+//! - `threads`: forum posts and threads through the Discord emulator.
 
 mod support;
 
@@ -23,3 +24,4 @@ mod hostile;
 mod knowledge;
 mod report;
 mod settings;
+mod threads;

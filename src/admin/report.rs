@@ -27,8 +27,9 @@ pub struct Report {
     pub since_ms: i64,
     /// End of the period, unix milliseconds (exclusive).
     pub until_ms: i64,
-    /// Every stored question ("unconfident" rows, channel messages left alone, count here
-    /// but not in the rates; the bot itself counts those without storing them).
+    /// Every stored question ("unconfident" rows, forum posts the bot left alone, count
+    /// here but not in the rates; channel messages left alone are counted by the bot, never
+    /// stored).
     pub questions: u64,
     /// Days with questions, oldest first.
     pub per_day: Vec<Day>,

@@ -53,6 +53,11 @@ pub enum Source {
     Dm,
     /// A message in one of `answer_channels`, addressed to nobody.
     Channel,
+    /// A new post in one of `forum_channels`: its title and first message.
+    Forum,
+    /// A message addressed to nobody in a thread the bot follows: a forum post it watches,
+    /// or a thread it started for an answer (`reply_in_thread`).
+    Thread,
     /// `/ask`.
     Slash,
     /// A button or menu that answers a topic.
@@ -68,8 +73,8 @@ pub enum Outcome {
     /// A decline intent answered: the question is out of scope, said so on purpose, so it
     /// is no gap of the knowledge base and never in the unanswered queue.
     Decline,
-    /// A channel message nobody addressed to the bot, left alone as not sure enough
-    /// (counted, never stored by the bot).
+    /// A message nobody addressed to the bot, left alone as not sure enough: counted, and
+    /// stored only for a forum post (which then joins the unanswered queue).
     Unconfident,
 }
 
@@ -117,10 +122,20 @@ macro_rules! stored_as_text {
     };
 }
 
+impl Source {
+    /// Nobody addressed the bot: it speaks up only when sure, and never mentions the
+    /// cooldown.
+    pub fn is_unprompted(self) -> bool {
+        matches!(self, Source::Channel | Source::Forum | Source::Thread)
+    }
+}
+
 stored_as_text!(Source {
     Mention => "mention",
     Dm => "dm",
     Channel => "channel",
+    Forum => "forum",
+    Thread => "thread",
     Slash => "slash",
     Button => "button",
 });
@@ -355,8 +370,8 @@ impl Store {
 
     /// The unanswered queue, newest first: questions since `since_ms` that fell back, or
     /// were answered or clarified with a confidence below `below`, and are not resolved.
-    /// Silent channel chatter ("unconfident") and declines (out of scope on purpose) are
-    /// never in it. `decision` is free text in the schema (no CHECK), so a new outcome
+    /// Forum posts the bot left alone ("unconfident" with source "forum") are in it too;
+    /// declines (out of scope on purpose) never are. `decision` is free text in the schema (no CHECK), so a new outcome
     /// needs no migration, and databases written before declines open as they are.
     pub fn unanswered(
         &self,
@@ -379,7 +394,8 @@ impl Store {
             "SELECT {QUESTION_COLUMNS} FROM questions
              WHERE at_ms >= ?1 AND at_ms < ?2 AND resolved IS NULL
                AND (decision = 'fallback'
-                    OR (decision IN ('answer', 'clarify') AND confidence < ?3))
+                    OR (decision IN ('answer', 'clarify') AND confidence < ?3)
+                    OR (decision = 'unconfident' AND source = 'forum'))
                AND {READABLE_QUESTION}
              ORDER BY at_ms DESC, id DESC
              LIMIT ?4"
@@ -1059,6 +1075,8 @@ mod tests {
             (Source::Mention, "mention"),
             (Source::Dm, "dm"),
             (Source::Channel, "channel"),
+            (Source::Forum, "forum"),
+            (Source::Thread, "thread"),
             (Source::Slash, "slash"),
             (Source::Button, "button"),
         ] {
@@ -1099,11 +1117,18 @@ mod tests {
                 question(7, 450, "how do i become a nurse", "decline", 0.2),
             ])
             .unwrap();
+        // A forum post the bot left alone, however close it came, is what the forum asks.
+        let Record::Question(mut post) = question(8, 150, "post left alone", "unconfident", 0.6)
+        else {
+            unreachable!()
+        };
+        post.source = Source::Forum;
+        store.write(&[Record::Question(post)]).unwrap();
         let ids = |qs: Vec<QuestionRecord>| qs.iter().map(|q| q.id).collect::<Vec<_>>();
-        assert_eq!(ids(store.unanswered(100, 0.5, 10).unwrap()), [4, 3, 2]);
+        assert_eq!(ids(store.unanswered(100, 0.5, 10).unwrap()), [4, 3, 2, 8]);
         assert_eq!(ids(store.unanswered(100, 0.5, 2).unwrap()), [4, 3]);
-        assert_eq!(ids(store.unanswered(0, 0.25, 10).unwrap()), [4, 3, 6]);
-        assert_eq!(store.resolve(&[3, 4, 99], "salary", 600).unwrap(), 2);
+        assert_eq!(ids(store.unanswered(0, 0.25, 10).unwrap()), [4, 3, 8, 6]);
+        assert_eq!(store.resolve(&[3, 4, 8, 99], "salary", 600).unwrap(), 3);
         assert_eq!(ids(store.unanswered(0, 0.5, 10).unwrap()), [2, 6]);
         assert!(store.resolve(&[2], " ", 600).is_err());
     }

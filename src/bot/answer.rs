@@ -37,6 +37,15 @@ impl Asked {
         }
     }
 
+    /// The same question, as asked in `channel` of the same server (a thread the bot
+    /// moved the conversation to).
+    pub fn moved_to(self, channel: ChannelId) -> Asked {
+        Asked {
+            channel: self.guild.map(|_| channel),
+            ..self
+        }
+    }
+
     pub fn source(&self) -> Source {
         self.source
     }
@@ -91,14 +100,16 @@ const GONE: &str =
 
 impl Bot {
     /// Answers `user`'s question: the reply of the set in service, counted and stored with
-    /// where it was asked, as a card. A watched channel's message that nobody addressed to
-    /// the bot is answered only when the bot is sure, and is otherwise left alone (counted
-    /// as unconfident, not stored); the cooldown applies to the rest.
+    /// where it was asked, as a card. A message nobody addressed to the bot (a watched
+    /// channel's, a forum post, a follow-up in a thread the bot follows) is answered only
+    /// when the bot is sure, and is otherwise left alone (counted as unconfident; stored,
+    /// for the unanswered queue, only when it is a forum post); the cooldown applies to the
+    /// rest.
     pub fn answer(&self, user: UserId, question: Question<'_>, asked: Asked) -> Response {
         // A question addressed to the bot meets the cooldown before it is matched, so a
         // flood costs no matching; a watched channel's message only once the bot would
         // speak up.
-        let watched = asked.source() == Source::Channel;
+        let watched = asked.source().is_unprompted();
         if !watched {
             if let Some(refused) = self.throttle(user, asked.source()) {
                 return refused;
@@ -179,7 +190,7 @@ impl Bot {
         let tell = match source {
             Source::Slash | Source::Button => true,
             Source::Mention | Source::Dm => verdict == Verdict::Notify,
-            Source::Channel => false,
+            Source::Channel | Source::Forum | Source::Thread => false,
         };
         Some(if tell {
             Response::Notice(Card::text(&self.settings.replies.throttled))

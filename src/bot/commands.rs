@@ -211,6 +211,8 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     row("failed_sends", read(&s.failed_sends));
     row("votes_up", read(&s.votes_up));
     row("votes_down", read(&s.votes_down));
+    row("posts_solved", read(&s.posts_solved));
+    row("threads_followed", bot.discord.threads.len() as u64);
     row("reloads", read(&s.reloads));
     row("refused_reloads", read(&s.refused_reloads));
     text.push_str("```");

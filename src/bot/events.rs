@@ -1,29 +1,32 @@
 //! Gateway events that are not slash commands: plain messages (mentions, DMs, watched
-//! channels) and clicks on the bot's buttons and menus.
+//! channels, forum posts and the threads the bot follows) and clicks on the bot's buttons
+//! and menus.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use poise::serenity_prelude::{
-    self as serenity, ComponentInteraction, ComponentInteractionDataKind, Context,
-    CreateInteractionResponse, Message, MessageReference, RoleId, UserId,
+    self as serenity, ChannelId, ChannelType, ComponentInteraction, ComponentInteractionDataKind,
+    Context, CreateInteractionResponse, CreateThread, EditThread, GuildChannel, Message,
+    MessageReference, RoleId, Timestamp, UserId,
 };
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::answer::{Asked, Question, Response};
 use super::present::{Action, Card};
 use super::recorder::bump;
 use super::state::Bot;
+use super::threads::{Heard, NEW_POST_AGE};
 use crate::admin::store::Source;
 
-/// Answers a plain message when it is addressed to the bot (a mention or a DM) or sits in
-/// one of `answer_channels`; stays silent otherwise, and on anything from a bot.
+/// Answers a plain message when it is addressed to the bot (a mention or a DM), sits in one
+/// of `answer_channels`, opens a post of `forum_channels`, or continues a thread the bot
+/// follows (see [`super::threads`]); stays silent otherwise, and on anything from a bot.
 pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message) {
     if message.author.bot || message.author.id == me || message.webhook_id.is_some() {
         debug!("no answer to message {}: from a bot", message.id);
         return;
     }
-    let in_dm = message.guild_id.is_none();
     // Members often pick the bot's own role from Discord's mention list instead of its user.
     let own_roles: Vec<RoleId> = message
         .mention_roles
@@ -32,25 +35,89 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         .filter(|role| bot.discord.is_own_role(*role))
         .collect();
     let mentioned = message.mentions_user_id(me) || !own_roles.is_empty();
-    let source = if in_dm {
-        Source::Dm
-    } else if mentioned {
+    let question = strip_mention(&message.content, me, &own_roles);
+    let addressed = if mentioned {
         Source::Mention
-    } else if bot
-        .settings
-        .discord
-        .answer_channels
-        .contains(&message.channel_id)
-    {
-        Source::Channel
     } else {
-        debug!("no answer to message {}: not addressed", message.id);
+        Source::Thread
+    };
+    let (source, question) = if message.guild_id.is_none() {
+        (Source::Dm, question)
+    } else {
+        let threads = &bot.discord.threads;
+        // A post's first message may come before the post: kept for it, when forums are
+        // watched at all.
+        let keep_early = !mentioned && !bot.settings.discord.forum_channels.is_empty();
+        match threads.heard(message, keep_early, Instant::now()) {
+            Heard::Post { title } if mentioned => {
+                (Source::Mention, post_question(&title, &question))
+            }
+            Heard::Post { title } => (Source::Forum, post_question(&title, &question)),
+            Heard::Opener => (addressed, question),
+            Heard::Early => {
+                debug!(
+                    "message {} opens a post not announced yet: kept",
+                    message.id
+                );
+                return;
+            }
+            Heard::Humans | Heard::Elsewhere if mentioned => (Source::Mention, question),
+            Heard::Humans => {
+                debug!(
+                    "no answer to message {}: the thread is the humans'",
+                    message.id
+                );
+                return;
+            }
+            Heard::Elsewhere => {
+                let watched = &bot.settings.discord.answer_channels;
+                if !watched.contains(&message.channel_id) {
+                    debug!("no answer to message {}: not addressed", message.id);
+                    return;
+                }
+                (Source::Channel, question)
+            }
+        }
+    };
+    respond(ctx, bot, message, source, &question).await;
+}
+
+/// A new post in a thread (serenity's ThreadCreate): in a watched forum, its first message
+/// is asked with its title, now if it came first, else when it comes.
+pub async fn on_thread(ctx: &Context, bot: &Bot, me: UserId, thread: &GuildChannel) {
+    let forums = &bot.settings.discord.forum_channels;
+    let watched = thread
+        .parent_id
+        .is_some_and(|forum| forums.contains(&forum));
+    let Some(opener) = thread.owner_id.filter(|opener| watched && *opener != me) else {
         return;
     };
-    let question = strip_mention(&message.content, me, &own_roles);
+    let age = Timestamp::now().unix_timestamp() - thread.id.created_at().unix_timestamp();
+    if age > NEW_POST_AGE.as_secs() as i64 {
+        debug!(thread = %thread.id, "an old post: not a new question");
+        return;
+    }
+    let threads = &bot.discord.threads;
+    if let Some(first) = threads.post_opened(thread.id, opener, &thread.name) {
+        // The first message came first: it was kept unanswered, and mentioned nobody.
+        let question = strip_mention(&first.content, me, &[]);
+        let question = post_question(&thread.name, &question);
+        respond(ctx, bot, &first, Source::Forum, &question).await;
+    }
+}
+
+/// A forum post's question: its title, then its first message.
+fn post_question(title: &str, message: &str) -> String {
+    format!("{}\n{}", title.trim(), message.trim())
+}
+
+/// Answers `message` (whose words, without mentions of the bot, are `question`), which
+/// reached the bot as `source`: in a thread started from it for `reply_in_thread`, else
+/// where it was asked.
+async fn respond(ctx: &Context, bot: &Bot, message: &Message, source: Source, question: &str) {
     if question.trim().is_empty() {
         // Without the Message Content intent, unaddressed messages arrive empty.
-        if source == Source::Channel {
+        if source.is_unprompted() {
             debug!("no answer to message {}: empty", message.id);
         } else {
             let card = Card::text(&bot.settings.replies.prompt);
@@ -59,7 +126,20 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         return;
     }
     let asked = Asked::new(source, message.guild_id, message.channel_id);
-    match bot.answer(message.author.id, Question::Text(&question), asked) {
+    match bot.answer(message.author.id, Question::Text(question), asked) {
+        Response::Answer(card)
+            if source == Source::Channel && bot.settings.discord.reply_in_thread =>
+        {
+            match open_thread(ctx, message, question).await {
+                Some(thread) => {
+                    bot.discord.threads.started(thread, message.author.id);
+                    bot.discord
+                        .carry_conversation(message.author.id, asked, thread);
+                    send_to(ctx, bot, thread, None, card).await;
+                }
+                None => send(ctx, bot, message, card).await,
+            }
+        }
         Response::Answer(card) => send(ctx, bot, message, card).await,
         // The cooldown's notice: the last thing this message gets.
         Response::Notice(card) => {
@@ -73,6 +153,42 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
             );
         }
     }
+}
+
+/// The longest thread name Discord takes, in characters.
+const THREAD_NAME_CHARS: usize = 100;
+
+/// Starts a public thread from `message`, named after its `question`; `None` (logged) when
+/// Discord refuses (no Create Public Threads permission, a thread already there).
+async fn open_thread(ctx: &Context, message: &Message, question: &str) -> Option<ChannelId> {
+    let name = thread_name(question);
+    let builder = CreateThread::new(name).kind(ChannelType::PublicThread);
+    match message
+        .channel_id
+        .create_thread_from_message(&ctx.http, message.id, builder)
+        .await
+    {
+        Ok(thread) => Some(thread.id),
+        Err(error) => {
+            warn!(%error, "could not start a thread for an answer; answering in the channel");
+            None
+        }
+    }
+}
+
+/// A thread's name from the question: its words on one line, cut to what Discord takes.
+fn thread_name(question: &str) -> String {
+    let words: Vec<&str> = question.split_whitespace().collect();
+    let line = words.join(" ");
+    let mut name: String = line.chars().take(THREAD_NAME_CHARS).collect();
+    if name.len() < line.len() {
+        name.pop();
+        name.push('…');
+    }
+    if name.is_empty() {
+        name.push_str("Question");
+    }
+    name
 }
 
 /// The message without mentions of the bot (`<@id>`, the older `<@!id>`, and `<@&role>` for
@@ -90,25 +206,33 @@ pub fn strip_mention(content: &str, me: UserId, roles: &[RoleId]) -> String {
 /// How long to wait before the one retry of a reply Discord refused with 429 or 5xx.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
-/// Sends `card` in reply to `message` (as a reply in servers, without pinging anyone); a
-/// refused or failed call is logged, retried once when Discord says to try later, and
-/// never stops the bot.
+/// Sends `card` in reply to `message` (as a reply in servers, without pinging anyone).
 async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) {
+    // A question deleted meanwhile must not make Discord refuse the answer.
+    let reference = message
+        .guild_id
+        .map(|_| MessageReference::from(message).fail_if_not_exists(false));
+    send_to(ctx, bot, message.channel_id, reference, card).await;
+}
+
+/// Sends `card` to `channel`, replying to `reference` if any; a refused or failed call is
+/// logged, retried once when Discord says to try later, and never stops the bot.
+async fn send_to(
+    ctx: &Context,
+    bot: &Bot,
+    channel: ChannelId,
+    reference: Option<MessageReference>,
+    card: Card,
+) {
     let Ok(_permit) = bot.discord.sending.acquire().await else {
         return;
     };
     let mut builder = card.message();
-    if message.guild_id.is_some() {
-        // A question deleted meanwhile must not make Discord refuse the answer.
-        let reference = MessageReference::from(message).fail_if_not_exists(false);
+    if let Some(reference) = reference {
         builder = builder.reference_message(reference);
     }
     for attempt in 0..2 {
-        match message
-            .channel_id
-            .send_message(&ctx.http, builder.clone())
-            .await
-        {
+        match channel.send_message(&ctx.http, builder.clone()).await {
             Ok(_) => return,
             Err(error) if attempt == 0 && is_transient(&error) => {
                 debug!(%error, "Discord asked to retry a reply");
@@ -125,18 +249,23 @@ async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) {
 
 /// A 429 or a 5xx: worth one more try.
 fn is_transient(error: &serenity::Error) -> bool {
+    status_of(error).is_some_and(|status| status == 429 || status >= 500)
+}
+
+/// The HTTP status Discord refused a call with.
+fn status_of(error: &serenity::Error) -> Option<u16> {
     match error {
         serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
-            let status = response.status_code.as_u16();
-            status == 429 || status >= 500
+            Some(response.status_code.as_u16())
         }
-        _ => false,
+        _ => None,
     }
 }
 
 /// A click on one of the bot's buttons or menus. Answers go only to the clicker
 /// (ephemeral), so exploring topics does not flood the channel.
 pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentInteraction) {
+    let mut solved = false;
     let chosen = match (&click.data.kind, Action::parse(&click.data.custom_id)) {
         (ComponentInteractionDataKind::StringSelect { values }, Some(Action::Pick)) => {
             values.first().cloned().map(Action::Answer)
@@ -171,6 +300,7 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
             {
                 Card::text("You have already rated this answer. Thanks!")
             } else if up {
+                solved = in_watched_forum(bot, click);
                 Card::text("Thanks! Glad it helped.")
             } else {
                 Card::text("Thanks for telling me. The admins review answers that miss.")
@@ -185,11 +315,99 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
         bump(&bot.recorder.stats.failed_sends);
         warn!(%error, "could not answer a click");
     }
+    if solved {
+        mark_solved(ctx, bot, click).await;
+    }
+}
+
+/// Whether `click` happened in a post of a watched forum whose admins named a solved tag.
+fn in_watched_forum(bot: &Bot, click: &ComponentInteraction) -> bool {
+    let discord = &bot.settings.discord;
+    let parent = click.channel.as_ref().and_then(|channel| channel.parent_id);
+    discord.solved_tag.is_some() && parent.is_some_and(|p| discord.forum_channels.contains(&p))
+}
+
+/// Most tags Discord lets a forum post carry.
+const MAX_APPLIED_TAGS: usize = 5;
+
+/// Applies the solved tag to the forum post `click` (a 👍) happened in, when the clicker
+/// opened the post. Discord is asked who did (nothing about the post's members is kept),
+/// and decides whether the bot may manage the thread: without Manage Threads the vote
+/// stays recorded and the post untagged.
+async fn mark_solved(ctx: &Context, bot: &Bot, click: &ComponentInteraction) {
+    let Some(name) = &bot.settings.discord.solved_tag else {
+        return;
+    };
+    let post = match click.channel_id.to_channel(&ctx.http).await {
+        Ok(serenity::Channel::Guild(post)) => post,
+        Ok(_) => return,
+        Err(error) => {
+            warn!(%error, "could not read the forum post to mark it solved");
+            return;
+        }
+    };
+    if post.owner_id != Some(click.user.id) {
+        debug!(post = %post.id, "a 👍 from someone other than the post's author: no tag");
+        return;
+    }
+    let Some(forum) = post.parent_id else {
+        return;
+    };
+    let tag = match forum.to_channel(&ctx.http).await {
+        Ok(serenity::Channel::Guild(forum)) => forum
+            .available_tags
+            .into_iter()
+            .find(|tag| tag.name.to_lowercase() == name.to_lowercase()),
+        Ok(_) => None,
+        Err(error) => {
+            warn!(%error, "could not read the forum's tags to mark a post solved");
+            return;
+        }
+    };
+    let Some(tag) = tag else {
+        warn!(%forum, tag = %name, "the forum has no tag named as discord.solved_tag");
+        return;
+    };
+    if post.applied_tags.contains(&tag.id) {
+        return;
+    }
+    if post.applied_tags.len() >= MAX_APPLIED_TAGS {
+        info!(post = %post.id, "the post already carries as many tags as Discord allows");
+        return;
+    }
+    let mut tags = post.applied_tags.clone();
+    tags.push(tag.id);
+    let edit = EditThread::new().applied_tags(tags);
+    match post.id.edit_thread(&ctx.http, edit).await {
+        Ok(_) => {
+            bump(&bot.recorder.stats.posts_solved);
+            debug!(post = %post.id, "marked a forum post solved");
+        }
+        Err(error) if status_of(&error) == Some(403) => info!(
+            post = %post.id,
+            "the bot may not manage threads here: the vote is recorded, the post is not tagged"
+        ),
+        Err(error) => warn!(%error, "could not tag a forum post solved"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_is_named_after_its_question_within_discord_s_length() {
+        assert_eq!(thread_name("  how do I\n start?  "), "how do I start?");
+        assert_eq!(thread_name(" \n "), "Question");
+        let long = "é".repeat(150);
+        let name = thread_name(&long);
+        assert_eq!(name.chars().count(), THREAD_NAME_CHARS);
+        assert!(name.ends_with('…'));
+        assert_eq!(
+            post_question(" Degree? ", " Do I need one?\n"),
+            "Degree?\nDo I need one?"
+        );
+    }
 
     #[test]
     fn both_mention_forms_are_stripped() {

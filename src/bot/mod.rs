@@ -15,6 +15,7 @@ mod manage;
 pub mod present;
 mod recorder;
 mod state;
+mod threads;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,13 +32,14 @@ use crate::admin::watch::Change;
 use crate::config::{Secret, Settings};
 pub use state::Bot;
 
-/// The gateway intents the bot asks for: messages in servers and DMs (their content arrives
-/// for mentions and DMs without privileges); the privileged Message Content intent only
-/// when `answer_channels` needs it.
+/// The gateway intents the bot asks for: servers (and their threads), messages in servers
+/// and DMs (their content arrives for mentions and DMs without privileges); the privileged
+/// Message Content intent only when `answer_channels` or `forum_channels` needs it.
 pub fn gateway_intents(settings: &Settings) -> GatewayIntents {
     let mut intents =
         GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
-    if !settings.discord.answer_channels.is_empty() {
+    let discord = &settings.discord;
+    if !discord.answer_channels.is_empty() || !discord.forum_channels.is_empty() {
         intents |= GatewayIntents::MESSAGE_CONTENT;
     }
     intents
@@ -200,7 +202,8 @@ pub async fn run(
         serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents) => {
             anyhow::anyhow!(
                 "Discord refused the Message Content intent: enable it for the bot in the \
-                 Developer Portal, or leave discord.answer_channels empty"
+                 Developer Portal, or leave discord.answer_channels and discord.forum_channels \
+                 empty"
             )
         }
         other => anyhow::Error::new(other).context("the Discord connection failed"),
@@ -329,6 +332,7 @@ async fn on_event(
 ) {
     match event {
         FullEvent::Message { new_message } => events::on_message(ctx, bot, me, new_message).await,
+        FullEvent::ThreadCreate { thread } => events::on_thread(ctx, bot, me, thread).await,
         FullEvent::InteractionCreate {
             interaction: Interaction::Component(click),
         } => events::on_component(ctx, bot, click).await,

@@ -10,12 +10,12 @@ use std::sync::Mutex;
 
 use super::answer::Asked;
 use crate::admin::reload::Served;
-use crate::admin::store::{now_ms, Outcome, QuestionRecord, Record, VoteRecord, Writer};
+use crate::admin::store::{now_ms, Outcome, QuestionRecord, Record, Source, VoteRecord, Writer};
 use crate::engine::Reply;
 
 /// Counters since start. `questions` is the sum of answers, clarifications, fallbacks,
-/// declines and unconfident (an unmentioned channel message left alone); throttled questions are counted
-/// apart, in `throttled` only.
+/// declines and unconfident (an unmentioned message or forum post left alone); throttled
+/// questions are counted apart, in `throttled` only.
 #[derive(Debug, Default)]
 pub struct Stats {
     pub questions: AtomicU64,
@@ -31,6 +31,8 @@ pub struct Stats {
     pub refused_reloads: AtomicU64,
     pub votes_up: AtomicU64,
     pub votes_down: AtomicU64,
+    /// Forum posts the bot tagged solved on their author's 👍.
+    pub posts_solved: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -82,7 +84,9 @@ impl Recorder {
     }
 
     /// Numbers and counts a question and hands it to the store (never blocks); returns its
-    /// number. A message left alone ([`Outcome::Unconfident`]) is counted, not stored.
+    /// number. A message left alone ([`Outcome::Unconfident`]) is counted, and stored only
+    /// when it opened a forum post: what the forum asks belongs in the unanswered queue,
+    /// channel chatter does not.
     pub fn question(&self, asked: Asked, served: &Served, reply: &Reply, outcome: Outcome) -> u64 {
         let id = self.number();
         bump(&self.stats.questions);
@@ -96,7 +100,7 @@ impl Recorder {
         if let Some(writer) = self
             .writer
             .as_ref()
-            .filter(|_| outcome != Outcome::Unconfident)
+            .filter(|_| outcome != Outcome::Unconfident || asked.source() == Source::Forum)
         {
             writer.send(Record::Question(QuestionRecord {
                 id,

@@ -15,6 +15,7 @@ use super::answer::Asked;
 use super::cooldown::Cooldown;
 use super::manage::Triage;
 use super::recorder::{bump, Recorder};
+use super::threads::Threads;
 use crate::admin::reload::{Refusal, Reloaded, Reloader, Served};
 use crate::admin::store::Writer;
 use crate::config::Settings;
@@ -47,6 +48,8 @@ pub struct Discord {
     salt: RandomState,
     /// When a message is read as a follow-up.
     pub follow_ups: FollowUpRule,
+    /// The forum posts and threads the bot follows.
+    pub threads: Threads,
 }
 
 impl Discord {
@@ -66,6 +69,7 @@ impl Discord {
             )),
             salt: RandomState::new(),
             follow_ups: settings.conversation.rule(),
+            threads: Threads::default(),
         }
     }
 
@@ -73,6 +77,24 @@ impl Discord {
     /// DMs (and commands used there) make one conversation.
     pub fn conversation_key(&self, user: serenity::UserId, asked: Asked) -> u64 {
         self.salt.hash_one((user.get(), asked.channel()))
+    }
+
+    /// Moves `user`'s conversation from where it was `asked` to `thread`, where the bot has
+    /// just answered it.
+    pub fn carry_conversation(
+        &self,
+        user: serenity::UserId,
+        asked: Asked,
+        thread: serenity::ChannelId,
+    ) {
+        let from = self.conversation_key(user, asked);
+        let to = self.conversation_key(user, asked.moved_to(thread));
+        let now = Instant::now();
+        let mut conversations = self.conversations();
+        if let Some(turn) = conversations.last(from, now) {
+            conversations.forget(from);
+            conversations.remember(to, turn, now);
+        }
     }
 
     pub fn conversations(&self) -> MutexGuard<'_, Memory> {

@@ -80,6 +80,13 @@ pub struct DiscordSettings {
     pub api_base: Url,
     /// Channels whose plain messages are answered without a mention.
     pub answer_channels: Vec<ChannelId>,
+    /// Forum channels whose new posts are answered in the post when the bot is sure.
+    pub forum_channels: Vec<ChannelId>,
+    /// The name of the forum tag a post's author applies with 👍 on the bot's answer;
+    /// `None` (`solved_tag = ""`): votes only.
+    pub solved_tag: Option<String>,
+    /// Answer `answer_channels` messages in a thread started from the question.
+    pub reply_in_thread: bool,
     /// A guild to register the slash commands in at once; `None` (`dev_guild = 0`): globally.
     pub dev_guild: Option<GuildId>,
     /// A channel for messages to the server's admins; `None` (`admin_channel = 0`): none.
@@ -99,6 +106,9 @@ pub struct DiscordSettings {
     /// `CAREERBOT_DISCORD__TOKEN`); a config file that sets it is refused.
     pub token: Option<Secret>,
 }
+/// The longest name Discord gives a forum tag.
+const MAX_TAG_CHARS: usize = 20;
+
 /// The environment variable the bot token comes from.
 pub const TOKEN_VARIABLE: &str = "DISCORD_TOKEN";
 
@@ -296,15 +306,21 @@ impl Settings {
             admin,
             log,
         } = raw;
-        let answer_channels: Option<Vec<ChannelId>> = discord
-            .answer_channels
-            .iter()
-            .map(|&id| NonZeroU64::new(id).map(ChannelId::from))
-            .collect();
+        let channels = |key: &str, ids: &[u64], layers: &mut Layers| {
+            let channels: Option<Vec<ChannelId>> = ids
+                .iter()
+                .map(|&id| NonZeroU64::new(id).map(ChannelId::from))
+                .collect();
+            layers.ensure(key, channels.is_some(), "0 is not a channel id");
+            channels
+        };
+        let answer_channels = channels("discord.answer_channels", &discord.answer_channels, layers);
+        let forum_channels = channels("discord.forum_channels", &discord.forum_channels, layers);
+        let solved_tag = discord.solved_tag.trim().to_owned();
         layers.ensure(
-            "discord.answer_channels",
-            answer_channels.is_some(),
-            "0 is not a channel id",
+            "discord.solved_tag",
+            solved_tag.chars().count() <= MAX_TAG_CHARS,
+            "a forum tag's name has at most 20 characters",
         );
         let api_base = Url::parse(&discord.api_base)
             .ok()
@@ -324,6 +340,9 @@ impl Settings {
             discord: DiscordSettings {
                 api_base: api_base?,
                 answer_channels: answer_channels?,
+                forum_channels: forum_channels?,
+                solved_tag: (!solved_tag.is_empty()).then_some(solved_tag),
+                reply_in_thread: discord.reply_in_thread,
                 dev_guild: NonZeroU64::new(discord.dev_guild).map(GuildId::from),
                 admin_channel: NonZeroU64::new(discord.admin_channel).map(ChannelId::from),
                 channel_min_confidence: discord.channel_min_confidence,
@@ -599,7 +618,7 @@ mod tests {
                 ranges::Range::Number(low, high) => [format!("{low:?}"), format!("{high:?}")],
             };
             for end in ends {
-                let value = if key.ends_with("answer_channels") {
+                let value = if key.ends_with("_channels") {
                     format!("[{end}]")
                 } else {
                     end
@@ -641,6 +660,35 @@ mod tests {
         let env = [("CAREERBOT_DISCORD__ANSWER_CHANNELS", "1,0")];
         let (keys, _) = problems(None, &env);
         assert_eq!(keys[0].0, "discord.answer_channels");
+    }
+
+    #[test]
+    fn forums_come_from_the_file_or_the_environment_and_a_tag_name_is_discord_s_length() {
+        let file = "[discord]\nforum_channels = [9]\nsolved_tag = \" Solved \"\n";
+        let discord = load(Some(file), &[]).0.unwrap().discord;
+        assert_eq!(discord.forum_channels, [ChannelId::new(9)]);
+        assert_eq!(discord.solved_tag.as_deref(), Some("Solved"));
+        assert!(!discord.reply_in_thread);
+        let env = [
+            ("CAREERBOT_DISCORD__FORUM_CHANNELS", "4, 5"),
+            ("CAREERBOT_DISCORD__SOLVED_TAG", ""),
+            ("CAREERBOT_DISCORD__REPLY_IN_THREAD", "true"),
+        ];
+        let discord = load(Some(file), &env).0.unwrap().discord;
+        assert_eq!(
+            discord.forum_channels,
+            [ChannelId::new(4), ChannelId::new(5)]
+        );
+        assert_eq!(discord.solved_tag, None);
+        assert!(discord.reply_in_thread);
+        for (key, value) in [
+            ("forum_channels", "[0]"),
+            ("solved_tag", "\"twenty-one characters\""),
+        ] {
+            let file = format!("[discord]\n{key} = {value}\n");
+            let (keys, _) = problems(Some(&file), &[]);
+            assert_eq!(keys[0].0, format!("discord.{key}"), "{file}");
+        }
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub const RANGES: &[(&str, Range)] = &[
     ("conversation.standalone_confidence", SHARE),
     ("conversation.two_questions_confidence", SHARE),
     ("discord.answer_channels", Range::Whole(1, i64::MAX)),
+    ("discord.forum_channels", Range::Whole(1, i64::MAX)),
     ("discord.dev_guild", ID),
     ("discord.admin_channel", ID),
     ("discord.channel_min_confidence", SHARE),

@@ -78,6 +78,9 @@ pub struct RawSettings {
 pub struct RawDiscord {
     pub api_base: String,
     pub answer_channels: Vec<u64>,
+    pub forum_channels: Vec<u64>,
+    pub solved_tag: String,
+    pub reply_in_thread: bool,
     pub dev_guild: u64,
     pub admin_channel: u64,
     pub channel_min_confidence: f32,
@@ -308,7 +311,7 @@ fn place(text: &str, item: &Item) -> (usize, usize) {
 }
 
 /// An environment variable's text as a value of the default's type; a list is
-/// comma-separated numbers (`discord.answer_channels`, the only list). A number is read as
+/// comma-separated numbers (`discord.answer_channels`, `discord.forum_channels`). A number is read as
 /// any number, whole or not, so its key's range can say what it takes ("1.9" for a count).
 fn parse_as(default: &Item, text: &str) -> Result<Item, String> {
     let value: Value = match default {

@@ -31,6 +31,10 @@
 //! user are what poise computes from the cache and from `GET /guilds/.../members/...`.
 //! Channels other than [`CHANNEL_ID`] exist as soon as they are named (a message in them, a
 //! request to them): guild text channels of [`GUILD_ID`], or DM channels for [`Msg::dm`].
+//! Forum channels (type 15, with tags) come from [`Emulator::forum`], their posts (public
+//! threads, type 11, each a THREAD_CREATE and its first message) from
+//! [`Emulator::forum_post`], threads in text channels from [`Emulator::thread`] or from the
+//! bot starting one; a message in a thread is a [`Msg::guild`] with the thread's id.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -48,8 +52,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use serenity::model::application::{Command, CurrentApplicationInfo, Interaction};
-use serenity::model::channel::{Channel, Message};
-use serenity::model::event::{Event, GatewayEvent, GuildCreateEvent, GuildRoleCreateEvent};
+use serenity::model::channel::{Channel, ChannelType, GuildChannel, Message};
+use serenity::model::event::{
+    Event, GatewayEvent, GuildCreateEvent, GuildRoleCreateEvent, ThreadCreateEvent,
+};
 use serenity::model::gateway::{BotGateway, Gateway, Ready};
 use serenity::model::guild::{Member, PartialGuild, Role};
 use serenity::model::permissions::Permissions;
@@ -92,8 +98,13 @@ pub const DEFAULT_MEMBER_PERMISSIONS: u64 = Permissions::VIEW_CHANNEL.bits()
     | Permissions::USE_EXTERNAL_EMOJIS.bits()
     | Permissions::USE_APPLICATION_COMMANDS.bits()
     | Permissions::SEND_MESSAGES_IN_THREADS.bits();
-/// The bot's permissions in the guild (its role) and interactions' `app_permissions`.
-pub const BOT_PERMISSIONS: u64 = DEFAULT_MEMBER_PERMISSIONS;
+/// The bot's permissions in the guild (its role) and interactions' `app_permissions`: a
+/// member's, and starting and managing threads (see [`Emulator::deny_bot`]).
+pub const BOT_PERMISSIONS: u64 = DEFAULT_MEMBER_PERMISSIONS
+    | Permissions::CREATE_PUBLIC_THREADS.bits()
+    | Permissions::MANAGE_THREADS.bits();
+/// The most tags a forum post may carry.
+const MAX_APPLIED_TAGS: usize = 5;
 
 /// How long `message()` and friends wait for a connection that has received READY or RESUMED.
 /// Longer than serenity's 5 s pause between two IDENTIFYs, so a re-identify is waited for.
@@ -266,6 +277,22 @@ struct World {
     interactions: HashMap<String, Itx>,
     /// Registered commands by scope (None: global).
     commands: HashMap<Option<u64>, Vec<Value>>,
+    /// Forum channels (type 15): their tags, as (id, name).
+    forums: HashMap<u64, Vec<(u64, String)>>,
+    /// Public threads (type 11), in forums and text channels.
+    threads: HashMap<u64, ThreadInfo>,
+    /// Permissions the bot lacks, whatever its role says (see [`Emulator::deny_bot`]).
+    bot_denied: u64,
+}
+
+/// A public thread: a forum post, or a thread started in a text channel.
+#[derive(Clone)]
+struct ThreadInfo {
+    parent: u64,
+    owner: u64,
+    name: String,
+    /// Applied forum tags (ids).
+    tags: Vec<u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -366,7 +393,60 @@ fn guild_channel_json(id: u64, guild: u64) -> Value {
     })
 }
 
+fn thread_json(id: u64, thread: &ThreadInfo) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 11,
+        "guild_id": GUILD_ID.to_string(),
+        "parent_id": thread.parent.to_string(),
+        "owner_id": thread.owner.to_string(),
+        "name": thread.name,
+        "last_message_id": null,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "total_message_sent": 0,
+        "thread_metadata": {
+            "archived": false,
+            "auto_archive_duration": 4320,
+            "archive_timestamp": now(),
+            "locked": false,
+            "create_timestamp": now(),
+        },
+        "applied_tags": thread.tags.iter().map(u64::to_string).collect::<Vec<_>>(),
+        "flags": 0,
+    })
+}
+
+fn forum_json(id: u64, tags: &[(u64, String)]) -> Value {
+    let mut forum = guild_channel_json(id, GUILD_ID);
+    merge_into(
+        &mut forum,
+        &json!({
+            "type": 15,
+            "name": format!("forum-{id}"),
+            "available_tags": tags.iter().map(|(tag, name)| json!({
+                "id": tag.to_string(),
+                "name": name,
+                "moderated": false,
+                "emoji_id": null,
+                "emoji_name": null,
+            })).collect::<Vec<_>>(),
+            "default_reaction_emoji": null,
+            "default_thread_rate_limit_per_user": 0,
+            "default_sort_order": null,
+            "default_forum_layout": 0,
+        }),
+    );
+    forum
+}
+
 impl World {
+    /// The bot's permissions: its role's, less what a test denied it.
+    fn bot_may(&self, permissions: u64) -> bool {
+        BOT_PERMISSIONS & !self.bot_denied & permissions == permissions
+    }
+
     fn channel(&mut self, id: u64) -> ChannelInfo {
         *self.channels.entry(id).or_insert(ChannelInfo {
             guild: Some(GUILD_ID),
@@ -375,6 +455,12 @@ impl World {
     }
 
     fn channel_json(&mut self, id: u64) -> Value {
+        if let Some(thread) = self.threads.get(&id) {
+            return thread_json(id, thread);
+        }
+        if let Some(tags) = self.forums.get(&id) {
+            return forum_json(id, tags);
+        }
         match self.channel(id) {
             ChannelInfo { guild: Some(g), .. } => guild_channel_json(id, g),
             ChannelInfo { recipient, .. } => json!({
@@ -498,8 +584,11 @@ impl World {
         let channels: Vec<Value> = self
             .channels
             .iter()
-            .filter(|(_, c)| c.guild == Some(GUILD_ID))
-            .map(|(id, _)| guild_channel_json(*id, GUILD_ID))
+            .filter(|(id, c)| c.guild == Some(GUILD_ID) && !self.threads.contains_key(id))
+            .map(|(id, _)| match self.forums.get(id) {
+                Some(tags) => forum_json(*id, tags),
+                None => guild_channel_json(*id, GUILD_ID),
+            })
             .collect();
         let extra = json!({
             "joined_at": now(),
@@ -548,6 +637,13 @@ fn validate_dispatch(t: &str, d: &Value) -> Result<(), String> {
         "INTERACTION_CREATE" => as_type::<Interaction>(d),
         "GUILD_CREATE" => as_type::<GuildCreateEvent>(d),
         "GUILD_ROLE_CREATE" => as_type::<GuildRoleCreateEvent>(d),
+        "THREAD_CREATE" => as_type::<ThreadCreateEvent>(d).and_then(|()| {
+            let thread: GuildChannel =
+                serde_json::from_value(d.clone()).map_err(|e| e.to_string())?;
+            (thread.kind == ChannelType::PublicThread && thread.parent_id.is_some())
+                .then_some(())
+                .ok_or_else(|| "not a public thread with a parent".to_owned())
+        }),
         _ => Ok(()),
     };
     specific.map_err(|e| format!("{t} payload does not deserialize: {e}\n{d}"))?;
@@ -689,6 +785,136 @@ impl Emulator {
     /// Sends a MESSAGE_CREATE (validated unless turned off) and returns the message id.
     pub async fn message(&self, m: Msg) -> u64 {
         let id = self.new_id();
+        self.message_with_id(m, id).await;
+        id
+    }
+
+    /// Denies the bot `permissions` from now on, whatever its role says: the REST calls that
+    /// need them answer 403 with code 50013, as Discord does (Send Messages in Threads to
+    /// post in a thread, Create Public Threads to start one, Manage Threads to tag a post).
+    pub fn deny_bot(&self, permissions: u64) {
+        lock(&self.inner.world).bot_denied |= permissions;
+    }
+
+    /// Makes `id` a forum channel (type 15) of [`GUILD_ID`] offering `tags`.
+    pub fn forum(&self, id: u64, tags: &[&str]) {
+        let tags = tags
+            .iter()
+            .map(|name| (self.new_id(), (*name).to_owned()))
+            .collect();
+        let mut world = lock(&self.inner.world);
+        world.forums.insert(id, tags);
+        world.channel(id);
+    }
+
+    /// `author` opens a post titled `title` in `forum`, as Discord announces it: a
+    /// THREAD_CREATE for the post (a public thread owned by `author`), then the MESSAGE_CREATE
+    /// of its first message `content`, whose id is the thread's. Returns the thread id.
+    pub async fn forum_post(&self, forum: u64, author: u64, title: &str, content: &str) -> u64 {
+        self.post(forum, author, title, content, false).await
+    }
+
+    /// [`Emulator::forum_post`] with the first message sent before the THREAD_CREATE: serenity
+    /// handles events in tasks of their own, so a bot may see them in this order too.
+    pub async fn forum_post_message_first(
+        &self,
+        forum: u64,
+        author: u64,
+        title: &str,
+        content: &str,
+    ) -> u64 {
+        self.post(forum, author, title, content, true).await
+    }
+
+    async fn post(&self, forum: u64, author: u64, title: &str, content: &str, first: bool) -> u64 {
+        assert!(
+            lock(&self.inner.world).forums.contains_key(&forum),
+            "emulator: {forum} is not a forum"
+        );
+        let thread = self.open_thread(forum, author, title);
+        let d = thread_json(thread, &lock(&self.inner.world).threads[&thread]);
+        let message = Msg::guild(thread, author, content);
+        if first {
+            self.message_with_id(message, thread).await;
+            self.send_checked("THREAD_CREATE", &d).await;
+        } else {
+            self.send_checked("THREAD_CREATE", &d).await;
+            self.message_with_id(message, thread).await;
+        }
+        thread
+    }
+
+    /// `author` starts a public thread named `name` in the text channel `parent` and Discord
+    /// announces it (THREAD_CREATE); messages in it are [`Msg::guild`] with its id.
+    pub async fn thread(&self, parent: u64, author: u64, name: &str) -> u64 {
+        let thread = self.open_thread(parent, author, name);
+        let d = thread_json(thread, &lock(&self.inner.world).threads[&thread]);
+        self.send_checked("THREAD_CREATE", &d).await;
+        thread
+    }
+
+    fn open_thread(&self, parent: u64, owner: u64, name: &str) -> u64 {
+        let thread = self.new_id();
+        let mut world = lock(&self.inner.world);
+        world.channel(parent);
+        world.channel(thread);
+        let info = ThreadInfo {
+            parent,
+            owner,
+            name: name.to_owned(),
+            tags: Vec::new(),
+        };
+        world.threads.insert(thread, info);
+        thread
+    }
+
+    /// The names of the tags applied to the forum post `thread`.
+    pub fn applied_tags(&self, thread: u64) -> Vec<String> {
+        let world = lock(&self.inner.world);
+        let Some(info) = world.threads.get(&thread) else {
+            return Vec::new();
+        };
+        let forum = world.forums.get(&info.parent).cloned().unwrap_or_default();
+        info.tags
+            .iter()
+            .filter_map(|tag| forum.iter().find(|(id, _)| id == tag))
+            .map(|(_, name)| name.clone())
+            .collect()
+    }
+
+    /// The threads started from a message: (thread, parent channel, name), oldest first.
+    pub fn threads_started_by_bot(&self) -> Vec<(u64, u64, String)> {
+        let world = lock(&self.inner.world);
+        let mut started: Vec<(u64, u64, String)> = world
+            .threads
+            .iter()
+            .filter(|(_, t)| t.owner == BOT_ID)
+            .map(|(id, t)| (*id, t.parent, t.name.clone()))
+            .collect();
+        started.sort();
+        started
+    }
+
+    /// Moves an interaction built here into `channel` (a thread, a forum post): its
+    /// `channel_id`, its partial `channel` (type, parent) and the message it was made on.
+    pub fn in_channel(&self, mut i: serde_json::Value, channel: u64) -> serde_json::Value {
+        let mut world = lock(&self.inner.world);
+        let full = world.channel_json(channel);
+        drop(world);
+        i["channel_id"] = json!(channel.to_string());
+        for key in ["id", "type", "name", "parent_id"] {
+            i["channel"][key] = full[key].clone();
+        }
+        if let Some(metadata) = full.get("thread_metadata") {
+            i["channel"]["thread_metadata"] = metadata.clone();
+        }
+        if i["message"].is_object() {
+            i["message"]["channel_id"] = json!(channel.to_string());
+        }
+        i
+    }
+
+    async fn message_with_id(&self, m: Msg, id: u64) {
         let d = {
             let mut world = lock(&self.inner.world);
             if let std::collections::hash_map::Entry::Vacant(slot) =
@@ -747,7 +973,6 @@ impl Emulator {
             d
         };
         self.send_checked("MESSAGE_CREATE", &d).await;
-        id
     }
 
     /// Sends an INTERACTION_CREATE with `i` as its `d` (validated unless turned off) and returns
@@ -1492,8 +1717,10 @@ impl Reply {
 /// | `GET /oauth2/applications/@me`, `GET /applications/@me` | the application, owner [`OWNER_ID`] |
 /// | `PUT`/`GET /applications/{app}(/guilds/{g})/commands`, `POST` one | registered commands |
 /// | `GET /guilds/{g}`, `.../roles`, `.../channels`, `.../members/{u}` | the emulated guild |
-/// | `GET /channels/{c}` | the channel |
-/// | `POST /channels/{c}/messages` | the new bot message (Discord's length/emptiness checks) |
+/// | `GET /channels/{c}` | the channel: text (0), forum (15) with its tags, public thread (11) |
+/// | `PATCH /channels/{thread}` | the thread, with `applied_tags` applied (Manage Threads) |
+/// | `POST /channels/{c}/messages/{m}/threads` | a new public thread from message `m` (Create Public Threads), announced with THREAD_CREATE |
+/// | `POST /channels/{c}/messages` | the new bot message (Discord's length/emptiness checks; Send Messages in Threads in a thread) |
 /// | `GET`/`PATCH`/`DELETE /channels/{c}/messages/{m}` | the bot's message |
 /// | `POST /channels/{c}/typing`, reactions | 204 |
 /// | `POST /interactions/{id}/{token}/callback` | 204 (400 code 40060 when answered twice; 404 code 10062 after 3 s, as Discord) |
@@ -2156,7 +2383,16 @@ fn channel_route(
             inner.check::<Channel>("Channel", &v);
             Reply::ok(v)
         }
+        ("PATCH", []) => edit_thread(inner, world, channel, body),
+        ("POST", ["messages", m, "threads"]) => match m.parse::<u64>() {
+            Ok(m) => start_thread(inner, world, channel, m, body),
+            Err(_) => Reply::error(404, 10008, "Unknown Message"),
+        },
         ("POST", ["messages"]) => {
+            let need = Permissions::SEND_MESSAGES_IN_THREADS.bits();
+            if world.threads.contains_key(&channel) && !world.bot_may(need) {
+                return Reply::error(403, 50013, "Missing Permissions");
+            }
             if let Some(bad) = check_message_body(body, true, files.len()) {
                 return bad;
             }
@@ -2211,6 +2447,94 @@ fn channel_route(
         }
         _ => Reply::not_found(),
     }
+}
+
+/// `PATCH /channels/{thread}`: only `applied_tags` of a forum post is applied (other fields
+/// are accepted and ignored). Tagging needs Manage Threads; the tags must be the forum's, at
+/// most [`MAX_APPLIED_TAGS`].
+fn edit_thread(
+    inner: &Arc<Inner>,
+    mut world: MutexGuard<'_, World>,
+    channel: u64,
+    body: &Value,
+) -> Reply {
+    let Some(thread) = world.threads.get(&channel).cloned() else {
+        return Reply::error(400, 50024, "Cannot execute action on this channel type");
+    };
+    if let Some(tags) = body.get("applied_tags") {
+        if !world.bot_may(Permissions::MANAGE_THREADS.bits()) {
+            return Reply::error(403, 50013, "Missing Permissions");
+        }
+        let Some(forum) = world.forums.get(&thread.parent) else {
+            return invalid_form("applied_tags", "BASE_TYPE_BAD", "Not a forum post");
+        };
+        let ids: Option<Vec<u64>> = tags
+            .as_array()
+            .map(|tags| tags.iter().map(id_of).collect::<Option<Vec<u64>>>())
+            .unwrap_or(None);
+        let Some(ids) = ids.filter(|ids| ids.iter().all(|id| forum.iter().any(|(t, _)| t == id)))
+        else {
+            return invalid_form("applied_tags", "BASE_TYPE_BAD", "Unknown tag");
+        };
+        if ids.len() > MAX_APPLIED_TAGS {
+            return invalid_form("applied_tags", "BASE_TYPE_MAX_LENGTH", "Too many tags");
+        }
+        world.threads.get_mut(&channel).expect("checked above").tags = ids;
+    }
+    let v = thread_json(channel, &world.threads[&channel]);
+    drop(world);
+    inner.check::<Channel>("Channel", &v);
+    Reply::ok(v)
+}
+
+/// `POST /channels/{c}/messages/{m}/threads`: the bot starts a public thread from message `m`
+/// (the thread's id is the message's); needs Create Public Threads and a `name` of 1 to 100
+/// characters; one thread per message. Discord then announces it with a THREAD_CREATE.
+fn start_thread(
+    inner: &Arc<Inner>,
+    mut world: MutexGuard<'_, World>,
+    channel: u64,
+    message: u64,
+    body: &Value,
+) -> Reply {
+    if !world.bot_may(Permissions::CREATE_PUBLIC_THREADS.bits()) {
+        return Reply::error(403, 50013, "Missing Permissions");
+    }
+    if world.threads.contains_key(&channel) || world.forums.contains_key(&channel) {
+        return Reply::error(400, 50024, "Cannot execute action on this channel type");
+    }
+    let name = body["name"].as_str().unwrap_or("");
+    if !(1..=100).contains(&name.chars().count()) {
+        return invalid_form(
+            "name",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 100 in length.",
+        );
+    }
+    if world.threads.contains_key(&message) {
+        return Reply::error(
+            400,
+            160_004,
+            "A thread has already been created for this message",
+        );
+    }
+    if body.get("type").is_some_and(|t| t.as_u64() != Some(11)) {
+        return invalid_form("type", "BASE_TYPE_CHOICES", "Only public threads here");
+    }
+    let info = ThreadInfo {
+        parent: channel,
+        owner: BOT_ID,
+        name: name.to_owned(),
+        tags: Vec::new(),
+    };
+    world.channel(message);
+    let v = thread_json(message, &info);
+    world.threads.insert(message, info);
+    drop(world);
+    inner.check::<Channel>("Channel", &v);
+    inner.check_dispatch("THREAD_CREATE", &v);
+    try_send_dispatch(inner, None, "THREAD_CREATE", &v.to_string());
+    Reply::ok(v)
 }
 
 /// How long Discord waits for an interaction's first response.
