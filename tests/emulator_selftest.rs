@@ -500,7 +500,7 @@ async fn forums_and_threads_decode_with_serenity() {
     assert_eq!(tagged.applied_tags, [solved]);
     assert_eq!(emu.applied_tags(post), ["Solved"]);
     // A thread started from a message: the message's id, once only.
-    let message = emu.new_id();
+    let message = emu.message(Msg::guild(CHANNEL_ID, USER_ID, "hi")).await;
     let started = ChannelId::new(CHANNEL_ID)
         .create_thread_from_message(&http, message, CreateThread::new("a question"))
         .await
@@ -520,6 +520,26 @@ async fn forums_and_threads_decode_with_serenity() {
         again.to_string().contains("already been created"),
         "{again}"
     );
+    let unknown = ChannelId::new(CHANNEL_ID)
+        .create_thread_from_message(&http, emu.new_id(), CreateThread::new("none"))
+        .await
+        .unwrap_err();
+    assert!(unknown.to_string().contains("Unknown Message"), "{unknown}");
+    // An archived post is tagged only together with reopening it.
+    emu.archive(post);
+    let refused = ChannelId::new(post)
+        .edit_thread(&http, EditThread::new().applied_tags([solved]))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("archived"), "{refused}");
+    let reopened = ChannelId::new(post)
+        .edit_thread(
+            &http,
+            EditThread::new().archived(false).applied_tags([solved]),
+        )
+        .await
+        .unwrap();
+    assert!(!reopened.thread_metadata.unwrap().archived);
     // What the bot may not do is refused as Discord does.
     emu.deny_bot(Permissions::MANAGE_THREADS.bits() | Permissions::SEND_MESSAGES_IN_THREADS.bits());
     let refused = ChannelId::new(post)

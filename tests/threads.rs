@@ -25,6 +25,7 @@ const WATCHED: u64 = CHANNEL_ID + 9;
 /// The Manage Threads and Create Public Threads permission bits.
 const MANAGE_THREADS: u64 = 1 << 34;
 const CREATE_PUBLIC_THREADS: u64 = 1 << 35;
+const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
 
 /// A post's body that adds nothing to its title.
 const BODY: &str = "Any advice is welcome, thanks in advance.";
@@ -90,9 +91,16 @@ async fn a_new_forum_post_is_answered_inside_it_whichever_event_comes_first() {
     for message_first in [false, true] {
         let before = bot.emulator.requests().len();
         let thread = if message_first {
-            bot.emulator
+            let thread = bot
+                .emulator
                 .forum_post_message_first(forum, USER_ID, &title, BODY)
-                .await
+                .await;
+            // The bot has seen the message, and kept it for the post.
+            let line = format!("message {thread} opens a post not announced yet");
+            let kept = wait_until_async(WAIT, || bot.log().contains(&line)).await;
+            assert!(kept, "{}", bot.log());
+            bot.emulator.announce(thread).await;
+            thread
         } else {
             bot.emulator.forum_post(forum, USER_ID, &title, BODY).await
         };
@@ -111,8 +119,22 @@ async fn a_new_forum_post_is_answered_inside_it_whichever_event_comes_first() {
         .filter(|r| r.method == "POST" && r.path.ends_with("/messages"))
         .collect();
     assert_eq!(sent.len(), 2, "{}", bot.calls());
+    // Discord announcing a post again changes nothing: its author's follow-up is still
+    // answered, and nothing is asked twice.
+    let thread = bot.emulator.forum_post(forum, USER_ID, &title, BODY).await;
+    bot.reply_in(thread, 0).await;
+    bot.emulator.announce(thread).await;
+    let line = format!("post {thread} seen in a watched forum");
+    let twice = wait_until_async(WAIT, || bot.log().matches(&line).count() == 2).await;
+    assert!(twice, "{}", bot.log());
+    let before = bot.emulator.requests().len();
+    bot.emulator
+        .message(Msg::guild(thread, USER_ID, title.clone()))
+        .await;
+    bot.reply_in(thread, before).await;
+    assert_eq!(posts_in(&bot.emulator.requests(), thread).len(), 2);
     let stats = bot.stats().await;
-    assert_eq!(stats["answers"], 2, "{stats:?}");
+    assert_eq!(stats["answers"], 4, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,14 +170,12 @@ async fn an_unsure_post_is_left_alone_and_queued_as_is_one_its_intent_s_own_bar_
         queued(),
         bot.log()
     );
-    let mut threads = Vec::new();
     for question in queued() {
         assert_eq!(question.source, Source::Forum);
         assert_eq!(question.decision, Outcome::Unconfident);
-        threads.push(question.channel.unwrap());
+        // The forum, not the post: a post's id names who opened it.
+        assert_eq!(question.channel, Some(forum));
     }
-    threads.sort();
-    assert_eq!(threads, [off_topic, stopped]);
     assert_eq!(
         bot.count(|r| r.method == "POST" && r.path.ends_with("/messages")),
         0,
@@ -171,11 +191,12 @@ async fn an_unsure_post_is_left_alone_and_queued_as_is_one_its_intent_s_own_bar_
         "{listing}\n{}",
         bot.log()
     );
-    assert_nothing_about_members(&db, &[USER_ID], off_topic);
+    assert_nothing_about_members(&db, &[USER_ID, off_topic, stopped], forum);
 }
 
-/// No id of `members` is anywhere in the database's files (the database and its
-/// write-ahead log), where the same scan finds `stored`, an id that is kept (a thread's).
+/// No id of `members` (and of their posts and threads, which name who opened them) is
+/// anywhere in the database's files (the database and its write-ahead log), where the same
+/// scan finds `stored`, an id that is kept (a forum's or channel's).
 fn assert_nothing_about_members(db: &Path, members: &[u64], stored: u64) {
     let mut bytes = std::fs::read(db).unwrap();
     bytes.extend(std::fs::read(careerbot::admin::store::sidecar(db, "-wal")).unwrap_or_default());
@@ -207,16 +228,19 @@ async fn the_author_s_thumbs_up_tags_the_post_solved_and_no_one_else_s_does() {
     let thread = bot.emulator.forum_post(forum, USER_ID, &title, BODY).await;
     let reply = bot.reply_in(thread, before).await;
     let up = up_vote(&reply.body);
+    // The post carries a tag of its own, and has gone quiet (archived) by the time of the 👍.
+    bot.emulator.tag(thread, "Career");
+    bot.emulator.archive(thread);
     // Someone else's 👍: thanked and counted, the post stays untagged.
     vote(&bot, &up, thread, OTHER).await;
     let logged = wait_until_async(WAIT, || bot.log().contains("someone other than")).await;
     assert!(logged, "{}", bot.log());
-    assert!(bot.emulator.applied_tags(thread).is_empty());
+    assert_eq!(bot.emulator.applied_tags(thread), ["Career"]);
     // The author's: the solved tag, added to what the post had.
     vote(&bot, &up, thread, USER_ID).await;
-    let tagged = wait_until_async(WAIT, || !bot.emulator.applied_tags(thread).is_empty()).await;
+    let tagged = wait_until_async(WAIT, || bot.emulator.applied_tags(thread).len() == 2).await;
     assert!(tagged, "{}\n{}", bot.calls(), bot.log());
-    assert_eq!(bot.emulator.applied_tags(thread), ["Solved"]);
+    assert_eq!(bot.emulator.applied_tags(thread), ["Career", "Solved"]);
     let counted = wait_until_async(WAIT, || bot.log().contains("marked a forum post solved")).await;
     assert!(counted, "{}", bot.log());
     // Without Manage Threads the vote is all there is.
@@ -243,7 +267,7 @@ async fn the_author_s_thumbs_up_tags_the_post_solved_and_no_one_else_s_does() {
         "{:?}",
         stored()
     );
-    assert_nothing_about_members(&db, &[USER_ID, OTHER], thread);
+    assert_nothing_about_members(&db, &[USER_ID, OTHER, thread, second], forum);
 }
 
 /// The 👍 button of a reply.
@@ -362,6 +386,39 @@ async fn reply_in_thread_answers_in_a_new_thread_and_the_asker_continues_there()
         .await;
     let in_channel = bot.reply_in(WATCHED, before).await;
     assert_eq!(in_channel.body["embeds"][0]["title"], search.title.as_str());
+    // Allowed to start a thread but not to write in one: the channel gets the answer.
+    bot.emulator.allow_bot(CREATE_PUBLIC_THREADS);
+    bot.emulator.deny_bot(SEND_MESSAGES_IN_THREADS);
+    let bot_threads = bot.emulator.threads_started_by_bot().len();
+    let before = bot.emulator.requests().len();
+    let later = bot
+        .emulator
+        .message(Msg::guild(WATCHED, USER_ID + 2, first))
+        .await;
+    let in_channel = bot.reply_in(WATCHED, before).await;
+    assert_eq!(in_channel.body["embeds"][0]["title"], search.title.as_str());
+    assert_eq!(
+        in_channel.body["message_reference"]["message_id"],
+        later.to_string()
+    );
+    assert_eq!(bot.emulator.threads_started_by_bot().len(), bot_threads + 1);
+    // Every question is stored under the channel, none under a thread.
+    let db = bot.database();
+    let stored = || {
+        Store::open_read_only(&db)
+            .and_then(|store| store.questions_since(0))
+            .unwrap_or_default()
+    };
+    assert!(
+        wait_until_async(WAIT, || stored().len() == 4).await,
+        "{:?}",
+        stored()
+    );
+    assert!(
+        stored().iter().all(|q| q.channel == Some(WATCHED)),
+        "{:?}",
+        stored()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,4 +444,13 @@ async fn a_mention_in_any_thread_is_answered_in_that_thread_and_nothing_else_is(
         bot.count(|r| r.method == "POST" && r.path.ends_with("/messages")),
         1
     );
+    // Stored under the channel the thread is in.
+    let db = bot.database();
+    let stored = || {
+        Store::open_read_only(&db)
+            .and_then(|store| store.questions_since(0))
+            .unwrap_or_default()
+    };
+    assert!(wait_until_async(WAIT, || stored().len() == 1).await);
+    assert_eq!(stored()[0].channel, Some(CHANNEL_ID));
 }

@@ -2,8 +2,9 @@
 //! `/ask`, a button or menu that answers a topic) goes reply → cooldown → number → record →
 //! card through [`Bot::answer`], so each rule is written once.
 //!
-//! The privacy rule that a DM's channel is never stored lives in [`Asked::new`], the only
-//! way to make an [`Asked`]: a channel is kept only together with a server.
+//! The privacy rules that a DM's channel is never stored, and a thread's only as the channel
+//! it is in, live in [`Asked`]: a channel is kept only together with a server, and a
+//! thread (whose id names who opened it) is stored as its parent.
 
 use std::time::Instant;
 
@@ -24,6 +25,8 @@ pub struct Asked {
     source: Source,
     guild: Option<GuildId>,
     channel: Option<ChannelId>,
+    /// When `channel` is a thread: the channel or forum it is in.
+    parent: Option<ChannelId>,
 }
 
 impl Asked {
@@ -34,14 +37,24 @@ impl Asked {
             source,
             guild,
             channel: guild.map(|_| channel),
+            parent: None,
+        }
+    }
+
+    /// The same, asked in a thread of `parent` (a channel or forum), if any.
+    pub fn in_thread_of(self, parent: Option<ChannelId>) -> Asked {
+        Asked {
+            parent: parent.filter(|_| self.guild.is_some()),
+            ..self
         }
     }
 
     /// The same question, as asked in `channel` of the same server (a thread the bot
     /// moved the conversation to).
-    pub fn moved_to(self, channel: ChannelId) -> Asked {
+    pub fn moved_to(self, thread: ChannelId) -> Asked {
         Asked {
-            channel: self.guild.map(|_| channel),
+            channel: self.guild.map(|_| thread),
+            parent: self.channel,
             ..self
         }
     }
@@ -54,8 +67,14 @@ impl Asked {
         self.guild.map(GuildId::get)
     }
 
-    /// The channel, only ever within a server.
+    /// The channel as stored: only ever within a server, and a thread's parent rather than
+    /// the thread.
     pub fn channel(&self) -> Option<u64> {
+        self.parent.or(self.channel).map(ChannelId::get)
+    }
+
+    /// Where the conversation happens: the channel or thread, only ever within a server.
+    pub fn place(&self) -> Option<u64> {
         self.channel.map(ChannelId::get)
     }
 }
@@ -138,6 +157,11 @@ impl Bot {
                 return Response::Silence;
             }
             if let Some(refused) = self.throttle(user, asked.source()) {
+                // A forum post is the forum's question, whoever is over the cooldown.
+                if let Some(post) = reply.as_ref().filter(|_| asked.source() == Source::Forum) {
+                    self.recorder
+                        .question(asked, &served, post, Outcome::Unconfident);
+                }
                 return refused;
             }
         }
@@ -289,5 +313,17 @@ mod tests {
         assert_eq!(slash_in_dm.channel(), None);
         let server = Asked::new(Source::Mention, Some(GuildId::new(3)), channel);
         assert_eq!((server.guild(), server.channel()), (Some(3), Some(7)));
+    }
+
+    #[test]
+    fn a_thread_is_stored_as_the_channel_it_is_in_and_talked_in_as_itself() {
+        let (forum, thread) = (ChannelId::new(7), ChannelId::new(8));
+        let guild = Some(GuildId::new(3));
+        let post = Asked::new(Source::Forum, guild, thread).in_thread_of(Some(forum));
+        assert_eq!((post.channel(), post.place()), (Some(7), Some(8)));
+        let moved = Asked::new(Source::Channel, guild, forum).moved_to(thread);
+        assert_eq!((moved.channel(), moved.place()), (Some(7), Some(8)));
+        let dm = Asked::new(Source::Dm, None, thread).in_thread_of(Some(forum));
+        assert_eq!((dm.channel(), dm.place()), (None, None));
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use poise::serenity_prelude::{
     self as serenity, ChannelId, ChannelType, ComponentInteraction, ComponentInteractionDataKind,
     Context, CreateInteractionResponse, CreateThread, EditThread, GuildChannel, Message,
-    MessageReference, RoleId, Timestamp, UserId,
+    MessageReference, RoleId, UserId,
 };
 use tracing::{debug, info, warn};
 
@@ -16,7 +16,7 @@ use super::answer::{Asked, Question, Response};
 use super::present::{Action, Card};
 use super::recorder::bump;
 use super::state::Bot;
-use super::threads::{Heard, NEW_POST_AGE};
+use super::threads::Heard;
 use crate::admin::store::Source;
 
 /// Answers a plain message when it is addressed to the bot (a mention or a DM), sits in one
@@ -41,19 +41,24 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
     } else {
         Source::Thread
     };
-    let (source, question) = if message.guild_id.is_none() {
-        (Source::Dm, question)
+    let (source, question, parent) = if message.guild_id.is_none() {
+        (Source::Dm, question, None)
     } else {
         let threads = &bot.discord.threads;
-        // A post's first message may come before the post: kept for it, when forums are
-        // watched at all.
-        let keep_early = !mentioned && !bot.settings.discord.forum_channels.is_empty();
-        match threads.heard(message, keep_early, Instant::now()) {
-            Heard::Post { title } if mentioned => {
-                (Source::Mention, post_question(&title, &question))
-            }
-            Heard::Post { title } => (Source::Forum, post_question(&title, &question)),
-            Heard::Opener => (addressed, question),
+        // A post's first message may come before the post, when forums are watched at all.
+        let forums = !bot.settings.discord.forum_channels.is_empty();
+        match threads.heard(message, forums, mentioned, Instant::now()) {
+            Heard::Post { title, parent } if mentioned => (
+                Source::Mention,
+                post_question(&title, &question),
+                Some(parent),
+            ),
+            Heard::Post { title, parent } => (
+                Source::Forum,
+                post_question(&title, &question),
+                Some(parent),
+            ),
+            Heard::Opener { parent } => (addressed, question, Some(parent)),
             Heard::Early => {
                 debug!(
                     "message {} opens a post not announced yet: kept",
@@ -61,8 +66,12 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
                 );
                 return;
             }
-            Heard::Humans | Heard::Elsewhere if mentioned => (Source::Mention, question),
-            Heard::Humans => {
+            Heard::Humans { parent } if mentioned => (Source::Mention, question, Some(parent)),
+            Heard::Elsewhere if mentioned => {
+                let parent = thread_parent(ctx, message);
+                (Source::Mention, question, parent)
+            }
+            Heard::Humans { .. } => {
                 debug!(
                     "no answer to message {}: the thread is the humans'",
                     message.id
@@ -75,34 +84,46 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
                     debug!("no answer to message {}: not addressed", message.id);
                     return;
                 }
-                (Source::Channel, question)
+                (Source::Channel, question, None)
             }
         }
     };
-    respond(ctx, bot, message, source, &question).await;
+    let asked = Asked::new(source, message.guild_id, message.channel_id).in_thread_of(parent);
+    respond(ctx, bot, message, asked, &question).await;
+}
+
+/// The channel or forum `message`'s channel is in, when that is a thread serenity's cache
+/// knows (a thread's id names who opened it, so it is not stored).
+fn thread_parent(ctx: &Context, message: &Message) -> Option<ChannelId> {
+    let guild = ctx.cache.guild(message.guild_id?)?;
+    let thread = guild.threads.iter().find(|t| t.id == message.channel_id)?;
+    thread.parent_id
 }
 
 /// A new post in a thread (serenity's ThreadCreate): in a watched forum, its first message
-/// is asked with its title, now if it came first, else when it comes.
+/// is asked with its title, now if it came first, else when it comes. A THREAD_CREATE that
+/// adds the bot to a thread (it carries the bot's membership) is no new post.
 pub async fn on_thread(ctx: &Context, bot: &Bot, me: UserId, thread: &GuildChannel) {
     let forums = &bot.settings.discord.forum_channels;
-    let watched = thread
-        .parent_id
-        .is_some_and(|forum| forums.contains(&forum));
-    let Some(opener) = thread.owner_id.filter(|opener| watched && *opener != me) else {
+    let Some(forum) = thread.parent_id.filter(|forum| forums.contains(forum)) else {
         return;
     };
-    let age = Timestamp::now().unix_timestamp() - thread.id.created_at().unix_timestamp();
-    if age > NEW_POST_AGE.as_secs() as i64 {
-        debug!(thread = %thread.id, "an old post: not a new question");
+    let Some(opener) = thread.owner_id.filter(|opener| *opener != me) else {
+        return;
+    };
+    if thread.member.is_some() {
+        debug!(thread = %thread.id, "added to a post: not a new question");
         return;
     }
+    debug!("post {} seen in a watched forum", thread.id);
     let threads = &bot.discord.threads;
-    if let Some(first) = threads.post_opened(thread.id, opener, &thread.name) {
+    if let Some(first) = threads.post_opened(thread.id, forum, opener, &thread.name) {
         // The first message came first: it was kept unanswered, and mentioned nobody.
         let question = strip_mention(&first.content, me, &[]);
         let question = post_question(&thread.name, &question);
-        respond(ctx, bot, &first, Source::Forum, &question).await;
+        let asked =
+            Asked::new(Source::Forum, first.guild_id, first.channel_id).in_thread_of(Some(forum));
+        respond(ctx, bot, &first, asked, &question).await;
     }
 }
 
@@ -111,10 +132,10 @@ fn post_question(title: &str, message: &str) -> String {
     format!("{}\n{}", title.trim(), message.trim())
 }
 
-/// Answers `message` (whose words, without mentions of the bot, are `question`), which
-/// reached the bot as `source`: in a thread started from it for `reply_in_thread`, else
-/// where it was asked.
-async fn respond(ctx: &Context, bot: &Bot, message: &Message, source: Source, question: &str) {
+/// Answers `message` (whose words, without mentions of the bot, are `question`), `asked` as
+/// it was: in a thread started from it for `reply_in_thread`, else where it was asked.
+async fn respond(ctx: &Context, bot: &Bot, message: &Message, asked: Asked, question: &str) {
+    let source = asked.source();
     if question.trim().is_empty() {
         // Without the Message Content intent, unaddressed messages arrive empty.
         if source.is_unprompted() {
@@ -125,22 +146,29 @@ async fn respond(ctx: &Context, bot: &Bot, message: &Message, source: Source, qu
         }
         return;
     }
-    let asked = Asked::new(source, message.guild_id, message.channel_id);
     match bot.answer(message.author.id, Question::Text(question), asked) {
         Response::Answer(card)
             if source == Source::Channel && bot.settings.discord.reply_in_thread =>
         {
-            match open_thread(ctx, message, question).await {
-                Some(thread) => {
-                    bot.discord.threads.started(thread, message.author.id);
-                    bot.discord
-                        .carry_conversation(message.author.id, asked, thread);
-                    send_to(ctx, bot, thread, None, card).await;
-                }
-                None => send(ctx, bot, message, card).await,
+            let Some(thread) = open_thread(ctx, message, question).await else {
+                send(ctx, bot, message, card).await;
+                return;
+            };
+            // Followed before the answer is out: the asker may write there at once.
+            let (user, there) = (message.author.id, asked.moved_to(thread));
+            bot.discord
+                .threads
+                .started(thread, message.channel_id, user);
+            bot.discord.move_conversation(user, asked, there);
+            if !send_to(ctx, bot, thread, None, card.clone()).await {
+                // Not allowed to write in threads, say: the channel still gets the answer.
+                bot.discord.move_conversation(user, there, asked);
+                send(ctx, bot, message, card).await;
             }
         }
-        Response::Answer(card) => send(ctx, bot, message, card).await,
+        Response::Answer(card) => {
+            send(ctx, bot, message, card).await;
+        }
         // The cooldown's notice: the last thing this message gets.
         Response::Notice(card) => {
             send(ctx, bot, message, card).await;
@@ -206,26 +234,28 @@ pub fn strip_mention(content: &str, me: UserId, roles: &[RoleId]) -> String {
 /// How long to wait before the one retry of a reply Discord refused with 429 or 5xx.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
-/// Sends `card` in reply to `message` (as a reply in servers, without pinging anyone).
-async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) {
+/// Sends `card` in reply to `message` (as a reply in servers, without pinging anyone);
+/// false when it could not be sent.
+async fn send(ctx: &Context, bot: &Bot, message: &Message, card: Card) -> bool {
     // A question deleted meanwhile must not make Discord refuse the answer.
     let reference = message
         .guild_id
         .map(|_| MessageReference::from(message).fail_if_not_exists(false));
-    send_to(ctx, bot, message.channel_id, reference, card).await;
+    send_to(ctx, bot, message.channel_id, reference, card).await
 }
 
 /// Sends `card` to `channel`, replying to `reference` if any; a refused or failed call is
-/// logged, retried once when Discord says to try later, and never stops the bot.
+/// logged, retried once when Discord says to try later, and never stops the bot. False when
+/// it was not sent.
 async fn send_to(
     ctx: &Context,
     bot: &Bot,
     channel: ChannelId,
     reference: Option<MessageReference>,
     card: Card,
-) {
+) -> bool {
     let Ok(_permit) = bot.discord.sending.acquire().await else {
-        return;
+        return false;
     };
     let mut builder = card.message();
     if let Some(reference) = reference {
@@ -233,7 +263,7 @@ async fn send_to(
     }
     for attempt in 0..2 {
         match channel.send_message(&ctx.http, builder.clone()).await {
-            Ok(_) => return,
+            Ok(_) => return true,
             Err(error) if attempt == 0 && is_transient(&error) => {
                 debug!(%error, "Discord asked to retry a reply");
                 tokio::time::sleep(RETRY_AFTER).await;
@@ -241,10 +271,11 @@ async fn send_to(
             Err(error) => {
                 bump(&bot.recorder.stats.failed_sends);
                 warn!(%error, "could not send a reply");
-                return;
+                return false;
             }
         }
     }
+    false
 }
 
 /// A 429 or a 5xx: worth one more try.
@@ -377,7 +408,12 @@ async fn mark_solved(ctx: &Context, bot: &Bot, click: &ComponentInteraction) {
     }
     let mut tags = post.applied_tags.clone();
     tags.push(tag.id);
-    let edit = EditThread::new().applied_tags(tags);
+    let mut edit = EditThread::new().applied_tags(tags);
+    // Discord refuses to tag an archived post: it is reopened with the tag, and archives
+    // itself again when quiet.
+    if post.thread_metadata.is_some_and(|m| m.archived) {
+        edit = edit.archived(false);
+    }
     match post.id.edit_thread(&ctx.http, edit).await {
         Ok(_) => {
             bump(&bot.recorder.stats.posts_solved);

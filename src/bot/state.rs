@@ -76,19 +76,16 @@ impl Discord {
     /// The conversation of `user` where `asked`: the channel (or thread) in a server; their
     /// DMs (and commands used there) make one conversation.
     pub fn conversation_key(&self, user: serenity::UserId, asked: Asked) -> u64 {
-        self.salt.hash_one((user.get(), asked.channel()))
+        self.salt.hash_one((user.get(), asked.place()))
     }
 
-    /// Moves `user`'s conversation from where it was `asked` to `thread`, where the bot has
-    /// just answered it.
-    pub fn carry_conversation(
-        &self,
-        user: serenity::UserId,
-        asked: Asked,
-        thread: serenity::ChannelId,
-    ) {
-        let from = self.conversation_key(user, asked);
-        let to = self.conversation_key(user, asked.moved_to(thread));
+    /// Moves `user`'s conversation from where it was asked (`from`) to `to`: a thread the
+    /// bot has just answered it in, or back.
+    pub fn move_conversation(&self, user: serenity::UserId, from: Asked, to: Asked) {
+        let (from, to) = (
+            self.conversation_key(user, from),
+            self.conversation_key(user, to),
+        );
         let now = Instant::now();
         let mut conversations = self.conversations();
         if let Some(turn) = conversations.last(from, now) {

@@ -10,7 +10,8 @@
 //! Discord announces a forum post twice: THREAD_CREATE (the post, with its title) and the
 //! MESSAGE_CREATE of its first message (whose id is the thread's). serenity handles events
 //! in tasks of their own, so the two may be seen in either order; the first message of a
-//! post not announced yet waits here ([`EARLY_KEPT`], at most [`EARLY_WAIT`]) for it.
+//! post not announced yet waits here ([`EARLY_KEPT`], at most [`EARLY_WAIT`]) for it, or,
+//! when it was answered at once (it mentioned the bot), a mark that it was.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
@@ -25,9 +26,6 @@ const FOLLOWED_KEPT: usize = 10_000;
 const EARLY_KEPT: usize = 256;
 /// How long a first message waits for its post's THREAD_CREATE.
 const EARLY_WAIT: Duration = Duration::from_secs(60);
-/// A THREAD_CREATE for a thread older than this is the bot joining an old post, not a new
-/// post (serenity's model does not carry Discord's `newly_created`).
-pub const NEW_POST_AGE: Duration = Duration::from_secs(120);
 
 /// What a message in a thread is, for the bot.
 #[derive(Debug)]
@@ -35,13 +33,13 @@ pub enum Heard {
     /// Not in a thread the bot follows (or not in a thread at all).
     Elsewhere,
     /// The first message of a new post in a watched forum: asked with the post's title.
-    Post { title: String },
+    Post { title: String, parent: ChannelId },
     /// The first message of a post not announced yet: kept, and answered when the post is.
     Early,
-    /// The opener of a followed thread, which nobody else has joined.
-    Opener,
-    /// Someone else has spoken in the thread: it is left to the humans.
-    Humans,
+    /// The opener of a followed thread (in `parent`), which nobody else has joined.
+    Opener { parent: ChannelId },
+    /// Someone else has spoken in the followed thread (in `parent`): it is the humans'.
+    Humans { parent: ChannelId },
 }
 
 /// The followed threads.
@@ -55,12 +53,15 @@ struct State {
     followed: HashMap<ChannelId, Followed>,
     /// Followed threads, oldest first (may hold threads forgotten since).
     order: VecDeque<ChannelId>,
-    /// First messages seen before their post, with when they came.
-    early: HashMap<ChannelId, (Message, Instant)>,
+    /// First messages seen before their post, with when they came: kept to be asked, or
+    /// `None` when one was answered at once.
+    early: HashMap<ChannelId, (Option<Message>, Instant)>,
     early_order: VecDeque<ChannelId>,
 }
 
 struct Followed {
+    /// The channel or forum the thread is in.
+    parent: ChannelId,
     /// The salted hash of whoever opened the thread.
     opener: u64,
     /// A post's title until its first message has been asked; `None` after.
@@ -87,17 +88,30 @@ impl Threads {
         self.salt.hash_one(user.get())
     }
 
-    /// A new post in a watched forum: `thread`, opened by `opener`, titled `title`. Returns
-    /// its first message when that came first, to be asked now; otherwise the post waits for
-    /// it.
-    pub fn post_opened(&self, thread: ChannelId, opener: UserId, title: &str) -> Option<Message> {
+    /// A new post in the watched forum `parent`: `thread`, opened by `opener`, titled
+    /// `title`. Returns its first message when that came first unanswered, to be asked now;
+    /// otherwise the post waits for it. A post already followed (Discord announcing it
+    /// again) is left as it is.
+    pub fn post_opened(
+        &self,
+        thread: ChannelId,
+        parent: ChannelId,
+        opener: UserId,
+        title: &str,
+    ) -> Option<Message> {
         let opener = self.hash(opener);
         let mut state = self.state();
-        let early = state.early.remove(&thread).map(|(message, _)| message);
-        let waiting_title = early.is_none().then(|| title.to_owned());
+        if state.followed.contains_key(&thread) {
+            return None;
+        }
+        let (early, waiting_title) = match state.early.remove(&thread) {
+            Some((message, _)) => (message, None),
+            None => (None, Some(title.to_owned())),
+        };
         state.follow(
             thread,
             Followed {
+                parent,
                 opener,
                 waiting_title,
                 humans: false,
@@ -106,12 +120,13 @@ impl Threads {
         early
     }
 
-    /// A thread the bot started from `opener`'s question, to answer in.
-    pub fn started(&self, thread: ChannelId, opener: UserId) {
+    /// A thread the bot started in `parent` from `opener`'s question, to answer in.
+    pub fn started(&self, thread: ChannelId, parent: ChannelId, opener: UserId) {
         let opener = self.hash(opener);
         self.state().follow(
             thread,
             Followed {
+                parent,
                 opener,
                 waiting_title: None,
                 humans: false,
@@ -119,24 +134,28 @@ impl Threads {
         );
     }
 
-    /// What `message` (from a person, in a server) is to the bot. A thread's first message
-    /// (its id is the thread's) that comes before its post is kept as [`Heard::Early`]
-    /// when `keep_early`.
-    pub fn heard(&self, message: &Message, keep_early: bool, now: Instant) -> Heard {
+    /// What `message` (from a person, in a server) is to the bot, when forums are
+    /// `watched`. A thread's first message (its id is the thread's) that comes before its
+    /// post is kept as [`Heard::Early`], or, when it `mentioned` the bot (and is answered at
+    /// once), marked as answered.
+    pub fn heard(&self, message: &Message, watched: bool, mentioned: bool, now: Instant) -> Heard {
         let thread = message.channel_id;
         let author = self.hash(message.author.id);
         let first = message.id.get() == thread.get();
         let mut state = self.state();
         let Some(followed) = state.followed.get_mut(&thread) else {
-            if first && keep_early {
-                state.keep_early(message.clone(), now);
-                return Heard::Early;
+            if first && watched {
+                state.keep_early(thread, (!mentioned).then(|| message.clone()), now);
+                if !mentioned {
+                    return Heard::Early;
+                }
             }
             return Heard::Elsewhere;
         };
+        let parent = followed.parent;
         if first {
             return match followed.waiting_title.take() {
-                Some(title) => Heard::Post { title },
+                Some(title) => Heard::Post { title, parent },
                 None => Heard::Elsewhere,
             };
         }
@@ -144,9 +163,9 @@ impl Threads {
             followed.humans = true;
         }
         if followed.humans || followed.waiting_title.is_some() {
-            Heard::Humans
+            Heard::Humans { parent }
         } else {
-            Heard::Opener
+            Heard::Opener { parent }
         }
     }
 
@@ -171,7 +190,7 @@ impl State {
         }
     }
 
-    fn keep_early(&mut self, message: Message, now: Instant) {
+    fn keep_early(&mut self, thread: ChannelId, message: Option<Message>, now: Instant) {
         while let Some(oldest) = self.early_order.front() {
             let stale = self
                 .early
@@ -184,7 +203,6 @@ impl State {
             self.early_order.pop_front();
             self.early.remove(&oldest);
         }
-        let thread = message.channel_id;
         if self.early.insert(thread, (message, now)).is_none() {
             self.early_order.push_back(thread);
         }
@@ -195,6 +213,8 @@ impl State {
 mod tests {
     use super::*;
     use poise::serenity_prelude::MessageId;
+
+    const FORUM: ChannelId = ChannelId::new(99);
 
     fn message(thread: u64, id: u64, author: u64) -> Message {
         let mut message = Message::default();
@@ -210,9 +230,19 @@ mod tests {
             Heard::Elsewhere => "elsewhere",
             Heard::Post { .. } => "post",
             Heard::Early => "early",
-            Heard::Opener => "opener",
-            Heard::Humans => "humans",
+            Heard::Opener { .. } => "opener",
+            Heard::Humans { .. } => "humans",
         }
+    }
+
+    /// What `threads` makes of message `id` by `author` in `thread` (forums watched,
+    /// the bot not mentioned).
+    fn hear(threads: &Threads, thread: u64, id: u64, author: u64) -> &'static str {
+        kind(&threads.heard(&message(thread, id, author), true, false, Instant::now()))
+    }
+
+    fn open(threads: &Threads, thread: u64, opener: u64) -> Option<Message> {
+        threads.post_opened(ChannelId::new(thread), FORUM, UserId::new(opener), "Title")
     }
 
     #[test]
@@ -220,76 +250,71 @@ mod tests {
         let threads = Threads::default();
         let now = Instant::now();
         // The post first, then its first message.
-        assert!(threads
-            .post_opened(ChannelId::new(10), UserId::new(1), "Title")
-            .is_none());
-        let heard = threads.heard(&message(10, 10, 1), true, now);
-        assert!(matches!(&heard, Heard::Post { title } if title == "Title"));
-        assert_eq!(
-            kind(&threads.heard(&message(10, 10, 1), true, now)),
-            "elsewhere"
+        assert!(open(&threads, 10, 1).is_none());
+        let heard = threads.heard(&message(10, 10, 1), true, false, now);
+        assert!(
+            matches!(&heard, Heard::Post { title, parent } if title == "Title" && *parent == FORUM)
         );
+        assert_eq!(hear(&threads, 10, 10, 1), "elsewhere");
         // The first message first: kept, then handed over with the post.
-        assert_eq!(
-            kind(&threads.heard(&message(20, 20, 2), true, now)),
-            "early"
-        );
-        let early = threads.post_opened(ChannelId::new(20), UserId::new(2), "Other");
-        assert_eq!(early.map(|m| m.id.get()), Some(20));
-        assert_eq!(
-            kind(&threads.heard(&message(20, 21, 2), true, now)),
-            "opener"
-        );
-        // A first message not to keep (it mentioned the bot) is not kept.
-        assert_eq!(
-            kind(&threads.heard(&message(30, 30, 3), false, now)),
-            "elsewhere"
-        );
-        assert!(threads
-            .post_opened(ChannelId::new(30), UserId::new(3), "T")
-            .is_none());
+        assert_eq!(hear(&threads, 20, 20, 2), "early");
+        assert_eq!(open(&threads, 20, 2).map(|m| m.id.get()), Some(20));
+        assert_eq!(hear(&threads, 20, 21, 2), "opener");
+        // Discord announcing a followed post again changes nothing.
+        assert!(open(&threads, 20, 2).is_none());
+        assert_eq!(hear(&threads, 20, 22, 2), "opener");
+        // Forums not watched: nothing is kept.
+        let unwatched = threads.heard(&message(25, 25, 2), false, false, now);
+        assert_eq!(kind(&unwatched), "elsewhere");
+        assert!(!threads.state().early.contains_key(&ChannelId::new(25)));
+    }
+
+    #[test]
+    fn a_first_message_answered_at_once_is_not_asked_again_and_its_opener_goes_on() {
+        let threads = Threads::default();
+        let now = Instant::now();
+        // It mentioned the bot and came first: answered there and then, only marked.
+        let heard = threads.heard(&message(30, 30, 3), true, true, now);
+        assert_eq!(kind(&heard), "elsewhere");
+        assert!(open(&threads, 30, 3).is_none());
+        assert_eq!(hear(&threads, 30, 31, 3), "opener");
+        // It mentioned the bot and came second: a post, asked as a mention by the caller.
+        assert!(open(&threads, 40, 4).is_none());
+        let heard = threads.heard(&message(40, 40, 4), true, true, now);
+        assert_eq!(kind(&heard), "post");
+        assert_eq!(hear(&threads, 40, 41, 4), "opener");
     }
 
     #[test]
     fn a_thread_is_the_opener_s_until_someone_else_speaks() {
         let threads = Threads::default();
-        let now = Instant::now();
-        threads.started(ChannelId::new(5), UserId::new(1));
-        assert_eq!(kind(&threads.heard(&message(5, 6, 1), true, now)), "opener");
-        assert_eq!(kind(&threads.heard(&message(5, 7, 2), true, now)), "humans");
-        assert_eq!(kind(&threads.heard(&message(5, 8, 1), true, now)), "humans");
-        assert_eq!(
-            kind(&threads.heard(&message(9, 11, 1), true, now)),
-            "elsewhere"
-        );
+        threads.started(ChannelId::new(5), FORUM, UserId::new(1));
+        assert_eq!(hear(&threads, 5, 6, 1), "opener");
+        assert_eq!(hear(&threads, 5, 7, 2), "humans");
+        assert_eq!(hear(&threads, 5, 8, 1), "humans");
+        assert_eq!(hear(&threads, 9, 11, 1), "elsewhere");
         // A post whose first message has not come yet is not the opener's to continue.
-        threads.post_opened(ChannelId::new(40), UserId::new(1), "T");
-        assert_eq!(
-            kind(&threads.heard(&message(40, 41, 1), true, now)),
-            "humans"
-        );
+        open(&threads, 40, 1);
+        assert_eq!(hear(&threads, 40, 41, 1), "humans");
     }
 
     #[test]
     fn what_is_followed_and_kept_is_bounded() {
         let threads = Threads::default();
         for id in 1..=(FOLLOWED_KEPT as u64 + 5) {
-            threads.started(ChannelId::new(id), UserId::new(1));
+            threads.started(ChannelId::new(id), FORUM, UserId::new(1));
         }
         assert_eq!(threads.len(), FOLLOWED_KEPT);
+        assert_eq!(hear(&threads, 1, 2, 1), "elsewhere");
         let now = Instant::now();
-        assert_eq!(
-            kind(&threads.heard(&message(1, 2, 1), true, now)),
-            "elsewhere"
-        );
         let first = 1_000_000;
         for id in first..first + EARLY_KEPT as u64 + 5 {
-            threads.heard(&message(id, id, 1), true, now);
+            threads.heard(&message(id, id, 1), true, false, now);
         }
         assert!(threads.state().early.len() <= EARLY_KEPT);
         // A first message left waiting too long is dropped with the next one kept.
         let late = now + EARLY_WAIT + Duration::from_secs(1);
-        threads.heard(&message(first * 2, first * 2, 1), true, late);
+        threads.heard(&message(first * 2, first * 2, 1), true, false, late);
         assert_eq!(threads.state().early.len(), 1);
     }
 }

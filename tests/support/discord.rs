@@ -204,6 +204,8 @@ struct Inner {
     identifies: AtomicUsize,
     resumes: AtomicUsize,
     intents: Mutex<Option<u64>>,
+    /// `[shard_id, num_shards]` of every IDENTIFY.
+    identified: Mutex<Vec<[u32; 2]>>,
     log: Mutex<Log>,
     log_changed: watch::Sender<()>,
     fails: Mutex<Vec<FailRule>>,
@@ -213,13 +215,47 @@ struct Inner {
     errors: Mutex<Vec<String>>,
 }
 
-/// Gateway side: the latest connection and the session it carries.
+/// Gateway side: each shard's latest connection and the session it carries, and the
+/// connections not identified yet.
 #[derive(Default)]
 struct Gw {
-    current: Option<Conn>,
-    session: Option<Session>,
+    shards: BTreeMap<u32, Shard>,
+    /// Connections that have sent neither IDENTIFY nor a RESUME of a known session yet.
+    unbound: HashMap<u64, Conn>,
+    /// The shard count of the latest IDENTIFY (1 before any): guild events go to shard
+    /// `(guild_id >> 22) % total`, direct messages to shard 0.
+    total: u32,
+    /// What `GET /gateway/bot` recommends (1 unless a test said otherwise).
+    recommended: u32,
     next_conn: u64,
     next_session: u64,
+}
+
+/// One shard: its latest connection and session.
+#[derive(Default)]
+struct Shard {
+    current: Option<Conn>,
+    session: Option<Session>,
+}
+
+impl Gw {
+    /// The shard that receives the events of `guild` (`None`: a DM).
+    fn shard_of(&self, guild: Option<u64>) -> u32 {
+        guild.map_or(0, |g| shard_of(g, self.total.max(1)))
+    }
+
+    /// The shard connection `conn_id` carries, if it is bound to one.
+    fn shard_of_conn(&self, conn_id: u64) -> Option<u32> {
+        self.shards
+            .iter()
+            .find(|(_, s)| s.current.as_ref().is_some_and(|c| c.id == conn_id))
+            .map(|(id, _)| *id)
+    }
+}
+
+/// Discord's shard formula.
+pub fn shard_of(guild: u64, total: u32) -> u32 {
+    ((guild >> 22) % u64::from(total.max(1))) as u32
 }
 
 struct Conn {
@@ -277,12 +313,16 @@ struct World {
     interactions: HashMap<String, Itx>,
     /// Registered commands by scope (None: global).
     commands: HashMap<Option<u64>, Vec<Value>>,
+    /// The guilds: [`GUILD_ID`] first, then those of [`Emulator::guild_on_shard`].
+    guilds: Vec<u64>,
     /// Forum channels (type 15): their tags, as (id, name).
     forums: HashMap<u64, Vec<(u64, String)>>,
     /// Public threads (type 11), in forums and text channels.
     threads: HashMap<u64, ThreadInfo>,
     /// Permissions the bot lacks, whatever its role says (see [`Emulator::deny_bot`]).
     bot_denied: u64,
+    /// Members' messages sent through the gateway: id -> channel.
+    member_messages: HashMap<u64, u64>,
 }
 
 /// A public thread: a forum post, or a thread started in a text channel.
@@ -293,6 +333,7 @@ struct ThreadInfo {
     name: String,
     /// Applied forum tags (ids).
     tags: Vec<u64>,
+    archived: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -407,7 +448,7 @@ fn thread_json(id: u64, thread: &ThreadInfo) -> Value {
         "member_count": 1,
         "total_message_sent": 0,
         "thread_metadata": {
-            "archived": false,
+            "archived": thread.archived,
             "auto_archive_duration": 4320,
             "archive_timestamp": now(),
             "locked": false,
@@ -502,9 +543,9 @@ impl World {
         )
     }
 
-    fn roles_json(&self) -> Vec<Value> {
+    fn roles_json(&self, guild: u64) -> Vec<Value> {
         let mut roles = vec![
-            role_json(GUILD_ID, "@everyone", 0, 0, false),
+            role_json(guild, "@everyone", 0, 0, false),
             role_json(BOT_ROLE_ID, "careerbot", BOT_PERMISSIONS, 1, true),
         ];
         roles.extend((0..self.role_order.len()).map(|i| self.perm_role_json(i)));
@@ -536,9 +577,9 @@ impl World {
         member
     }
 
-    fn guild_base_json(&self) -> Value {
+    fn guild_base_json(&self, guild: u64) -> Value {
         json!({
-            "id": GUILD_ID.to_string(),
+            "id": guild.to_string(),
             "name": "Emulated Guild",
             "icon": null,
             "icon_hash": null,
@@ -552,7 +593,7 @@ impl World {
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
-            "roles": self.roles_json(),
+            "roles": self.roles_json(guild),
             "emojis": [],
             "features": [],
             "mfa_level": 0,
@@ -579,15 +620,15 @@ impl World {
         })
     }
 
-    fn guild_create_json(&self) -> Value {
-        let mut guild = self.guild_base_json();
+    fn guild_create_json(&self, id: u64) -> Value {
+        let mut guild = self.guild_base_json(id);
         let channels: Vec<Value> = self
             .channels
             .iter()
-            .filter(|(id, c)| c.guild == Some(GUILD_ID) && !self.threads.contains_key(id))
-            .map(|(id, _)| match self.forums.get(id) {
-                Some(tags) => forum_json(*id, tags),
-                None => guild_channel_json(*id, GUILD_ID),
+            .filter(|(c_id, c)| c.guild == Some(id) && !self.threads.contains_key(c_id))
+            .map(|(c_id, _)| match self.forums.get(c_id) {
+                Some(tags) => forum_json(*c_id, tags),
+                None => guild_channel_json(*c_id, id),
             })
             .collect();
         let extra = json!({
@@ -681,11 +722,16 @@ impl Emulator {
             ws_url: format!("ws://{ws_addr}"),
             validate: AtomicBool::new(true),
             ids: AtomicU64::new(first_id),
-            gw: Mutex::new(Gw::default()),
+            gw: Mutex::new(Gw {
+                total: 1,
+                recommended: 1,
+                ..Gw::default()
+            }),
             gw_changed: watch::channel(()).0,
             identifies: AtomicUsize::new(0),
             resumes: AtomicUsize::new(0),
             intents: Mutex::new(None),
+            identified: Mutex::new(Vec::new()),
             log: Mutex::new(Log::default()),
             log_changed: watch::channel(()).0,
             fails: Mutex::new(Vec::new()),
@@ -695,6 +741,7 @@ impl Emulator {
         });
         {
             let mut world = lock(&inner.world);
+            world.guilds.push(GUILD_ID);
             world.channel(CHANNEL_ID);
             world.role_for(DEFAULT_MEMBER_PERMISSIONS, &inner.ids, &inner.roles_created);
         }
@@ -740,11 +787,69 @@ impl Emulator {
         }
     }
 
+    /// Some shard is connected, and every shard that ever connected is ready again.
     fn is_ready(&self) -> bool {
-        lock(&self.inner.gw)
-            .current
-            .as_ref()
-            .is_some_and(|c| c.ready)
+        let gw = lock(&self.inner.gw);
+        !gw.shards.is_empty()
+            && gw
+                .shards
+                .values()
+                .all(|s| s.current.as_ref().is_some_and(|c| c.ready))
+    }
+
+    /// Waits until `n` shards have connections that were sent READY or RESUMED.
+    pub async fn wait_shards_ready(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.inner.gw_changed.subscribe();
+        loop {
+            rx.borrow_and_update();
+            let ready = lock(&self.inner.gw)
+                .shards
+                .values()
+                .filter(|s| s.current.as_ref().is_some_and(|c| c.ready))
+                .count();
+            if ready >= n {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+    }
+
+    /// The `[shard_id, num_shards]` of every IDENTIFY received, in order.
+    pub fn identified_shards(&self) -> Vec<[u32; 2]> {
+        lock(&self.inner.identified).clone()
+    }
+
+    /// What `GET /gateway/bot` recommends from now on.
+    pub fn set_recommended_shards(&self, shards: u32) {
+        lock(&self.inner.gw).recommended = shards;
+    }
+
+    /// A new guild of the emulated world, on `shard` of `total`: its id, whose events go to
+    /// that shard. It has the bot as a member and one text channel, returned too.
+    pub fn guild_on_shard(&self, shard: u32, total: u32) -> (u64, u64) {
+        let guild = loop {
+            let id = self.new_id();
+            if shard_of(id, total) == shard {
+                break id;
+            }
+        };
+        let channel = self.new_id();
+        let mut world = lock(&self.inner.world);
+        world.guilds.push(guild);
+        world.channels.insert(
+            channel,
+            ChannelInfo {
+                guild: Some(guild),
+                recipient: None,
+            },
+        );
+        (guild, channel)
     }
 
     /// How many IDENTIFY (op 2) frames were received.
@@ -796,6 +901,11 @@ impl Emulator {
         lock(&self.inner.world).bot_denied |= permissions;
     }
 
+    /// Gives the bot back `permissions` denied with [`Emulator::deny_bot`].
+    pub fn allow_bot(&self, permissions: u64) {
+        lock(&self.inner.world).bot_denied &= !permissions;
+    }
+
     /// Makes `id` a forum channel (type 15) of [`GUILD_ID`] offering `tags`.
     pub fn forum(&self, id: u64, tags: &[&str]) {
         let tags = tags
@@ -814,8 +924,9 @@ impl Emulator {
         self.post(forum, author, title, content, false).await
     }
 
-    /// [`Emulator::forum_post`] with the first message sent before the THREAD_CREATE: serenity
-    /// handles events in tasks of their own, so a bot may see them in this order too.
+    /// The first half of [`Emulator::forum_post`] in the other order: only the post's first
+    /// message; [`Emulator::announce`] sends its THREAD_CREATE. serenity handles events in
+    /// tasks of their own, so a bot may see them in this order too.
     pub async fn forum_post_message_first(
         &self,
         forum: u64,
@@ -826,21 +937,47 @@ impl Emulator {
         self.post(forum, author, title, content, true).await
     }
 
+    /// Sends (again) the THREAD_CREATE of `thread`, as Discord announces a new thread.
+    pub async fn announce(&self, thread: u64) {
+        let d = thread_json(thread, &lock(&self.inner.world).threads[&thread]);
+        self.send_checked("THREAD_CREATE", &d).await;
+    }
+
+    /// Applies the tag `name` of its forum to the post `thread`, as its author may.
+    pub fn tag(&self, thread: u64, name: &str) {
+        let mut world = lock(&self.inner.world);
+        let parent = world.threads[&thread].parent;
+        let tag = world.forums[&parent]
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| *id)
+            .expect("emulator: no such tag");
+        world
+            .threads
+            .get_mut(&thread)
+            .expect("a thread")
+            .tags
+            .push(tag);
+    }
+
+    /// Archives `thread`, as Discord does to a quiet one.
+    pub fn archive(&self, thread: u64) {
+        if let Some(t) = lock(&self.inner.world).threads.get_mut(&thread) {
+            t.archived = true;
+        }
+    }
+
     async fn post(&self, forum: u64, author: u64, title: &str, content: &str, first: bool) -> u64 {
         assert!(
             lock(&self.inner.world).forums.contains_key(&forum),
             "emulator: {forum} is not a forum"
         );
         let thread = self.open_thread(forum, author, title);
-        let d = thread_json(thread, &lock(&self.inner.world).threads[&thread]);
         let message = Msg::guild(thread, author, content);
-        if first {
-            self.message_with_id(message, thread).await;
-            self.send_checked("THREAD_CREATE", &d).await;
-        } else {
-            self.send_checked("THREAD_CREATE", &d).await;
-            self.message_with_id(message, thread).await;
+        if !first {
+            self.announce(thread).await;
         }
+        self.message_with_id(message, thread).await;
         thread
     }
 
@@ -863,6 +1000,7 @@ impl Emulator {
             owner,
             name: name.to_owned(),
             tags: Vec::new(),
+            archived: false,
         };
         world.threads.insert(thread, info);
         thread
@@ -917,6 +1055,7 @@ impl Emulator {
     async fn message_with_id(&self, m: Msg, id: u64) {
         let d = {
             let mut world = lock(&self.inner.world);
+            world.member_messages.insert(id, m.channel_id);
             if let std::collections::hash_map::Entry::Vacant(slot) =
                 world.channels.entry(m.channel_id)
             {
@@ -1022,20 +1161,23 @@ impl Emulator {
         id
     }
 
-    /// Sends any dispatch, NOT validated (for unknown or deliberately broken events).
+    /// Sends any dispatch, NOT validated (for unknown or deliberately broken events), to the
+    /// shard of its `guild_id`.
     pub async fn dispatch(&self, t: &str, d: serde_json::Value) {
+        let guild = id_of(&d["guild_id"]);
         let d = serde_json::to_string(&d).expect("JSON serializes");
-        self.send_event(t, &d).await;
+        self.send_event(t, guild, &d).await;
     }
 
-    /// Sends an arbitrary text frame on the current (ready) connection.
+    /// Sends an arbitrary text frame on shard 0's current (ready) connection.
     pub async fn raw_frame(&self, text: &str) {
         let deadline = tokio::time::Instant::now() + CONNECT_WAIT;
         loop {
             let sent = {
                 let gw = lock(&self.inner.gw);
-                gw.current
-                    .as_ref()
+                gw.shards
+                    .get(&0)
+                    .and_then(|s| s.current.as_ref())
                     .filter(|c| c.ready)
                     .is_some_and(|c| c.tx.send(Out::Text(text.to_owned())).is_ok())
             };
@@ -1046,21 +1188,22 @@ impl Emulator {
         }
     }
 
-    /// Closes the current gateway connection with `code` (waiting for one if none is ready).
-    /// serenity resumes after most codes (4000, 4001, ...), re-identifies after 4007/4009, and
-    /// gives up on 4004, 4010-4014.
+    /// Closes shard 0's current gateway connection with `code` (waiting for one if none is
+    /// ready). serenity resumes after most codes (4000, 4001, ...), re-identifies after
+    /// 4007/4009, and gives up on 4004, 4010-4014.
     pub async fn close_gateway(&self, code: u16) {
         let deadline = tokio::time::Instant::now() + CONNECT_WAIT;
         loop {
             let closed = {
                 let mut gw = lock(&self.inner.gw);
-                match gw.current.take() {
+                let shard = gw.shards.entry(0).or_default();
+                match shard.current.take() {
                     Some(conn) if conn.ready => {
                         let _ = conn.tx.send(Out::Close(code));
                         true
                     }
                     other => {
-                        gw.current = other;
+                        shard.current = other;
                         false
                     }
                 }
@@ -1299,13 +1442,16 @@ impl Emulator {
             }
         }
         let text = serde_json::to_string(d).expect("JSON serializes");
-        self.send_event(t, &text).await;
+        self.send_event(t, id_of(&d["guild_id"]), &text).await;
     }
 
-    async fn send_event(&self, t: &str, d: &str) {
+    /// Sends dispatch `t` to the shard of `guild` (`None`: shard 0, as a DM), waiting for
+    /// that shard's connection.
+    async fn send_event(&self, t: &str, guild: Option<u64>, d: &str) {
         let deadline = tokio::time::Instant::now() + CONNECT_WAIT;
         loop {
-            if try_send_dispatch(&self.inner, None, t, d) {
+            let shard = lock(&self.inner.gw).shard_of(guild);
+            if try_send_dispatch(&self.inner, Target::Shard(shard), t, d) {
                 return;
             }
             self.wait_ready_until(deadline, t).await;
@@ -1323,19 +1469,35 @@ impl Emulator {
     }
 }
 
-/// Sends a dispatch on the current ready connection (or on connection `only`, ready or not),
-/// announcing roles the client has not seen first. False when there is no such connection.
-fn try_send_dispatch(inner: &Inner, only: Option<u64>, t: &str, d: &str) -> bool {
+/// Where a dispatch goes.
+#[derive(Clone, Copy)]
+enum Target {
+    /// The shard's current connection, once it is ready.
+    Shard(u32),
+    /// Connection `id`, ready or not (READY and GUILD_CREATE on the connection identifying).
+    Conn(u64),
+}
+
+/// Sends a dispatch to `target`, announcing roles the client has not seen first. False when
+/// there is no such connection.
+fn try_send_dispatch(inner: &Inner, target: Target, t: &str, d: &str) -> bool {
     let roles_created = inner.roles_created.load(Ordering::Acquire);
     let failed;
     {
         let mut gw = lock(&inner.gw);
-        let Gw {
-            current, session, ..
-        } = &mut *gw;
-        let conn = match (current.as_ref(), only) {
-            (Some(c), Some(id)) if c.id == id => c,
-            (Some(c), None) if c.ready => c,
+        let shard = match target {
+            Target::Shard(shard) => shard,
+            Target::Conn(id) => match gw.shard_of_conn(id) {
+                Some(shard) => shard,
+                None => return false,
+            },
+        };
+        let Some(Shard { current, session }) = gw.shards.get_mut(&shard) else {
+            return false;
+        };
+        let conn = match (current.as_ref(), target) {
+            (Some(c), Target::Conn(id)) if c.id == id => c,
+            (Some(c), Target::Shard(_)) if c.ready => c,
             _ => return false,
         };
         let Some(session) = session.as_mut() else {
@@ -1427,7 +1589,8 @@ async fn accept_gateway(inner: Arc<Inner>, listener: TcpListener) {
 }
 
 /// One gateway connection: HELLO, then answers to the client's frames until it goes away.
-/// It becomes the current connection (the one dispatches go to) as soon as it is accepted.
+/// It becomes its shard's current connection (the one that shard's dispatches go to) when it
+/// identifies or resumes that shard's session.
 async fn run_connection(inner: Arc<Inner>, ws: WebSocketStream<TcpStream>) {
     let (sink, mut stream) = ws.split();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -1437,11 +1600,12 @@ async fn run_connection(inner: Arc<Inner>, ws: WebSocketStream<TcpStream>) {
         let id = gw.next_conn;
         let hello = json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}});
         let _ = tx.send(Out::Text(hello.to_string()));
-        gw.current = Some(Conn {
+        let conn = Conn {
             id,
             tx: tx.clone(),
             ready: false,
-        });
+        };
+        gw.unbound.insert(id, conn);
         id
     };
     notify(&inner.gw_changed);
@@ -1455,11 +1619,14 @@ async fn run_connection(inner: Arc<Inner>, ws: WebSocketStream<TcpStream>) {
     }
     let was_current = {
         let mut gw = lock(&inner.gw);
-        let current = gw.current.as_ref().is_some_and(|c| c.id == conn_id);
-        if current {
-            gw.current = None;
+        gw.unbound.remove(&conn_id);
+        match gw.shard_of_conn(conn_id) {
+            Some(shard) => {
+                gw.shards.entry(shard).or_default().current = None;
+                true
+            }
+            None => false,
         }
-        current
     };
     if was_current {
         notify(&inner.gw_changed);
@@ -1523,10 +1690,39 @@ fn identify(inner: &Arc<Inner>, conn_id: u64, d: &Value) {
     let intents = d["intents"].as_u64();
     *lock(&inner.intents) = intents;
     let with_guild = intents.unwrap_or(0) & INTENT_GUILDS != 0;
+    let pair = d["shard"].as_array().map(|pair| {
+        let at = |i: usize| pair.get(i).and_then(Value::as_u64).unwrap_or(u64::MAX);
+        (at(0), at(1))
+    });
+    let (shard, total) = pair.unwrap_or((0, 1));
+    lock(&inner.identified).push([shard as u32, total as u32]);
+    if total == 0 || total > u64::from(u32::MAX) || shard >= total {
+        // Discord's "Invalid shard": the client must not reconnect.
+        if let Some(conn) = lock(&inner.gw).unbound.remove(&conn_id) {
+            let _ = conn.tx.send(Out::Close(4010));
+        }
+        return;
+    }
+    let (shard, total) = (shard as u32, total as u32);
     let session_id = {
         let mut gw = lock(&inner.gw);
         gw.next_session += 1;
         format!("emulated-session-{}", gw.next_session)
+    };
+    let (guilds, creates, roles_known) = {
+        let world = lock(&inner.world);
+        let guilds: Vec<u64> = world
+            .guilds
+            .iter()
+            .copied()
+            .filter(|g| shard_of(*g, total) == shard)
+            .collect();
+        let creates: Vec<(u64, Value)> = guilds
+            .iter()
+            .filter(|_| with_guild)
+            .map(|g| (*g, world.guild_create_json(*g)))
+            .collect();
+        (guilds, creates, world.role_order.len())
     };
     let mut ready = json!({
         "v": 10,
@@ -1542,7 +1738,10 @@ fn identify(inner: &Arc<Inner>, conn_id: u64, d: &Value) {
             "email": null,
             "flags": 0,
         },
-        "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
+        "guilds": guilds
+            .iter()
+            .map(|g| json!({"id": g.to_string(), "unavailable": true}))
+            .collect::<Vec<_>>(),
         "session_id": session_id,
         "resume_gateway_url": inner.ws_url,
         "application": {
@@ -1556,24 +1755,22 @@ fn identify(inner: &Arc<Inner>, conn_id: u64, d: &Value) {
         "geo_ordered_rtc_regions": [],
         "user_settings": {},
     });
-    if d.get("shard").is_some_and(Value::is_array) {
-        ready["shard"] = d["shard"].clone();
+    if pair.is_some() {
+        ready["shard"] = json!([shard, total]);
     }
-    let (guild, roles_known) = {
-        let world = lock(&inner.world);
-        let guild = with_guild.then(|| world.guild_create_json());
-        (guild, world.role_order.len())
-    };
     inner.check_dispatch("READY", &ready);
-    if let Some(g) = &guild {
+    for (_, g) in &creates {
         inner.check_dispatch("GUILD_CREATE", g);
     }
     {
         let mut gw = lock(&inner.gw);
-        if gw.current.as_ref().is_none_or(|c| c.id != conn_id) {
+        let Some(conn) = gw.unbound.remove(&conn_id) else {
             return;
-        }
-        gw.session = Some(Session {
+        };
+        gw.total = total;
+        let slot = gw.shards.entry(shard).or_default();
+        slot.current = Some(conn);
+        slot.session = Some(Session {
             id: session_id,
             seq: 0,
             guild_cached: false,
@@ -1581,45 +1778,49 @@ fn identify(inner: &Arc<Inner>, conn_id: u64, d: &Value) {
             sent: VecDeque::new(),
         });
     }
-    try_send_dispatch(inner, Some(conn_id), "READY", &ready.to_string());
-    if let Some(g) = &guild {
-        try_send_dispatch(inner, Some(conn_id), "GUILD_CREATE", &g.to_string());
+    try_send_dispatch(inner, Target::Conn(conn_id), "READY", &ready.to_string());
+    for (_, g) in &creates {
+        try_send_dispatch(inner, Target::Conn(conn_id), "GUILD_CREATE", &g.to_string());
     }
     {
         let mut gw = lock(&inner.gw);
-        // From now on, roles created after the GUILD_CREATE was built are announced.
-        if let Some(session) = gw.session.as_mut() {
-            session.guild_cached = guild.is_some();
-        }
-        if let Some(c) = gw.current.as_mut().filter(|c| c.id == conn_id) {
-            c.ready = true;
+        if let Some(slot) = gw.shards.get_mut(&shard) {
+            // From now on, roles created after the GUILD_CREATE was built are announced.
+            if let Some(session) = slot.session.as_mut() {
+                session.guild_cached = creates.iter().any(|(g, _)| *g == GUILD_ID);
+            }
+            if let Some(c) = slot.current.as_mut().filter(|c| c.id == conn_id) {
+                c.ready = true;
+            }
         }
     }
     notify(&inner.gw_changed);
 }
 
-/// RESUME: replays the session's dispatches after the client's `seq`, then RESUMED; an unknown
-/// session, or one whose missed dispatches are no longer kept, gets INVALID_SESSION (false).
+/// RESUME: replays the session's dispatches after the client's `seq`, then RESUMED, and the
+/// connection becomes its shard's; an unknown session, or one whose missed dispatches are no
+/// longer kept, gets INVALID_SESSION (false).
 fn resume(inner: &Arc<Inner>, conn_id: u64, d: &Value) {
     inner.resumes.fetch_add(1, Ordering::SeqCst);
     let their_seq = d["seq"].as_u64().unwrap_or(0);
     {
         let mut gw = lock(&inner.gw);
-        let Gw {
-            current, session, ..
-        } = &mut *gw;
-        let Some(conn) = current.as_mut().filter(|c| c.id == conn_id) else {
+        let Some(mut conn) = gw.unbound.remove(&conn_id) else {
             return;
         };
-        let resumable = session.as_ref().is_some_and(|s| {
-            d["session_id"].as_str() == Some(s.id.as_str())
+        let shard = gw.shards.iter().find_map(|(id, slot)| {
+            let s = slot.session.as_ref()?;
+            let resumable = d["session_id"].as_str() == Some(s.id.as_str())
                 && their_seq <= s.seq
                 && s.sent
                     .front()
-                    .is_none_or(|(first, _)| their_seq + 1 >= *first)
+                    .is_none_or(|(first, _)| their_seq + 1 >= *first);
+            resumable.then_some(*id)
         });
-        match session.as_mut().filter(|_| resumable) {
-            Some(s) => {
+        match shard {
+            Some(shard) => {
+                let slot = gw.shards.get_mut(&shard).expect("found above");
+                let s = slot.session.as_mut().expect("found above");
                 for (_, frame) in s.sent.iter().filter(|(seq, _)| *seq > their_seq) {
                     let _ = conn.tx.send(Out::Text(frame.clone()));
                 }
@@ -1628,11 +1829,13 @@ fn resume(inner: &Arc<Inner>, conn_id: u64, d: &Value) {
                     .tx
                     .send(Out::Text(dispatch_frame(s.seq, "RESUMED", "{}")));
                 conn.ready = true;
+                slot.current = Some(conn);
             }
             None => {
                 let _ = conn.tx.send(Out::Text(
                     r#"{"op":9,"s":null,"t":null,"d":false}"#.to_owned(),
                 ));
+                gw.unbound.insert(conn_id, conn);
             }
         }
     }
@@ -1895,9 +2098,10 @@ fn route(inner: &Arc<Inner>, method: &str, path: &str, body: &Value, files: &[Fi
             Reply::ok(v)
         }
         ("GET", ["gateway", "bot"]) => {
+            let shards = lock(&inner.gw).recommended;
             let v = json!({
                 "url": inner.ws_url,
-                "shards": 1,
+                "shards": shards,
                 "session_start_limit": {
                     "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1,
                 },
@@ -1969,17 +2173,20 @@ fn route(inner: &Arc<Inner>, method: &str, path: &str, body: &Value, files: &[Fi
                 _ => Reply::not_found(),
             }
         }
-        ("GET", ["guilds", g, rest @ ..]) if num(g) == Some(GUILD_ID) => {
+        ("GET", ["guilds", g, rest @ ..])
+            if num(g).is_some_and(|g| lock(&inner.world).guilds.contains(&g)) =>
+        {
+            let g = num(g).expect("checked above");
             let mut world = lock(&inner.world);
             match rest {
                 [] => {
-                    let v = world.guild_base_json();
+                    let v = world.guild_base_json(g);
                     drop(world);
                     inner.check::<PartialGuild>("PartialGuild", &v);
                     Reply::ok(v)
                 }
                 ["roles"] => {
-                    let v = Value::Array(world.roles_json());
+                    let v = Value::Array(world.roles_json(g));
                     drop(world);
                     inner.check::<Vec<Role>>("role list", &v);
                     Reply::ok(v)
@@ -1988,7 +2195,7 @@ fn route(inner: &Arc<Inner>, method: &str, path: &str, body: &Value, files: &[Fi
                     let ids: Vec<u64> = world
                         .channels
                         .iter()
-                        .filter(|(_, c)| c.guild == Some(GUILD_ID))
+                        .filter(|(_, c)| c.guild == Some(g))
                         .map(|(id, _)| *id)
                         .collect();
                     let v: Vec<Value> = ids.into_iter().map(|id| world.channel_json(id)).collect();
@@ -2461,6 +2668,10 @@ fn edit_thread(
     let Some(thread) = world.threads.get(&channel).cloned() else {
         return Reply::error(400, 50024, "Cannot execute action on this channel type");
     };
+    let unarchives = body["archived"] == json!(false);
+    if thread.archived && !unarchives {
+        return Reply::error(400, 50083, "Thread is archived");
+    }
     if let Some(tags) = body.get("applied_tags") {
         if !world.bot_may(Permissions::MANAGE_THREADS.bits()) {
             return Reply::error(403, 50013, "Missing Permissions");
@@ -2480,6 +2691,13 @@ fn edit_thread(
             return invalid_form("applied_tags", "BASE_TYPE_MAX_LENGTH", "Too many tags");
         }
         world.threads.get_mut(&channel).expect("checked above").tags = ids;
+    }
+    if unarchives {
+        world
+            .threads
+            .get_mut(&channel)
+            .expect("checked above")
+            .archived = false;
     }
     let v = thread_json(channel, &world.threads[&channel]);
     drop(world);
@@ -2511,6 +2729,9 @@ fn start_thread(
             "Must be between 1 and 100 in length.",
         );
     }
+    if world.member_messages.get(&message) != Some(&channel) {
+        return Reply::error(404, 10008, "Unknown Message");
+    }
     if world.threads.contains_key(&message) {
         return Reply::error(
             400,
@@ -2526,6 +2747,7 @@ fn start_thread(
         owner: BOT_ID,
         name: name.to_owned(),
         tags: Vec::new(),
+        archived: false,
     };
     world.channel(message);
     let v = thread_json(message, &info);
@@ -2533,7 +2755,8 @@ fn start_thread(
     drop(world);
     inner.check::<Channel>("Channel", &v);
     inner.check_dispatch("THREAD_CREATE", &v);
-    try_send_dispatch(inner, None, "THREAD_CREATE", &v.to_string());
+    let shard = lock(&inner.gw).shard_of(Some(GUILD_ID));
+    try_send_dispatch(inner, Target::Shard(shard), "THREAD_CREATE", &v.to_string());
     Reply::ok(v)
 }
 
