@@ -51,6 +51,20 @@ impl Bot {
     /// [`Bot::start`] with `rust_log` as the bot's `RUST_LOG`.
     pub(crate) async fn start_logging(config: &str, intents: &Path, rust_log: &str) -> Bot {
         let emulator = Emulator::start().await;
+        Bot::start_on(emulator, config, intents, rust_log, &[]).await
+    }
+
+    /// [`Bot::start`] against `emulator` (which other bots may share), with `args` after
+    /// `run`: waits until the bot is connected and has registered its commands itself.
+    pub(crate) async fn start_on(
+        emulator: Emulator,
+        config: &str,
+        intents: &Path,
+        rust_log: &str,
+        args: &[&str],
+    ) -> Bot {
+        let is_put = |r: &Recorded| r.method == "PUT" && r.path.contains("/commands");
+        let puts_before = emulator.requests().iter().filter(|r| is_put(r)).count();
         let dir = tempfile::tempdir().unwrap();
         let config_file = dir.path().join("config.toml");
         std::fs::write(&config_file, config).unwrap();
@@ -62,6 +76,7 @@ impl Bot {
         }
         let child = command
             .arg("run")
+            .args(args)
             .arg("--intents")
             .arg(intents)
             .arg("--config")
@@ -83,15 +98,11 @@ impl Bot {
         };
         let ready = bot.emulator.wait_ready(WAIT).await;
         assert!(ready, "the bot never connected\n{}", bot.log());
-        let registered = bot
-            .emulator
-            .wait_request(WAIT, |r| r.method == "PUT" && r.path.contains("/commands"))
-            .await;
-        assert!(
-            registered.is_some(),
-            "no command registration\n{}",
-            bot.log()
-        );
+        let registered = wait_until_async(WAIT, || {
+            bot.emulator.requests().iter().filter(|r| is_put(r)).count() > puts_before
+        })
+        .await;
+        assert!(registered, "no command registration\n{}", bot.log());
         assert!(bot.child.try_wait().unwrap().is_none(), "{}", bot.log());
         bot
     }

@@ -455,6 +455,33 @@ async fn injected_failures_are_answered_and_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_identify_for_a_shard_past_the_total_is_closed_with_4010() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let emu = Emulator::start().await;
+    // What serenity's inclusive `start_shard_range(1..2, 2)` sends for its second shard.
+    let (mut ws, _) = tokio_tungstenite::connect_async(emu.ws_url())
+        .await
+        .unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains(r#""op":10"#), "{hello}");
+    let identify = json!({"op": 2, "d": {
+        "token": FAKE_TOKEN, "intents": 1, "shard": [2, 2],
+        "properties": {"os": "linux", "browser": "test", "device": "test"},
+    }});
+    ws.send(WsMessage::Text(identify.to_string()))
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(WAIT, ws.next()).await.unwrap();
+    match closed {
+        Some(Ok(WsMessage::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4010),
+        other => panic!("expected a 4010 close, got {other:?}"),
+    }
+    assert_eq!(emu.identified_shards(), [[2, 2]]);
+    assert!(emu.ready_shards().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn forums_and_threads_decode_with_serenity() {
     let (emu, mut seen) = start().await;
     let http = http(&emu);

@@ -10,6 +10,7 @@
 //! - `hostile`: hostile messages and broken intent directories, library and binary;
 //! - `knowledge`: the shipped knowledge base against its contract and its evaluation;
 //! - `settings`: bad settings refused by the binary, with their ranges and sources;
+//! - `shards`: shard ranges across processes through the Discord emulator;
 //! - `threads`: forum posts and threads through the Discord emulator.
 
 mod support;
@@ -24,4 +25,5 @@ mod hostile;
 mod knowledge;
 mod report;
 mod settings;
+mod shards;
 mod threads;

@@ -196,6 +196,7 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     let engine = &served.engine;
     let s = &bot.recorder.stats;
     let mut text = String::from("```\n");
+    let _ = writeln!(text, "{:<22}{}", "shards", bot.shards);
     let mut row = |name: &str, value: u64| {
         let _ = writeln!(text, "{name:<22}{value}");
     };

@@ -167,7 +167,9 @@ async fn respond(ctx: &Context, bot: &Bot, message: &Message, asked: Asked, ques
             }
         }
         Response::Answer(card) => {
-            send(ctx, bot, message, card).await;
+            if send(ctx, bot, message, card).await {
+                debug!("answered message {}", message.id);
+            }
         }
         // The cooldown's notice: the last thing this message gets.
         Response::Notice(card) => {

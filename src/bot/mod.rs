@@ -103,25 +103,42 @@ pub async fn run(
     // serenity falls back to Discord's own gateway when its lookup fails; a wrong
     // `api_base` should say so instead.
     let gateway = tokio::select! {
-        gateway = look_up_gateway(&api_base, timeout) => gateway,
+        gateway = look_up_gateway(&api_base, &token, timeout) => gateway,
         () = &mut shutdown => {
             info!("shutting down before connecting");
             return Ok(());
         }
     };
-    gateway.with_context(|| {
+    let gateway = gateway.with_context(|| {
         format!(
             "cannot reach the Discord API at {}",
             settings.discord.api_base
         )
     })?;
+    let plan = settings.discord.sharding.plan(gateway.shards);
+    let limit = &gateway.session_start_limit;
+    info!(
+        shards = %plan,
+        recommended = gateway.shards,
+        max_concurrency = limit.max_concurrency,
+        "starting the shards in order, one every 5 seconds (serenity's pace, within Discord's identify limit)"
+    );
+    if u64::from(plan.count()) > limit.remaining {
+        warn!(
+            remaining = limit.remaining,
+            reset_after_ms = limit.reset_after,
+            "Discord allows fewer session starts than this process has shards until the limit resets"
+        );
+    }
 
     let intents = gateway_intents(&settings);
     let dev_guild = settings.discord.dev_guild;
     let reloader = Arc::new(reloader);
     let intents_dir = reloader.dir().to_owned();
     let writer = open_store(&settings)?;
-    let bot = Arc::new(Bot::new(reloader, settings, writer));
+    let mut bot = Bot::new(reloader, settings, writer);
+    bot.shards = plan;
+    let bot = Arc::new(bot);
     let data = Arc::clone(&bot);
     let options = poise::FrameworkOptions {
         commands: commands::all(),
@@ -176,8 +193,11 @@ pub async fn run(
         #[cfg(unix)]
         hangups.signal,
     );
+    // serenity's `start_shard_range(a..b, n)` starts shards a through b *inclusive*: the
+    // half-open plan is handed over as first..last.
+    let last = plan.end - 1;
     let served = tokio::select! {
-        served = client.start() => served,
+        served = client.start_shard_range(plan.first..last, plan.total) => served,
         () = &mut shutdown => {
             info!("shutting down");
             // Closes the gateway cleanly (code 1000) when connected; when not, leaving here
@@ -215,14 +235,24 @@ pub async fn run(
     Ok(())
 }
 
-/// The gateway's URL from `GET {api_base}/api/v10/gateway`, reading at most
-/// [`MAX_LOOKUP_BYTES`] of the answer and waiting at most `timeout` for all of it.
-async fn look_up_gateway(api_base: &str, timeout: std::time::Duration) -> anyhow::Result<String> {
+/// What `GET {api_base}/api/v10/gateway/bot` says (the gateway's URL, the recommended shard
+/// count, the session start limit), reading at most [`MAX_LOOKUP_BYTES`] of the answer and
+/// waiting at most `timeout` for all of it. The token authorizes it and is never logged.
+async fn look_up_gateway(
+    api_base: &str,
+    token: &Secret,
+    timeout: std::time::Duration,
+) -> anyhow::Result<serenity::BotGateway> {
     // A client of its own, so that the one timeout here bounds it (and says so).
     let client = reqwest::Client::builder().use_rustls_tls().build()?;
     let lookup = async {
+        let mut authorization =
+            reqwest::header::HeaderValue::from_str(&format!("Bot {}", token.expose()))
+                .context("the token is not a valid header value")?;
+        authorization.set_sensitive(true);
         let mut response = client
-            .get(format!("{api_base}/api/v10/gateway"))
+            .get(format!("{api_base}/api/v10/gateway/bot"))
+            .header(reqwest::header::AUTHORIZATION, authorization)
             .send()
             .await?
             .error_for_status()?;
@@ -245,9 +275,10 @@ async fn look_up_gateway(api_base: &str, timeout: std::time::Duration) -> anyhow
             }
             body.extend_from_slice(&chunk);
         }
-        let gateway: serenity::Gateway = serde_json::from_slice(&body)
+        let gateway: serenity::BotGateway = serde_json::from_slice(&body)
             .context("the gateway lookup's answer is not a gateway")?;
-        Ok(gateway.url)
+        anyhow::ensure!(gateway.shards > 0, "Discord recommends 0 shards");
+        Ok(gateway)
     };
     tokio::time::timeout(timeout, lookup).await.map_err(|_| {
         anyhow::anyhow!(

@@ -18,7 +18,7 @@ use super::recorder::{bump, Recorder};
 use super::threads::Threads;
 use crate::admin::reload::{Refusal, Reloaded, Reloader, Served};
 use crate::admin::store::Writer;
-use crate::config::Settings;
+use crate::config::{Settings, ShardPlan};
 use crate::engine::context::{FollowUpRule, Memory};
 
 /// The bot's shared state (poise's user data).
@@ -29,6 +29,8 @@ pub struct Bot {
     pub triage: Triage,
     pub discord: Discord,
     pub started: Instant,
+    /// The shards this process runs.
+    pub shards: ShardPlan,
 }
 
 /// What the bot keeps about Discord itself: the per-user cooldown, its own roles and the
@@ -126,6 +128,7 @@ impl Bot {
             recorder: Recorder::new(writer),
             triage: Triage::default(),
             started: Instant::now(),
+            shards: ShardPlan::SINGLE,
         }
     }
 

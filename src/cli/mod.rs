@@ -21,6 +21,7 @@ mod render;
 mod report;
 
 use std::io::{IsTerminal as _, Write as _};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,7 +29,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::admin::reload::Reloader;
-use crate::config::Settings;
+use crate::config::{parse_shard_range, Settings, Sharding};
 use crate::engine::catalog::CourseFilter;
 use crate::engine::intents::{self, Level, Severity};
 use crate::engine::{confusions, Engine};
@@ -50,7 +51,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the Discord bot (token from the DISCORD_TOKEN environment variable).
-    Run,
+    Run {
+        /// Run only shards A to B-1 (B excluded) of --total-shards, so that several
+        /// processes share the bot (default: `discord.shards`, all of them).
+        #[arg(long, value_name = "A..B", value_parser = parse_shard_range)]
+        shards: Option<(u32, u32)>,
+        /// How many shards the bot has in all (default: `discord.total_shards`, or as many
+        /// as Discord recommends).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        total_shards: Option<u32>,
+    },
     /// Answer one question, as the bot would.
     Ask {
         /// The question, in plain words.
@@ -141,7 +151,22 @@ impl Cli {
         init_tracing(&settings.log.level);
         let dir = self.intents.unwrap_or_else(|| settings.intents_dir.clone());
         match self.command {
-            Command::Run => run_bot(dir, settings),
+            Command::Run {
+                shards,
+                total_shards,
+            } => {
+                let mut settings = settings;
+                let configured = settings.discord.sharding;
+                let total = total_shards.and_then(NonZeroU32::new).or(configured.total);
+                match Sharding::new(shards.or(configured.range), total) {
+                    Ok(sharding) => settings.discord.sharding = sharding,
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return Ok(ExitCode::from(2));
+                    }
+                }
+                run_bot(dir, settings)
+            }
             Command::Ask { question, json } => {
                 let Some(engine) = load_engine(&dir, &settings)? else {
                     return Ok(ExitCode::FAILURE);

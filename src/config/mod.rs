@@ -12,7 +12,7 @@ mod ranges;
 mod raw;
 
 use std::fmt;
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -87,6 +87,8 @@ pub struct DiscordSettings {
     pub solved_tag: Option<String>,
     /// Answer `answer_channels` messages in a thread started from the question.
     pub reply_in_thread: bool,
+    /// Which shards this process runs.
+    pub sharding: Sharding,
     /// A guild to register the slash commands in at once; `None` (`dev_guild = 0`): globally.
     pub dev_guild: Option<GuildId>,
     /// A channel for messages to the server's admins; `None` (`admin_channel = 0`): none.
@@ -106,6 +108,77 @@ pub struct DiscordSettings {
     /// `CAREERBOT_DISCORD__TOKEN`); a config file that sets it is refused.
     pub token: Option<Secret>,
 }
+/// Which shards of the bot one process runs: `discord.shards` and `discord.total_shards`, or
+/// `careerbot run --shards A..B --total-shards N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sharding {
+    /// Shards `A..B` (B excluded); `None`: all of them.
+    pub range: Option<(u32, u32)>,
+    /// How many shards the bot has in all; `None`: as many as Discord recommends.
+    pub total: Option<NonZeroU32>,
+}
+
+impl Sharding {
+    /// A range needs the total it is part of, and must end within it.
+    pub fn new(range: Option<(u32, u32)>, total: Option<NonZeroU32>) -> Result<Sharding, String> {
+        match (range, total) {
+            (Some((a, b)), None) => Err(format!(
+                "the shards {a}..{b} are a part of a total: set total_shards (--total-shards) too"
+            )),
+            (Some((a, b)), Some(n)) if b > n.get() => Err(format!(
+                "the shards {a}..{b} end past the {n} shards in all (total_shards)"
+            )),
+            _ => Ok(Sharding { range, total }),
+        }
+    }
+
+    /// The shards to run when Discord recommends `recommended` in all.
+    pub fn plan(&self, recommended: u32) -> ShardPlan {
+        let total = self.total.map_or(recommended.max(1), NonZeroU32::get);
+        let (first, end) = self.range.unwrap_or((0, total));
+        ShardPlan { first, end, total }
+    }
+}
+
+/// The shards one process runs: `first..end` (end excluded) of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardPlan {
+    pub first: u32,
+    pub end: u32,
+    pub total: u32,
+}
+
+impl ShardPlan {
+    /// One process, one shard: what a bot in a few servers runs.
+    pub const SINGLE: ShardPlan = ShardPlan {
+        first: 0,
+        end: 1,
+        total: 1,
+    };
+
+    pub fn count(&self) -> u32 {
+        self.end - self.first
+    }
+}
+
+impl fmt::Display for ShardPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{} of {}", self.first, self.end, self.total)
+    }
+}
+
+/// `A..B`: shard ids A up to B, B excluded, A below B.
+pub fn parse_shard_range(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{text:?} is not a range of shard ids A..B (B excluded, A below B)");
+    let (a, b) = text.trim().split_once("..").ok_or_else(bad)?;
+    let id = |s: &str| s.trim().parse::<u32>().map_err(|_| bad());
+    let (a, b) = (id(a)?, id(b)?);
+    if a >= b {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
 /// The longest name Discord gives a forum tag.
 const MAX_TAG_CHARS: usize = 20;
 
@@ -316,6 +389,15 @@ impl Settings {
         };
         let answer_channels = channels("discord.answer_channels", &discord.answer_channels, layers);
         let forum_channels = channels("discord.forum_channels", &discord.forum_channels, layers);
+        let range = match discord.shards.trim() {
+            "" => Ok(None),
+            text => parse_shard_range(text).map(Some),
+        };
+        let sharding =
+            range.and_then(|range| Sharding::new(range, NonZeroU32::new(discord.total_shards)));
+        if let Err(problem) = &sharding {
+            layers.ensure("discord.shards", false, problem);
+        }
         let solved_tag = discord.solved_tag.trim().to_owned();
         layers.ensure(
             "discord.solved_tag",
@@ -343,6 +425,7 @@ impl Settings {
                 forum_channels: forum_channels?,
                 solved_tag: (!solved_tag.is_empty()).then_some(solved_tag),
                 reply_in_thread: discord.reply_in_thread,
+                sharding: sharding.ok()?,
                 dev_guild: NonZeroU64::new(discord.dev_guild).map(GuildId::from),
                 admin_channel: NonZeroU64::new(discord.admin_channel).map(ChannelId::from),
                 channel_min_confidence: discord.channel_min_confidence,
@@ -660,6 +743,40 @@ mod tests {
         let env = [("CAREERBOT_DISCORD__ANSWER_CHANNELS", "1,0")];
         let (keys, _) = problems(None, &env);
         assert_eq!(keys[0].0, "discord.answer_channels");
+    }
+
+    #[test]
+    fn shard_ranges_are_half_open_parts_of_a_total() {
+        assert_eq!(parse_shard_range(" 2..5 "), Ok((2, 5)));
+        for bad in ["5..2", "1..1", "1", "a..b", "-1..2", "1..=2"] {
+            assert!(parse_shard_range(bad).is_err(), "{bad}");
+        }
+        let total = NonZeroU32::new(4);
+        let part = Sharding::new(Some((1, 3)), total).unwrap();
+        assert_eq!(part.plan(9).to_string(), "1..3 of 4");
+        assert_eq!(part.plan(9).count(), 2);
+        assert_eq!(
+            Sharding::new(None, total).unwrap().plan(9).to_string(),
+            "0..4 of 4"
+        );
+        assert_eq!(Sharding::default().plan(3).to_string(), "0..3 of 3");
+        assert!(Sharding::new(Some((0, 1)), None).is_err());
+        assert!(Sharding::new(Some((3, 5)), total).is_err());
+        let file = "[discord]\nshards = \"0..2\"\ntotal_shards = 3\n";
+        let sharding = load(Some(file), &[]).0.unwrap().discord.sharding;
+        assert_eq!(
+            sharding.plan(1),
+            ShardPlan {
+                first: 0,
+                end: 2,
+                total: 3
+            }
+        );
+        let env = [("CAREERBOT_DISCORD__SHARDS", "2..3")];
+        let sharding = load(Some(file), &env).0.unwrap().discord.sharding;
+        assert_eq!(sharding.plan(1).to_string(), "2..3 of 3");
+        let (keys, _) = problems(Some("[discord]\nshards = \"0..2\"\n"), &[]);
+        assert_eq!(keys[0].0, "discord.shards");
     }
 
     #[test]

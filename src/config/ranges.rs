@@ -57,6 +57,8 @@ pub const RANGES: &[(&str, Range)] = &[
     ("conversation.two_questions_confidence", SHARE),
     ("discord.answer_channels", Range::Whole(1, i64::MAX)),
     ("discord.forum_channels", Range::Whole(1, i64::MAX)),
+    // Discord asks for a shard per 1,000 to 2,500 servers: a million shards is far beyond.
+    ("discord.total_shards", Range::Whole(0, 1_000_000)),
     ("discord.dev_guild", ID),
     ("discord.admin_channel", ID),
     ("discord.channel_min_confidence", SHARE),

@@ -81,6 +81,8 @@ pub struct RawDiscord {
     pub forum_channels: Vec<u64>,
     pub solved_tag: String,
     pub reply_in_thread: bool,
+    pub shards: String,
+    pub total_shards: u32,
     pub dev_guild: u64,
     pub admin_channel: u64,
     pub channel_min_confidence: f32,

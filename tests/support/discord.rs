@@ -820,6 +820,16 @@ impl Emulator {
         }
     }
 
+    /// The shards whose current connection was sent READY or RESUMED, in order.
+    pub fn ready_shards(&self) -> Vec<u32> {
+        let gw = lock(&self.inner.gw);
+        gw.shards
+            .iter()
+            .filter(|(_, s)| s.current.as_ref().is_some_and(|c| c.ready))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// The `[shard_id, num_shards]` of every IDENTIFY received, in order.
     pub fn identified_shards(&self) -> Vec<[u32; 2]> {
         lock(&self.inner.identified).clone()

@@ -1,0 +1,135 @@
+//! Shards across processes through the Discord emulator: each `careerbot run` identifies
+//! the shards it was given (half-open ranges, translated for serenity), receives only the
+//! events of its shards' guilds, and says which shards it runs.
+
+use std::process::Command;
+
+use crate::bot::{confident_question, Bot, MANAGE_GUILD, WAIT};
+use crate::support::discord::{Emulator, Msg, BOT_ID, FAKE_TOKEN, USER_ID};
+use crate::support::{bin, shipped, shipped_engine};
+
+const LOG: &str = "careerbot=debug,serenity=info,poise=info";
+
+/// A mention of the bot in `channel` of `guild`.
+fn mention_in(guild: u64, channel: u64, question: &str) -> Msg {
+    Msg {
+        guild_id: Some(guild),
+        ..Msg::guild(channel, USER_ID, format!("<@{BOT_ID}> {question}")).mentioning_bot()
+    }
+}
+
+/// Whether `bot` logged that it answered message `id`.
+fn answered(bot: &Bot, id: u64) -> bool {
+    let line = format!("answered message {id}");
+    bot.log().lines().any(|l| l.trim_end().ends_with(&line))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_split_the_shards_and_each_answers_only_its_own_guilds() {
+    let emulator = Emulator::start().await;
+    let (guild0, channel0) = emulator.guild_on_shard(0, 2);
+    let (guild1, channel1) = emulator.guild_on_shard(1, 2);
+    let shards = |range: &'static str| ["--shards", range, "--total-shards", "2"];
+    let first = Bot::start_on(emulator.clone(), "", &shipped(), LOG, &shards("0..1")).await;
+    let second = Bot::start_on(emulator.clone(), "", &shipped(), LOG, &shards("1..2")).await;
+    assert!(emulator.wait_shards_ready(2, WAIT).await);
+    // Each process identified its own shard, and only that one.
+    let mut identified = emulator.identified_shards();
+    identified.sort();
+    assert_eq!(identified, [[0, 2], [1, 2]]);
+    assert!(first.log().contains("shards=0..1 of 2"), "{}", first.log());
+    assert!(
+        second.log().contains("shards=1..2 of 2"),
+        "{}",
+        second.log()
+    );
+    // A guild's mention reaches the process of its shard, which answers it.
+    let (question, _) = confident_question(shipped_engine(), 0.5);
+    for (guild, channel, mine, other) in [
+        (guild0, channel0, &first, &second),
+        (guild1, channel1, &second, &first),
+    ] {
+        let before = emulator.requests().len();
+        let id = emulator
+            .message(mention_in(guild, channel, &question))
+            .await;
+        mine.reply_in(channel, before).await;
+        let logged = crate::support::wait_until_async(WAIT, || answered(mine, id)).await;
+        assert!(logged, "{}", mine.log());
+        assert!(!answered(other, id), "{}", other.log());
+    }
+    // A DM reaches shard 0 only, as on Discord.
+    let dm_channel = emulator.new_id();
+    let before = emulator.requests().len();
+    let dm = emulator
+        .message(Msg::dm(dm_channel, USER_ID, question.clone()))
+        .await;
+    first.reply_in(dm_channel, before).await;
+    assert!(crate::support::wait_until_async(WAIT, || answered(&first, dm)).await);
+    assert!(!answered(&second, dm));
+    // /careerbot stats says which shards answer it (the emulated guild is on shard 0).
+    let call = first.careerbot("stats", USER_ID + 1, MANAGE_GUILD);
+    let id = emulator.interaction(call).await;
+    let stats = first.response(id).await;
+    let text = stats["content"].as_str().unwrap_or_default();
+    assert!(text.contains("shards                0..1 of 2"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_shard_settings_the_bot_runs_every_shard_discord_recommends() {
+    let emulator = Emulator::start().await;
+    emulator.set_recommended_shards(2);
+    let (guild1, channel1) = emulator.guild_on_shard(1, 2);
+    let bot = Bot::start_on(emulator.clone(), "", &shipped(), LOG, &[]).await;
+    // serenity starts one shard every 5 seconds.
+    assert!(emulator.wait_shards_ready(2, WAIT).await, "{}", bot.log());
+    let mut identified = emulator.identified_shards();
+    identified.sort();
+    assert_eq!(identified, [[0, 2], [1, 2]]);
+    assert!(bot.log().contains("shards=0..2 of 2"), "{}", bot.log());
+    let (question, _) = confident_question(shipped_engine(), 0.5);
+    let before = emulator.requests().len();
+    emulator
+        .message(mention_in(guild1, channel1, &question))
+        .await;
+    bot.reply_in(channel1, before).await;
+}
+
+#[test]
+fn a_shard_range_without_its_total_or_past_it_is_refused_before_connecting() {
+    for (args, says) in [
+        (&["--shards", "1..2"][..], "total_shards"),
+        (&["--shards", "1..3", "--total-shards", "2"][..], "end past"),
+        (
+            &["--shards", "2..1", "--total-shards", "2"][..],
+            "not a range",
+        ),
+        (&["--total-shards", "0"][..], "0"),
+    ] {
+        let output = Command::new(bin())
+            .arg("run")
+            .args(args)
+            .env("DISCORD_TOKEN", FAKE_TOKEN)
+            // Nowhere to connect to: refusing must come first.
+            .env("CAREERBOT_DISCORD__API_BASE", "http://127.0.0.1:9")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    // The same from the settings.
+    let output = Command::new(bin())
+        .arg("run")
+        .env("DISCORD_TOKEN", FAKE_TOKEN)
+        .env("CAREERBOT_DISCORD__SHARDS", "0..1")
+        .env("CAREERBOT_DISCORD__API_BASE", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("discord.shards") && stderr.contains("total_shards"),
+        "{stderr}"
+    );
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+}
