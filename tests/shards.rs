@@ -43,6 +43,19 @@ async fn two_processes_split_the_shards_and_each_answers_only_its_own_guilds() {
         "{}",
         second.log()
     );
+    // serenity queues every shard of a process at once, and says so: one each, no more (its
+    // own inclusive range would queue shard 1 in the first process and 2 in the second).
+    let queued = |bot: &Bot| {
+        let log = bot.log();
+        (0..3)
+            .filter(|id| {
+                let line = format!("start shard {id}");
+                log.lines().any(|l| l.trim_end().ends_with(&line))
+            })
+            .collect::<Vec<u32>>()
+    };
+    assert_eq!(queued(&first), [0], "{}", first.log());
+    assert_eq!(queued(&second), [1], "{}", second.log());
     // A guild's mention reaches the process of its shard, which answers it.
     let (question, _) = confident_question(shipped_engine(), 0.5);
     for (guild, channel, mine, other) in [
@@ -104,7 +117,7 @@ fn a_shard_range_without_its_total_or_past_it_is_refused_before_connecting() {
             &["--shards", "2..1", "--total-shards", "2"][..],
             "not a range",
         ),
-        (&["--total-shards", "0"][..], "0"),
+        (&["--total-shards", "0"][..], "--total-shards"),
     ] {
         let output = Command::new(bin())
             .arg("run")

@@ -255,7 +255,13 @@ async fn the_author_s_thumbs_up_tags_the_post_solved_and_no_one_else_s_does() {
     let stats = bot.stats().await;
     assert_eq!(stats["votes_up"], 3, "{stats:?}");
     assert_eq!(stats["posts_solved"], 1, "{stats:?}");
-    // The votes and the question are stored; who asked, voted or replied is not.
+    // /ask inside the post is kept under the forum too.
+    let call = bot
+        .emulator
+        .in_channel(bot.ask_call(&title, USER_ID), thread);
+    let id = bot.emulator.interaction(call).await;
+    bot.response(id).await;
+    // The votes and the questions are stored; who asked, voted or replied is not.
     let db = bot.database();
     let stored = || {
         Store::open_read_only(&db)
@@ -263,7 +269,7 @@ async fn the_author_s_thumbs_up_tags_the_post_solved_and_no_one_else_s_does() {
             .unwrap_or((0, 0))
     };
     assert!(
-        wait_until_async(WAIT, || stored() == (2, 3)).await,
+        wait_until_async(WAIT, || stored() == (3, 3)).await,
         "{:?}",
         stored()
     );

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use poise::serenity_prelude::{ChannelId, GuildId, UserId};
+use poise::serenity_prelude::{ChannelId, ChannelType, GuildId, PartialChannel, UserId};
 use tracing::debug;
 
 use super::cooldown::Verdict;
@@ -27,6 +27,16 @@ pub struct Asked {
     channel: Option<ChannelId>,
     /// When `channel` is a thread: the channel or forum it is in.
     parent: Option<ChannelId>,
+    /// `channel` is a thread whose parent is not known: no channel is kept.
+    unknown_thread: bool,
+}
+
+/// Threads of every kind.
+fn is_thread(kind: ChannelType) -> bool {
+    matches!(
+        kind,
+        ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread
+    )
 }
 
 impl Asked {
@@ -38,6 +48,7 @@ impl Asked {
             guild,
             channel: guild.map(|_| channel),
             parent: None,
+            unknown_thread: false,
         }
     }
 
@@ -46,6 +57,27 @@ impl Asked {
         Asked {
             parent: parent.filter(|_| self.guild.is_some()),
             ..self
+        }
+    }
+
+    /// The same, asked in a thread whose channel is not known: kept with no channel.
+    pub fn in_unknown_thread(self) -> Asked {
+        Asked {
+            parent: None,
+            unknown_thread: true,
+            ..self
+        }
+    }
+
+    /// The same, asked where an interaction's `channel` says: in a thread, the channel or
+    /// forum it is in (the thread's id is not kept).
+    pub fn in_channel(self, channel: Option<&PartialChannel>) -> Asked {
+        match channel {
+            Some(channel) if is_thread(channel.kind) => match channel.parent_id {
+                Some(parent) => self.in_thread_of(Some(parent)),
+                None => self.in_unknown_thread(),
+            },
+            _ => self,
         }
     }
 
@@ -70,6 +102,9 @@ impl Asked {
     /// The channel as stored: only ever within a server, and a thread's parent rather than
     /// the thread.
     pub fn channel(&self) -> Option<u64> {
+        if self.unknown_thread {
+            return None;
+        }
         self.parent.or(self.channel).map(ChannelId::get)
     }
 
@@ -325,5 +360,18 @@ mod tests {
         assert_eq!((moved.channel(), moved.place()), (Some(7), Some(8)));
         let dm = Asked::new(Source::Dm, None, thread).in_thread_of(Some(forum));
         assert_eq!((dm.channel(), dm.place()), (None, None));
+        let unknown = Asked::new(Source::Mention, guild, thread).in_unknown_thread();
+        assert_eq!((unknown.channel(), unknown.place()), (None, Some(8)));
+        let partial = |kind: u8| -> PartialChannel {
+            let channel = serde_json::json!({"id": "8", "type": kind, "parent_id": "7"});
+            serde_json::from_value(channel).unwrap()
+        };
+        let partial = partial(11);
+        let clicked = Asked::new(Source::Button, guild, thread).in_channel(Some(&partial));
+        assert_eq!(clicked.channel(), Some(7));
+        let text = serde_json::json!({"id": "8", "type": 0, "parent_id": "7"});
+        let text: PartialChannel = serde_json::from_value(text).unwrap();
+        let clicked = Asked::new(Source::Button, guild, thread).in_channel(Some(&text));
+        assert_eq!(clicked.channel(), Some(8));
     }
 }

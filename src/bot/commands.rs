@@ -43,7 +43,11 @@ pub async fn ask(
     #[max_length = 1000]
     question: String,
 ) -> Result<(), Error> {
-    let asked = Asked::new(Source::Slash, ctx.guild_id(), ctx.channel_id());
+    let channel = match ctx {
+        poise::Context::Application(app) => app.interaction.channel.as_ref(),
+        poise::Context::Prefix(_) => None,
+    };
+    let asked = Asked::new(Source::Slash, ctx.guild_id(), ctx.channel_id()).in_channel(channel);
     let response = ctx
         .data()
         .answer(ctx.author().id, Question::Text(&question), asked);

@@ -48,16 +48,14 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
         // A post's first message may come before the post, when forums are watched at all.
         let forums = !bot.settings.discord.forum_channels.is_empty();
         match threads.heard(message, forums, mentioned, Instant::now()) {
-            Heard::Post { title, parent } if mentioned => (
-                Source::Mention,
-                post_question(&title, &question),
-                Some(parent),
-            ),
-            Heard::Post { title, parent } => (
-                Source::Forum,
-                post_question(&title, &question),
-                Some(parent),
-            ),
+            Heard::Post { title, parent } => {
+                let source = if mentioned {
+                    Source::Mention
+                } else {
+                    Source::Forum
+                };
+                (source, post_question(&title, &question), Some(parent))
+            }
             Heard::Opener { parent } => (addressed, question, Some(parent)),
             Heard::Early => {
                 debug!(
@@ -68,8 +66,16 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
             }
             Heard::Humans { parent } if mentioned => (Source::Mention, question, Some(parent)),
             Heard::Elsewhere if mentioned => {
-                let parent = thread_parent(ctx, message);
-                (Source::Mention, question, parent)
+                let asked = Asked::new(Source::Mention, message.guild_id, message.channel_id);
+                let asked = match thread_parent(ctx, message) {
+                    Some(parent) => asked.in_thread_of(Some(parent)),
+                    // A post's first message, seen before the post: a thread, unknown yet.
+                    None if message.id.get() == message.channel_id.get() => {
+                        asked.in_unknown_thread()
+                    }
+                    None => asked,
+                };
+                return respond(ctx, bot, message, asked, &question).await;
             }
             Heard::Humans { .. } => {
                 debug!(
@@ -161,7 +167,9 @@ async fn respond(ctx: &Context, bot: &Bot, message: &Message, asked: Asked, ques
                 .started(thread, message.channel_id, user);
             bot.discord.move_conversation(user, asked, there);
             if !send_to(ctx, bot, thread, None, card.clone()).await {
-                // Not allowed to write in threads, say: the channel still gets the answer.
+                // Not allowed to write in threads, say: the channel still gets the answer,
+                // and the conversation goes on there.
+                bot.discord.threads.forget(thread);
                 bot.discord.move_conversation(user, there, asked);
                 send(ctx, bot, message, card).await;
             }
@@ -316,7 +324,8 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
             } else {
                 Question::Intent(intent)
             };
-            let asked = Asked::new(Source::Button, click.guild_id, click.channel_id);
+            let asked = Asked::new(Source::Button, click.guild_id, click.channel_id)
+                .in_channel(click.channel.as_ref());
             let Some(card) = bot.answer(click.user.id, question, asked).card() else {
                 return;
             };

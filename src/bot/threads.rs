@@ -169,6 +169,11 @@ impl Threads {
         }
     }
 
+    /// Stops following `thread`.
+    pub fn forget(&self, thread: ChannelId) {
+        self.state().followed.remove(&thread);
+    }
+
     /// The number of threads followed.
     pub fn len(&self) -> usize {
         self.state().followed.len()

@@ -1206,16 +1206,18 @@ impl Emulator {
         loop {
             let closed = {
                 let mut gw = lock(&self.inner.gw);
-                let shard = gw.shards.entry(0).or_default();
-                match shard.current.take() {
-                    Some(conn) if conn.ready => {
-                        let _ = conn.tx.send(Out::Close(code));
-                        true
-                    }
-                    other => {
-                        shard.current = other;
-                        false
-                    }
+                match gw.shards.get_mut(&0) {
+                    Some(shard) => match shard.current.take() {
+                        Some(conn) if conn.ready => {
+                            let _ = conn.tx.send(Out::Close(code));
+                            true
+                        }
+                        other => {
+                            shard.current = other;
+                            false
+                        }
+                    },
+                    None => false,
                 }
             };
             if closed {
