@@ -594,7 +594,7 @@ async fn bot_with_store(intents: &Path, db: &Path, extra: &str) -> Bot {
     Bot::start(&config, intents).await
 }
 
-async fn mention(bot: &Bot, channel: u64, user: u64, question: &str) -> Value {
+pub(crate) async fn mention(bot: &Bot, channel: u64, user: u64, question: &str) -> Value {
     let before = bot.emulator.requests().len();
     bot.emulator
         .message(Msg::guild(channel, user, format!("<@{BOT_ID}> {question}")).mentioning_bot())

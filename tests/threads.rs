@@ -10,10 +10,11 @@ use careerbot::engine::matcher::Decision;
 use careerbot::engine::Engine;
 use serde_json::Value;
 
+use crate::admin::mention;
 use crate::bot::{
     confident_question, custom_ids, question_answered, Bot, EPHEMERAL, MANAGE_GUILD, WAIT,
 };
-use crate::support::discord::{Msg, Recorded, BOT_ID, CHANNEL_ID, USER_ID};
+use crate::support::discord::{Msg, Recorded, CHANNEL_ID, USER_ID};
 use crate::support::{shipped_engine, wait_until_async};
 
 /// The privileged Message Content gateway intent.
@@ -276,6 +277,13 @@ async fn the_author_s_thumbs_up_tags_the_post_solved_and_no_one_else_s_does() {
     assert_nothing_about_members(&db, &[USER_ID, OTHER, thread, second], forum);
 }
 
+/// Every question in the database `db` (none while it cannot be read).
+fn stored_questions(db: &Path) -> Vec<careerbot::admin::store::QuestionRecord> {
+    Store::open_read_only(db)
+        .and_then(|store| store.questions_since(0))
+        .unwrap_or_default()
+}
+
 /// The 👍 button of a reply.
 fn up_vote(reply: &Value) -> String {
     custom_ids(reply)
@@ -327,13 +335,8 @@ async fn a_human_reply_in_a_post_makes_the_bot_step_back_until_it_is_mentioned()
     bot.passed_over(&[again]).await;
     assert_eq!(posts_in(&bot.emulator.requests(), thread).len(), 2);
     // A mention is still answered there.
-    let before = bot.emulator.requests().len();
-    let mention = format!("<@{BOT_ID}> {question}");
-    bot.emulator
-        .message(Msg::guild(thread, USER_ID, mention).mentioning_bot())
-        .await;
-    let reply = bot.reply_in(thread, before).await;
-    assert_eq!(reply.body["embeds"][0]["title"], expected.as_str());
+    let reply = mention(&bot, thread, USER_ID, &question).await;
+    assert_eq!(reply["embeds"][0]["title"], expected.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,11 +413,7 @@ async fn reply_in_thread_answers_in_a_new_thread_and_the_asker_continues_there()
     assert_eq!(bot.emulator.threads_started_by_bot().len(), bot_threads + 1);
     // Every question is stored under the channel, none under a thread.
     let db = bot.database();
-    let stored = || {
-        Store::open_read_only(&db)
-            .and_then(|store| store.questions_since(0))
-            .unwrap_or_default()
-    };
+    let stored = || stored_questions(&db);
     assert!(
         wait_until_async(WAIT, || stored().len() == 4).await,
         "{:?}",
@@ -438,25 +437,16 @@ async fn a_mention_in_any_thread_is_answered_in_that_thread_and_nothing_else_is(
         .message(Msg::guild(thread, USER_ID, question.clone()))
         .await;
     bot.passed_over(&[unmentioned]).await;
-    let before = bot.emulator.requests().len();
-    let mention = format!("<@{BOT_ID}> {question}");
-    bot.emulator
-        .message(Msg::guild(thread, USER_ID, mention).mentioning_bot())
-        .await;
-    let reply = bot.reply_in(thread, before).await;
+    let reply = mention(&bot, thread, USER_ID, &question).await;
     let expected = &engine.intent(&intent).unwrap().title;
-    assert_eq!(reply.body["embeds"][0]["title"], expected.as_str());
+    assert_eq!(reply["embeds"][0]["title"], expected.as_str());
     assert_eq!(
         bot.count(|r| r.method == "POST" && r.path.ends_with("/messages")),
         1
     );
     // Stored under the channel the thread is in.
     let db = bot.database();
-    let stored = || {
-        Store::open_read_only(&db)
-            .and_then(|store| store.questions_since(0))
-            .unwrap_or_default()
-    };
+    let stored = || stored_questions(&db);
     assert!(wait_until_async(WAIT, || stored().len() == 1).await);
     assert_eq!(stored()[0].channel, Some(CHANNEL_ID));
 }
