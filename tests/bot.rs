@@ -1327,6 +1327,37 @@ fn assert_no_token(log: &str) {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_discord_refuses_stops_the_bot_with_one_line_saying_so() {
+    let emulator = Emulator::start().await;
+    // Well formed, but not the one Discord knows.
+    let revoked = FAKE_TOKEN.replace("abc", "xyz");
+    let mut command = Command::new(bin());
+    command
+        .args(["run", "--intents"])
+        .arg(shipped())
+        .env("DISCORD_TOKEN", &revoked)
+        .env_remove("CAREERBOT_DISCORD__TOKEN")
+        .env("CAREERBOT_DISCORD__API_BASE", emulator.api_base())
+        .env("CAREERBOT_ADMIN__DATABASE", "");
+    // The emulator answers on this runtime while the bot runs.
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let last = stderr.trim().lines().last().unwrap_or_default();
+    assert_eq!(
+        last, "error: Discord refused the token in DISCORD_TOKEN",
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&revoked),
+        "the token was printed: {stderr}"
+    );
+}
+
 #[test]
 fn a_missing_or_malformed_token_exits_2_with_one_line_naming_the_variable() {
     let cases = [

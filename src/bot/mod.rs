@@ -63,6 +63,18 @@ impl Hangups {
     }
 }
 
+/// Discord answered the first call with 401: the token is revoked or wrong.
+#[derive(Debug)]
+struct TokenRefused;
+
+impl std::fmt::Display for TokenRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Discord refused the token in DISCORD_TOKEN")
+    }
+}
+
+impl std::error::Error for TokenRefused {}
+
 /// Largest answer to the gateway lookup read (Discord's is some 40 bytes).
 const MAX_LOOKUP_BYTES: usize = 64 * 1024;
 
@@ -109,12 +121,15 @@ pub async fn run(
             return Ok(());
         }
     };
-    let gateway = gateway.with_context(|| {
-        format!(
-            "cannot reach the Discord API at {}",
-            settings.discord.api_base
-        )
-    })?;
+    let gateway = match gateway {
+        Err(refused) if refused.is::<TokenRefused>() => return Err(refused),
+        other => other.with_context(|| {
+            format!(
+                "cannot reach the Discord API at {}",
+                settings.discord.api_base
+            )
+        })?,
+    };
     let plan = settings.discord.sharding.plan(gateway.shards);
     let limit = &gateway.session_start_limit;
     info!(
@@ -250,12 +265,15 @@ async fn look_up_gateway(
             reqwest::header::HeaderValue::from_str(&format!("Bot {}", token.expose()))
                 .context("the token is not a valid header value")?;
         authorization.set_sensitive(true);
-        let mut response = client
+        let response = client
             .get(format!("{api_base}/api/v10/gateway/bot"))
             .header(reqwest::header::AUTHORIZATION, authorization)
             .send()
-            .await?
-            .error_for_status()?;
+            .await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(anyhow::Error::new(TokenRefused));
+        }
+        let mut response = response.error_for_status()?;
         let too_large = || {
             anyhow::anyhow!(
                 "the gateway lookup answered with more than {} KiB",
