@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use careerbot::admin::reload::Reloader;
 use careerbot::admin::store::{
-    Outcome, QuestionRecord, Record, Source, Store, VoteRecord, Writer, FLUSH_EVERY,
+    Database, Outcome, QuestionRecord, Record, Source, Store, VoteRecord, Writer, FLUSH_EVERY,
 };
 use careerbot::admin::watch::watch;
 use careerbot::config::Settings;
@@ -207,7 +207,7 @@ fn main() {
 
     // The writer: RECORDS questions (and a vote for every tenth) sent as fast as possible.
     let db = tempfile::tempdir().unwrap();
-    let store = Store::open(&db.path().join("bench.sqlite3")).unwrap();
+    let store = Store::open(&Database::file(db.path().join("bench.sqlite3"))).unwrap();
     let writer = Writer::spawn(store, FLUSH_EVERY, None);
     let started = Instant::now();
     let mut sent = 0u64;
@@ -216,6 +216,7 @@ fn main() {
         sent += 1;
         if id % 10 == 0 {
             writer.send(Record::Vote(VoteRecord {
+                id,
                 at_ms: 1_700_000_000_000 + id as i64,
                 question: id,
                 intent: "role.overview".to_owned(),

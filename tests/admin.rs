@@ -10,7 +10,6 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use careerbot::admin::reload::Reloader;
-use careerbot::admin::store::Store;
 use careerbot::config::Settings;
 use careerbot::engine::intents::synthetic::SyntheticSet;
 use careerbot::engine::matcher::Decision;
@@ -19,6 +18,7 @@ use serde_json::Value;
 
 use crate::bot::{confident_question, custom_ids, Bot, EPHEMERAL, MANAGE_GUILD, WAIT};
 use crate::support::discord::{Msg, BOT_ID, CHANNEL_ID, USER_ID};
+use crate::support::postgres::TestStore;
 use crate::support::{self, bin, shipped, shipped_engine, wait_until, wait_until_async};
 
 /// How long a test waits for an edit to go live. The 2 s target is a speed figure,
@@ -589,8 +589,9 @@ fn chat_answers_every_question_from_one_whole_set_while_a_2000_intent_set_reload
 }
 
 /// A bot with its own database and a copy of the intents.
-async fn bot_with_store(intents: &Path, db: &Path, extra: &str) -> Bot {
-    let config = format!("[admin]\ndatabase = {:?}\n{extra}", db.to_str().unwrap());
+async fn bot_with_store(intents: &Path, db: &TestStore, extra: &str) -> Bot {
+    let database = toml_edit::Value::from(db.value.as_str());
+    let config = format!("[admin]\ndatabase = {database}\n{extra}");
     Bot::start(&config, intents).await
 }
 
@@ -626,7 +627,7 @@ async fn until_zebra(bot: &Bot, limit: Duration) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_takes_an_edit_live() {
     let intents = intents_copy();
-    let db = intents.path().join("db.sqlite3");
+    let db = TestStore::sqlite(intents.path());
     let bot = bot_with_store(intents.path(), &db, "").await;
     let meta = intents.path().join("meta.toml");
     let original = std::fs::read_to_string(&meta).unwrap();
@@ -638,7 +639,16 @@ async fn the_bot_takes_an_edit_live() {
 async fn triage_appends_the_question_to_the_chosen_intent_keeping_comments_and_it_answers_at_once()
 {
     let intents = intents_copy();
-    let db = intents.path().join("db.sqlite3");
+    let db = TestStore::sqlite(intents.path());
+    triage_appends_and_answers(intents, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_on_postgresql_appends_the_question_and_it_answers_at_once() {
+    triage_appends_and_answers(intents_copy(), TestStore::postgres()).await;
+}
+
+async fn triage_appends_and_answers(intents: tempfile::TempDir, db: TestStore) {
     let bot = bot_with_store(intents.path(), &db, "").await;
     let engine = shipped_engine();
     let question = "where can a zebra wrangler find mentoring circles";
@@ -758,7 +768,16 @@ async fn triage_appends_the_question_to_the_chosen_intent_keeping_comments_and_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn questions_and_votes_survive_a_restart_and_a_clean_shutdown_loses_nothing() {
     let intents = intents_copy();
-    let db = intents.path().join("db.sqlite3");
+    let db = TestStore::sqlite(intents.path());
+    survive_a_restart(intents, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_questions_and_votes_survive_a_restart_and_a_clean_shutdown() {
+    survive_a_restart(intents_copy(), TestStore::postgres()).await;
+}
+
+async fn survive_a_restart(intents: tempfile::TempDir, db: TestStore) {
     let (question, _) = confident_question(shipped_engine(), 0.5);
     let mut bot = bot_with_store(intents.path(), &db, "").await;
     let asked = 20;
@@ -779,7 +798,7 @@ async fn questions_and_votes_survive_a_restart_and_a_clean_shutdown_loses_nothin
     // SIGTERM right after the last vote: everything must be in the database.
     let status = bot.terminate();
     assert!(status.success(), "{status:?}\n{}", bot.log());
-    let store = Store::open_read_only(&db).unwrap();
+    let store = db.read().unwrap();
     let (questions, votes) = store.counts().unwrap();
     assert_eq!((questions, votes), (asked, 5));
     drop(store);
@@ -802,7 +821,16 @@ async fn questions_and_votes_survive_a_restart_and_a_clean_shutdown_loses_nothin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_bot_keeps_every_question_its_writer_committed() {
     let intents = intents_copy();
-    let db = intents.path().join("db.sqlite3");
+    let db = TestStore::sqlite(intents.path());
+    killed_bot_keeps_what_was_committed(intents, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_killed_bot_keeps_every_question_its_writer_committed() {
+    killed_bot_keeps_what_was_committed(intents_copy(), TestStore::postgres()).await;
+}
+
+async fn killed_bot_keeps_what_was_committed(intents: tempfile::TempDir, db: TestStore) {
     let (question, _) = confident_question(shipped_engine(), 0.5);
     let mut bot = bot_with_store(intents.path(), &db, "").await;
     let early = 10;
@@ -811,11 +839,7 @@ async fn a_killed_bot_keeps_every_question_its_writer_committed() {
     }
     // Recorded before each reply was sent, they reach the database without a flush (within
     // the writer's 500 ms batch window: a figure of `cargo bench --bench admin`).
-    let stored = || {
-        Store::open_read_only(&db)
-            .and_then(|s| s.counts())
-            .map_or(0, |c| c.0)
-    };
+    let stored = || db.read().and_then(|s| s.counts()).map_or(0, |c| c.0);
     assert!(
         wait_until_async(WAIT, || stored() >= early).await,
         "{}",
@@ -826,7 +850,7 @@ async fn a_killed_bot_keeps_every_question_its_writer_committed() {
     }
     bot.child.kill().unwrap();
     bot.child.wait().unwrap();
-    let store = Store::open_read_only(&db).unwrap();
+    let store = db.read().unwrap();
     let (questions, _) = store.counts().unwrap();
     assert!(
         questions >= early,
@@ -843,7 +867,7 @@ async fn refusals(bot: &Bot, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_edit_is_posted_once_to_the_admin_channel_and_sighup_reloads() {
     let intents = intents_copy();
-    let db = intents.path().join("db.sqlite3");
+    let db = TestStore::sqlite(intents.path());
     let admin_channel = CHANNEL_ID + 77;
     // No watcher: every reload here is one a SIGHUP asked for.
     let extra = format!("watch = false\n[discord]\nadmin_channel = {admin_channel}\n");

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use careerbot::admin::store::{now_ms, sidecar, QuestionRecord, Record, Source, Store, VoteRecord};
+use careerbot::admin::store::{
+    now_ms, sidecar, Database, QuestionRecord, Record, Source, Store, VoteRecord,
+};
 use serde_json::json;
 
 use crate::support::{careerbot, set_mode};
@@ -33,7 +35,9 @@ fn question(
 }
 
 fn vote(question: u64, at_ms: i64, intent: &str, up: bool) -> Record {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Record::Vote(VoteRecord {
+        id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         at_ms,
         question,
         intent: intent.to_owned(),
@@ -54,7 +58,7 @@ fn report_reads_counts_rates_votes_and_groups_from_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("data/careerbot.sqlite3");
     let now = now_ms();
-    let mut store = Store::open(&database).unwrap();
+    let mut store = Store::open(&Database::file(&database)).unwrap();
     store
         .write(&[
             question(
@@ -250,7 +254,7 @@ fn report_leaves_out_and_counts_a_row_whose_text_is_not_utf8() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("careerbot.sqlite3");
     let now = now_ms();
-    Store::open(&database)
+    Store::open(&Database::file(&database))
         .unwrap()
         .write(&[
             question(
@@ -319,7 +323,7 @@ fn report_reads_a_database_in_a_read_only_folder() {
     let data = dir.path().join("data");
     let database = data.join("careerbot.sqlite3");
     let now = now_ms();
-    Store::open(&database)
+    Store::open(&Database::file(&database))
         .unwrap()
         .write(&[question(
             1,
@@ -362,7 +366,7 @@ fn report_reads_a_database_in_a_read_only_folder() {
     // report reads with the bot's -shm.
     drop(writable);
     set_mode(&database, 0o644);
-    let mut bot = Store::open(&database).unwrap();
+    let mut bot = Store::open(&Database::file(&database)).unwrap();
     bot.write(&[question(
         2,
         now - HOUR,

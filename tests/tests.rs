@@ -11,6 +11,7 @@
 //! - `knowledge`: the shipped knowledge base against its contract and its evaluation;
 //! - `settings`: bad settings refused by the binary, with their ranges and sources;
 //! - `shards`: shard ranges across processes through the Discord emulator;
+//! - `store`: the PostgreSQL store through the binary (`store migrate`, `report`);
 //! - `threads`: forum posts and threads through the Discord emulator.
 
 mod support;
@@ -26,4 +27,5 @@ mod knowledge;
 mod report;
 mod settings;
 mod shards;
+mod store;
 mod threads;

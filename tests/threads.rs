@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use careerbot::admin::store::{Outcome, Source, Store};
+use careerbot::admin::store::{Database, Outcome, Source, Store};
 use careerbot::engine::matcher::Decision;
 use careerbot::engine::Engine;
 use serde_json::Value;
@@ -161,7 +161,7 @@ async fn an_unsure_post_is_left_alone_and_queued_as_is_one_its_intent_s_own_bar_
     // Both join the unanswered queue, as forum posts, under their threads.
     let db = bot.database();
     let queued = || {
-        Store::open_read_only(&db)
+        Store::open_read_only(&Database::file(&db))
             .and_then(|store| store.unanswered(0, 0.5, 10))
             .unwrap_or_default()
     };
@@ -265,7 +265,7 @@ async fn the_author_s_thumbs_up_tags_the_post_solved_and_no_one_else_s_does() {
     // The votes and the questions are stored; who asked, voted or replied is not.
     let db = bot.database();
     let stored = || {
-        Store::open_read_only(&db)
+        Store::open_read_only(&Database::file(&db))
             .and_then(|s| s.counts())
             .unwrap_or((0, 0))
     };
@@ -279,7 +279,7 @@ async fn the_author_s_thumbs_up_tags_the_post_solved_and_no_one_else_s_does() {
 
 /// Every question in the database `db` (none while it cannot be read).
 fn stored_questions(db: &Path) -> Vec<careerbot::admin::store::QuestionRecord> {
-    Store::open_read_only(db)
+    Store::open_read_only(&Database::file(db))
         .and_then(|store| store.questions_since(0))
         .unwrap_or_default()
 }

@@ -2,14 +2,14 @@
 //! intents, helpfulness from the votes and the top unanswered groups (`careerbot report`,
 //! `/careerbot stats`).
 //!
-//! The figures are aggregated by SQLite, so a report over months of questions reads only
+//! The figures are aggregated by the database, so a report over months of questions reads only
 //! the unanswered rows it groups. Days are UTC. A row with a text that is not valid UTF-8
 //! (written by hand, or by another program) is left out of every figure and counted in
 //! `skipped_rows`, so one bad row cannot fail the whole report.
 
 use serde::Serialize;
 
-use super::store::{Store, READABLE_QUESTION};
+use super::store::{Aggregates, Store};
 use super::unanswered::{self, Group};
 use crate::text::fit;
 
@@ -90,6 +90,17 @@ pub struct Helpfulness {
     pub helpful: f64,
 }
 
+impl Helpfulness {
+    pub fn new(intent: String, up: u64, down: u64) -> Helpfulness {
+        Helpfulness {
+            intent,
+            up,
+            down,
+            helpful: up as f64 / (up + down).max(1) as f64,
+        }
+    }
+}
+
 /// Builds the report of `[since_ms, until_ms)`; unanswered means fell back, or answered or
 /// clarified below confidence `below`, and grouped at `similarity`.
 pub fn build(
@@ -99,38 +110,16 @@ pub fn build(
     below: f32,
     similarity: f64,
 ) -> anyhow::Result<Report> {
-    let conn = store.conn();
-    let range = [since_ms, until_ms];
-    let per_day = conn
-        .prepare(&format!(
-            "SELECT date(at_ms / 1000, 'unixepoch') AS day, COUNT(*),
-                    SUM(decision = 'answer'), SUM(decision = 'clarify'), SUM(decision = 'fallback'),
-                    SUM(decision = 'decline')
-             FROM questions WHERE at_ms >= ?1 AND at_ms < ?2 AND {READABLE_QUESTION}
-             GROUP BY day ORDER BY day"
-        ))?
-        .query_map(range, |row| {
-            Ok(Day {
-                day: row.get(0)?,
-                questions: count(row.get(1)?),
-                answers: count(row.get(2)?),
-                clarifications: count(row.get(3)?),
-                fallbacks: count(row.get(4)?),
-                declines: count(row.get(5)?),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let Aggregates {
+        per_day,
+        responded,
+        top_intents,
+        helpfulness,
+        skipped_rows,
+        skipped_questions,
+    } = store.aggregates(since_ms, until_ms, TOP, SKIPPED_NAMED)?;
     let questions = per_day.iter().map(|d| d.questions).sum();
-    let responded: i64 = conn.query_row(
-        &format!(
-            "SELECT COUNT(*) FROM questions
-             WHERE at_ms >= ?1 AND at_ms < ?2 AND decision <> 'unconfident'
-               AND {READABLE_QUESTION}"
-        ),
-        range,
-        |row| row.get(0),
-    )?;
-    let share = |n: u64| match count(responded) {
+    let share = |n: u64| match responded {
         0 => 0.0,
         all => n as f64 / all as f64,
     };
@@ -140,62 +129,10 @@ pub fn build(
         fallback: share(per_day.iter().map(|d| d.fallbacks).sum()),
         decline: share(per_day.iter().map(|d| d.declines).sum()),
     };
-    let top_intents = conn
-        .prepare(&format!(
-            "SELECT intent, COUNT(*) AS n FROM questions
-             WHERE at_ms >= ?1 AND at_ms < ?2 AND decision = 'answer' AND intent IS NOT NULL
-               AND {READABLE_QUESTION}
-             GROUP BY intent ORDER BY n DESC, intent LIMIT ?3"
-        ))?
-        .query_map(rusqlite::params![since_ms, until_ms, TOP as i64], |row| {
-            Ok(IntentCount {
-                intent: row.get(0)?,
-                count: count(row.get(1)?),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let helpfulness = conn
-        .prepare(
-            "SELECT intent, SUM(up <> 0), SUM(up = 0) FROM votes
-             WHERE at_ms >= ?1 AND at_ms < ?2 AND careerbot_readable(intent)
-             GROUP BY intent ORDER BY COUNT(*) DESC, intent",
-        )?
-        .query_map(range, |row| {
-            let (up, down) = (count(row.get(1)?), count(row.get(2)?));
-            Ok(Helpfulness {
-                intent: row.get(0)?,
-                up,
-                down,
-                helpful: up as f64 / (up + down).max(1) as f64,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
     let queue = store.unanswered_between(since_ms, until_ms, below, UNANSWERED_READ)?;
     let grouping = unanswered::group(&queue, similarity);
     let mut unanswered = grouping.groups;
     unanswered.truncate(TOP);
-    let skipped_rows: i64 = conn.query_row(
-        &format!(
-            "SELECT (SELECT COUNT(*) FROM questions
-                     WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT {READABLE_QUESTION})
-                  + (SELECT COUNT(*) FROM votes
-                     WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT careerbot_readable(intent))"
-        ),
-        range,
-        |row| row.get(0),
-    )?;
-    let skipped_questions = conn
-        .prepare(&format!(
-            "SELECT id FROM questions
-             WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT {READABLE_QUESTION}
-             ORDER BY id LIMIT ?3"
-        ))?
-        .query_map(
-            rusqlite::params![since_ms, until_ms, SKIPPED_NAMED as i64],
-            |row| row.get::<_, i64>(0),
-        )?
-        .map(|id| id.map(|id| id as u64))
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(Report {
         since_ms,
         until_ms,
@@ -206,14 +143,9 @@ pub fn build(
         helpfulness,
         unanswered,
         unanswered_cut_short: grouping.cut_short as u64,
-        skipped_rows: count(skipped_rows),
+        skipped_rows,
         skipped_questions,
     })
-}
-
-/// A SQL count or sum (never negative).
-fn count(n: i64) -> u64 {
-    n.max(0) as u64
 }
 
 /// The report as text: a short table per section.
@@ -391,6 +323,7 @@ fn utc(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::store::testing::TestDb;
     use crate::admin::store::{QuestionRecord, Record, Source, VoteRecord};
 
     const DAY: i64 = 86_400_000;
@@ -415,6 +348,7 @@ mod tests {
 
     fn v(question: u64, at_ms: i64, intent: &str, up: bool) -> Record {
         Record::Vote(VoteRecord {
+            id: at_ms as u64 * 16 + question,
             at_ms,
             question,
             intent: intent.to_owned(),
@@ -438,144 +372,146 @@ mod tests {
 
     #[test]
     fn a_report_counts_rates_votes_and_groups() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
-        store
-            .write(&[
-                q(1, MARCH_1 + 10, "salary?", "answer", "salary", 0.9),
-                q(2, MARCH_1 + 20, "salary??", "answer", "salary", 0.9),
-                q(3, MARCH_1 + DAY, "degree", "answer", "degree", 0.95),
-                q(4, MARCH_1 + DAY, "which one", "clarify", "degree", 0.6),
-                q(
-                    5,
-                    MARCH_1 + DAY + 1,
-                    "how do i cook pasta",
-                    "fallback",
-                    "salary",
-                    0.1,
-                ),
-                q(
-                    6,
-                    MARCH_1 + DAY + 2,
-                    "how do i cook pastas",
-                    "fallback",
-                    "salary",
-                    0.1,
-                ),
-                q(7, MARCH_1 + DAY + 3, "lol", "unconfident", "salary", 0.2),
-                q(8, MARCH_1 - 1, "before", "answer", "salary", 0.9),
-                q(9, MARCH_1 + 2 * DAY, "after", "answer", "salary", 0.9),
-                v(1, MARCH_1 + 11, "salary", true),
-                v(2, MARCH_1 + 21, "salary", false),
-                v(2, MARCH_1 + 22, "salary", true),
-                v(3, MARCH_1 + DAY, "degree", true),
-                v(8, MARCH_1 - 1, "degree", false),
-            ])
-            .unwrap();
-        let report = build(&store, MARCH_1, MARCH_1 + 2 * DAY, 0.5, 0.85).unwrap();
-        assert_eq!(report.questions, 7);
-        assert_eq!(
-            report.per_day,
-            [
-                Day {
-                    day: "2024-03-01".to_owned(),
-                    questions: 2,
-                    answers: 2,
-                    clarifications: 0,
-                    fallbacks: 0,
-                    declines: 0
-                },
-                Day {
-                    day: "2024-03-02".to_owned(),
-                    questions: 5,
-                    answers: 1,
-                    clarifications: 1,
-                    fallbacks: 2,
-                    declines: 0
-                },
-            ]
-        );
-        assert_eq!(
-            report.rates,
-            Rates {
-                answer: 0.5,
-                clarify: 1.0 / 6.0,
-                fallback: 2.0 / 6.0,
-                decline: 0.0
-            }
-        );
-        let intents: Vec<(&str, u64)> = report
-            .top_intents
-            .iter()
-            .map(|i| (i.intent.as_str(), i.count))
-            .collect();
-        assert_eq!(intents, [("salary", 2), ("degree", 1)]);
-        let helpful: Vec<(&str, u64, u64)> = report
-            .helpfulness
-            .iter()
-            .map(|h| (h.intent.as_str(), h.up, h.down))
-            .collect();
-        assert_eq!(helpful, [("salary", 2, 1), ("degree", 1, 0)]);
-        assert!((report.helpfulness[0].helpful - 2.0 / 3.0).abs() < 1e-12);
-        assert_eq!(report.unanswered.len(), 1, "{:?}", report.unanswered);
-        assert_eq!(report.unanswered[0].count, 2);
-        assert_eq!(report.unanswered[0].ids, [6, 5]);
+        for db in TestDb::both() {
+            let mut store = db.open();
+            store
+                .write(&[
+                    q(1, MARCH_1 + 10, "salary?", "answer", "salary", 0.9),
+                    q(2, MARCH_1 + 20, "salary??", "answer", "salary", 0.9),
+                    q(3, MARCH_1 + DAY, "degree", "answer", "degree", 0.95),
+                    q(4, MARCH_1 + DAY, "which one", "clarify", "degree", 0.6),
+                    q(
+                        5,
+                        MARCH_1 + DAY + 1,
+                        "how do i cook pasta",
+                        "fallback",
+                        "salary",
+                        0.1,
+                    ),
+                    q(
+                        6,
+                        MARCH_1 + DAY + 2,
+                        "how do i cook pastas",
+                        "fallback",
+                        "salary",
+                        0.1,
+                    ),
+                    q(7, MARCH_1 + DAY + 3, "lol", "unconfident", "salary", 0.2),
+                    q(8, MARCH_1 - 1, "before", "answer", "salary", 0.9),
+                    q(9, MARCH_1 + 2 * DAY, "after", "answer", "salary", 0.9),
+                    v(1, MARCH_1 + 11, "salary", true),
+                    v(2, MARCH_1 + 21, "salary", false),
+                    v(2, MARCH_1 + 22, "salary", true),
+                    v(3, MARCH_1 + DAY, "degree", true),
+                    v(8, MARCH_1 - 1, "degree", false),
+                ])
+                .unwrap();
+            let report = build(&store, MARCH_1, MARCH_1 + 2 * DAY, 0.5, 0.85).unwrap();
+            assert_eq!(report.questions, 7);
+            assert_eq!(
+                report.per_day,
+                [
+                    Day {
+                        day: "2024-03-01".to_owned(),
+                        questions: 2,
+                        answers: 2,
+                        clarifications: 0,
+                        fallbacks: 0,
+                        declines: 0
+                    },
+                    Day {
+                        day: "2024-03-02".to_owned(),
+                        questions: 5,
+                        answers: 1,
+                        clarifications: 1,
+                        fallbacks: 2,
+                        declines: 0
+                    },
+                ]
+            );
+            assert_eq!(
+                report.rates,
+                Rates {
+                    answer: 0.5,
+                    clarify: 1.0 / 6.0,
+                    fallback: 2.0 / 6.0,
+                    decline: 0.0
+                }
+            );
+            let intents: Vec<(&str, u64)> = report
+                .top_intents
+                .iter()
+                .map(|i| (i.intent.as_str(), i.count))
+                .collect();
+            assert_eq!(intents, [("salary", 2), ("degree", 1)]);
+            let helpful: Vec<(&str, u64, u64)> = report
+                .helpfulness
+                .iter()
+                .map(|h| (h.intent.as_str(), h.up, h.down))
+                .collect();
+            assert_eq!(helpful, [("salary", 2, 1), ("degree", 1, 0)]);
+            assert!((report.helpfulness[0].helpful - 2.0 / 3.0).abs() < 1e-12);
+            assert_eq!(report.unanswered.len(), 1, "{:?}", report.unanswered);
+            assert_eq!(report.unanswered[0].count, 2);
+            assert_eq!(report.unanswered[0].ids, [6, 5]);
 
-        let text = format(&report);
-        for expected in [
-            "Report from 2024-03-01 00:00 to 2024-03-03 00:00 UTC",
-            "7 questions: 50.0% answered, 16.7% clarified, 33.3% fell back",
-            "(1 channel message left alone, not in the rates)",
-            "2024-03-02           5        1        1         2",
-            "salary          2     1    66.7%",
-            "    2  2024-03-02 00:00  how do i cook pastas",
-            "likely: salary (2)",
-        ] {
-            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
-        }
-        assert_eq!(report.unanswered_cut_short, 0);
-        assert!(!text.contains("look-alike"), "{text}");
-        let cut_short = Report {
-            unanswered_cut_short: 3,
-            ..report
-        };
-        assert!(
-            format(&cut_short).contains(
-                "(3 look-alike texts were compared with the closest groups only, so some \
+            let text = format(&report);
+            for expected in [
+                "Report from 2024-03-01 00:00 to 2024-03-03 00:00 UTC",
+                "7 questions: 50.0% answered, 16.7% clarified, 33.3% fell back",
+                "(1 channel message left alone, not in the rates)",
+                "2024-03-02           5        1        1         2",
+                "salary          2     1    66.7%",
+                "    2  2024-03-02 00:00  how do i cook pastas",
+                "likely: salary (2)",
+            ] {
+                assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+            }
+            assert_eq!(report.unanswered_cut_short, 0);
+            assert!(!text.contains("look-alike"), "{text}");
+            let cut_short = Report {
+                unanswered_cut_short: 3,
+                ..report
+            };
+            assert!(
+                format(&cut_short).contains(
+                    "(3 look-alike texts were compared with the closest groups only, so some \
                  groups may be split)"
-            ),
-            "{}",
-            format(&cut_short)
-        );
+                ),
+                "{}",
+                format(&cut_short)
+            );
+        }
     }
 
     #[test]
     fn an_empty_period_has_zero_rates() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
-        let report = build(&store, 0, MARCH_1, 0.5, 0.85).unwrap();
-        assert_eq!(report.questions, 0);
-        assert_eq!(
-            report.rates,
-            Rates {
-                answer: 0.0,
-                clarify: 0.0,
-                fallback: 0.0,
-                decline: 0.0
-            }
-        );
-        let text = format(&report);
-        assert!(text.contains("Report from the beginning"), "{text}");
-        assert!(
-            text.contains("no votes") && text.contains("Unanswered: none"),
-            "{text}"
-        );
+        for db in TestDb::both() {
+            let store = db.open();
+            let report = build(&store, 0, MARCH_1, 0.5, 0.85).unwrap();
+            assert_eq!(report.questions, 0);
+            assert_eq!(
+                report.rates,
+                Rates {
+                    answer: 0.0,
+                    clarify: 0.0,
+                    fallback: 0.0,
+                    decline: 0.0
+                }
+            );
+            let text = format(&report);
+            assert!(text.contains("Report from the beginning"), "{text}");
+            assert!(
+                text.contains("no votes") && text.contains("Unanswered: none"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
     fn rows_whose_text_is_not_utf8_are_left_out_and_counted() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
+        let db = TestDb::sqlite();
+        let mut store = db.open();
         store
             .write(&[
                 q(1, MARCH_1 + 10, "salary?", "answer", "salary", 0.9),
@@ -594,14 +530,11 @@ mod tests {
             ])
             .unwrap();
         // Bad bytes stored as TEXT, a BLOB where text belongs, and a vote's bad intent.
-        store
-            .conn()
-            .execute_batch(
-                "UPDATE questions SET text = CAST(x'6361c3fe28' AS TEXT) WHERE id = 3;
+        db.execute(
+            "UPDATE questions SET text = CAST(x'6361c3fe28' AS TEXT) WHERE id = 3;
                  UPDATE questions SET intent = x'73616c617279' WHERE id = 4;
                  UPDATE votes SET intent = CAST(x'ff' AS TEXT) WHERE question = 4;",
-            )
-            .unwrap();
+        );
         let report = build(&store, MARCH_1, MARCH_1 + DAY, 0.5, 0.85).unwrap();
         assert_eq!(report.skipped_rows, 3);
         assert_eq!(report.skipped_questions, [3, 4]);

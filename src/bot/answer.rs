@@ -276,7 +276,12 @@ mod tests {
         settings.discord.cooldown_window = std::time::Duration::from_secs(3600);
         let (engine, _) = Engine::load(&dir, &settings.matcher, &settings.limits).unwrap();
         let reloader = Reloader::new(engine, &dir, &settings).unwrap();
-        Bot::new(Arc::new(reloader), settings, None)
+        Bot::new(
+            Arc::new(reloader),
+            settings,
+            None,
+            crate::config::ShardPlan::SINGLE,
+        )
     }
 
     /// An example of the fixture's first intent: answered, and surely.

@@ -220,8 +220,11 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     row("threads_followed", bot.discord.threads.len() as u64);
     row("reloads", read(&s.reloads));
     row("refused_reloads", read(&s.refused_reloads));
+    // Records the database never got: dropped in an outage longer than the buffer.
+    row("records_lost", bot.recorder.lost());
     text.push_str("```");
     if let Some(report) = manage::recent_report(bot, 7).await? {
+        // With PostgreSQL, the whole cluster's records: every process's.
         text.push_str("\n**Last 7 days** (from the database)\n```\n");
         text.push_str(&fit(
             &report,

@@ -123,16 +123,13 @@ pub async fn with_store<T: Send + 'static>(
     bot: &Arc<Bot>,
     read: impl FnOnce(&mut Store) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<Option<T>> {
-    if !bot.recorder.stores() {
+    let Some(connector) = bot.recorder.connector() else {
         return Ok(None);
-    }
+    };
     let bot = Arc::clone(bot);
     tokio::task::spawn_blocking(move || {
         bot.recorder.flush();
-        let Some(path) = &bot.settings.admin.database else {
-            return Ok(None);
-        };
-        let mut store = Store::open(path)?;
+        let mut store = connector.connect()?;
         read(&mut store).map(Some)
     })
     .await?

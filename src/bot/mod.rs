@@ -150,10 +150,11 @@ pub async fn run(
     let dev_guild = settings.discord.dev_guild;
     let reloader = Arc::new(reloader);
     let intents_dir = reloader.dir().to_owned();
-    let writer = open_store(&settings)?;
-    let mut bot = Bot::new(reloader, settings, writer);
-    bot.shards = plan;
-    let bot = Arc::new(bot);
+    let writer = {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || open_store(&settings)).await??
+    };
+    let bot = Arc::new(Bot::new(reloader, settings, writer, plan));
     let data = Arc::clone(&bot);
     let options = poise::FrameworkOptions {
         commands: commands::all(),
@@ -306,13 +307,15 @@ async fn look_up_gateway(
     })?
 }
 
-/// The store's writer, or `None` when `admin.database` is "".
+/// The store's writer, or `None` when `admin.database` is "". Blocking (it connects and
+/// migrates): call it off the async runtime.
 fn open_store(settings: &Settings) -> anyhow::Result<Option<Writer>> {
-    let Some(path) = &settings.admin.database else {
+    let Some(database) = &settings.admin.database else {
         return Ok(None);
     };
-    let store = Store::open(path)
-        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    // Its errors name the file or server.
+    let store = Store::open(database)?;
+    info!(store = %store.describe(), "storing questions and votes");
     let retention = settings.admin.retention.map(Retention::daily);
     Ok(Some(Writer::spawn(store, FLUSH_EVERY, retention)))
 }

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 
 use super::answer::Asked;
 use crate::admin::reload::Served;
-use crate::admin::store::{now_ms, Outcome, QuestionRecord, Record, Source, VoteRecord, Writer};
+use crate::admin::store::{
+    now_ms, Connector, Outcome, QuestionRecord, Record, Source, VoteRecord, Writer,
+};
 use crate::engine::Reply;
 
 /// Counters since start. `questions` is the sum of answers, clarifications, fallbacks,
@@ -51,6 +53,8 @@ pub struct Recorder {
     /// The store's writer; `None` when `admin.database` is "".
     writer: Option<Writer>,
     next_number: AtomicU64,
+    /// Tells this process's numbers from those of the other processes of a cluster.
+    tag: u64,
     /// (question, user) pairs that voted, so one member's repeated clicks count once.
     voters: Mutex<Voters>,
 }
@@ -65,22 +69,30 @@ struct Voters {
 /// The most (question, user) pairs remembered against repeated votes.
 const VOTERS_KEPT: usize = 100_000;
 
+/// Processes told apart by a question number's low bits.
+const TAGS: u64 = 1024;
+
 impl Recorder {
-    pub fn new(writer: Option<Writer>) -> Recorder {
+    /// The recorder of a process whose first shard is `first_shard`.
+    pub fn new(writer: Option<Writer>, first_shard: u32) -> Recorder {
         // Numbers start at the clock so they do not repeat across restarts.
         let first = now_ms().max(1) as u64 * 1000;
         Recorder {
             stats: Stats::default(),
             writer,
             next_number: AtomicU64::new(first),
+            tag: u64::from(first_shard) % TAGS,
             voters: Mutex::new(Voters::default()),
         }
     }
 
     /// A new number, unique since start and across restarts: a question's (it goes into
-    /// the vote buttons and the store) or a triage menu's.
+    /// the vote buttons and the store), a vote's or a triage menu's. The processes of a
+    /// cluster (sharing one database) run different first shards, which go into the low
+    /// bits, so two processes started in the same millisecond cannot draw the same number
+    /// (below 2^63 until the year 2255).
     pub fn number(&self) -> u64 {
-        self.next_number.fetch_add(1, Ordering::Relaxed)
+        self.next_number.fetch_add(1, Ordering::Relaxed) * TAGS + self.tag
     }
 
     /// Numbers and counts a question and hands it to the store (never blocks); returns its
@@ -137,6 +149,7 @@ impl Recorder {
         });
         if let Some(writer) = &self.writer {
             writer.send(Record::Vote(VoteRecord {
+                id: self.number(),
                 at_ms: now_ms(),
                 question,
                 intent: intent.to_owned(),
@@ -166,6 +179,16 @@ impl Recorder {
         self.writer.is_some()
     }
 
+    /// A way to open the store from another thread; `None` when nothing is stored.
+    pub fn connector(&self) -> Option<Connector> {
+        self.writer.as_ref().map(Writer::connector)
+    }
+
+    /// Records lost so far (see [`Writer::lost`]).
+    pub fn lost(&self) -> u64 {
+        self.writer.as_ref().map_or(0, Writer::lost)
+    }
+
     /// Blocks until everything recorded so far is committed (see [`Writer::flush`]).
     pub fn flush(&self) {
         if let Some(writer) = &self.writer {
@@ -180,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_member_votes_once_per_question_and_votes_are_counted_not_kept() {
-        let recorder = Recorder::new(None);
+        let recorder = Recorder::new(None, 0);
         assert!(recorder.vote(1, 10, "a.b", true));
         assert!(!recorder.vote(1, 10, "a.b", false), "a second click counts");
         assert!(recorder.vote(2, 10, "a.b", false));

@@ -120,15 +120,21 @@ impl Discord {
 }
 
 impl Bot {
-    pub fn new(reloader: Arc<Reloader>, settings: Settings, writer: Option<Writer>) -> Bot {
+    /// The bot of a process running `shards`, storing through `writer` (if any).
+    pub fn new(
+        reloader: Arc<Reloader>,
+        settings: Settings,
+        writer: Option<Writer>,
+        shards: ShardPlan,
+    ) -> Bot {
         Bot {
             reloader,
             discord: Discord::new(&settings),
             settings,
-            recorder: Recorder::new(writer),
+            recorder: Recorder::new(writer, shards.first),
             triage: Triage::default(),
             started: Instant::now(),
-            shards: ShardPlan::SINGLE,
+            shards,
         }
     }
 

@@ -19,6 +19,7 @@ mod chat;
 mod eval;
 mod render;
 mod report;
+mod store;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::num::NonZeroU32;
@@ -29,7 +30,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::admin::reload::Reloader;
-use crate::config::{parse_shard_range, Settings, Sharding};
+use crate::config::{parse_shard_range, Database, Settings, Sharding};
 use crate::engine::catalog::CourseFilter;
 use crate::engine::intents::{self, Level, Severity};
 use crate::engine::{confusions, Engine};
@@ -133,6 +134,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage the bot's database.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Questions, answer rates, helpfulness and unanswered questions from the bot's database.
     Report {
         /// The period: the last `Nd`, `Nh` or `Nm` (days, hours, minutes), or `all`.
@@ -142,6 +148,30 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `careerbot store ...`.
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Copy every question and vote of one database into another, such as an SQLite file
+    /// into PostgreSQL. Records keep their numbers, so running it again copies only what is
+    /// new; a question's triage state comes along. Prints the counts.
+    Migrate {
+        /// The database to copy: an SQLite file, or a postgres:// URL.
+        #[arg(long, value_name = "FILE|URL", value_parser = database)]
+        from: Database,
+        /// The database to copy into (created and migrated as needed).
+        #[arg(long, value_name = "FILE|URL", value_parser = database)]
+        to: Database,
+        /// Print the counts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A `--from` or `--to` database: a file path or a postgres:// URL.
+fn database(text: &str) -> Result<Database, String> {
+    Database::parse(text)?.ok_or_else(|| "give a file path or a postgres:// URL".to_owned())
 }
 
 impl Cli {
@@ -250,6 +280,9 @@ impl Cli {
                 json,
             } => bench::scale(intent_count, examples_per_intent, json, &settings),
             Command::Report { since, json } => report::run(&settings, &since, json),
+            Command::Store {
+                action: StoreAction::Migrate { from, to, json },
+            } => store::migrate(&from, &to, json),
         }
     }
 }

@@ -11,13 +11,13 @@ use crate::config::Settings;
 /// `careerbot report [--since 7d] [--json]`.
 pub fn run(settings: &Settings, since: &str, json: bool) -> anyhow::Result<ExitCode> {
     let window = parse_since(since)?;
-    let Some(path) = &settings.admin.database else {
+    let Some(database) = &settings.admin.database else {
         anyhow::bail!(
             "no database is configured (`database` in [admin] is \"\"), so there is nothing to \
              report"
         );
     };
-    let store = Store::open_read_only(path)?;
+    let store = Store::open_read_only(database)?;
     let until_ms = now_ms();
     let since_ms = window.map_or(0, |window| {
         until_ms.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))

@@ -53,8 +53,8 @@ pub struct AdminSettings {
     pub watch_debounce: Duration,
     /// A valid set must also pass this before it goes live.
     pub reload_gate: GateSettings,
-    /// The SQLite file of questions and votes; `None` (`database = ""`) keeps nothing.
-    pub database: Option<PathBuf>,
+    /// Where questions and votes are kept; `None` (`database = ""`) keeps nothing.
+    pub database: Option<Database>,
     /// Records older than this are deleted (daily); `None` (`retention_days = 0`) keeps
     /// everything.
     pub retention: Option<Duration>,
@@ -412,6 +412,13 @@ impl Settings {
             api_base.is_some(),
             "must be an http(s) URL with a host",
         );
+        let database = match Database::parse(&admin.database) {
+            Ok(database) => Some(database),
+            Err(problem) => {
+                layers.ensure("admin.database", false, &problem);
+                None
+            }
+        };
         let path = |path: PathBuf| (!path.as_os_str().is_empty()).then_some(path);
         Some(Settings {
             intents_dir,
@@ -442,7 +449,7 @@ impl Settings {
                     cases: path(admin.reload_gate.cases),
                     min_accuracy: admin.reload_gate.min_accuracy,
                 },
-                database: path(admin.database),
+                database: database?,
                 retention: (admin.retention_days > 0)
                     .then(|| Duration::from_secs(u64::from(admin.retention_days) * 86_400)),
                 unanswered_below: admin.unanswered_below,
@@ -450,6 +457,130 @@ impl Settings {
             },
             log,
         })
+    }
+}
+
+/// Where questions and votes are kept (`[admin] database`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file: the embedded default.
+    File(PathBuf),
+    /// A PostgreSQL database, shared by every process of a cluster.
+    Postgres(PostgresUrl),
+}
+
+impl Database {
+    /// An SQLite file.
+    pub fn file(path: impl AsRef<Path>) -> Database {
+        Database::File(path.as_ref().to_owned())
+    }
+
+    /// `""` (keep nothing), a `postgres://` (or `postgresql://`) URL, or a file path.
+    pub fn parse(text: &str) -> Result<Option<Database>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let scheme = text.split_once("://").map(|(scheme, _)| scheme);
+        match scheme {
+            Some(scheme)
+                if scheme.eq_ignore_ascii_case("postgres")
+                    || scheme.eq_ignore_ascii_case("postgresql") =>
+            {
+                PostgresUrl::parse(text).map(|url| Some(Database::Postgres(url)))
+            }
+            Some(scheme)
+                if !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)) =>
+            {
+                Err(format!(
+                    "a {scheme}:// URL is not a database careerbot can use: give a file path \
+                 (SQLite) or a postgres:// URL"
+                ))
+            }
+            _ => Ok(Some(Database::File(PathBuf::from(text)))),
+        }
+    }
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::File(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => url.fmt(f),
+        }
+    }
+}
+
+/// A PostgreSQL connection URL, checked. It may hold a password (better given in
+/// `PGPASSWORD`): shown and logged only without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl {
+    url: String,
+    shown: String,
+}
+
+impl PostgresUrl {
+    /// Checks `text` as tokio-postgres reads it.
+    pub fn parse(text: &str) -> Result<PostgresUrl, String> {
+        let config: tokio_postgres::Config = text
+            .parse()
+            .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
+        if config.get_hosts().is_empty() {
+            return Err("the PostgreSQL URL names no host".to_owned());
+        }
+        if config.get_dbname().is_none() {
+            return Err(
+                "the PostgreSQL URL names no database (postgres://host/DATABASE)".to_owned(),
+            );
+        }
+        let shown = match Url::parse(text) {
+            Ok(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("****"));
+                }
+                url.to_string()
+            }
+            Err(_) => "a PostgreSQL URL".to_owned(),
+        };
+        Ok(PostgresUrl {
+            url: text.to_owned(),
+            shown,
+        })
+    }
+
+    /// The client settings it stands for; the password from `PGPASSWORD` when the URL has
+    /// none.
+    pub fn config(&self) -> tokio_postgres::Config {
+        let mut config: tokio_postgres::Config = self.url.parse().expect("checked when parsed");
+        if config.get_password().is_none() {
+            if let Some(password) = std::env::var_os("PGPASSWORD") {
+                config.password(password.as_encoded_bytes());
+            }
+        }
+        config
+    }
+}
+
+#[cfg(test)]
+impl PostgresUrl {
+    /// The URL as given, password and all.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+}
+
+impl fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({})", self.shown)
     }
 }
 
@@ -496,7 +627,7 @@ mod tests {
         assert_eq!(admin.watch_debounce, Duration::from_millis(300));
         assert_eq!(
             admin.database,
-            Some(PathBuf::from("data/careerbot.sqlite3"))
+            Some(Database::File(PathBuf::from("data/careerbot.sqlite3")))
         );
         assert_eq!(admin.retention, Some(Duration::from_secs(90 * 86_400)));
         assert_eq!(admin.reload_gate.cases, None);

@@ -100,7 +100,7 @@ pub struct RawAdmin {
     pub watch: bool,
     pub watch_debounce_ms: u64,
     pub reload_gate: RawGate,
-    pub database: PathBuf,
+    pub database: String,
     pub retention_days: u32,
     pub unanswered_below: f32,
     pub group_similarity: f64,

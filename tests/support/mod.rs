@@ -22,6 +22,7 @@ use careerbot::engine::matcher::{Decision, MatcherSettings};
 use careerbot::engine::{Engine, Reply};
 
 pub mod discord;
+pub mod postgres;
 
 /// The `careerbot` binary cargo built for these tests.
 pub fn bin() -> PathBuf {

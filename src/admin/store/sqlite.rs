@@ -1,181 +1,21 @@
-//! The SQLite store of questions and feedback votes, and the [`Writer`] that fills it.
+//! The SQLite backend of the store: one file, the embedded default.
 //!
-//! Privacy by design: a record holds what was asked and how the bot answered, never who
-//! asked (no user ids or names). The schema is versioned in code ([`MIGRATIONS`], tracked
-//! with `PRAGMA user_version`); a database newer than this code is refused. Writes go
-//! through a dedicated thread in batches, so the bot never waits for the disk.
+//! The schema is versioned in code ([`MIGRATIONS`], tracked with `PRAGMA user_version`); a
+//! database newer than this code is refused, and so is a file that is not careerbot's
+//! ([`APPLICATION_ID`]), before anything is written to it.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context as _;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, ValueRef};
-use rusqlite::ToSql;
+use rusqlite::types::{Type, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
-use tracing::{debug, error, warn};
+use tracing::debug;
 
-use crate::engine::matcher::Decision;
-
-/// One question the bot was asked, and what it did with it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuestionRecord {
-    /// The bot's question number (unique; also inside the vote buttons).
-    pub id: u64,
-    /// When it was asked, in unix milliseconds.
-    pub at_ms: i64,
-    pub guild: Option<u64>,
-    /// The server channel; never a DM's (see [`crate::bot`]'s `Asked`).
-    pub channel: Option<u64>,
-    pub source: Source,
-    /// The normalized question text.
-    pub text: String,
-    pub decision: Outcome,
-    /// The best candidate's intent id (also for a fallback or clarification, when any).
-    pub intent: Option<String>,
-    pub confidence: f32,
-    /// Candidate intent ids, best first (at most 3).
-    pub candidates: Vec<String>,
-    /// The version of the intent set that answered.
-    pub engine_version: String,
-}
-
-/// How a question reached the bot; stored as the text of [`Source::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// A message mentioning the bot (or its own role).
-    Mention,
-    /// A direct message.
-    Dm,
-    /// A message in one of `answer_channels`, addressed to nobody.
-    Channel,
-    /// A new post in one of `forum_channels`: its title and first message.
-    Forum,
-    /// A message addressed to nobody in a thread the bot follows: a forum post it watches,
-    /// or a thread it started for an answer (`reply_in_thread`).
-    Thread,
-    /// `/ask`.
-    Slash,
-    /// A button or menu that answers a topic.
-    Button,
-}
-
-/// What the bot did with a question; stored as the text of [`Outcome::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Answer,
-    Clarify,
-    Fallback,
-    /// A decline intent answered: the question is out of scope, said so on purpose, so it
-    /// is no gap of the knowledge base and never in the unanswered queue.
-    Decline,
-    /// A message nobody addressed to the bot, left alone as not sure enough: counted, and
-    /// stored only for a forum post (which then joins the unanswered queue).
-    Unconfident,
-}
-
-/// The text each variant is stored as, and back: one table per enum, so the two
-/// directions cannot drift apart.
-macro_rules! stored_as_text {
-    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $type {
-            /// The text stored in the database.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($type::$variant => $text,)+
-                }
-            }
-        }
-
-        impl std::str::FromStr for $type {
-            type Err = String;
-
-            fn from_str(text: &str) -> Result<$type, String> {
-                match text {
-                    $($text => Ok($type::$variant),)+
-                    other => Err(format!(
-                        "{other:?} is not a stored {}",
-                        stringify!($type).to_lowercase()
-                    )),
-                }
-            }
-        }
-
-        impl ToSql for $type {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
-            }
-        }
-
-        impl FromSql for $type {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<$type> {
-                value
-                    .as_str()?
-                    .parse()
-                    .map_err(|e: String| FromSqlError::Other(e.into()))
-            }
-        }
-    };
-}
-
-impl Source {
-    /// Nobody addressed the bot: it speaks up only when sure, and never mentions the
-    /// cooldown.
-    pub fn is_unprompted(self) -> bool {
-        matches!(self, Source::Channel | Source::Forum | Source::Thread)
-    }
-}
-
-stored_as_text!(Source {
-    Mention => "mention",
-    Dm => "dm",
-    Channel => "channel",
-    Forum => "forum",
-    Thread => "thread",
-    Slash => "slash",
-    Button => "button",
-});
-
-stored_as_text!(Outcome {
-    Answer => "answer",
-    Clarify => "clarify",
-    Fallback => "fallback",
-    Decline => "decline",
-    Unconfident => "unconfident",
-});
-
-impl From<Decision> for Outcome {
-    fn from(decision: Decision) -> Outcome {
-        match decision {
-            Decision::Answer => Outcome::Answer,
-            Decision::Clarify => Outcome::Clarify,
-            Decision::Fallback => Outcome::Fallback,
-            Decision::Decline => Outcome::Decline,
-        }
-    }
-}
-
-/// A 👍 (`up`) or 👎 on the answer to question `question`, which was `intent`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VoteRecord {
-    /// When it was cast, in unix milliseconds.
-    pub at_ms: i64,
-    pub question: u64,
-    pub intent: String,
-    pub up: bool,
-}
-
-/// Anything the bot stores.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Record {
-    Question(QuestionRecord),
-    Vote(VoteRecord),
-}
-
+use super::{
+    legacy_vote_id, Aggregates, OlderSchema, QuestionRecord, Record, StoredQuestion, VoteRecord,
+};
+use crate::admin::report::{Day, Helpfulness, IntentCount};
 /// The schema, one step per version: step `n` takes a database from version `n` to `n + 1`.
 /// Steps are only ever appended, never edited.
 const MIGRATIONS: &[&str] = &[
@@ -204,6 +44,10 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX votes_at_ms ON votes(at_ms);
      CREATE INDEX votes_question ON votes(question);",
+    // 2: votes get their own number (from the bot's question numbers), so a vote copied or
+    // replayed is stored once. Votes written before are numbered by `number_old_votes`.
+    "ALTER TABLE votes ADD COLUMN id INTEGER;
+     CREATE UNIQUE INDEX votes_id ON votes(id);",
 ];
 
 /// The schema version this code writes.
@@ -212,19 +56,19 @@ const SCHEMA_VERSION: usize = MIGRATIONS.len();
 const QUESTION_COLUMNS: &str = "id, at_ms, guild, channel, source, text, decision, intent, \
      confidence, candidates, engine_version";
 
-/// A connection to the database file.
+/// A connection to an SQLite database file.
 #[derive(Debug)]
-pub struct Store {
+pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating it and its directory when missing) and migrates the database. A
     /// file that is not careerbot's (see [`APPLICATION_ID`]) is refused before anything is
     /// written to it, so pointing `[admin] database` at another program's file cannot
     /// change it.
-    pub fn open(path: &Path) -> anyhow::Result<Store> {
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create the directory {}", parent.display()))?;
@@ -250,7 +94,7 @@ impl Store {
         }
         migrate(&mut conn, path)?;
         register_functions(&conn)?;
-        Ok(Store {
+        Ok(SqliteStore {
             conn,
             path: path.to_owned(),
         })
@@ -259,7 +103,7 @@ impl Store {
     /// Opens an existing database for reading only (reports); never creates, migrates or
     /// writes anything, so it also works on a database in a folder the caller cannot
     /// write to (see [`connect_read_only`]).
-    pub fn open_read_only(path: &Path) -> anyhow::Result<Store> {
+    pub fn open_read_only(path: &Path) -> anyhow::Result<SqliteStore> {
         anyhow::ensure!(
             path.is_file(),
             "no database at {} (the bot creates it on first run)",
@@ -271,14 +115,16 @@ impl Store {
             Identity::Careerbot(version) | Identity::Unstamped(version) => version,
         };
         check_not_newer(version, path)?;
-        anyhow::ensure!(
-            version == SCHEMA_VERSION,
-            "{} is at schema version {version}, older than this careerbot's {SCHEMA_VERSION} \
-             (an empty database, or one that `careerbot run` has not upgraded yet)",
-            path.display()
-        );
+        if version < SCHEMA_VERSION {
+            return Err(OlderSchema {
+                database: path.display().to_string(),
+                found: version,
+                current: SCHEMA_VERSION,
+            }
+            .into());
+        }
         register_functions(&conn)?;
-        Ok(Store {
+        Ok(SqliteStore {
             conn,
             path: path.to_owned(),
         })
@@ -287,11 +133,6 @@ impl Store {
     /// The file this store reads and writes.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The connection, for the aggregate queries of the sibling admin modules.
-    pub(super) fn conn(&self) -> &Connection {
-        &self.conn
     }
 
     /// Writes `records` in one transaction. A question already stored (same id) is left
@@ -304,7 +145,8 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ))?;
             let mut vote = tx.prepare_cached(
-                "INSERT INTO votes (at_ms, question, intent, up) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO votes (id, at_ms, question, intent, up) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for record in records {
                 match record {
@@ -324,7 +166,13 @@ impl Store {
                         ])?;
                     }
                     Record::Vote(v) => {
-                        vote.execute(params![v.at_ms, to_sql_id(v.question), v.intent, v.up])?;
+                        vote.execute(params![
+                            to_sql_id(v.id),
+                            v.at_ms,
+                            to_sql_id(v.question),
+                            v.intent,
+                            v.up
+                        ])?;
                     }
                 }
             }
@@ -354,15 +202,16 @@ impl Store {
     /// Votes cast at or after `since_ms`, oldest first.
     pub fn votes_since(&self, since_ms: i64) -> anyhow::Result<Vec<VoteRecord>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT at_ms, question, intent, up FROM votes WHERE at_ms >= ?1 \
+            "SELECT id, at_ms, question, intent, up FROM votes WHERE at_ms >= ?1 \
              ORDER BY at_ms, rowid",
         )?;
         let rows = stmt.query_map([since_ms], |row| {
             Ok(VoteRecord {
-                at_ms: row.get(0)?,
-                question: from_sql_id(row.get(1)?),
-                intent: row.get(2)?,
-                up: row.get(3)?,
+                id: from_sql_id(row.get(0)?),
+                at_ms: row.get(1)?,
+                question: from_sql_id(row.get(2)?),
+                intent: row.get(3)?,
+                up: row.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -431,6 +280,85 @@ impl Store {
         Ok(changed)
     }
 
+    /// Up to `limit` questions with their triage state, by number, after `after` (from
+    /// the first when `None`): for copying a store.
+    pub fn questions_page(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<StoredQuestion>> {
+        let (bound, op) = page_bound(after);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {QUESTION_COLUMNS}, resolved, resolved_at_ms FROM questions
+             WHERE id {op} ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![bound, limit], |row| {
+            Ok(StoredQuestion {
+                record: question_from_row(row)?,
+                resolved: row.get(11)?,
+                resolved_at_ms: row.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Up to `limit` votes, by number, after `after` (from the first when `None`).
+    pub fn votes_page(&self, after: Option<u64>, limit: usize) -> anyhow::Result<Vec<VoteRecord>> {
+        let (bound, op) = page_bound(after);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, at_ms, question, intent, up FROM votes
+             WHERE id {op} ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![bound, limit], |row| {
+            Ok(VoteRecord {
+                id: from_sql_id(row.get(0)?),
+                at_ms: row.get(1)?,
+                question: from_sql_id(row.get(2)?),
+                intent: row.get(3)?,
+                up: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many of these question and vote numbers are stored.
+    pub fn present(&self, questions: &[u64], votes: &[u64]) -> anyhow::Result<(usize, usize)> {
+        let mut found = (0, 0);
+        for (table, ids, count) in [
+            ("questions", questions, &mut found.0),
+            ("votes", votes, &mut found.1),
+        ] {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?;
+            for &id in ids {
+                if stmt.exists([to_sql_id(id)])? {
+                    *count += 1;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Sets the triage state of questions that have none yet; returns how many changed.
+    pub fn carry_resolutions(&mut self, resolved: &[(u64, String, i64)]) -> anyhow::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut changed = 0;
+        {
+            let mut stmt = tx.prepare(
+                "UPDATE questions SET resolved = ?1, resolved_at_ms = ?2
+                 WHERE id = ?3 AND resolved IS NULL",
+            )?;
+            for (id, action, at_ms) in resolved {
+                changed += stmt.execute(params![action, at_ms, to_sql_id(*id)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
     /// How many (questions, votes) the database holds.
     pub fn counts(&self) -> anyhow::Result<(u64, u64)> {
         let count = |table: &str| -> anyhow::Result<u64> {
@@ -440,6 +368,120 @@ impl Store {
             Ok(n.max(0) as u64)
         };
         Ok((count("questions")?, count("votes")?))
+    }
+}
+
+impl SqliteStore {
+    /// The aggregate figures of `[since_ms, until_ms)` (see [`Aggregates`]): computed by
+    /// SQLite, so a report over months reads no rows it does not show.
+    pub fn aggregates(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        top: usize,
+        skipped_named: usize,
+    ) -> anyhow::Result<Aggregates> {
+        let conn = &self.conn;
+        let range = [since_ms, until_ms];
+        let per_day = conn
+            .prepare(&format!(
+                "SELECT date(at_ms / 1000, 'unixepoch') AS day, COUNT(*),
+                        SUM(decision = 'answer'), SUM(decision = 'clarify'),
+                        SUM(decision = 'fallback'), SUM(decision = 'decline')
+                 FROM questions WHERE at_ms >= ?1 AND at_ms < ?2 AND {READABLE_QUESTION}
+                 GROUP BY day ORDER BY day"
+            ))?
+            .query_map(range, |row| {
+                Ok(Day {
+                    day: row.get(0)?,
+                    questions: count(row.get(1)?),
+                    answers: count(row.get(2)?),
+                    clarifications: count(row.get(3)?),
+                    fallbacks: count(row.get(4)?),
+                    declines: count(row.get(5)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let responded: i64 = conn.query_row(
+            &format!(
+                "SELECT COUNT(*) FROM questions
+                 WHERE at_ms >= ?1 AND at_ms < ?2 AND decision <> 'unconfident'
+                   AND {READABLE_QUESTION}"
+            ),
+            range,
+            |row| row.get(0),
+        )?;
+        let top = i64::try_from(top).unwrap_or(i64::MAX);
+        let top_intents = conn
+            .prepare(&format!(
+                "SELECT intent, COUNT(*) AS n FROM questions
+                 WHERE at_ms >= ?1 AND at_ms < ?2 AND decision = 'answer'
+                   AND intent IS NOT NULL AND {READABLE_QUESTION}
+                 GROUP BY intent ORDER BY n DESC, intent LIMIT ?3"
+            ))?
+            .query_map(params![since_ms, until_ms, top], |row| {
+                Ok(IntentCount {
+                    intent: row.get(0)?,
+                    count: count(row.get(1)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let helpfulness = conn
+            .prepare(
+                "SELECT intent, SUM(up <> 0), SUM(up = 0) FROM votes
+                 WHERE at_ms >= ?1 AND at_ms < ?2 AND careerbot_readable(intent)
+                 GROUP BY intent ORDER BY COUNT(*) DESC, intent",
+            )?
+            .query_map(range, |row| {
+                Ok(Helpfulness::new(
+                    row.get(0)?,
+                    count(row.get(1)?),
+                    count(row.get(2)?),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let skipped_rows: i64 = conn.query_row(
+            &format!(
+                "SELECT (SELECT COUNT(*) FROM questions
+                         WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT {READABLE_QUESTION})
+                      + (SELECT COUNT(*) FROM votes
+                         WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT careerbot_readable(intent))"
+            ),
+            range,
+            |row| row.get(0),
+        )?;
+        let skipped_named = i64::try_from(skipped_named).unwrap_or(i64::MAX);
+        let skipped_questions = conn
+            .prepare(&format!(
+                "SELECT id FROM questions
+                 WHERE at_ms >= ?1 AND at_ms < ?2 AND NOT {READABLE_QUESTION}
+                 ORDER BY id LIMIT ?3"
+            ))?
+            .query_map(params![since_ms, until_ms, skipped_named], |row| {
+                row.get::<_, i64>(0).map(from_sql_id)
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Aggregates {
+            per_day,
+            responded: count(responded),
+            top_intents,
+            helpfulness,
+            skipped_rows: count(skipped_rows),
+            skipped_questions,
+        })
+    }
+}
+
+/// A SQL count or sum (never negative).
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+/// Where a page by number starts: from the very first number, or after `after`.
+pub(super) fn page_bound(after: Option<u64>) -> (i64, &'static str) {
+    match after {
+        None => (i64::MIN, ">="),
+        Some(after) => (to_sql_id(after), ">"),
     }
 }
 
@@ -682,6 +724,24 @@ fn check_not_newer(version: usize, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The schema version that gave votes their numbers.
+const VOTE_IDS: usize = 2;
+
+/// Gives the votes stored before [`VOTE_IDS`] their numbers ([`legacy_vote_id`]), in the
+/// migration's transaction.
+fn number_old_votes(tx: &Connection) -> rusqlite::Result<()> {
+    let old: Vec<(i64, i64, i64)> = tx
+        .prepare("SELECT rowid, at_ms, question FROM votes WHERE id IS NULL")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut number = tx.prepare("UPDATE votes SET id = ?1 WHERE rowid = ?2")?;
+    for (rowid, at_ms, question) in old {
+        let id = legacy_vote_id(rowid, at_ms, from_sql_id(question));
+        number.execute([to_sql_id(id), rowid])?;
+    }
+    Ok(())
+}
+
 /// Applies the missing migration steps, each in its own transaction. The version is read
 /// again inside a write transaction, so two processes opening a new file cannot both
 /// apply the same step.
@@ -702,7 +762,14 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
             }
             return Ok(());
         };
-        tx.execute_batch(step).with_context(|| {
+        let apply = || -> anyhow::Result<()> {
+            tx.execute_batch(step)?;
+            if version + 1 == VOTE_IDS {
+                number_old_votes(&tx)?;
+            }
+            Ok(())
+        };
+        apply().with_context(|| {
             format!(
                 "cannot migrate {} to version {}",
                 path.display(),
@@ -714,283 +781,30 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Unix time now, in milliseconds: the clock of every stored record.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// A batch is committed at once when this many records are pending.
-const BATCH_MAX: usize = 5_000;
-/// While commits fail, at most this many records are kept; the oldest go first.
-const PENDING_MAX: usize = 100_000;
-/// Which records to delete, and how often.
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    /// Records older than this are deleted...
-    pub keep: Duration,
-    /// ...at the writer's start and then at this interval.
-    pub every: Duration,
-}
-
-impl Retention {
-    /// Records older than `keep` deleted at start and then every 24 hours.
-    pub fn daily(keep: Duration) -> Retention {
-        Retention {
-            keep,
-            every: Duration::from_secs(24 * 60 * 60),
-        }
-    }
-}
-
-enum Message {
-    Record(Record),
-    /// Commit everything received so far, then answer.
-    Flush(mpsc::Sender<()>),
-    /// Commit everything and stop.
-    Close,
-}
-
-/// How long the bot lets records gather before a commit: a record reaches the database
-/// within this (plus the commit), so a crash loses at most about half a second.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
-
-/// Writes records on a thread of its own, in batches: a record reaches the database at
-/// most `flush_every` after it was sent (sooner when [`BATCH_MAX`] are pending), so a
-/// crash loses at most that window. Sending never blocks.
-#[derive(Debug)]
-pub struct Writer {
-    tx: mpsc::Sender<Message>,
-    closed: AtomicBool,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    written: Arc<AtomicU64>,
-}
-
-impl Writer {
-    /// Starts the writer thread, which owns `store`, applying `retention` if any.
-    pub fn spawn(store: Store, flush_every: Duration, retention: Option<Retention>) -> Writer {
-        let (tx, rx) = mpsc::channel();
-        let written = Arc::new(AtomicU64::new(0));
-        let batcher = Batcher {
-            store,
-            flush_every,
-            pending: VecDeque::new(),
-            due: None,
-            failing: false,
-            dropped: 0,
-            written: Arc::clone(&written),
-        };
-        let thread = std::thread::Builder::new()
-            .name("careerbot-store".to_owned())
-            .spawn(move || batcher.run(&rx, retention))
-            .expect("cannot start the store writer thread");
-        Writer {
-            tx,
-            closed: AtomicBool::new(false),
-            thread: Mutex::new(Some(thread)),
-            written,
-        }
-    }
-
-    /// Queues a record; never blocks. After [`Writer::close`] this does nothing.
-    pub fn send(&self, record: Record) {
-        if self.closed.load(Ordering::Acquire) || self.tx.send(Message::Record(record)).is_err() {
-            debug!("the store writer is closed; a record was not stored");
-        }
-    }
-
-    /// Blocks until everything sent before this call is committed (or its commit failed,
-    /// which is logged).
-    pub fn flush(&self) {
-        if self.closed.load(Ordering::Acquire) {
-            return;
-        }
-        let (done, wait) = mpsc::channel();
-        if self.tx.send(Message::Flush(done)).is_ok() {
-            // An error means the thread is gone: nothing left to wait for.
-            let _ = wait.recv();
-        }
-    }
-
-    /// Commits everything sent so far and stops the thread; later calls do nothing.
-    /// Dropping the writer does the same.
-    pub fn close(&self) {
-        if self.closed.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let _ = self.tx.send(Message::Close);
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(thread) = thread {
-            if thread.join().is_err() {
-                error!("the store writer thread panicked");
-            }
-        }
-    }
-
-    /// How many records have been committed so far.
-    pub fn written(&self) -> u64 {
-        self.written.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-/// What [`Batcher::drain`] found besides records.
-struct Drained {
-    flushes: Vec<mpsc::Sender<()>>,
-    close: bool,
-}
-
-/// The writer thread's state.
-struct Batcher {
-    store: Store,
-    flush_every: Duration,
-    /// Records received and not yet committed, oldest first.
-    pending: VecDeque<Record>,
-    /// When the pending records must be committed.
-    due: Option<Instant>,
-    /// The last commit failed: wait for `due` instead of retrying on every full batch.
-    failing: bool,
-    /// Records dropped since the last successful commit.
-    dropped: u64,
-    written: Arc<AtomicU64>,
-}
-
-impl Batcher {
-    fn run(mut self, rx: &mpsc::Receiver<Message>, retention: Option<Retention>) {
-        let mut next_retention = retention.map(|_| Instant::now());
-        loop {
-            if let (Some(retention), Some(at)) = (retention, next_retention) {
-                if Instant::now() >= at {
-                    self.apply_retention(retention.keep);
-                    next_retention = Some(Instant::now() + retention.every);
-                }
-            }
-            let wake = match (self.due, next_retention) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let message = match wake {
-                Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
-                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            };
-            match message {
-                Ok(Message::Record(record)) => {
-                    self.push(record);
-                    if self.pending.len() >= BATCH_MAX && !self.failing {
-                        self.commit();
-                    }
-                }
-                Ok(Message::Flush(done)) => {
-                    let mut drained = self.drain(rx);
-                    drained.flushes.push(done);
-                    self.commit();
-                    for done in drained.flushes {
-                        let _ = done.send(());
-                    }
-                    if drained.close {
-                        return;
-                    }
-                }
-                Ok(Message::Close) | Err(RecvTimeoutError::Disconnected) => {
-                    let drained = self.drain(rx);
-                    self.commit();
-                    for done in drained.flushes {
-                        let _ = done.send(());
-                    }
-                    return;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    if self.due.is_some_and(|due| Instant::now() >= due) {
-                        self.commit();
-                    }
-                }
-            }
-        }
-    }
-
-    fn push(&mut self, record: Record) {
-        if self.pending.len() >= PENDING_MAX {
-            self.pending.pop_front();
-            if self.dropped == 0 {
-                warn!(
-                    kept = PENDING_MAX,
-                    "the database has not accepted records for a while; dropping the oldest"
-                );
-            }
-            self.dropped += 1;
-        }
-        self.pending.push_back(record);
-        self.due
-            .get_or_insert_with(|| Instant::now() + self.flush_every);
-    }
-
-    /// Takes the records already queued (those sent before a flush or close), and the
-    /// flushes and close among them, to be answered once the commit is done.
-    fn drain(&mut self, rx: &mpsc::Receiver<Message>) -> Drained {
-        let mut drained = Drained {
-            flushes: Vec::new(),
-            close: false,
-        };
-        while let Ok(message) = rx.try_recv() {
-            match message {
-                Message::Record(record) => self.push(record),
-                Message::Flush(done) => drained.flushes.push(done),
-                Message::Close => drained.close = true,
-            }
-        }
-        drained
-    }
-
-    /// Commits the pending records in one transaction; on failure keeps them for the next
-    /// attempt, `flush_every` later.
-    fn commit(&mut self) {
-        if self.pending.is_empty() {
-            self.due = None;
-            return;
-        }
-        match self.store.write(self.pending.make_contiguous()) {
-            Ok(()) => {
-                self.written
-                    .fetch_add(self.pending.len() as u64, Ordering::Relaxed);
-                self.pending.clear();
-                self.due = None;
-                if self.failing {
-                    self.failing = false;
-                    warn!(dropped = self.dropped, "the database accepts records again");
-                    self.dropped = 0;
-                }
-            }
-            Err(e) => {
-                error!(
-                    pending = self.pending.len(),
-                    "cannot write to the database (will retry): {e:#}"
-                );
-                self.failing = true;
-                self.due = Some(Instant::now() + self.flush_every);
-            }
-        }
-    }
-
-    fn apply_retention(&mut self, keep: Duration) {
-        let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = now_ms().saturating_sub(keep_ms);
-        match self.store.delete_older_than(cutoff) {
-            Ok(0) => {}
-            Ok(n) => debug!(deleted = n, "retention: old records deleted"),
-            Err(e) => error!("retention: cannot delete old records: {e:#}"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::store::{Outcome, Source, Store, Writer};
+    use rusqlite::types::FromSql;
+    use rusqlite::ToSql;
+    use std::time::SystemTime;
+
+    fn temp_db() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/careerbot.sqlite3");
+        (dir, path)
+    }
+
+    #[test]
+    fn a_new_database_is_in_wal_mode() {
+        let (_dir, path) = temp_db();
+        let store = SqliteStore::open(&path).unwrap();
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
 
     fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) -> Record {
         Record::Question(QuestionRecord {
@@ -1010,54 +824,12 @@ mod tests {
 
     fn vote(question: u64, at_ms: i64, up: bool) -> Record {
         Record::Vote(VoteRecord {
+            id: question * 100 + at_ms as u64,
             at_ms,
             question,
             intent: "salary".to_owned(),
             up,
         })
-    }
-
-    fn temp_db() -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/dir/careerbot.sqlite3");
-        (dir, path)
-    }
-
-    #[test]
-    fn records_round_trip_and_replays_do_not_fail() {
-        let (_dir, path) = temp_db();
-        let mut store = Store::open(&path).unwrap();
-        let mode: String = store
-            .conn
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        let records = vec![
-            question(
-                1,
-                1_000,
-                "how much do backend engineers earn",
-                "answer",
-                0.9,
-            ),
-            vote(1, 1_500, true),
-        ];
-        store.write(&records).unwrap();
-        store.write(&records[..1]).unwrap();
-        let questions = store.questions_since(0).unwrap();
-        assert_eq!(questions.len(), 1);
-        assert_eq!(Record::Question(questions[0].clone()), records[0]);
-        assert_eq!(
-            store.votes_since(0).unwrap(),
-            vec![VoteRecord {
-                at_ms: 1_500,
-                question: 1,
-                intent: "salary".to_owned(),
-                up: true
-            }]
-        );
-        assert!(store.questions_since(1_001).unwrap().is_empty());
-        assert_eq!(store.counts().unwrap(), (1, 1));
     }
 
     /// `value` goes into SQLite as `text` and comes back from it.
@@ -1102,62 +874,13 @@ mod tests {
     }
 
     #[test]
-    fn the_unanswered_queue_and_resolution() {
-        let (_dir, path) = temp_db();
-        let mut store = Store::open(&path).unwrap();
-        store
-            .write(&[
-                question(1, 100, "sure answer", "answer", 0.9),
-                question(2, 200, "weak answer", "answer", 0.3),
-                question(3, 300, "fell back", "fallback", 0.8),
-                question(4, 400, "weak clarify", "clarify", 0.2),
-                question(5, 500, "chatter", "unconfident", 0.1),
-                question(6, 50, "too old", "fallback", 0.1),
-                // Out of scope on purpose, however unsure: no gap to fill.
-                question(7, 450, "how do i become a nurse", "decline", 0.2),
-            ])
-            .unwrap();
-        // A forum post the bot left alone, however close it came, is what the forum asks.
-        let Record::Question(mut post) = question(8, 150, "post left alone", "unconfident", 0.6)
-        else {
-            unreachable!()
-        };
-        post.source = Source::Forum;
-        store.write(&[Record::Question(post)]).unwrap();
-        let ids = |qs: Vec<QuestionRecord>| qs.iter().map(|q| q.id).collect::<Vec<_>>();
-        assert_eq!(ids(store.unanswered(100, 0.5, 10).unwrap()), [4, 3, 2, 8]);
-        assert_eq!(ids(store.unanswered(100, 0.5, 2).unwrap()), [4, 3]);
-        assert_eq!(ids(store.unanswered(0, 0.25, 10).unwrap()), [4, 3, 8, 6]);
-        assert_eq!(store.resolve(&[3, 4, 8, 99], "salary", 600).unwrap(), 3);
-        assert_eq!(ids(store.unanswered(0, 0.5, 10).unwrap()), [2, 6]);
-        assert!(store.resolve(&[2], " ", 600).is_err());
-    }
-
-    #[test]
-    fn old_records_are_deleted() {
-        let (_dir, path) = temp_db();
-        let mut store = Store::open(&path).unwrap();
-        store
-            .write(&[
-                question(1, 100, "old", "answer", 0.9),
-                question(2, 300, "new", "answer", 0.9),
-                vote(1, 150, false),
-                vote(2, 350, true),
-            ])
-            .unwrap();
-        assert_eq!(store.delete_older_than(200).unwrap(), 2);
-        assert_eq!(store.counts().unwrap(), (1, 1));
-        assert_eq!(store.questions_since(0).unwrap()[0].id, 2);
-    }
-
-    #[test]
     fn migrations_are_idempotent_and_newer_databases_refused() {
         let (_dir, path) = temp_db();
-        Store::open(&path)
+        SqliteStore::open(&path)
             .unwrap()
             .write(&[question(1, 100, "kept", "answer", 0.9)])
             .unwrap();
-        let store = Store::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         assert_eq!(user_version(&store.conn, &path).unwrap(), SCHEMA_VERSION);
         assert_eq!(store.counts().unwrap(), (1, 0));
         store
@@ -1166,8 +889,8 @@ mod tests {
             .unwrap();
         drop(store);
         for error in [
-            Store::open(&path).unwrap_err(),
-            Store::open_read_only(&path).unwrap_err(),
+            SqliteStore::open(&path).unwrap_err(),
+            SqliteStore::open_read_only(&path).unwrap_err(),
         ] {
             let error = format!("{error:#}");
             assert!(error.contains("newer than this careerbot"), "{error}");
@@ -1212,8 +935,8 @@ mod tests {
             let before = snapshot(path);
             assert_eq!(before.2, [false, false, false]);
             for error in [
-                Store::open(path).unwrap_err(),
-                Store::open_read_only(path).unwrap_err(),
+                SqliteStore::open(path).unwrap_err(),
+                SqliteStore::open_read_only(path).unwrap_err(),
             ] {
                 let error = format!("{error:#}");
                 assert!(
@@ -1239,14 +962,14 @@ mod tests {
                 .unwrap()
         };
         let (dir, path) = temp_db();
-        let store = Store::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         assert_eq!(application_id(&store.conn), APPLICATION_ID);
         drop(store);
         // An empty file (as `touch` leaves it) is a new database too.
         let empty = dir.path().join("empty.sqlite3");
         std::fs::write(&empty, "").unwrap();
         assert_eq!(
-            application_id(&Store::open(&empty).unwrap().conn),
+            application_id(&SqliteStore::open(&empty).unwrap().conn),
             APPLICATION_ID
         );
 
@@ -1259,19 +982,30 @@ mod tests {
         conn.execute_batch(
             "INSERT INTO questions (id, at_ms, source, text, decision, confidence, candidates,
                                     engine_version)
-             VALUES (1, 100, 'dm', 'old question', 'fallback', 0.1, '[]', '0.0.9')",
+             VALUES (1, 100, 'dm', 'old question', 'fallback', 0.1, '[]', '0.0.9');
+             INSERT INTO votes (at_ms, question, intent, up) VALUES (150, 1, 'salary', 1);
+             INSERT INTO votes (at_ms, question, intent, up) VALUES (150, 1, 'salary', 1);",
         )
         .unwrap();
         drop(conn);
-        // Read-only, it is read as it is...
-        let reader = Store::open_read_only(&older).unwrap();
-        assert_eq!(reader.counts().unwrap(), (1, 0));
-        assert_eq!(application_id(&reader.conn), 0);
-        drop(reader);
-        // ...and opened for writing, it is stamped and keeps its rows.
-        let store = Store::open(&older).unwrap();
+        // Read-only, it is left as it is: a report waits for the bot to upgrade it...
+        let error = format!("{:#}", SqliteStore::open_read_only(&older).unwrap_err());
+        assert!(error.contains("schema version 1, older"), "{error}");
+        // ...and opened for writing, it is stamped, migrated and keeps its rows.
+        let mut store = SqliteStore::open(&older).unwrap();
         assert_eq!(application_id(&store.conn), APPLICATION_ID);
-        assert_eq!(store.counts().unwrap(), (1, 0));
+        assert_eq!(user_version(&store.conn, &older).unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.counts().unwrap(), (1, 2));
+        // Its two identical votes keep numbers of their own, the same at every read.
+        let votes = store.votes_since(0).unwrap();
+        assert_ne!(votes[0].id, votes[1].id);
+        assert_eq!(store.votes_since(0).unwrap(), votes);
+        // A vote written again under its number is stored once.
+        store.write(&[Record::Vote(votes[0].clone())]).unwrap();
+        store
+            .write(&[vote(1, 160, false), vote(1, 160, false)])
+            .unwrap();
+        assert_eq!(store.counts().unwrap(), (1, 3));
         drop(store);
 
         // An unstamped database with a table careerbot never made is not careerbot's.
@@ -1281,15 +1015,15 @@ mod tests {
         conn.execute_batch("CREATE TABLE extra (x)").unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         drop(conn);
-        let error = format!("{:#}", Store::open(&extended).unwrap_err());
+        let error = format!("{:#}", SqliteStore::open(&extended).unwrap_err());
         assert!(error.contains("tables: extra, questions, votes"), "{error}");
     }
 
     #[test]
     fn a_read_only_store_cannot_write() {
         let (_dir, path) = temp_db();
-        Store::open(&path).unwrap();
-        let reader = Store::open_read_only(&path).unwrap();
+        SqliteStore::open(&path).unwrap();
+        let reader = SqliteStore::open_read_only(&path).unwrap();
         let error = reader
             .conn
             .execute_batch("CREATE TABLE t (x)")
@@ -1301,7 +1035,7 @@ mod tests {
     #[test]
     fn read_only_needs_an_existing_careerbot_database() {
         let (dir, path) = temp_db();
-        let error = format!("{:#}", Store::open_read_only(&path).unwrap_err());
+        let error = format!("{:#}", SqliteStore::open_read_only(&path).unwrap_err());
         assert!(
             error.contains("no database at") && error.contains("first run"),
             "{error}"
@@ -1312,114 +1046,30 @@ mod tests {
             .unwrap()
             .execute_batch("CREATE TABLE t (x)")
             .unwrap();
-        let error = format!("{:#}", Store::open_read_only(&other).unwrap_err());
+        let error = format!("{:#}", SqliteStore::open_read_only(&other).unwrap_err());
         assert!(error.contains("not a careerbot database"), "{error}");
         let empty = dir.path().join("empty.sqlite3");
         std::fs::write(&empty, "").unwrap();
-        let error = format!("{:#}", Store::open_read_only(&empty).unwrap_err());
+        let error = format!("{:#}", SqliteStore::open_read_only(&empty).unwrap_err());
         assert!(error.contains("schema version 0"), "{error}");
-        Store::open(&path)
+        SqliteStore::open(&path)
             .unwrap()
             .write(&[question(1, 100, "q", "answer", 0.9)])
             .unwrap();
-        let store = Store::open_read_only(&path).unwrap();
+        let store = SqliteStore::open_read_only(&path).unwrap();
         assert_eq!(store.counts().unwrap(), (1, 0));
-    }
-
-    /// Waits up to `limit` for `done`.
-    fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if done() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        done()
-    }
-
-    #[test]
-    fn the_writer_commits_within_the_window_without_a_flush() {
-        let (_dir, path) = temp_db();
-        let writer = Writer::spawn(Store::open(&path).unwrap(), Duration::from_millis(50), None);
-        writer.send(question(1, 100, "q", "answer", 0.9));
-        writer.send(vote(1, 110, true));
-        let reader = Store::open(&path).unwrap();
-        assert!(eventually(Duration::from_secs(5), || writer.written() == 2));
-        assert_eq!(reader.counts().unwrap(), (1, 1));
-    }
-
-    #[test]
-    fn flush_and_close_commit_everything_and_it_survives_a_restart() {
-        let (_dir, path) = temp_db();
-        // A window far longer than the test: only flush() and close() can commit.
-        let writer = Writer::spawn(Store::open(&path).unwrap(), Duration::from_secs(3600), None);
-        for id in 0..6_000 {
-            writer.send(question(id, 100 + id as i64, "q", "fallback", 0.1));
-        }
-        writer.flush();
-        assert_eq!(writer.written(), 6_000);
-        assert_eq!(Store::open(&path).unwrap().counts().unwrap(), (6_000, 0));
-        writer.send(vote(1, 200, false));
-        writer.close();
-        assert_eq!(writer.written(), 6_001);
-        writer.send(vote(2, 300, true));
-        writer.flush();
-        writer.close();
-        drop(writer);
-        let reopened = Store::open_read_only(&path).unwrap();
-        assert_eq!(reopened.counts().unwrap(), (6_000, 1));
-    }
-
-    #[test]
-    fn dropping_the_writer_commits() {
-        let (_dir, path) = temp_db();
-        let writer = Writer::spawn(Store::open(&path).unwrap(), Duration::from_secs(3600), None);
-        writer.send(question(1, 100, "q", "answer", 0.9));
-        drop(writer);
-        assert_eq!(Store::open(&path).unwrap().counts().unwrap(), (1, 0));
-    }
-
-    #[test]
-    fn the_writer_applies_retention_at_start_and_then_again_every_period() {
-        let (_dir, path) = temp_db();
-        let now = now_ms();
-        let day = 86_400_000;
-        let mut store = Store::open(&path).unwrap();
-        store
-            .write(&[
-                question(1, now - 10 * day, "old", "answer", 0.9),
-                vote(1, now - 10 * day, true),
-                question(2, now - day, "recent", "answer", 0.9),
-            ])
-            .unwrap();
-        let retention = Retention {
-            keep: Duration::from_secs(7 * 86_400),
-            every: Duration::from_millis(100),
-        };
-        let writer = Writer::spawn(store, Duration::from_millis(50), Some(retention));
-        writer.flush();
-        let mut reader = Store::open(&path).unwrap();
-        assert_eq!(reader.counts().unwrap(), (1, 0));
-        assert_eq!(reader.questions_since(0).unwrap()[0].id, 2);
-        // A record that became old since (written here by another connection) goes at the
-        // next run.
-        reader
-            .write(&[question(3, now - 8 * day, "aged", "answer", 0.9)])
-            .unwrap();
-        assert_eq!(reader.counts().unwrap(), (2, 0));
-        assert!(eventually(Duration::from_secs(5), || {
-            reader.counts().unwrap() == (1, 0)
-        }));
-        drop(writer);
     }
 
     #[test]
     fn a_failed_commit_is_retried_with_the_next_batch() {
         let (_dir, path) = temp_db();
-        let writer = Writer::spawn(Store::open(&path).unwrap(), Duration::from_millis(20), None);
+        let writer = Writer::spawn(
+            Store::Sqlite(SqliteStore::open(&path).unwrap()),
+            Duration::from_millis(20),
+            None,
+        );
         // A trigger makes every insert into `votes` fail while `blocked` has a row.
-        let admin = Store::open(&path).unwrap();
+        let admin = SqliteStore::open(&path).unwrap();
         admin
             .conn
             .execute_batch(

@@ -1,0 +1,780 @@
+//! The PostgreSQL backend of the store: one database shared by every process of a sharded
+//! bot, so reports, stats and the unanswered queue see the whole cluster's records.
+//!
+//! tokio-postgres with a deadpool pool, on a small runtime of the store's own: the store's
+//! callers are blocking threads (the writer thread, `spawn_blocking`, the command line),
+//! which wait here for the answer. The schema is versioned in code ([`MIGRATIONS`],
+//! recorded in `careerbot_migrations`); processes starting together take an advisory lock
+//! so a step is applied once, and a database newer than this code is refused. Tables go
+//! into the connection's current schema (the URL's `options=-c search_path=...` chooses
+//! it), so several careerbots, or tests, can share one database.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
+use tokio_postgres::{NoTls, Row};
+
+use super::sqlite::page_bound;
+use super::{Aggregates, OlderSchema, QuestionRecord, Record, StoredQuestion, VoteRecord};
+use crate::admin::report::{Day, Helpfulness, IntentCount};
+use crate::config::PostgresUrl;
+
+/// The schema, one step per version: step `n` takes a database from version `n` to `n + 1`.
+/// Steps are only ever appended, never edited. The same tables as SQLite's, with
+/// PostgreSQL's types.
+const MIGRATIONS: &[&str] = &[
+    // 1: questions (with their triage state) and votes.
+    "CREATE TABLE questions (
+         id             BIGINT PRIMARY KEY,
+         at_ms          BIGINT NOT NULL,
+         guild          BIGINT,
+         channel        BIGINT,
+         source         TEXT NOT NULL,
+         text           TEXT NOT NULL,
+         decision       TEXT NOT NULL,
+         intent         TEXT,
+         confidence     DOUBLE PRECISION NOT NULL,
+         candidates     TEXT NOT NULL,  -- JSON array of intent ids, best first
+         engine_version TEXT NOT NULL,
+         resolved       TEXT,           -- the intent it was filed under, or 'ignore'
+         resolved_at_ms BIGINT
+     );
+     CREATE INDEX questions_at_ms ON questions(at_ms);
+     CREATE TABLE votes (
+         id       BIGINT PRIMARY KEY,
+         at_ms    BIGINT NOT NULL,
+         question BIGINT NOT NULL,
+         intent   TEXT NOT NULL,
+         up       BOOLEAN NOT NULL
+     );
+     CREATE INDEX votes_at_ms ON votes(at_ms);
+     CREATE INDEX votes_question ON votes(question);",
+];
+
+/// The schema version this code writes.
+const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// The advisory lock that serializes migrations ("cbot" in ASCII, as SQLite's stamp).
+const MIGRATION_LOCK: i64 = 0x6362_6F74;
+
+/// How long a connection attempt may take before it counts as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one call (connection, queries, commit) may take in all: a server that accepts
+/// and then never answers fails the call instead of holding the writer for ever.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections kept: the writer's, and a few for reports and admin commands.
+const POOL_SIZE: usize = 4;
+
+const QUESTION_COLUMNS: &str = "id, at_ms, guild, channel, source, text, decision, intent, \
+     confidence, candidates, engine_version";
+
+/// A pool of connections to one PostgreSQL database; cheap to clone (clones share it).
+#[derive(Clone)]
+pub struct PgStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    url: PostgresUrl,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which panics inside async code (where the last clone
+        // may go): let its thread wind down on its own instead.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.shared.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` and brings its schema up to date (creating the tables on a new
+    /// database). Refuses a database whose tables careerbot did not create.
+    pub fn open(url: &PostgresUrl) -> anyhow::Result<PgStore> {
+        let store = PgStore::connect(url, false)?;
+        store.call(|mut client| async move { migrate(&mut client).await })?;
+        Ok(store)
+    }
+
+    /// Connects to `url` for reading only: every transaction is read-only, and the schema
+    /// must be this careerbot's version already.
+    pub fn open_read_only(url: &PostgresUrl) -> anyhow::Result<PgStore> {
+        let store = PgStore::connect(url, true)?;
+        let version = store.call(|mut client| async move { schema_version(&mut client).await })?;
+        let shown = store.url().to_string();
+        match version {
+            None => {
+                anyhow::bail!("{shown} has no careerbot tables (the bot creates them on first run)")
+            }
+            Some(version) => {
+                check_not_newer(version, &shown)?;
+                if version < SCHEMA_VERSION {
+                    return Err(OlderSchema {
+                        database: shown,
+                        found: version,
+                        current: SCHEMA_VERSION,
+                    }
+                    .into());
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    fn connect(url: &PostgresUrl, read_only: bool) -> anyhow::Result<PgStore> {
+        let mut config = url.config();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("careerbot");
+        }
+        if read_only {
+            let options = config.get_options().unwrap_or_default().to_owned();
+            config.options(format!("{options} -c default_transaction_read_only=on").trim());
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("careerbot-postgres")
+            .enable_all()
+            .build()
+            .context("cannot start the PostgreSQL client's runtime")?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(CALL_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .context("cannot set up the PostgreSQL pool")?;
+        Ok(PgStore {
+            shared: Arc::new(Shared {
+                runtime: Some(runtime),
+                pool,
+                url: url.clone(),
+            }),
+        })
+    }
+
+    /// The server's URL, without its password.
+    pub fn url(&self) -> &PostgresUrl {
+        &self.shared.url
+    }
+
+    /// Runs `work` on a pooled connection and waits for it (at most [`CALL_TIMEOUT`]).
+    /// Blocking: never call it from async code.
+    fn call<T, F>(
+        &self,
+        work: impl FnOnce(deadpool_postgres::Client) -> F + Send,
+    ) -> anyhow::Result<T>
+    where
+        T: Send,
+        F: Future<Output = anyhow::Result<T>>,
+    {
+        let pool = self.shared.pool.clone();
+        let shown = self.shared.url.to_string();
+        let runtime = self.shared.runtime.as_ref().expect("the runtime lives");
+        let run = move || {
+            runtime.block_on(async move {
+                let job = async {
+                    let client = pool.get().await.map_err(|e| {
+                        let why = match e {
+                            PoolError::Backend(e) => flatten(anyhow::Error::new(e)).to_string(),
+                            PoolError::Timeout(_) => "no answer in time".to_owned(),
+                            other => other.to_string(),
+                        };
+                        anyhow::anyhow!("cannot connect to {shown}: {why}")
+                    })?;
+                    work(client).await
+                };
+                tokio::time::timeout(CALL_TIMEOUT, job).await.map_err(|_| {
+                    anyhow::anyhow!("{shown} did not answer within {} s", CALL_TIMEOUT.as_secs())
+                })?
+            })
+        };
+        // Inside async code (a caller that forgot `spawn_blocking`) a runtime cannot be
+        // blocked on: wait on a thread of its own instead, as blocking as an SQLite call.
+        let result = if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|scope| scope.spawn(run).join())
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        } else {
+            run()
+        };
+        result.map_err(flatten)
+    }
+
+    pub fn write(&mut self, records: &[Record]) -> anyhow::Result<()> {
+        let batch = Batch::of(records);
+        self.call(move |mut client| async move { batch.insert(&mut client).await })
+    }
+
+    pub fn delete_older_than(&mut self, cutoff_ms: i64) -> anyhow::Result<usize> {
+        self.call(move |mut client| async move {
+            let tx = client.transaction().await?;
+            let questions = tx
+                .execute("DELETE FROM questions WHERE at_ms < $1", &[&cutoff_ms])
+                .await?;
+            let votes = tx
+                .execute("DELETE FROM votes WHERE at_ms < $1", &[&cutoff_ms])
+                .await?;
+            tx.commit().await?;
+            Ok(usize::try_from(questions + votes).unwrap_or(usize::MAX))
+        })
+    }
+
+    pub fn questions_since(&self, since_ms: i64) -> anyhow::Result<Vec<QuestionRecord>> {
+        self.call(move |client| async move {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {QUESTION_COLUMNS} FROM questions WHERE at_ms >= $1 \
+                             ORDER BY at_ms, id"
+                    ),
+                    &[&since_ms],
+                )
+                .await?;
+            rows.iter().map(question_from_row).collect()
+        })
+    }
+
+    pub fn votes_since(&self, since_ms: i64) -> anyhow::Result<Vec<VoteRecord>> {
+        self.call(move |client| async move {
+            let rows = client
+                .query(
+                    "SELECT id, at_ms, question, intent, up FROM votes WHERE at_ms >= $1 \
+                         ORDER BY at_ms, id",
+                    &[&since_ms],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|row| VoteRecord {
+                    id: from_sql_id(row.get(0)),
+                    at_ms: row.get(1),
+                    question: from_sql_id(row.get(2)),
+                    intent: row.get(3),
+                    up: row.get(4),
+                })
+                .collect())
+        })
+    }
+
+    pub fn unanswered_between(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        below: f32,
+        limit: usize,
+    ) -> anyhow::Result<Vec<QuestionRecord>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let below = f64::from(below);
+        self.call(move |client| async move {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {QUESTION_COLUMNS} FROM questions
+                             WHERE at_ms >= $1 AND at_ms < $2 AND resolved IS NULL
+                               AND (decision = 'fallback'
+                                    OR (decision IN ('answer', 'clarify') AND confidence < $3)
+                                    OR (decision = 'unconfident' AND source = 'forum'))
+                             ORDER BY at_ms DESC, id DESC
+                             LIMIT $4"
+                    ),
+                    &[&since_ms, &until_ms, &below, &limit],
+                )
+                .await?;
+            rows.iter().map(question_from_row).collect()
+        })
+    }
+
+    pub fn resolve(&mut self, ids: &[u64], action: &str, at_ms: i64) -> anyhow::Result<usize> {
+        let ids: Vec<i64> = ids.iter().copied().map(to_sql_id).collect();
+        let action = action.to_owned();
+        self.call(move |client| async move {
+            let changed = client
+                .execute(
+                    "UPDATE questions SET resolved = $1, resolved_at_ms = $2
+                         WHERE id = ANY($3)",
+                    &[&action, &at_ms, &ids],
+                )
+                .await?;
+            Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+        })
+    }
+
+    pub fn questions_page(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<StoredQuestion>> {
+        let (bound, op) = page_bound(after);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |client| async move {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {QUESTION_COLUMNS}, resolved, resolved_at_ms FROM questions
+                         WHERE id {op} $1 ORDER BY id LIMIT $2"
+                    ),
+                    &[&bound, &limit],
+                )
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(StoredQuestion {
+                        record: question_from_row(row)?,
+                        resolved: row.get(11),
+                        resolved_at_ms: row.get(12),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    pub fn votes_page(&self, after: Option<u64>, limit: usize) -> anyhow::Result<Vec<VoteRecord>> {
+        let (bound, op) = page_bound(after);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |client| async move {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT id, at_ms, question, intent, up FROM votes
+                         WHERE id {op} $1 ORDER BY id LIMIT $2"
+                    ),
+                    &[&bound, &limit],
+                )
+                .await?;
+            Ok(rows.iter().map(vote_from_row).collect())
+        })
+    }
+
+    pub fn present(&self, questions: &[u64], votes: &[u64]) -> anyhow::Result<(usize, usize)> {
+        let questions: Vec<i64> = questions.iter().copied().map(to_sql_id).collect();
+        let votes: Vec<i64> = votes.iter().copied().map(to_sql_id).collect();
+        self.call(move |client| async move {
+            let row = client
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM questions WHERE id = ANY($1)),
+                            (SELECT COUNT(*) FROM votes WHERE id = ANY($2))",
+                    &[&questions, &votes],
+                )
+                .await?;
+            let found = |n: i64| usize::try_from(n).unwrap_or(0);
+            Ok((found(row.get(0)), found(row.get(1))))
+        })
+    }
+
+    pub fn carry_resolutions(&mut self, resolved: &[(u64, String, i64)]) -> anyhow::Result<usize> {
+        let ids: Vec<i64> = resolved.iter().map(|r| to_sql_id(r.0)).collect();
+        let actions: Vec<String> = resolved.iter().map(|r| text(&r.1)).collect();
+        let at: Vec<i64> = resolved.iter().map(|r| r.2).collect();
+        self.call(move |client| async move {
+            let changed = client
+                .execute(
+                    "UPDATE questions AS q SET resolved = r.action, resolved_at_ms = r.at_ms
+                     FROM UNNEST($1::int8[], $2::text[], $3::int8[]) AS r(id, action, at_ms)
+                     WHERE q.id = r.id AND q.resolved IS NULL",
+                    &[&ids, &actions, &at],
+                )
+                .await?;
+            Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+        })
+    }
+
+    pub fn counts(&self) -> anyhow::Result<(u64, u64)> {
+        self.call(move |client| async move {
+            let row = client
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM questions), (SELECT COUNT(*) FROM votes)",
+                    &[],
+                )
+                .await?;
+            Ok((count(row.get(0)), count(row.get(1))))
+        })
+    }
+
+    /// See [`super::Store::aggregates`]. PostgreSQL's text is always valid UTF-8, so no
+    /// row is ever skipped. Names are ordered bytewise (`COLLATE "C"`), as SQLite does.
+    pub fn aggregates(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        top: usize,
+        _skipped_named: usize,
+    ) -> anyhow::Result<Aggregates> {
+        let top = i64::try_from(top).unwrap_or(i64::MAX);
+        self.call(move |client| async move {
+            let range: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&since_ms, &until_ms];
+            let per_day = client
+                .query(
+                    "SELECT to_char(to_timestamp(div(at_ms, 1000)) AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD') AS day,
+                                COUNT(*),
+                                COUNT(*) FILTER (WHERE decision = 'answer'),
+                                COUNT(*) FILTER (WHERE decision = 'clarify'),
+                                COUNT(*) FILTER (WHERE decision = 'fallback'),
+                                COUNT(*) FILTER (WHERE decision = 'decline')
+                         FROM questions WHERE at_ms >= $1 AND at_ms < $2
+                         GROUP BY day ORDER BY day",
+                    &range,
+                )
+                .await?
+                .iter()
+                .map(|row| Day {
+                    day: row.get(0),
+                    questions: count(row.get(1)),
+                    answers: count(row.get(2)),
+                    clarifications: count(row.get(3)),
+                    fallbacks: count(row.get(4)),
+                    declines: count(row.get(5)),
+                })
+                .collect();
+            let responded = client
+                .query_one(
+                    "SELECT COUNT(*) FROM questions
+                         WHERE at_ms >= $1 AND at_ms < $2 AND decision <> 'unconfident'",
+                    &range,
+                )
+                .await?;
+            let top_intents = client
+                .query(
+                    "SELECT intent, COUNT(*) AS n FROM questions
+                         WHERE at_ms >= $1 AND at_ms < $2 AND decision = 'answer'
+                           AND intent IS NOT NULL
+                         GROUP BY intent ORDER BY n DESC, intent COLLATE \"C\" LIMIT $3",
+                    &[&since_ms, &until_ms, &top],
+                )
+                .await?
+                .iter()
+                .map(|row| IntentCount {
+                    intent: row.get(0),
+                    count: count(row.get(1)),
+                })
+                .collect();
+            let helpfulness = client
+                .query(
+                    "SELECT intent, COUNT(*) FILTER (WHERE up), COUNT(*) FILTER (WHERE NOT up)
+                         FROM votes WHERE at_ms >= $1 AND at_ms < $2
+                         GROUP BY intent ORDER BY COUNT(*) DESC, intent COLLATE \"C\"",
+                    &range,
+                )
+                .await?
+                .iter()
+                .map(|row| Helpfulness::new(row.get(0), count(row.get(1)), count(row.get(2))))
+                .collect();
+            Ok(Aggregates {
+                per_day,
+                responded: count(responded.get(0)),
+                top_intents,
+                helpfulness,
+                skipped_rows: 0,
+                skipped_questions: Vec::new(),
+            })
+        })
+    }
+}
+
+/// A batch of records as columns, for one `INSERT ... SELECT FROM UNNEST(...)` per table:
+/// one round trip per batch, however many records.
+#[derive(Default)]
+struct Batch {
+    q_id: Vec<i64>,
+    q_at_ms: Vec<i64>,
+    q_guild: Vec<Option<i64>>,
+    q_channel: Vec<Option<i64>>,
+    q_source: Vec<&'static str>,
+    q_text: Vec<String>,
+    q_decision: Vec<&'static str>,
+    q_intent: Vec<Option<String>>,
+    q_confidence: Vec<f64>,
+    q_candidates: Vec<String>,
+    q_engine_version: Vec<String>,
+    v_id: Vec<i64>,
+    v_at_ms: Vec<i64>,
+    v_question: Vec<i64>,
+    v_intent: Vec<String>,
+    v_up: Vec<bool>,
+}
+
+/// PostgreSQL's text cannot hold NUL; SQLite's can. The bot's normalized questions have
+/// none, but a record must never be able to fail its whole batch.
+fn text(value: &str) -> String {
+    value.replace('\0', "\u{FFFD}")
+}
+
+impl Batch {
+    fn of(records: &[Record]) -> Batch {
+        let mut batch = Batch::default();
+        for record in records {
+            match record {
+                Record::Question(q) => {
+                    batch.q_id.push(to_sql_id(q.id));
+                    batch.q_at_ms.push(q.at_ms);
+                    batch.q_guild.push(q.guild.map(to_sql_id));
+                    batch.q_channel.push(q.channel.map(to_sql_id));
+                    batch.q_source.push(q.source.as_str());
+                    batch.q_text.push(text(&q.text));
+                    batch.q_decision.push(q.decision.as_str());
+                    batch.q_intent.push(q.intent.as_deref().map(text));
+                    batch.q_confidence.push(f64::from(q.confidence));
+                    batch.q_candidates.push(text(
+                        &serde_json::to_string(&q.candidates).expect("strings serialize"),
+                    ));
+                    batch.q_engine_version.push(text(&q.engine_version));
+                }
+                Record::Vote(v) => {
+                    batch.v_id.push(to_sql_id(v.id));
+                    batch.v_at_ms.push(v.at_ms);
+                    batch.v_question.push(to_sql_id(v.question));
+                    batch.v_intent.push(text(&v.intent));
+                    batch.v_up.push(v.up);
+                }
+            }
+        }
+        batch
+    }
+
+    async fn insert(self, client: &mut deadpool_postgres::Client) -> anyhow::Result<()> {
+        let tx = client.transaction().await?;
+        if !self.q_id.is_empty() {
+            tx.execute(
+                &format!(
+                    "INSERT INTO questions ({QUESTION_COLUMNS})
+                     SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[],
+                                          $5::text[], $6::text[], $7::text[], $8::text[],
+                                          $9::float8[], $10::text[], $11::text[])
+                     ON CONFLICT (id) DO NOTHING"
+                ),
+                &[
+                    &self.q_id,
+                    &self.q_at_ms,
+                    &self.q_guild,
+                    &self.q_channel,
+                    &self.q_source,
+                    &self.q_text,
+                    &self.q_decision,
+                    &self.q_intent,
+                    &self.q_confidence,
+                    &self.q_candidates,
+                    &self.q_engine_version,
+                ],
+            )
+            .await
+            .context("cannot store the questions")?;
+        }
+        if !self.v_id.is_empty() {
+            tx.execute(
+                "INSERT INTO votes (id, at_ms, question, intent, up)
+                 SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[],
+                                      $5::bool[])
+                 ON CONFLICT (id) DO NOTHING",
+                &[
+                    &self.v_id,
+                    &self.v_at_ms,
+                    &self.v_question,
+                    &self.v_intent,
+                    &self.v_up,
+                ],
+            )
+            .await
+            .context("cannot store the votes")?;
+        }
+        tx.commit().await.context("cannot commit")?;
+        Ok(())
+    }
+}
+
+/// The schema version of the connection's current schema, `None` when careerbot's
+/// bookkeeping table is not there.
+async fn schema_version(client: &mut deadpool_postgres::Client) -> anyhow::Result<Option<usize>> {
+    let row = client
+        .query_one(
+            "SELECT to_regclass('careerbot_migrations') IS NOT NULL",
+            &[],
+        )
+        .await?;
+    if !row.get::<_, bool>(0) {
+        return Ok(None);
+    }
+    let row = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM careerbot_migrations",
+            &[],
+        )
+        .await?;
+    Ok(Some(usize::try_from(row.get::<_, i32>(0)).unwrap_or(0)))
+}
+
+fn check_not_newer(version: usize, shown: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        version <= SCHEMA_VERSION,
+        "{shown} has schema version {version}, newer than this careerbot understands \
+         ({SCHEMA_VERSION}): it was written by a newer careerbot; upgrade careerbot"
+    );
+    Ok(())
+}
+
+/// Applies the missing migration steps, each in its own transaction under the advisory
+/// lock, so processes starting together apply each step once. A schema holding tables
+/// named like careerbot's but without its bookkeeping is another program's: refused,
+/// untouched.
+async fn migrate(client: &mut deadpool_postgres::Client) -> anyhow::Result<()> {
+    loop {
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let known = tx
+            .query_one(
+                "SELECT to_regclass('careerbot_migrations') IS NOT NULL,
+                        to_regclass('questions') IS NOT NULL OR to_regclass('votes') IS NOT NULL,
+                        current_schema()",
+                &[],
+            )
+            .await?;
+        let (bookkept, tables, schema): (bool, bool, Option<String>) =
+            (known.get(0), known.get(1), known.get(2));
+        let schema = schema.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the connection has no current schema to create careerbot's tables in (set \
+                 one with the URL's options=-c search_path=...)"
+            )
+        })?;
+        if !bookkept {
+            anyhow::ensure!(
+                !tables,
+                "schema {schema:?} has a questions or votes table that careerbot did not \
+                 create (no careerbot_migrations table); careerbot leaves it untouched: give \
+                 it a database or schema of its own"
+            );
+            tx.batch_execute(
+                "CREATE TABLE careerbot_migrations (
+                     version       INTEGER PRIMARY KEY,
+                     applied_at_ms BIGINT NOT NULL
+                 )",
+            )
+            .await?;
+        }
+        let version: i32 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM careerbot_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        let version = usize::try_from(version).unwrap_or(0);
+        check_not_newer(version, &format!("schema {schema:?}"))?;
+        let Some(step) = MIGRATIONS.get(version) else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        tx.batch_execute(step)
+            .await
+            .with_context(|| format!("cannot migrate to version {}", version + 1))?;
+        let next = i32::try_from(version + 1).expect("few migrations");
+        tx.execute(
+            "INSERT INTO careerbot_migrations (version, applied_at_ms) VALUES ($1, $2)",
+            &[&next, &super::now_ms()],
+        )
+        .await?;
+        tx.commit().await?;
+    }
+}
+
+/// One line of an error's chain, each cause once: tokio-postgres writes its cause into its
+/// own message too, which `{:#}` would then repeat.
+fn flatten(error: anyhow::Error) -> anyhow::Error {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    anyhow::Error::msg(line)
+}
+
+fn to_sql_id(id: u64) -> i64 {
+    id as i64
+}
+
+fn from_sql_id(id: i64) -> u64 {
+    id as u64
+}
+
+/// A SQL count (never negative).
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+fn vote_from_row(row: &Row) -> VoteRecord {
+    VoteRecord {
+        id: from_sql_id(row.get(0)),
+        at_ms: row.get(1),
+        question: from_sql_id(row.get(2)),
+        intent: row.get(3),
+        up: row.get(4),
+    }
+}
+
+fn question_from_row(row: &Row) -> anyhow::Result<QuestionRecord> {
+    let id: i64 = row.get(0);
+    let read = || -> anyhow::Result<QuestionRecord> {
+        Ok(QuestionRecord {
+            id: from_sql_id(id),
+            at_ms: row.get(1),
+            guild: row.get::<_, Option<i64>>(2).map(from_sql_id),
+            channel: row.get::<_, Option<i64>>(3).map(from_sql_id),
+            source: row.get::<_, &str>(4).parse().map_err(anyhow::Error::msg)?,
+            text: row.get(5),
+            decision: row.get::<_, &str>(6).parse().map_err(anyhow::Error::msg)?,
+            intent: row.get(7),
+            confidence: row.get::<_, f64>(8) as f32,
+            candidates: serde_json::from_str(row.get(9))?,
+            engine_version: row.get(10),
+        })
+    };
+    read().with_context(|| format!("cannot read question {id}"))
+}
+
+/// Runs `sql` on a connection of its own to `url` (tests set up and drop their schemas
+/// with it).
+#[cfg(test)]
+pub(crate) fn execute(url: &str, sql: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        let connection = tokio::spawn(connection);
+        client.batch_execute(sql).await?;
+        drop(client);
+        let _ = connection.await;
+        Ok(())
+    })
+}

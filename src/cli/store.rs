@@ -1,0 +1,50 @@
+//! `careerbot store migrate`: copies one database into another, typically the SQLite file
+//! of a single bot into the PostgreSQL database a cluster shares.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::admin::store::copy::{copy, Copied, Counts};
+use crate::admin::store::{Database, OlderSchema, Store};
+
+/// `careerbot store migrate --from FILE|URL --to FILE|URL [--json]`.
+pub fn migrate(from: &Database, to: &Database, json: bool) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(from != to, "--from and --to are the same database ({from})");
+    // Read-only when it can be; a store of an older careerbot is upgraded first, as
+    // `careerbot run` would.
+    let source = match Store::open_read_only(from) {
+        Err(error)
+            if error
+                .downcast_ref::<OlderSchema>()
+                .is_some_and(|o| o.found > 0) =>
+        {
+            Store::open(from)?
+        }
+        opened => opened?,
+    };
+    let mut target = Store::open(to)?;
+    let copied = copy(&source, &mut target, |_| {})
+        .with_context(|| format!("the copy from {from} to {to} stopped"))?;
+    if json {
+        super::emit(&format!("{}\n", serde_json::to_string_pretty(&copied)?))?;
+    } else {
+        super::emit(&summary(from, to, &copied))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(from: &Database, to: &Database, copied: &Copied) -> String {
+    let line = |name: &str, counts: &Counts| {
+        format!(
+            "  {name:<10}{} read, {} copied, {} already there\n",
+            counts.read, counts.copied, counts.already_there
+        )
+    };
+    format!(
+        "Copied {from} into {to}:\n{}{}  triage states carried over: {}\n",
+        line("questions", &copied.questions),
+        line("votes", &copied.votes),
+        copied.resolutions
+    )
+}

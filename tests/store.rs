@@ -1,0 +1,211 @@
+//! The PostgreSQL store through the real binary: `careerbot store migrate` from an SQLite
+//! file, and `careerbot report` reading the copy, against the local PostgreSQL server.
+
+use careerbot::admin::store::{
+    now_ms, Database, QuestionRecord, Record, Source, Store, VoteRecord,
+};
+use serde_json::{json, Value};
+
+use crate::support::careerbot;
+use crate::support::postgres::Schema;
+
+const HOUR: i64 = 3_600_000;
+
+fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) -> Record {
+    Record::Question(QuestionRecord {
+        id,
+        at_ms,
+        guild: Some(1_234_567_890_123_456_789),
+        channel: Some(42),
+        source: Source::Mention,
+        text: text.to_owned(),
+        decision: decision.parse().unwrap(),
+        intent: Some("salary".to_owned()),
+        confidence,
+        candidates: vec!["salary".to_owned(), "degree".to_owned()],
+        engine_version: "0.1.0+test".to_owned(),
+    })
+}
+
+fn vote(id: u64, question: u64, at_ms: i64, up: bool) -> Record {
+    Record::Vote(VoteRecord {
+        id,
+        at_ms,
+        question,
+        intent: "salary".to_owned(),
+        up,
+    })
+}
+
+fn migrate(from: &std::path::Path, to: &str) -> Value {
+    let out = careerbot(["store", "migrate", "--json", "--from"])
+        .with_args([from.as_os_str()])
+        .with_args(["--to", to])
+        .run();
+    out.expect_code(0);
+    out.json()
+}
+
+/// `careerbot report --since all --json` over `database`.
+fn report(dir: &std::path::Path, database: &str) -> Value {
+    let file = dir.join(format!("careerbot-{}.toml", now_ms()));
+    let value = toml_edit::Value::from(database);
+    std::fs::write(&file, format!("[admin]\ndatabase = {value}\n")).unwrap();
+    let out = careerbot(["report", "--since", "all", "--json", "--config"])
+        .with_args([&file])
+        .run();
+    out.expect_code(0);
+    out.json()
+}
+
+#[test]
+fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("careerbot.sqlite3");
+    let schema = Schema::new();
+    let now = now_ms();
+    let mut sqlite = Store::open(&Database::file(&file)).unwrap();
+    sqlite
+        .write(&[
+            question(1, now - HOUR, "how much does a junior earn", "answer", 0.9),
+            question(2, now - 2 * HOUR, "how do i cook pasta", "fallback", 0.1),
+            question(3, now - 3 * HOUR, "how do i cook pastas", "fallback", 0.1),
+            question(4, now - 4 * HOUR, "which degree", "clarify", 0.3),
+            vote(10, 1, now - HOUR, true),
+            vote(11, 1, now - HOUR, false),
+        ])
+        .unwrap();
+    // An admin already filed one of them: the copy keeps it out of the queue.
+    sqlite.resolve(&[4], "degree", now).unwrap();
+
+    let first = migrate(&file, &schema.url());
+    assert_eq!(
+        first,
+        json!({
+            "questions": {"read": 4, "copied": 4, "already_there": 0},
+            "votes": {"read": 2, "copied": 2, "already_there": 0},
+            "resolutions": 1
+        })
+    );
+    let again = migrate(&file, &schema.url());
+    assert_eq!(
+        again,
+        json!({
+            "questions": {"read": 4, "copied": 0, "already_there": 4},
+            "votes": {"read": 2, "copied": 0, "already_there": 2},
+            "resolutions": 0
+        })
+    );
+    // What the bot stored since is copied on the next run, and only that.
+    sqlite
+        .write(&[
+            question(5, now - 5 * HOUR, "is rust worth it", "answer", 0.8),
+            vote(12, 5, now - HOUR, true),
+        ])
+        .unwrap();
+    let third = migrate(&file, &schema.url());
+    assert_eq!(third["questions"]["copied"], 1, "{third:#}");
+    assert_eq!(third["votes"]["copied"], 1, "{third:#}");
+    assert_eq!(schema.count("SELECT COUNT(*) FROM questions"), 5);
+    assert_eq!(schema.count("SELECT COUNT(*) FROM votes"), 3);
+    assert_eq!(
+        schema.count("SELECT COUNT(*) FROM questions WHERE resolved = 'degree'"),
+        1
+    );
+
+    // The report over the copy is the report over the file.
+    let from_file = report(dir.path(), file.to_str().unwrap());
+    let from_postgres = report(dir.path(), &schema.url());
+    for key in [
+        "questions",
+        "per_day",
+        "rates",
+        "top_intents",
+        "helpfulness",
+        "unanswered",
+    ] {
+        assert_eq!(from_file[key], from_postgres[key], "{key}");
+    }
+    assert_eq!(from_postgres["questions"], 5);
+    let unanswered = from_postgres["unanswered"].as_array().unwrap();
+    assert_eq!(unanswered.len(), 1, "{unanswered:#?}");
+    assert_eq!(unanswered[0]["count"], 2);
+}
+
+#[test]
+fn store_migrate_text_output_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("careerbot.sqlite3");
+    let schema = Schema::new();
+    Store::open(&Database::file(&file))
+        .unwrap()
+        .write(&[question(1, now_ms(), "q", "answer", 0.9)])
+        .unwrap();
+    let out = careerbot(["store", "migrate", "--from"])
+        .with_args([file.as_os_str()])
+        .with_args(["--to", &schema.url()])
+        .run();
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains("questions 1 read, 1 copied, 0 already there")
+            && out
+                .stdout
+                .contains("votes     0 read, 0 copied, 0 already there"),
+        "{}",
+        out.stdout
+    );
+    // The password never shows.
+    assert!(!out.stdout.contains("secret"), "{}", out.stdout);
+
+    for (args, expected) in [
+        (
+            vec![
+                "--from",
+                file.to_str().unwrap(),
+                "--to",
+                "mysql://localhost/x",
+            ],
+            "a mysql:// URL is not a database careerbot can use",
+        ),
+        (
+            vec![
+                "--from",
+                file.to_str().unwrap(),
+                "--to",
+                file.to_str().unwrap(),
+            ],
+            "are the same database",
+        ),
+        (
+            vec!["--from", "postgres://", "--to", file.to_str().unwrap()],
+            "names no",
+        ),
+    ] {
+        let out = careerbot(["store", "migrate"]).with_args(&args).run();
+        assert_ne!(out.code, Some(0), "{args:?}");
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+    }
+    // A source that does not exist is not created.
+    let missing = dir.path().join("missing.sqlite3");
+    let out = careerbot(["store", "migrate", "--from"])
+        .with_args([missing.as_os_str()])
+        .with_args(["--to", &schema.url()])
+        .run();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("no database at"), "{}", out.stderr);
+    assert!(!missing.exists());
+    // A server that refuses: one clear line, and the file is left as it was.
+    let out = careerbot(["store", "migrate", "--from"])
+        .with_args([file.as_os_str()])
+        .with_args(["--to", "postgres://careerbot:secret@127.0.0.1:9/test"])
+        .run();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot connect to postgres://careerbot:****@127.0.0.1:9/test")
+            && !out.stderr.contains("secret"),
+        "{}",
+        out.stderr
+    );
+}
