@@ -184,6 +184,7 @@ fn question(id: u64) -> Record {
         confidence: 0.9,
         candidates: vec!["role.overview".to_owned(), "role.impact".to_owned()],
         engine_version: "0.1.0+0000000000000000".to_owned(),
+        intent_version: None,
     })
 }
 

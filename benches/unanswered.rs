@@ -45,6 +45,7 @@ fn question(id: usize, text: String) -> QuestionRecord {
         confidence: 0.1,
         candidates: vec!["salary".to_owned()],
         engine_version: "bench".to_owned(),
+        intent_version: None,
     }
 }
 

@@ -43,7 +43,7 @@ fn copy_shipped(dir: &Path) {
     }
 }
 
-const ZEBRA: &str = r#"
+pub(crate) const ZEBRA: &str = r#"
 # Added by a test: a topic the shipped set does not have.
 [[intent]]
 id = "meta.zebra"
@@ -690,8 +690,7 @@ async fn triage_appends_and_answers(intents: tempfile::TempDir, db: TestStore) {
         "{refused}"
     );
     // The admin files it under background.entry_paths.
-    let file = intents.path().join("background.toml");
-    let before = std::fs::read_to_string(&file).unwrap();
+    let before = db.intent_file(intents.path(), "background.toml");
     bot.emulator.set_permissions(admin, MANAGE_GUILD);
     let pick = bot
         .emulator
@@ -700,8 +699,17 @@ async fn triage_appends_and_answers(intents: tempfile::TempDir, db: TestStore) {
     let done = bot.response(pick_id).await;
     let text = done["content"].as_str().unwrap();
     assert!(text.starts_with("Added"), "{text}\n{}", bot.log());
+    // With PostgreSQL the example is a new published version, for every process.
+    if matches!(db.database, careerbot::admin::store::Database::Postgres(_)) {
+        assert!(text.contains("published it as version 2"), "{text}");
+        let by = db.publications();
+        assert_eq!(by.len(), 2, "{by:?}");
+        assert_eq!(by[1], "triage (/careerbot unanswered)");
+    } else {
+        assert!(db.publications().is_empty());
+    }
     assert_eq!(done["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
-    let after = std::fs::read_to_string(&file).unwrap();
+    let after = db.intent_file(intents.path(), "background.toml");
     // Every original line is still there, comments included; one example was added.
     let added: Vec<&str> = after
         .lines()
@@ -736,16 +744,7 @@ async fn triage_appends_and_answers(intents: tempfile::TempDir, db: TestStore) {
     assert!(!content.contains("zebra wrangler"), "{listing}");
     // "ignore" takes the other group out of the queue and touches no file.
     assert!(content.contains(stray), "{content}");
-    let files = || {
-        let mut all: Vec<_> = std::fs::read_dir(intents.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .map(|p| std::fs::read(&p).unwrap())
-            .collect();
-        all.sort();
-        all
-    };
+    let files = || db.intent_files(intents.path());
     let untouched = files();
     let menu = listing["components"][0]["components"][0]["custom_id"]
         .as_str()
@@ -905,4 +904,96 @@ async fn a_refused_edit_is_posted_once_to_the_admin_channel_and_sighup_reloads()
     // One task runs the reloads in turn: the second refusal's announcement was over before
     // the fix went live, so a second post would be recorded by now.
     assert_eq!(bot.count(|r| r.path == path), 1);
+}
+
+/// `careerbot publish` of `intents` into the database of `db`, with `args`.
+fn publish_cli(db: &TestStore, intents: &Path, args: &[&str]) -> support::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("publish.toml");
+    let value = toml_edit::Value::from(db.value.as_str());
+    std::fs::write(&config, format!("[admin]\ndatabase = {value}\n")).unwrap();
+    support::careerbot(["publish", "--config"])
+        .with_args([
+            config.as_os_str(),
+            "--intents".as_ref(),
+            intents.as_os_str(),
+        ])
+        .with_args(args)
+        .run()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_on_postgresql_serves_the_published_set_and_follows_publications_and_rollbacks() {
+    let intents = intents_copy();
+    let db = TestStore::postgres();
+    // Nothing published yet: the first process publishes its directory as version 1.
+    let bot = bot_with_store(intents.path(), &db, "").await;
+    assert!(
+        bot.log()
+            .contains("nothing was published: published the intents directory"),
+        "{}",
+        bot.log()
+    );
+    let stats = bot.careerbot("stats", USER_ID + 1, MANAGE_GUILD);
+    let id = bot.emulator.interaction(stats).await;
+    let text = bot.response(id).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains("intent_set            published v1"),
+        "{text}"
+    );
+
+    // Another machine publishes a set with the zebra topic: this process serves it.
+    let release = tempfile::tempdir().unwrap();
+    copy_shipped(release.path());
+    let meta = release.path().join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, format!("{original}{ZEBRA}")).unwrap();
+    let published = Instant::now();
+    let out = publish_cli(&db, release.path(), &["--json"]);
+    out.expect_code(0);
+    assert_eq!(out.json()["version"], 2);
+    let took = until_zebra(&bot, LIVE_WITHIN).await;
+    eprintln!(
+        "version 2 answered {} ms after `careerbot publish` returned ({} ms after it started)",
+        took.as_millis(),
+        published.elapsed().as_millis()
+    );
+    // The questions it answers carry the version.
+    let stored = || {
+        db.read()
+            .and_then(|s| s.questions_since(0))
+            .map(|qs| qs.iter().any(|q| q.intent_version == Some(2)))
+            .unwrap_or(false)
+    };
+    assert!(wait_until_async(WAIT, stored).await, "{}", bot.log());
+
+    // A rollback to version 1: zebras are unknown again.
+    let out = publish_cli(&db, release.path(), &["--rollback", "1"]);
+    out.expect_code(0);
+    let started = Instant::now();
+    loop {
+        let reply = mention(&bot, CHANNEL_ID, USER_ID + 500, ZEBRA_QUESTION).await;
+        if reply["embeds"][0]["title"] != "Zebra facts" {
+            break;
+        }
+        assert!(
+            started.elapsed() < LIVE_WITHIN,
+            "not rolled back\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stats = bot.careerbot("stats", USER_ID + 1, MANAGE_GUILD);
+    let id = bot.emulator.interaction(stats).await;
+    let text = bot.response(id).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains("intent_set            published v1"),
+        "{text}"
+    );
 }

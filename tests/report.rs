@@ -31,6 +31,7 @@ fn question(
         confidence,
         candidates: vec![intent.to_owned(), "career_switch".to_owned()],
         engine_version: "0.1.0+test".to_owned(),
+        intent_version: None,
     })
 }
 

@@ -24,6 +24,7 @@ fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) ->
         confidence,
         candidates: vec!["salary".to_owned(), "degree".to_owned()],
         engine_version: "0.1.0+test".to_owned(),
+        intent_version: None,
     })
 }
 
@@ -205,6 +206,152 @@ fn store_migrate_text_output_and_refusals() {
         out.stderr
             .contains("cannot connect to postgres://careerbot:****@127.0.0.1:9/test")
             && !out.stderr.contains("secret"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A settings file storing into `schema`, and `extra` settings.
+fn config_for(dir: &std::path::Path, url: &str, extra: &str) -> std::path::PathBuf {
+    let file = dir.join("careerbot.toml");
+    let value = toml_edit::Value::from(url);
+    std::fs::write(&file, format!("[admin]\ndatabase = {value}\n{extra}")).unwrap();
+    file
+}
+
+fn publish(
+    config: &std::path::Path,
+    intents: &std::path::Path,
+    args: &[&str],
+) -> crate::support::Output {
+    careerbot(["publish", "--config"])
+        .with_args([
+            config.as_os_str(),
+            "--intents".as_ref(),
+            intents.as_os_str(),
+        ])
+        .with_args(args)
+        .run()
+}
+
+#[test]
+fn publish_checks_a_directory_like_a_reload_numbers_versions_and_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let intents = dir.path().join("intents");
+    std::fs::create_dir(&intents).unwrap();
+    for entry in std::fs::read_dir(crate::support::fixture("good")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, intents.join(path.file_name().unwrap())).unwrap();
+    }
+    let schema = Schema::new();
+    let config = config_for(dir.path(), &schema.url(), "");
+
+    let first = publish(&config, &intents, &["--json"]);
+    first.expect_code(0);
+    let first = first.json();
+    assert_eq!(
+        (first["version"].as_u64(), first["published"].as_bool()),
+        (Some(1), Some(true)),
+        "{first:#}"
+    );
+    // The same files again: nothing new.
+    let again = publish(&config, &intents, &["--json"]).json();
+    assert_eq!(
+        (again["version"].as_u64(), again["published"].as_bool()),
+        (Some(1), Some(false)),
+        "{again:#}"
+    );
+
+    // A change is version 2, with its files' bytes in the database.
+    let meta = intents.join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, format!("{original}{}", crate::admin::ZEBRA)).unwrap();
+    let out = publish(&config, &intents, &[]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.starts_with("published version 2:"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        schema.count(
+            "SELECT COUNT(*) FROM intent_files WHERE version = 2 AND name = 'meta.toml'
+               AND position('meta.zebra' in convert_from(body, 'UTF8')) > 0"
+        ),
+        1
+    );
+    assert_eq!(schema.count("SELECT version FROM intent_current"), 2);
+
+    // A broken directory is refused with its errors, and nothing is published.
+    std::fs::write(
+        &meta,
+        format!(
+            "{original}{}\n[[intent]]\nid = \"meta.broken\"\ntitle = 5\n",
+            crate::admin::ZEBRA
+        ),
+    )
+    .unwrap();
+    let out = publish(&config, &intents, &[]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let diagnostics = crate::support::diagnostics(&out.stderr);
+    assert!(
+        diagnostics.iter().any(|d| d.path.ends_with("meta.toml")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("not published"), "{}", out.stderr);
+    assert_eq!(schema.count("SELECT COUNT(*) FROM intent_versions"), 2);
+
+    // The list, newest first, the current one marked; then a rollback.
+    let list = publish(&config, &intents, &["--list", "--json"]).json();
+    let versions: Vec<(u64, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["version"].as_u64().unwrap(),
+                p["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(versions, [(2, true), (1, false)]);
+    assert!(list[0]["published_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("careerbot publish by "));
+    let out = publish(&config, &intents, &["--rollback", "1"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("version 1 is current again"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(schema.count("SELECT version FROM intent_current"), 1);
+    assert_eq!(
+        schema
+            .count("SELECT COUNT(*) FROM intent_history WHERE action = 'rollback' AND version = 1"),
+        1
+    );
+    let out = publish(&config, &intents, &["--rollback", "9"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("there is no published version 9"),
+        "{}",
+        out.stderr
+    );
+
+    // With SQLite there is nothing to publish to.
+    let sqlite = config_for(
+        dir.path(),
+        dir.path().join("db.sqlite3").to_str().unwrap(),
+        "",
+    );
+    let out = publish(&sqlite, &intents, &[]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .contains("published only with a PostgreSQL store"),
         "{}",
         out.stderr
     );

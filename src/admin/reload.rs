@@ -1,6 +1,12 @@
 //! Reloads that cannot break the bot: the whole intent set is loaded, validated, compiled
 //! and (optionally) regression-tested off to the side, then swapped in at once. A question
 //! is answered by the old set or the new one, never a mix; a refused set changes nothing.
+//!
+//! The set comes from a directory (the default, watched), or, with a PostgreSQL store,
+//! from the versions published in the database ([`Reloader::published`]): every process
+//! of a cluster then serves the same version. A directory is published with
+//! [`Reloader::publish_dir`] (`careerbot publish`, and triage), which checks it exactly as
+//! a reload does before any process sees it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -8,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
+use crate::admin::edit;
+use crate::admin::store::{PgStore, Published};
 use crate::config::Settings;
 use crate::engine::evaluation::{self, Case, Failure};
 use crate::engine::intents::{self, Diagnostic, Limits};
@@ -26,6 +34,14 @@ pub struct Reloader {
     reloading: Mutex<()>,
     /// The last refusal's text: the same refusal is announced once.
     last_refusal: Mutex<Option<String>>,
+    /// Where sets come from: `dir`, or the database's published versions.
+    source: Source,
+}
+
+/// Where a reload reads the set.
+enum Source {
+    Directory,
+    Published(PgStore),
 }
 
 /// An engine with the version of the files it was built from.
@@ -33,6 +49,8 @@ pub struct Served {
     pub engine: Engine,
     /// `<crate version>+<hash of the intent files>`, stored with every question.
     pub version: String,
+    /// The published version it is (with a PostgreSQL store); `None` for a directory's set.
+    pub published: Option<u32>,
 }
 
 /// The regression gate: cases the new set must answer well enough.
@@ -51,6 +69,8 @@ pub struct Reloaded {
     /// The files held the set already in service: nothing was compiled or swapped.
     pub unchanged: bool,
     pub took: Duration,
+    /// The published version now in service (with a PostgreSQL store).
+    pub published: Option<u32>,
 }
 
 /// Why a set was refused; the set in service stays.
@@ -71,6 +91,8 @@ pub enum Refusal {
     Panicked(String),
     /// The reload never ran: the runtime it was handed to shut down first.
     Cancelled,
+    /// The database of published sets could not be read or written.
+    Store(String),
 }
 
 impl Refusal {
@@ -92,7 +114,9 @@ impl Refusal {
                     )
                 })
                 .collect(),
-            Refusal::GateBroken(why) | Refusal::Panicked(why) => vec![why.clone()],
+            Refusal::GateBroken(why) | Refusal::Panicked(why) | Refusal::Store(why) => {
+                vec![why.clone()]
+            }
             Refusal::Cancelled => Vec::new(),
         }
     }
@@ -119,6 +143,7 @@ impl Refusal {
             Refusal::GateBroken(_) => "the reload gate could not run".to_owned(),
             Refusal::Panicked(_) => "the reload panicked (a bug in careerbot)".to_owned(),
             Refusal::Cancelled => "the reload was cancelled: careerbot is shutting down".to_owned(),
+            Refusal::Store(_) => "the published intent sets could not be reached".to_owned(),
         }
     }
 
@@ -163,6 +188,7 @@ impl Reloader {
             current: ArcSwap::from_pointee(Served {
                 version: version_of(engine.set().digest()),
                 engine,
+                published: None,
             }),
             dir: dir.to_owned(),
             matcher: settings.matcher.clone(),
@@ -170,7 +196,48 @@ impl Reloader {
             gate,
             reloading: Mutex::new(()),
             last_refusal: Mutex::new(None),
+            source: Source::Directory,
         })
+    }
+
+    /// Serves `engine`, the published `version`, and from then on whatever version the
+    /// database of `store` says is current (see [`Reloader::reload`]). `dir` is where
+    /// [`Reloader::publish_dir`] comes from by default. The gate judged the set when it was
+    /// published; it is not judged again here, so every process serves the same set.
+    pub fn published(
+        engine: Engine,
+        version: u32,
+        store: PgStore,
+        dir: &Path,
+        settings: &Settings,
+    ) -> Reloader {
+        let gate = &settings.admin.reload_gate;
+        let gate = gate.cases.clone().map(|cases| Gate {
+            cases,
+            min_accuracy: gate.min_accuracy,
+        });
+        Reloader {
+            current: ArcSwap::from_pointee(Served {
+                version: version_of(engine.set().digest()),
+                engine,
+                published: Some(version),
+            }),
+            dir: dir.to_owned(),
+            matcher: settings.matcher.clone(),
+            limits: settings.limits,
+            gate,
+            reloading: Mutex::new(()),
+            last_refusal: Mutex::new(None),
+            source: Source::Published(store),
+        }
+    }
+
+    /// The store of published sets, when sets come from there.
+    pub fn publisher(&self) -> Option<&PgStore> {
+        match &self.source {
+            Source::Directory => None,
+            Source::Published(store) => Some(store),
+        }
     }
 
     /// The set in service. Hold the `Arc` for the whole of a question: a reload meanwhile
@@ -189,8 +256,140 @@ impl Reloader {
     /// by the command too). Blocking (run it off an async runtime).
     /// A panic on the way (a bug, not a problem in the files) is caught, the set in service
     /// stays, and it comes back as [`Refusal::Panicked`], whoever called.
+    ///
+    /// With published sets, a reload reads which version is current and swaps it in when it
+    /// is not the one in service (a rollback included).
     pub fn reload(&self) -> Result<Reloaded, Refusal> {
-        guarded(|| self.reload_files())
+        match &self.source {
+            Source::Directory => guarded(|| self.reload_files()),
+            Source::Published(store) => guarded(|| self.reload_published(store)),
+        }
+    }
+
+    fn reload_published(&self, store: &PgStore) -> Result<Reloaded, Refusal> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let started = Instant::now();
+        let serving = self.current.load_full();
+        let (version, files) = store
+            .current_intents()
+            .map_err(|e| Refusal::Store(format!("{e:#}")))?
+            .ok_or_else(|| Refusal::Store("no intent set is published".to_owned()))?;
+        if serving.published == Some(version) {
+            return Ok(Reloaded {
+                intents: serving.engine.intents().len(),
+                warnings: Vec::new(),
+                version: serving.version.clone(),
+                unchanged: true,
+                took: started.elapsed(),
+                published: Some(version),
+            });
+        }
+        let label = published_label(version);
+        let loaded = intents::load_texts(&label, files, &self.limits)
+            .map_err(|refused| Refusal::Invalid(refused.diagnostics))?;
+        let engine = Engine::build(loaded.set, &self.matcher);
+        let served = Served {
+            version: version_of(engine.set().digest()),
+            engine,
+            published: Some(version),
+        };
+        let (intents, version_text) = (served.engine.intents().len(), served.version.clone());
+        self.current.store(Arc::new(served));
+        *self.last_refusal.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(Reloaded {
+            intents,
+            warnings: loaded.warnings,
+            version: version_text,
+            unchanged: false,
+            took: started.elapsed(),
+            published: Some(version),
+        })
+    }
+
+    /// Loads, validates, compiles and gates `dir` exactly as a reload does, then publishes
+    /// it as a new version (by `by`) and serves it here at once; the other processes take
+    /// it when told. Files identical to the version in service publish nothing. Only with
+    /// published sets. Blocking.
+    pub fn publish_dir(&self, dir: &Path, by: &str) -> Result<Reloaded, Refusal> {
+        let Source::Published(store) = &self.source else {
+            return Err(Refusal::Store(
+                "intent sets are published only with a PostgreSQL store".to_owned(),
+            ));
+        };
+        guarded(|| {
+            let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+            let started = Instant::now();
+            let checked = check_dir(dir, &self.matcher, &self.limits, self.gate.as_ref())?;
+            let published = store
+                .publish(
+                    &checked.files,
+                    checked.engine.set().digest(),
+                    checked.engine.intents().len(),
+                    by,
+                    false,
+                )
+                .map_err(|e| Refusal::Store(format!("{e:#}")))?;
+            let (Published::New(version)
+            | Published::Unchanged(version)
+            | Published::Existing(version)) = published;
+            let intents = checked.engine.intents().len();
+            let version_text = version_of(checked.engine.set().digest());
+            let serving = self.current.load();
+            let unchanged = serving.published == Some(version);
+            if !unchanged {
+                self.current.store(Arc::new(Served {
+                    version: version_text.clone(),
+                    engine: checked.engine,
+                    published: Some(version),
+                }));
+            }
+            *self.last_refusal.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            Ok(Reloaded {
+                intents,
+                warnings: checked.warnings,
+                version: version_text,
+                unchanged: matches!(published, Published::Unchanged(_)),
+                took: started.elapsed(),
+                published: Some(version),
+            })
+        })
+    }
+
+    /// Triage with published sets: appends `example` to `intent` in a scratch copy of the
+    /// version in service (as [`edit::append_example`] does in a directory, comments kept)
+    /// and publishes the copy ([`Reloader::publish_dir`]). A refused copy publishes
+    /// nothing, so there is nothing to take back. Blocking.
+    pub fn append_and_publish(
+        &self,
+        intent: &str,
+        example: &str,
+        by: &str,
+    ) -> Result<(edit::Appended, Result<Reloaded, Refusal>), edit::EditError> {
+        let Source::Published(store) = &self.source else {
+            return Err(edit::EditError::Parse {
+                path: self.dir.clone(),
+                message: "intent sets are published only with a PostgreSQL store".to_owned(),
+            });
+        };
+        let scratch = Scratch::new().map_err(|source| edit::EditError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let unreachable = |e: anyhow::Error| edit::EditError::Parse {
+            path: PathBuf::from("published"),
+            message: format!("{e:#}"),
+        };
+        let (_, files) = store
+            .current_intents()
+            .map_err(unreachable)?
+            .ok_or_else(|| unreachable(anyhow::anyhow!("no intent set is published")))?;
+        for (name, text) in &files {
+            let path = scratch.0.join(name);
+            std::fs::write(&path, text).map_err(|source| edit::EditError::Io { path, source })?;
+        }
+        let appended = edit::append_example(&scratch.0, intent, example)?;
+        let result = self.publish_dir(&scratch.0, by);
+        Ok((appended, result))
     }
 
     fn reload_files(&self) -> Result<Reloaded, Refusal> {
@@ -212,6 +411,7 @@ impl Reloader {
             self.current.store(Arc::new(Served {
                 engine,
                 version: version.clone(),
+                published: None,
             }));
             intents
         };
@@ -222,6 +422,7 @@ impl Reloader {
             version,
             unchanged,
             took: started.elapsed(),
+            published: None,
         })
     }
 
@@ -238,13 +439,69 @@ impl Reloader {
     }
 }
 
+/// A directory of its own under the system's temporary directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> std::io::Result<Scratch> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "careerbot-triage-{}-{n}-{}",
+            std::process::id(),
+            crate::admin::store::now_ms()
+        ));
+        std::fs::create_dir(&dir)?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A directory checked as a reload checks it, with the files it was read from.
+pub struct Checked {
+    pub engine: Engine,
+    pub warnings: Vec<Diagnostic>,
+    /// (file name, text), exactly as read.
+    pub files: Vec<(String, String)>,
+}
+
+/// Loads, validates, compiles and gates `dir`: what a reload does before a set goes live.
+pub fn check_dir(
+    dir: &Path,
+    matcher: &MatcherSettings,
+    limits: &Limits,
+    gate: Option<&Gate>,
+) -> Result<Checked, Refusal> {
+    let (loaded, files) = intents::load_dir_with_texts(dir, limits)
+        .map_err(|refused| Refusal::Invalid(refused.diagnostics))?;
+    let engine = Engine::build(loaded.set, matcher);
+    if let Some(gate) = gate {
+        check_gate(&engine, gate)?;
+    }
+    Ok(Checked {
+        engine,
+        warnings: loaded.warnings,
+        files,
+    })
+}
+
+/// Where the diagnostics of a published version point: `published/v<N>/<file>`.
+pub fn published_label(version: u32) -> PathBuf {
+    Path::new("published").join(format!("v{version}"))
+}
+
 /// Runs `reload`, a panic in it becoming [`Refusal::Panicked`].
 fn guarded(reload: impl FnOnce() -> Result<Reloaded, Refusal>) -> Result<Reloaded, Refusal> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(reload))
         .unwrap_or_else(|payload| Err(Refusal::panicked(payload)))
 }
 
-fn check_gate(engine: &Engine, gate: &Gate) -> Result<(), Refusal> {
+pub fn check_gate(engine: &Engine, gate: &Gate) -> Result<(), Refusal> {
     let cases: Vec<Case> =
         evaluation::read_cases(&gate.cases).map_err(|e| Refusal::GateBroken(format!("{e:#}")))?;
     if cases.is_empty() {

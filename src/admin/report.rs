@@ -312,7 +312,7 @@ fn percent(share: f64) -> String {
 
 /// "YYYY-MM-DD HH:MM" in UTC for unix milliseconds (the milliseconds themselves outside the
 /// years -9999 to 9999).
-fn utc(ms: i64) -> String {
+pub fn utc(ms: i64) -> String {
     let minute = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
@@ -343,6 +343,7 @@ mod tests {
             confidence,
             candidates: vec![intent.to_owned()],
             engine_version: "test".to_owned(),
+            intent_version: None,
         })
     }
 

@@ -423,6 +423,7 @@ mod tests {
             confidence: 0.1,
             candidates: candidates.iter().map(|c| (*c).to_owned()).collect(),
             engine_version: "test".to_owned(),
+            intent_version: None,
         }
     }
 

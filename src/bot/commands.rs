@@ -201,6 +201,12 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     let s = &bot.recorder.stats;
     let mut text = String::from("```\n");
     let _ = writeln!(text, "{:<22}{}", "shards", bot.shards);
+    let set = match served.published {
+        Some(version) => format!("published v{version}"),
+        None => "local directory".to_owned(),
+    };
+    let _ = writeln!(text, "{:<22}{set}", "intent_set");
+    let _ = writeln!(text, "{:<22}{}", "intent_set_version", served.version);
     let mut row = |name: &str, value: u64| {
         let _ = writeln!(text, "{name:<22}{value}");
     };

@@ -62,6 +62,7 @@ async fn announce(http: &Http, bot: &Bot, trigger: &str, result: &Result<Reloade
             intents = done.intents,
             took_ms = done.took.as_millis() as u64,
             version = %done.version,
+            published = ?done.published,
             unchanged = done.unchanged,
             "reloaded"
         ),
@@ -284,6 +285,9 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             Err(error) => (format!("Could not update the queue: {error:#}"), false),
         };
     }
+    if bot.reloader.publisher().is_some() {
+        return apply_published(ctx, bot, group, choice).await;
+    }
     // One choice at a time from the append to the reload's verdict (and the undo): no other
     // choice can slip its example in between. Announcing goes after, outside the lock.
     let one_at_a_time = bot.triage.one_at_a_time.lock().await;
@@ -344,6 +348,66 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             };
             let text = format!(
                 "The example was not kept: {}{kept}\n{}",
+                refusal.summary(),
+                refusal
+                    .lines()
+                    .into_iter()
+                    .take(10)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            (text, false)
+        }
+    }
+}
+
+/// [`apply`] with published sets: the example goes into a new published version, which
+/// this process serves at once and the others within seconds.
+async fn apply_published(
+    ctx: &Context,
+    bot: &Arc<Bot>,
+    group: &Group,
+    choice: &str,
+) -> (String, bool) {
+    let one_at_a_time = bot.triage.one_at_a_time.lock().await;
+    let reloader = Arc::clone(&bot.reloader);
+    let (intent, example) = (choice.to_owned(), group.text.clone());
+    let outcome = tokio::task::spawn_blocking(move || {
+        reloader.append_and_publish(&intent, &example, "triage (/careerbot unanswered)")
+    })
+    .await;
+    drop(one_at_a_time);
+    let (done, result) = match outcome {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(edit::EditError::Duplicate { intent, path })) => {
+            mark_resolved(bot, group, intent.clone()).await;
+            let file = path.file_name().unwrap_or_default().to_string_lossy();
+            let text = format!(
+                "“{}” is already an example of `{intent}` ({file}), so nothing was published; the group left the queue. If it still goes unanswered, its intent needs clearer examples.",
+                fit(&group.text, 300),
+            );
+            return (text, true);
+        }
+        Ok(Err(error)) => return (format!("Could not add the example: {error}"), false),
+        Err(error) => return (format!("Could not add the example: {error}"), false),
+    };
+    announce(&ctx.http, bot, "/careerbot unanswered", &result).await;
+    let file = done.path.file_name().unwrap_or_default().to_string_lossy();
+    match result {
+        Ok(reloaded) => {
+            mark_resolved(bot, group, done.intent.clone()).await;
+            let text = format!(
+                "Added “{}” as an example of `{}` ({file}) and published it as version {}: {} intents in service here now, on every process within seconds.",
+                fit(&done.example, 300),
+                done.intent,
+                reloaded.published.unwrap_or_default(),
+                reloaded.intents,
+            );
+            (text, true)
+        }
+        Err(refusal) => {
+            let text = format!(
+                "The example was not published: {}\n{}",
                 refusal.summary(),
                 refusal
                     .lines()

@@ -329,7 +329,18 @@ fn spawn_reloads(
     #[cfg(unix)] hangups: std::io::Result<tokio::signal::unix::Signal>,
 ) -> Option<crate::admin::watch::Watch> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<&'static str>(4);
-    let watch = if bot.settings.admin.watch {
+    if let Some(store) = bot.reloader.publisher() {
+        // Published sets: the database says which set to serve, not the local files.
+        let (wake, mut woken) = tokio::sync::mpsc::channel::<()>(1);
+        store.listen(wake);
+        let published = tx.clone();
+        tokio::spawn(async move {
+            while woken.recv().await.is_some() {
+                let _ = published.try_send("published set");
+            }
+        });
+    }
+    let watch = if bot.settings.admin.watch && bot.reloader.publisher().is_none() {
         let changed = tx.clone();
         let debounce = bot.settings.admin.watch_debounce;
         let shown = dir.display().to_string();

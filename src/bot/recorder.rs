@@ -131,6 +131,7 @@ impl Recorder {
                     .map(|c| c.intent.clone())
                     .collect(),
                 engine_version: served.version.clone(),
+                intent_version: served.published,
             }));
         }
         id

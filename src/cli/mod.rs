@@ -17,6 +17,7 @@ macro_rules! line {
 mod bench;
 mod chat;
 mod eval;
+mod publish;
 mod render;
 mod report;
 mod store;
@@ -131,6 +132,20 @@ pub enum Command {
         #[arg(long = "examples-per-intent", default_value_t = 25)]
         examples_per_intent: usize,
         /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish the intents directory to every process sharing the PostgreSQL store (checked
+    /// as a reload checks it), or make an older version current again.
+    Publish {
+        /// Make published version N current again (after checking it loads and passes the
+        /// gate) instead of publishing the directory.
+        #[arg(long, value_name = "N", conflicts_with = "list")]
+        rollback: Option<u32>,
+        /// List the published versions, newest first (`*` marks the one in service).
+        #[arg(long)]
+        list: bool,
+        /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -283,6 +298,15 @@ impl Cli {
             Command::Store {
                 action: StoreAction::Migrate { from, to, json },
             } => store::migrate(&from, &to, json),
+            Command::Publish {
+                rollback: Some(version),
+                json,
+                ..
+            } => publish::roll_back(version, &settings, json),
+            Command::Publish {
+                list: true, json, ..
+            } => publish::list(&settings, json),
+            Command::Publish { json, .. } => publish::publish(&dir, &settings, json),
         }
     }
 }
@@ -414,6 +438,9 @@ fn load_engine(dir: &std::path::Path, settings: &Settings) -> anyhow::Result<Opt
 /// The first set, loaded and passed through the reload gate, ready to serve and reload; or
 /// `None` after printing every error or the gate's refusal.
 fn start_reloader(dir: &std::path::Path, settings: &Settings) -> anyhow::Result<Option<Reloader>> {
+    if let Some(Database::Postgres(_)) = &settings.admin.database {
+        return publish::start_published(dir, settings, publish::publisher(settings)?);
+    }
     let Some(engine) = load_engine(dir, settings)? else {
         return Ok(None);
     };

@@ -42,9 +42,9 @@ impl Schema {
         Database::Postgres(PostgresUrl::parse(&self.url()).unwrap())
     }
 
-    /// One number from `sql`, run in this schema.
+    /// The one number `sql` returns (any integer type), run in this schema.
     pub fn count(&self, sql: &str) -> i64 {
-        query_one(&self.url(), sql)
+        query_one(&self.url(), &format!("SELECT ({sql})::bigint"))
     }
 }
 
@@ -92,6 +92,23 @@ pub fn execute(url: &str, sql: &str) {
     })
 }
 
+/// The texts of the first column `sql` returns on `url`.
+pub fn query_texts(url: &str, sql: &str) -> Vec<String> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    on_own_runtime(move || {
+        Box::pin(async move {
+            connect(&url)
+                .await
+                .query(&sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+                .iter()
+                .map(|row| row.get(0))
+                .collect()
+        })
+    })
+}
+
 /// The one number `sql` returns on `url`.
 pub fn query_one(url: &str, sql: &str) -> i64 {
     let (url, sql) = (url.to_owned(), sql.to_owned());
@@ -133,6 +150,54 @@ impl TestStore {
             database: schema.database(),
             _schema: Some(schema),
         }
+    }
+
+    /// The intent file `name` the bot serves: in `dir` with SQLite, in the version
+    /// published as current with PostgreSQL.
+    pub fn intent_file(&self, dir: &std::path::Path, name: &str) -> String {
+        match &self._schema {
+            None => std::fs::read_to_string(dir.join(name)).unwrap(),
+            Some(schema) => {
+                let texts = query_texts(
+                    &schema.url(),
+                    &format!(
+                        "SELECT convert_from(body, 'UTF8') FROM intent_files
+                         WHERE version = (SELECT version FROM intent_current) AND name = '{name}'"
+                    ),
+                );
+                texts.into_iter().next().unwrap_or_default()
+            }
+        }
+    }
+
+    /// Who published each version, oldest first (none with SQLite).
+    pub fn publications(&self) -> Vec<String> {
+        match &self._schema {
+            None => Vec::new(),
+            Some(schema) => query_texts(
+                &schema.url(),
+                "SELECT published_by FROM intent_versions ORDER BY version",
+            ),
+        }
+    }
+
+    /// Every intent file the bot serves (see [`TestStore::intent_file`]), sorted.
+    pub fn intent_files(&self, dir: &std::path::Path) -> Vec<String> {
+        let mut all: Vec<String> = match &self._schema {
+            None => std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .map(|p| std::fs::read_to_string(&p).unwrap())
+                .collect(),
+            Some(schema) => query_texts(
+                &schema.url(),
+                "SELECT convert_from(body, 'UTF8') FROM intent_files
+                 WHERE version = (SELECT version FROM intent_current)",
+            ),
+        };
+        all.sort();
+        all
     }
 
     /// The store, read-only, as `careerbot report` opens it.

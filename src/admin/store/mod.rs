@@ -27,7 +27,7 @@ use rusqlite::ToSql;
 use sha1::{Digest, Sha1};
 use tracing::{debug, error, warn};
 
-pub use self::postgres::PgStore;
+pub use self::postgres::{IntentFiles, PgStore, Publication, Published};
 pub use self::sqlite::{sidecar, SqliteStore, APPLICATION_ID};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 pub use crate::config::Database;
@@ -52,8 +52,12 @@ pub struct QuestionRecord {
     pub confidence: f32,
     /// Candidate intent ids, best first (at most 3).
     pub candidates: Vec<String>,
-    /// The version of the intent set that answered.
+    /// The version of the intent set that answered: the crate's version and the digest of
+    /// its files.
     pub engine_version: String,
+    /// The published version (PostgreSQL) of the intent set that answered; `None` for a
+    /// set read from a local directory.
+    pub intent_version: Option<u32>,
 }
 
 /// How a question reached the bot; stored as the text of [`Source::as_str`].
@@ -954,6 +958,7 @@ mod tests {
             confidence,
             candidates: vec!["salary".to_owned(), "degree".to_owned()],
             engine_version: "0.1.0+test".to_owned(),
+            intent_version: None,
         })
     }
 

@@ -52,6 +52,33 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX votes_at_ms ON votes(at_ms);
      CREATE INDEX votes_question ON votes(question);",
+    // 2: published intent sets (see `crate::admin::publish`): numbered versions with the
+    // files' bytes, the one in service, and what happened when; and the published version
+    // that answered each question.
+    "ALTER TABLE questions ADD COLUMN intent_version INTEGER;
+     CREATE TABLE intent_versions (
+         version         INTEGER PRIMARY KEY,
+         digest          TEXT NOT NULL,    -- of the files' names and bytes, as in engine_version
+         published_by    TEXT NOT NULL,
+         published_at_ms BIGINT NOT NULL,
+         intents         INTEGER NOT NULL
+     );
+     CREATE TABLE intent_files (
+         version INTEGER NOT NULL REFERENCES intent_versions(version),
+         name    TEXT NOT NULL,
+         body    BYTEA NOT NULL,
+         PRIMARY KEY (version, name)
+     );
+     CREATE TABLE intent_current (
+         singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+         version   INTEGER NOT NULL REFERENCES intent_versions(version)
+     );
+     CREATE TABLE intent_history (
+         at_ms   BIGINT NOT NULL,
+         version INTEGER NOT NULL,
+         action  TEXT NOT NULL,            -- 'publish' or 'rollback'
+         by      TEXT NOT NULL
+     );",
 ];
 
 /// The schema version this code writes.
@@ -69,7 +96,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const POOL_SIZE: usize = 4;
 
 const QUESTION_COLUMNS: &str = "id, at_ms, guild, channel, source, text, decision, intent, \
-     confidence, candidates, engine_version";
+     confidence, candidates, engine_version, intent_version";
 
 /// A pool of connections to one PostgreSQL database; cheap to clone (clones share it).
 #[derive(Clone)]
@@ -82,6 +109,8 @@ struct Shared {
     runtime: Option<tokio::runtime::Runtime>,
     pool: Pool,
     url: PostgresUrl,
+    /// For connections of their own (LISTEN).
+    config: tokio_postgres::Config,
 }
 
 impl Drop for Shared {
@@ -155,7 +184,7 @@ impl PgStore {
             .build()
             .context("cannot start the PostgreSQL client's runtime")?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -174,6 +203,7 @@ impl PgStore {
                 runtime: Some(runtime),
                 pool,
                 url: url.clone(),
+                config,
             }),
         })
     }
@@ -345,8 +375,8 @@ impl PgStore {
                 .map(|row| {
                     Ok(StoredQuestion {
                         record: question_from_row(row)?,
-                        resolved: row.get(11),
-                        resolved_at_ms: row.get(12),
+                        resolved: row.get(12),
+                        resolved_at_ms: row.get(13),
                     })
                 })
                 .collect()
@@ -496,6 +526,311 @@ impl PgStore {
     }
 }
 
+/// A published intent set, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Publication {
+    pub version: u32,
+    /// The digest of its files, as in the served version (`<crate>+<digest>`).
+    pub digest: String,
+    pub published_by: String,
+    pub published_at_ms: i64,
+    pub intents: u32,
+    /// Whether it is the version in service.
+    pub current: bool,
+}
+
+/// What [`PgStore::publish`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// A new version, now current.
+    New(u32),
+    /// The current version has these very files: nothing was published.
+    Unchanged(u32),
+    /// Publishing only where none was, and this one is current.
+    Existing(u32),
+}
+
+/// The files of a version: (file name, text).
+pub type IntentFiles = Vec<(String, String)>;
+
+/// The channel of publication notices; the payload is the publishing connection's schema,
+/// so careerbots in other schemas of the same database ignore it.
+const INTENTS_CHANNEL: &str = "careerbot_intents";
+
+/// Serializes publications (and rollbacks) across processes.
+const PUBLISH_LOCK: i64 = 0x6362_6F75;
+
+/// How long the listener waits before reconnecting, at most.
+const LISTEN_BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+impl PgStore {
+    /// The version in service and its files; `None` before anything was published.
+    pub fn current_intents(&self) -> anyhow::Result<Option<(u32, IntentFiles)>> {
+        self.call(|client| async move {
+            let Some(row) = client
+                .query_opt("SELECT version FROM intent_current", &[])
+                .await?
+            else {
+                return Ok(None);
+            };
+            let version: i32 = row.get(0);
+            let files = files_of(&client, version).await?;
+            Ok(Some((u32::try_from(version).unwrap_or(0), files)))
+        })
+    }
+
+    /// Every published version, newest first.
+    pub fn publications(&self) -> anyhow::Result<Vec<Publication>> {
+        self.call(|client| async move {
+            let rows = client
+                .query(
+                    "SELECT v.version, v.digest, v.published_by, v.published_at_ms, v.intents,
+                            v.version = (SELECT version FROM intent_current)
+                     FROM intent_versions v ORDER BY v.version DESC",
+                    &[],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|row| Publication {
+                    version: u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
+                    digest: row.get(1),
+                    published_by: row.get(2),
+                    published_at_ms: row.get(3),
+                    intents: u32::try_from(row.get::<_, i32>(4)).unwrap_or(0),
+                    current: row.get::<_, Option<bool>>(5).unwrap_or(false),
+                })
+                .collect())
+        })
+    }
+
+    /// Publishes `files` (checked by the caller) as a new version and makes it current,
+    /// telling every listening process. With `only_if_none`, publishes only when nothing
+    /// is published yet (the first process of a cluster to start).
+    pub fn publish(
+        &self,
+        files: &[(String, String)],
+        digest: &str,
+        intents: usize,
+        by: &str,
+        only_if_none: bool,
+    ) -> anyhow::Result<Published> {
+        let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
+        let bodies: Vec<Vec<u8>> = files
+            .iter()
+            .map(|(_, text)| text.clone().into_bytes())
+            .collect();
+        let (digest, by) = (digest.to_owned(), by.to_owned());
+        let intents = i32::try_from(intents).unwrap_or(i32::MAX);
+        self.call(move |mut client| async move {
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK])
+                .await?;
+            let current = tx
+                .query_opt(
+                    "SELECT c.version, v.digest FROM intent_current c
+                     JOIN intent_versions v USING (version)",
+                    &[],
+                )
+                .await?;
+            if let Some(row) = &current {
+                let version = u32::try_from(row.get::<_, i32>(0)).unwrap_or(0);
+                if only_if_none {
+                    return Ok(Published::Existing(version));
+                }
+                if row.get::<_, String>(1) == digest {
+                    return Ok(Published::Unchanged(version));
+                }
+            }
+            let version: i32 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM intent_versions",
+                    &[],
+                )
+                .await?
+                .get(0);
+            let now = super::now_ms();
+            tx.execute(
+                "INSERT INTO intent_versions
+                     (version, digest, published_by, published_at_ms, intents)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&version, &digest, &by, &now, &intents],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO intent_files (version, name, body)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::bytea[])",
+                &[&version, &names, &bodies],
+            )
+            .await?;
+            make_current(&tx, version, "publish", &by, now).await?;
+            tx.commit().await?;
+            Ok(Published::New(u32::try_from(version).unwrap_or(0)))
+        })
+    }
+
+    /// Makes the published `version` current again (a rollback), telling every listening
+    /// process; false when there is no such version.
+    pub fn roll_back_to(&self, version: u32, by: &str) -> anyhow::Result<bool> {
+        let version = i32::try_from(version).unwrap_or(i32::MAX);
+        let by = by.to_owned();
+        self.call(move |mut client| async move {
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK])
+                .await?;
+            let exists = tx
+                .query_opt(
+                    "SELECT 1 FROM intent_versions WHERE version = $1",
+                    &[&version],
+                )
+                .await?
+                .is_some();
+            if exists {
+                make_current(&tx, version, "rollback", &by, super::now_ms()).await?;
+                tx.commit().await?;
+            }
+            Ok(exists)
+        })
+    }
+
+    /// The files of one published version; `None` when there is no such version.
+    pub fn intent_files(&self, version: u32) -> anyhow::Result<Option<IntentFiles>> {
+        let version = i32::try_from(version).unwrap_or(i32::MAX);
+        self.call(move |client| async move {
+            let exists = client
+                .query_opt(
+                    "SELECT 1 FROM intent_versions WHERE version = $1",
+                    &[&version],
+                )
+                .await?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
+            Ok(Some(files_of(&client, version).await?))
+        })
+    }
+
+    /// Listens for publications on a connection of its own: `wake` gets a message for each
+    /// one, and after every (re)connection (a notice may have been missed meanwhile). A
+    /// lost connection is retried with a growing pause (at most 30 s); the listener stops
+    /// when `wake`'s receiver is gone.
+    pub fn listen(&self, wake: tokio::sync::mpsc::Sender<()>) {
+        let config = self.shared.config.clone();
+        let shown = self.shared.url.to_string();
+        let runtime = self.shared.runtime.as_ref().expect("the runtime lives");
+        runtime.spawn(async move {
+            let mut pause = Duration::from_millis(500);
+            while !wake.is_closed() {
+                match listen_once(&config, &wake).await {
+                    Ok(()) => pause = Duration::from_millis(500),
+                    Err(error) => {
+                        tracing::warn!(
+                            store = %shown,
+                            "lost the publication listener ({}); retrying in {} ms",
+                            flatten(error),
+                            pause.as_millis()
+                        );
+                    }
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LISTEN_BACKOFF_MAX);
+            }
+        });
+    }
+}
+
+/// One listening connection, until it ends.
+async fn listen_once(
+    config: &tokio_postgres::Config,
+    wake: &tokio::sync::mpsc::Sender<()>,
+) -> anyhow::Result<()> {
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let (notices, mut noticed) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(notice))) => {
+                    let _ = notices.send(notice.payload().to_owned());
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(error),
+                None => return Ok(()),
+            }
+        }
+    });
+    client
+        .batch_execute(&format!("LISTEN {INTENTS_CHANNEL}"))
+        .await?;
+    let schema: Option<String> = client
+        .query_one("SELECT current_schema()", &[])
+        .await?
+        .get(0);
+    // Whatever was published while this connection was not listening.
+    let _ = wake.try_send(());
+    tracing::debug!("listening for published intent sets");
+    loop {
+        tokio::select! {
+            notice = noticed.recv() => {
+                let Some(payload) = notice else { break };
+                if schema.as_deref() == Some(payload.as_str()) {
+                    // A full queue already holds a wake-up that will read the newest.
+                    let _ = wake.try_send(());
+                }
+            }
+            () = wake.closed() => return Ok(()),
+        }
+    }
+    drop(client);
+    driver.await??;
+    anyhow::bail!("the server closed the connection")
+}
+
+/// Points `intent_current` at `version`, logs it, and tells the listeners (on commit).
+async fn make_current(
+    tx: &deadpool_postgres::Transaction<'_>,
+    version: i32,
+    action: &str,
+    by: &str,
+    at_ms: i64,
+) -> anyhow::Result<()> {
+    tx.execute(
+        "INSERT INTO intent_current (singleton, version) VALUES (TRUE, $1)
+         ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version",
+        &[&version],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO intent_history (at_ms, version, action, by) VALUES ($1, $2, $3, $4)",
+        &[&at_ms, &version, &action, &by],
+    )
+    .await?;
+    tx.execute(
+        "SELECT pg_notify($1, current_schema())",
+        &[&INTENTS_CHANNEL],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn files_of(client: &deadpool_postgres::Client, version: i32) -> anyhow::Result<IntentFiles> {
+    let rows = client
+        .query(
+            "SELECT name, body FROM intent_files WHERE version = $1 ORDER BY name COLLATE \"C\"",
+            &[&version],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let name: String = row.get(0);
+            let body: Vec<u8> = row.get(1);
+            let text = String::from_utf8(body)
+                .with_context(|| format!("published file {name} of version {version}"))?;
+            Ok((name, text))
+        })
+        .collect()
+}
+
 /// A batch of records as columns, for one `INSERT ... SELECT FROM UNNEST(...)` per table:
 /// one round trip per batch, however many records.
 #[derive(Default)]
@@ -511,6 +846,7 @@ struct Batch {
     q_confidence: Vec<f64>,
     q_candidates: Vec<String>,
     q_engine_version: Vec<String>,
+    q_intent_version: Vec<Option<i32>>,
     v_id: Vec<i64>,
     v_at_ms: Vec<i64>,
     v_question: Vec<i64>,
@@ -543,6 +879,9 @@ impl Batch {
                         &serde_json::to_string(&q.candidates).expect("strings serialize"),
                     ));
                     batch.q_engine_version.push(text(&q.engine_version));
+                    batch
+                        .q_intent_version
+                        .push(q.intent_version.and_then(|v| i32::try_from(v).ok()));
                 }
                 Record::Vote(v) => {
                     batch.v_id.push(to_sql_id(v.id));
@@ -564,7 +903,7 @@ impl Batch {
                     "INSERT INTO questions ({QUESTION_COLUMNS})
                      SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[],
                                           $5::text[], $6::text[], $7::text[], $8::text[],
-                                          $9::float8[], $10::text[], $11::text[])
+                                          $9::float8[], $10::text[], $11::text[], $12::int4[])
                      ON CONFLICT (id) DO NOTHING"
                 ),
                 &[
@@ -579,6 +918,7 @@ impl Batch {
                     &self.q_confidence,
                     &self.q_candidates,
                     &self.q_engine_version,
+                    &self.q_intent_version,
                 ],
             )
             .await
@@ -757,6 +1097,9 @@ fn question_from_row(row: &Row) -> anyhow::Result<QuestionRecord> {
             confidence: row.get::<_, f64>(8) as f32,
             candidates: serde_json::from_str(row.get(9))?,
             engine_version: row.get(10),
+            intent_version: row
+                .get::<_, Option<i32>>(11)
+                .and_then(|v| u32::try_from(v).ok()),
         })
     };
     read().with_context(|| format!("cannot read question {id}"))

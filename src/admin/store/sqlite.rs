@@ -48,13 +48,16 @@ const MIGRATIONS: &[&str] = &[
     // replayed is stored once. Votes written before are numbered by `number_old_votes`.
     "ALTER TABLE votes ADD COLUMN id INTEGER;
      CREATE UNIQUE INDEX votes_id ON votes(id);",
+    // 3: the published version of the intent set that answered (PostgreSQL stores publish
+    // versions; an SQLite bot serves its directory, so NULL here, but the schemas match).
+    "ALTER TABLE questions ADD COLUMN intent_version INTEGER;",
 ];
 
 /// The schema version this code writes.
 const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 const QUESTION_COLUMNS: &str = "id, at_ms, guild, channel, source, text, decision, intent, \
-     confidence, candidates, engine_version";
+     confidence, candidates, engine_version, intent_version";
 
 /// A connection to an SQLite database file.
 #[derive(Debug)]
@@ -142,7 +145,7 @@ impl SqliteStore {
         {
             let mut question = tx.prepare_cached(&format!(
                 "INSERT OR IGNORE INTO questions ({QUESTION_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ))?;
             let mut vote = tx.prepare_cached(
                 "INSERT OR IGNORE INTO votes (id, at_ms, question, intent, up) \
@@ -163,6 +166,7 @@ impl SqliteStore {
                             f64::from(q.confidence),
                             serde_json::to_string(&q.candidates)?,
                             q.engine_version,
+                            q.intent_version,
                         ])?;
                     }
                     Record::Vote(v) => {
@@ -296,8 +300,8 @@ impl SqliteStore {
         let rows = stmt.query_map(params![bound, limit], |row| {
             Ok(StoredQuestion {
                 record: question_from_row(row)?,
-                resolved: row.get(11)?,
-                resolved_at_ms: row.get(12)?,
+                resolved: row.get(12)?,
+                resolved_at_ms: row.get(13)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -511,6 +515,7 @@ fn question_from_row(row: &Row<'_>) -> rusqlite::Result<QuestionRecord> {
         confidence: row.get::<_, f64>(8)? as f32,
         candidates,
         engine_version: row.get(10)?,
+        intent_version: None,
     })
 }
 
@@ -819,6 +824,7 @@ mod tests {
             confidence,
             candidates: vec!["salary".to_owned(), "degree".to_owned()],
             engine_version: "0.1.0+test".to_owned(),
+            intent_version: None,
         })
     }
 

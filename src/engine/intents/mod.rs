@@ -326,6 +326,15 @@ fn fold(text: &str) -> String {
 /// takes the set past its bytes. Never panics: an unreadable directory or file becomes a
 /// diagnostic.
 pub fn load_dir(dir: &Path, limits: &Limits) -> Result<Loaded, Refused> {
+    load_dir_with_texts(dir, limits).map(|(loaded, _)| loaded)
+}
+
+/// [`load_dir`], also handing back the files it read, as (file name, text) in load order:
+/// exactly the bytes the set was built from, to publish them.
+pub fn load_dir_with_texts(
+    dir: &Path,
+    limits: &Limits,
+) -> Result<(Loaded, Vec<(String, String)>), Refused> {
     let files::Listing {
         files,
         problems: mut diags,
@@ -349,7 +358,14 @@ pub fn load_dir(dir: &Path, limits: &Limits) -> Result<Loaded, Refused> {
             Err(unreadable) => diags.push(unreadable.diagnostic(&path)),
         }
     }
-    check_texts(dir, texts, diags, limits)
+    let named = texts
+        .iter()
+        .map(|(path, _, text)| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            (name.into_owned(), text.clone())
+        })
+        .collect();
+    check_texts(dir, texts, diags, limits).map(|loaded| (loaded, named))
 }
 
 /// [`load_dir`] on texts instead of files: each `(name, text)` is read as the file
