@@ -180,12 +180,22 @@ fn store_migrate_text_output_and_refusals() {
         ),
         (
             vec!["--from", "postgres://", "--to", file.to_str().unwrap()],
-            "names no",
+            "--from: the PostgreSQL URL names no host",
+        ),
+        (
+            vec![
+                "--from",
+                file.to_str().unwrap(),
+                "--to",
+                "postgres://bot:hunter2@db",
+            ],
+            "--to: the PostgreSQL URL names no database",
         ),
     ] {
         let out = careerbot(["store", "migrate"]).with_args(&args).run();
         assert_ne!(out.code, Some(0), "{args:?}");
         assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("hunter2"), "{args:?}: {}", out.stderr);
     }
     // A source that does not exist is not created.
     let missing = dir.path().join("missing.sqlite3");

@@ -173,20 +173,15 @@ pub enum StoreAction {
     /// new; a question's triage state comes along. Prints the counts.
     Migrate {
         /// The database to copy: an SQLite file, or a postgres:// URL.
-        #[arg(long, value_name = "FILE|URL", value_parser = database)]
-        from: Database,
+        #[arg(long, value_name = "FILE|URL")]
+        from: String,
         /// The database to copy into (created and migrated as needed).
-        #[arg(long, value_name = "FILE|URL", value_parser = database)]
-        to: Database,
+        #[arg(long, value_name = "FILE|URL")]
+        to: String,
         /// Print the counts as JSON.
         #[arg(long)]
         json: bool,
     },
-}
-
-/// A `--from` or `--to` database: a file path or a postgres:// URL.
-fn database(text: &str) -> Result<Database, String> {
-    Database::parse(text)?.ok_or_else(|| "give a file path or a postgres:// URL".to_owned())
 }
 
 impl Cli {

@@ -8,8 +8,19 @@ use anyhow::Context as _;
 use crate::admin::store::copy::{copy, Copied, Counts};
 use crate::admin::store::{Database, OlderSchema, Store};
 
+/// A `--from` or `--to` database: a file path or a postgres:// URL. Checked here rather
+/// than by clap, whose error would repeat the value, password and all.
+fn database(flag: &str, text: &str) -> anyhow::Result<Database> {
+    match Database::parse(text) {
+        Ok(Some(database)) => Ok(database),
+        Ok(None) => anyhow::bail!("{flag}: give a file path or a postgres:// URL"),
+        Err(why) => anyhow::bail!("{flag}: {why}"),
+    }
+}
+
 /// `careerbot store migrate --from FILE|URL --to FILE|URL [--json]`.
-pub fn migrate(from: &Database, to: &Database, json: bool) -> anyhow::Result<ExitCode> {
+pub fn migrate(from: &str, to: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (from, to) = (&database("--from", from)?, &database("--to", to)?);
     anyhow::ensure!(from != to, "--from and --to are the same database ({from})");
     // Read-only when it can be; a store of an older careerbot is upgraded first, as
     // `careerbot run` would.

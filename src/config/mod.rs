@@ -415,7 +415,7 @@ impl Settings {
         let database = match Database::parse(&admin.database) {
             Ok(database) => Some(database),
             Err(problem) => {
-                layers.ensure("admin.database", false, &problem);
+                layers.ensure_secret("admin.database", false, &problem);
                 None
             }
         };
@@ -608,6 +608,49 @@ mod tests {
         let invalid = error.downcast::<Invalid>().unwrap();
         let keys = invalid.0.into_iter().map(|p| (p.key, p.source)).collect();
         (keys, shown)
+    }
+
+    #[test]
+    fn the_database_is_a_file_or_a_postgres_url_and_its_password_never_shows() {
+        let database = |value: &str| {
+            load(None, &[("CAREERBOT_ADMIN__DATABASE", value)])
+                .0
+                .map(|s| s.admin.database)
+        };
+        assert_eq!(
+            database("data/x.sqlite3").unwrap(),
+            Some(Database::file("data/x.sqlite3"))
+        );
+        assert_eq!(database("").unwrap(), None);
+        let Some(Database::Postgres(url)) =
+            database("postgres://bot:hunter2@db.internal:5433/careerbot").unwrap()
+        else {
+            panic!("not a PostgreSQL URL")
+        };
+        for shown in [url.to_string(), format!("{url:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(
+                shown.contains("bot:****@db.internal:5433/careerbot"),
+                "{shown}"
+            );
+        }
+        assert_eq!(url.config().get_password(), Some(&b"hunter2"[..]));
+        for (bad, says) in [
+            ("postgres://bot:hunter2@db.internal", "names no database"),
+            ("postgresql://bot:hunter2@/careerbot", "names no host"),
+            (
+                "mysql://bot:hunter2@db/careerbot",
+                "a mysql:// URL is not a database",
+            ),
+            (
+                "postgres://bot:hunter2@db/x?sslmode=bogus",
+                "not a PostgreSQL URL",
+            ),
+        ] {
+            let error = format!("{:#}", database(bad).unwrap_err());
+            assert!(error.contains(says), "{bad}: {error}");
+            assert!(!error.contains("hunter2"), "{bad}: {error}");
+        }
     }
 
     #[test]

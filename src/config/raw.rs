@@ -243,6 +243,14 @@ impl Layers {
         }
     }
 
+    /// [`Layers::ensure`] for a value that may hold a secret (a database URL with its
+    /// password): the problem is reported without the value.
+    pub fn ensure_secret(&mut self, key: &str, ok: bool, message: &str) {
+        if !ok {
+            self.refuse(key, None, self.source(key), message.to_owned());
+        }
+    }
+
     fn refuse(&mut self, key: &str, value: Option<String>, source: Source, message: String) {
         self.problems.push(Problem {
             key: key.to_owned(),
