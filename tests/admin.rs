@@ -705,8 +705,6 @@ async fn triage_appends_and_answers(intents: tempfile::TempDir, db: TestStore) {
         let by = db.publications();
         assert_eq!(by.len(), 2, "{by:?}");
         assert_eq!(by[1], "triage (/careerbot unanswered)");
-    } else {
-        assert!(db.publications().is_empty());
     }
     assert_eq!(done["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
     let after = db.intent_file(intents.path(), "background.toml");

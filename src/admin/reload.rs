@@ -270,6 +270,21 @@ impl Reloader {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
         let serving = self.current.load_full();
+        // The number first: most checks find the version in service (a process's own
+        // publication, the periodic check), and need not read its files.
+        let current = store
+            .current_version()
+            .map_err(|e| Refusal::Store(format!("{e:#}")))?;
+        if current.is_some() && current == serving.published {
+            return Ok(Reloaded {
+                intents: serving.engine.intents().len(),
+                warnings: Vec::new(),
+                version: serving.version.clone(),
+                unchanged: true,
+                took: started.elapsed(),
+                published: current,
+            });
+        }
         let (version, files) = store
             .current_intents()
             .map_err(|e| Refusal::Store(format!("{e:#}")))?
@@ -311,6 +326,18 @@ impl Reloader {
     /// it when told. Files identical to the version in service publish nothing. Only with
     /// published sets. Blocking.
     pub fn publish_dir(&self, dir: &Path, by: &str) -> Result<Reloaded, Refusal> {
+        self.publish_dir_based_on(dir, by, None)
+            .map(|published| published.expect("only an edit can be stale"))
+    }
+
+    /// [`Reloader::publish_dir`] of an edit of version `based_on` (when given): `Ok(None)`,
+    /// publishing nothing, when another version became current meanwhile.
+    fn publish_dir_based_on(
+        &self,
+        dir: &Path,
+        by: &str,
+        based_on: Option<u32>,
+    ) -> Result<Option<Reloaded>, Refusal> {
         let Source::Published(store) = &self.source else {
             return Err(Refusal::Store(
                 "intent sets are published only with a PostgreSQL store".to_owned(),
@@ -327,11 +354,15 @@ impl Reloader {
                     checked.engine.intents().len(),
                     by,
                     false,
+                    based_on,
                 )
                 .map_err(|e| Refusal::Store(format!("{e:#}")))?;
-            let (Published::New(version)
-            | Published::Unchanged(version)
-            | Published::Existing(version)) = published;
+            let version = match published {
+                Published::New(version)
+                | Published::Unchanged(version)
+                | Published::Existing(version) => version,
+                Published::Stale(_) => return Ok(None),
+            };
             let intents = checked.engine.intents().len();
             let version_text = version_of(checked.engine.set().digest());
             let serving = self.current.load();
@@ -344,14 +375,14 @@ impl Reloader {
                 }));
             }
             *self.last_refusal.lock().unwrap_or_else(|e| e.into_inner()) = None;
-            Ok(Reloaded {
+            Ok(Some(Reloaded {
                 intents,
                 warnings: checked.warnings,
                 version: version_text,
                 unchanged: matches!(published, Published::Unchanged(_)),
                 took: started.elapsed(),
                 published: Some(version),
-            })
+            }))
         })
     }
 
@@ -371,25 +402,36 @@ impl Reloader {
                 message: "intent sets are published only with a PostgreSQL store".to_owned(),
             });
         };
-        let scratch = Scratch::new().map_err(|source| edit::EditError::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
         let unreachable = |e: anyhow::Error| edit::EditError::Parse {
             path: PathBuf::from("published"),
             message: format!("{e:#}"),
         };
-        let (_, files) = store
-            .current_intents()
-            .map_err(unreachable)?
-            .ok_or_else(|| unreachable(anyhow::anyhow!("no intent set is published")))?;
-        for (name, text) in &files {
-            let path = scratch.0.join(name);
-            std::fs::write(&path, text).map_err(|source| edit::EditError::Io { path, source })?;
+        // Another process may publish between the read and the publication: then the
+        // edit is made again on the newer version, so neither change is lost.
+        for _ in 0..EDIT_ATTEMPTS {
+            let (version, files) = store
+                .current_intents()
+                .map_err(unreachable)?
+                .ok_or_else(|| unreachable(anyhow::anyhow!("no intent set is published")))?;
+            let scratch = Scratch::new().map_err(|source| edit::EditError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+            for (name, text) in &files {
+                let path = scratch.0.join(name);
+                std::fs::write(&path, text)
+                    .map_err(|source| edit::EditError::Io { path, source })?;
+            }
+            let appended = edit::append_example(&scratch.0, intent, example)?;
+            match self.publish_dir_based_on(&scratch.0, by, Some(version)) {
+                Ok(None) => continue,
+                Ok(Some(reloaded)) => return Ok((appended, Ok(reloaded))),
+                Err(refusal) => return Ok((appended, Err(refusal))),
+            }
         }
-        let appended = edit::append_example(&scratch.0, intent, example)?;
-        let result = self.publish_dir(&scratch.0, by);
-        Ok((appended, result))
+        Err(unreachable(anyhow::anyhow!(
+            "the published set kept changing; try again"
+        )))
     }
 
     fn reload_files(&self) -> Result<Reloaded, Refusal> {
@@ -438,6 +480,9 @@ impl Reloader {
         true
     }
 }
+
+/// How many times a triage edit is made again on a newer version before giving up.
+const EDIT_ATTEMPTS: usize = 5;
 
 /// A directory of its own under the system's temporary directory, removed when dropped.
 struct Scratch(PathBuf);
@@ -496,7 +541,7 @@ pub fn published_label(version: u32) -> PathBuf {
 }
 
 /// Runs `reload`, a panic in it becoming [`Refusal::Panicked`].
-fn guarded(reload: impl FnOnce() -> Result<Reloaded, Refusal>) -> Result<Reloaded, Refusal> {
+fn guarded<T>(reload: impl FnOnce() -> Result<T, Refusal>) -> Result<T, Refusal> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(reload))
         .unwrap_or_else(|payload| Err(Refusal::panicked(payload)))
 }
@@ -535,15 +580,83 @@ mod tests {
 
     #[test]
     fn a_panic_during_a_reload_is_reported_as_a_panic() {
-        let result = guarded(|| panic!("the matcher fell over"));
+        let result = guarded::<Reloaded>(|| panic!("the matcher fell over"));
         assert!(
             matches!(&result, Err(Refusal::Panicked(m)) if m == "the matcher fell over"),
             "{result:?}"
         );
-        let result = guarded(|| panic!("{} intents", 3));
+        let result = guarded::<Reloaded>(|| panic!("{} intents", 3));
         assert!(matches!(&result, Err(Refusal::Panicked(m)) if m == "3 intents"));
-        let result = guarded(|| Err(Refusal::GateBroken("no cases".to_owned())));
+        let result = guarded::<Reloaded>(|| Err(Refusal::GateBroken("no cases".to_owned())));
         assert!(matches!(result, Err(Refusal::GateBroken(_))));
+    }
+
+    /// Two processes' reloaders over one PostgreSQL schema, the fixture published as v1.
+    fn two_published(
+        db: &crate::admin::store::testing::TestDb,
+    ) -> (tempfile::TempDir, Reloader, Reloader) {
+        let crate::admin::store::Database::Postgres(url) = &db.database else {
+            unreachable!()
+        };
+        let dir = crate::admin::good_fixture_copy();
+        let settings = Settings::defaults();
+        let open = || {
+            let store = PgStore::open(url).unwrap();
+            let checked = check_dir(dir.path(), &settings.matcher, &settings.limits, None).unwrap();
+            let digest = checked.engine.set().digest().to_owned();
+            let intents = checked.engine.intents().len();
+            let version = match store
+                .publish(&checked.files, &digest, intents, "test", true, None)
+                .unwrap()
+            {
+                Published::New(v) | Published::Existing(v) => v,
+                other => panic!("{other:?}"),
+            };
+            Reloader::published(checked.engine, version, store, dir.path(), &settings)
+        };
+        let (a, b) = (open(), open());
+        (dir, a, b)
+    }
+
+    #[test]
+    fn triage_in_two_processes_keeps_both_examples_and_a_stale_edit_publishes_nothing() {
+        let db = crate::admin::store::testing::TestDb::postgres();
+        let (_dir, a, b) = two_published(&db);
+        assert_eq!(a.served().published, Some(1));
+        assert_eq!(b.served().published, Some(1));
+        let intent = a.served().engine.intents()[0].id.clone();
+        let (_, first) = a
+            .append_and_publish(&intent, "zebra wranglers ask this first", "a")
+            .unwrap();
+        assert_eq!(first.unwrap().published, Some(2));
+        // b still serves version 1, yet its edit is made on version 2: nothing is lost.
+        assert_eq!(b.served().published, Some(1));
+        let (_, second) = b
+            .append_and_publish(&intent, "zebra wranglers ask this second", "b")
+            .unwrap();
+        assert_eq!(second.unwrap().published, Some(3));
+        let store = b.publisher().unwrap();
+        let (version, files) = store.current_intents().unwrap().unwrap();
+        assert_eq!(version, 3);
+        let all: String = files.into_iter().map(|(_, text)| text).collect();
+        assert!(all.contains("zebra wranglers ask this first"), "{all}");
+        assert!(all.contains("zebra wranglers ask this second"), "{all}");
+        // An edit of version 2, published now that 3 is current, is refused as stale.
+        let stale = store
+            .publish(
+                &[("x.toml".to_owned(), String::new())],
+                "d",
+                0,
+                "late",
+                false,
+                Some(2),
+            )
+            .unwrap();
+        assert_eq!(stale, Published::Stale(3));
+        assert_eq!(store.current_version().unwrap(), Some(3));
+        // And a reload brings a up to the current version.
+        let reloaded = a.reload().unwrap();
+        assert_eq!((reloaded.published, reloaded.unchanged), (Some(3), false));
     }
 
     #[test]

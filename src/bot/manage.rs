@@ -10,7 +10,7 @@ use poise::serenity_prelude::{
     ComponentInteraction, Context, CreateActionRow, CreateSelectMenu, CreateSelectMenuKind,
     CreateSelectMenuOption, Http, Permissions,
 };
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::limits;
 use super::present::{Action, Card};
@@ -54,9 +54,18 @@ pub async fn reload(http: &Http, bot: &Bot, trigger: &str) -> Result<Reloaded, R
     result
 }
 
+/// The trigger of a reload the publication listener asked for.
+pub const PUBLISHED_SET: &str = "published set";
+
 /// Logs a reload's outcome; posts a refusal to `admin_channel` the first time it is seen.
 async fn announce(http: &Http, bot: &Bot, trigger: &str, result: &Result<Reloaded, Refusal>) {
     match result {
+        // The periodic look at the published version, finding the one in service.
+        Ok(done) if done.unchanged && trigger == PUBLISHED_SET => debug!(
+            version = %done.version,
+            published = ?done.published,
+            "the published set in service is current"
+        ),
         Ok(done) => info!(
             trigger,
             intents = done.intents,

@@ -336,7 +336,7 @@ fn spawn_reloads(
         let published = tx.clone();
         tokio::spawn(async move {
             while woken.recv().await.is_some() {
-                let _ = published.try_send("published set");
+                let _ = published.try_send(manage::PUBLISHED_SET);
             }
         });
     }

@@ -57,6 +57,7 @@ pub fn start_published(
             checked.engine.intents().len(),
             &format!("careerbot run, first start ({})", dir.display()),
             true,
+            None,
         )?;
         match published {
             Published::New(version) => {
@@ -70,7 +71,7 @@ pub fn start_published(
                 )));
             }
             // Another process published first: serve what it published.
-            Published::Existing(_) | Published::Unchanged(_) => continue,
+            Published::Existing(_) | Published::Unchanged(_) | Published::Stale(_) => continue,
         }
     }
     anyhow::bail!("the published intent set kept changing while starting")
@@ -148,10 +149,13 @@ pub fn publish(dir: &Path, settings: &Settings, json: bool) -> anyhow::Result<Ex
         checked.engine.intents().len(),
         &by("careerbot publish"),
         false,
+        None,
     )?;
     let (version, new) = match published {
         Published::New(version) => (version, true),
-        Published::Unchanged(version) | Published::Existing(version) => (version, false),
+        Published::Unchanged(version)
+        | Published::Existing(version)
+        | Published::Stale(version) => (version, false),
     };
     let intents = checked.engine.intents().len();
     if json {

@@ -541,6 +541,21 @@ impl PostgresUrl {
                 if url.password().is_some() {
                     let _ = url.set_password(Some("****"));
                 }
+                // libpq also takes the password as a parameter: `?password=...`.
+                if url.query_pairs().any(|(key, _)| key == "password") {
+                    let pairs: Vec<(String, String)> = url
+                        .query_pairs()
+                        .map(|(key, value)| {
+                            let value = if key == "password" {
+                                "****".to_owned()
+                            } else {
+                                value.into_owned()
+                            };
+                            (key.into_owned(), value)
+                        })
+                        .collect();
+                    url.query_pairs_mut().clear().extend_pairs(pairs);
+                }
                 url.to_string()
             }
             Err(_) => "a PostgreSQL URL".to_owned(),
@@ -627,6 +642,14 @@ mod tests {
         else {
             panic!("not a PostgreSQL URL")
         };
+        let Some(Database::Postgres(in_query)) =
+            database("postgres://bot@db.internal/careerbot?password=hunter2&application_name=x")
+                .unwrap()
+        else {
+            panic!("not a PostgreSQL URL")
+        };
+        assert!(!in_query.to_string().contains("hunter2"), "{in_query}");
+        assert!(in_query.to_string().contains("application_name=x"), "{in_query}");
         for shown in [url.to_string(), format!("{url:?}")] {
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(

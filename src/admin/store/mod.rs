@@ -321,7 +321,11 @@ impl Store {
     /// they were filed under, or "ignore". Returns how many of `ids` were found.
     pub fn resolve(&mut self, ids: &[u64], action: &str, at_ms: i64) -> anyhow::Result<usize> {
         anyhow::ensure!(!action.trim().is_empty(), "a resolution needs an action");
-        on_backend!(self, store => store.resolve(ids, action, at_ms))
+        // Each question once, so both backends count alike.
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        on_backend!(self, store => store.resolve(&ids, action, at_ms))
     }
 
     /// Up to `limit` questions with their triage state, by number, after `after` (from
@@ -1020,6 +1024,7 @@ mod tests {
             odd.text = "ünïcödé 🎉 'quotes' \"double\" \\ back; DROP TABLE questions; --".into();
             odd.candidates = Vec::new();
             odd.intent = None;
+            odd.intent_version = Some(u32::MAX >> 1);
             store.write(&[Record::Question(odd.clone())]).unwrap();
             assert_eq!(store.questions_since(i64::MIN).unwrap(), [odd]);
         }
@@ -1057,7 +1062,7 @@ mod tests {
                 ids(store.unanswered_between(100, 400, 0.5, 10).unwrap()),
                 [3, 2, 8]
             );
-            assert_eq!(store.resolve(&[3, 4, 8, 99], "salary", 600).unwrap(), 3);
+            assert_eq!(store.resolve(&[3, 4, 8, 99, 3], "salary", 600).unwrap(), 3);
             assert_eq!(ids(store.unanswered(0, 0.5, 10).unwrap()), [2, 6]);
             assert!(store.resolve(&[2], " ", 600).is_err());
         }

@@ -173,6 +173,13 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("careerbot");
         }
+        // A connection whose server vanished without closing it (a failover, a cable) is
+        // found out in about 20 s instead of the system's two hours.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(2);
         if read_only {
             let options = config.get_options().unwrap_or_default().to_owned();
             config.options(format!("{options} -c default_transaction_read_only=on").trim());
@@ -186,8 +193,11 @@ impl PgStore {
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
+            // A connection handed out again is checked with a query first (bounded by the
+            // recycle timeout): one left hanging by a call that timed out is dropped, not
+            // reused.
             ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
+                recycling_method: RecyclingMethod::Verified,
             },
         );
         let pool = Pool::builder(manager)
@@ -548,6 +558,9 @@ pub enum Published {
     Unchanged(u32),
     /// Publishing only where none was, and this one is current.
     Existing(u32),
+    /// Publishing an edit of another version than the current one, which is this: nothing
+    /// was published (the edit would have undone what was published since).
+    Stale(u32),
 }
 
 /// The files of a version: (file name, text).
@@ -560,10 +573,23 @@ const INTENTS_CHANNEL: &str = "careerbot_intents";
 /// Serializes publications (and rollbacks) across processes.
 const PUBLISH_LOCK: i64 = 0x6362_6F75;
 
+/// How often a listening process reads the current version anyway.
+const RECHECK_EVERY: Duration = Duration::from_secs(30);
+
 /// How long the listener waits before reconnecting, at most.
 const LISTEN_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 impl PgStore {
+    /// The number of the version in service; `None` before anything was published.
+    pub fn current_version(&self) -> anyhow::Result<Option<u32>> {
+        self.call(|client| async move {
+            let row = client
+                .query_opt("SELECT version FROM intent_current", &[])
+                .await?;
+            Ok(row.map(|row| u32::try_from(row.get::<_, i32>(0)).unwrap_or(0)))
+        })
+    }
+
     /// The version in service and its files; `None` before anything was published.
     pub fn current_intents(&self) -> anyhow::Result<Option<(u32, IntentFiles)>> {
         self.call(|client| async move {
@@ -607,6 +633,8 @@ impl PgStore {
     /// Publishes `files` (checked by the caller) as a new version and makes it current,
     /// telling every listening process. With `only_if_none`, publishes only when nothing
     /// is published yet (the first process of a cluster to start).
+    /// With `based_on`, publishes only while that version is still the current one: an
+    /// edit of version N must not silently drop what was published after N.
     pub fn publish(
         &self,
         files: &[(String, String)],
@@ -614,6 +642,7 @@ impl PgStore {
         intents: usize,
         by: &str,
         only_if_none: bool,
+        based_on: Option<u32>,
     ) -> anyhow::Result<Published> {
         let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
         let bodies: Vec<Vec<u8>> = files
@@ -637,6 +666,9 @@ impl PgStore {
                 let version = u32::try_from(row.get::<_, i32>(0)).unwrap_or(0);
                 if only_if_none {
                     return Ok(Published::Existing(version));
+                }
+                if based_on.is_some_and(|base| base != version) {
+                    return Ok(Published::Stale(version));
                 }
                 if row.get::<_, String>(1) == digest {
                     return Ok(Published::Unchanged(version));
@@ -722,8 +754,8 @@ impl PgStore {
         runtime.spawn(async move {
             let mut pause = Duration::from_millis(500);
             while !wake.is_closed() {
-                match listen_once(&config, &wake).await {
-                    Ok(()) => pause = Duration::from_millis(500),
+                match listen_once(&config, &wake, &mut pause).await {
+                    Ok(()) => {}
                     Err(error) => {
                         tracing::warn!(
                             store = %shown,
@@ -744,6 +776,7 @@ impl PgStore {
 async fn listen_once(
     config: &tokio_postgres::Config,
     wake: &tokio::sync::mpsc::Sender<()>,
+    pause: &mut Duration,
 ) -> anyhow::Result<()> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let (notices, mut noticed) = tokio::sync::mpsc::unbounded_channel();
@@ -768,7 +801,12 @@ async fn listen_once(
         .get(0);
     // Whatever was published while this connection was not listening.
     let _ = wake.try_send(());
+    *pause = Duration::from_millis(500);
     tracing::debug!("listening for published intent sets");
+    // Belt and braces: the current version is read again now and then, in case a notice
+    // was lost with a connection nobody noticed dying.
+    let mut check = tokio::time::interval(RECHECK_EVERY);
+    check.tick().await;
     loop {
         tokio::select! {
             notice = noticed.recv() => {
@@ -777,6 +815,9 @@ async fn listen_once(
                     // A full queue already holds a wake-up that will read the newest.
                     let _ = wake.try_send(());
                 }
+            }
+            _ = check.tick() => {
+                let _ = wake.try_send(());
             }
             () = wake.closed() => return Ok(()),
         }

@@ -515,7 +515,7 @@ fn question_from_row(row: &Row<'_>) -> rusqlite::Result<QuestionRecord> {
         confidence: row.get::<_, f64>(8)? as f32,
         candidates,
         engine_version: row.get(10)?,
-        intent_version: None,
+        intent_version: row.get(11)?,
     })
 }
 
