@@ -78,6 +78,16 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
         .unwrap();
     // An admin already filed one of them: the copy keeps it out of the queue.
     sqlite.resolve(&[4], "degree", now).unwrap();
+    // A row another program wrote with a text that is not UTF-8 is left out, and said so.
+    sqlite
+        .write(&[question(6, now - 6 * HOUR, "broken", "answer", 0.9)])
+        .unwrap();
+    drop(sqlite);
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute_batch("UPDATE questions SET text = CAST(x'6361c3fe28' AS TEXT) WHERE id = 6")
+        .unwrap();
+    let mut sqlite = Store::open(&Database::file(&file)).unwrap();
 
     let first = migrate(&file, &schema.url());
     assert_eq!(
@@ -85,7 +95,9 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
         json!({
             "questions": {"read": 4, "copied": 4, "already_there": 0},
             "votes": {"read": 2, "copied": 2, "already_there": 0},
-            "resolutions": 1
+            "resolutions": 1,
+            "skipped_rows": 1,
+            "skipped_questions": [6]
         })
     );
     let again = migrate(&file, &schema.url());
@@ -94,7 +106,9 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
         json!({
             "questions": {"read": 4, "copied": 0, "already_there": 4},
             "votes": {"read": 2, "copied": 0, "already_there": 2},
-            "resolutions": 0
+            "resolutions": 0,
+            "skipped_rows": 1,
+            "skipped_questions": [6]
         })
     );
     // What the bot stored since is copied on the next run, and only that.
@@ -310,7 +324,45 @@ fn publish_checks_a_directory_like_a_reload_numbers_versions_and_rolls_back() {
         out.stderr
     );
     assert!(out.stderr.contains("not published"), "{}", out.stderr);
-    assert_eq!(schema.count("SELECT COUNT(*) FROM intent_versions"), 2);
+    assert_eq!(
+        schema.count("SELECT COUNT(*) FROM intent_versions"),
+        2,
+        "refused, not published"
+    );
+
+    // The files of a version can be written out, to edit them.
+    let exported = dir.path().join("exported");
+    let out = publish(
+        &config,
+        &intents,
+        &["--export", exported.to_str().unwrap(), "--version", "2"],
+    );
+    out.expect_code(0);
+    assert!(
+        std::fs::read_to_string(exported.join("meta.toml"))
+            .unwrap()
+            .contains("meta.zebra"),
+        "{}",
+        out.stdout
+    );
+    let out = publish(&config, &intents, &["--export", exported.to_str().unwrap()]);
+    assert_eq!(out.code, Some(1), "an export never writes over files");
+    // Publishing a directory without examples the version in service has says so.
+    std::fs::write(&meta, &original).unwrap();
+    let out = publish(&config, &intents, &[]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.starts_with("published version 3:"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("examples of the version in service are not in")
+            && out.stderr.contains("meta.zebra: \"tell me zebra facts\""),
+        "{}",
+        out.stderr
+    );
 
     // The list, newest first, the current one marked; then a rollback.
     let list = publish(&config, &intents, &["--list", "--json"]).json();
@@ -325,7 +377,7 @@ fn publish_checks_a_directory_like_a_reload_numbers_versions_and_rolls_back() {
             )
         })
         .collect();
-    assert_eq!(versions, [(2, true), (1, false)]);
+    assert_eq!(versions, [(3, true), (2, false), (1, false)]);
     assert!(list[0]["published_by"]
         .as_str()
         .unwrap()

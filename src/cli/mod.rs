@@ -143,8 +143,15 @@ pub enum Command {
         #[arg(long, value_name = "N", conflicts_with = "list")]
         rollback: Option<u32>,
         /// List the published versions, newest first (`*` marks the one in service).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "export")]
         list: bool,
+        /// Write the files of the version in service (or of --version N) into DIR, a new or
+        /// empty directory, instead of publishing: to edit what triage published.
+        #[arg(long, value_name = "DIR", conflicts_with = "rollback")]
+        export: Option<PathBuf>,
+        /// The version --export writes (default: the one in service).
+        #[arg(long, value_name = "N", requires = "export")]
+        version: Option<u32>,
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
@@ -301,6 +308,11 @@ impl Cli {
             Command::Publish {
                 list: true, json, ..
             } => publish::list(&settings, json),
+            Command::Publish {
+                export: Some(into),
+                version,
+                ..
+            } => publish::export(&settings, version, &into),
             Command::Publish { json, .. } => publish::publish(&dir, &settings, json),
         }
     }

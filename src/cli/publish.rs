@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use crate::admin::reload::{check_dir, published_label, Gate, Refusal, Reloader};
 use crate::admin::store::{PgStore, Publication, Published};
 use crate::config::{Database, Settings};
@@ -143,6 +145,19 @@ pub fn publish(dir: &Path, settings: &Settings, json: bool) -> anyhow::Result<Ex
         Err(refusal) => return refused(&refusal),
     };
     super::print_diagnostics(&checked.warnings);
+    let dropped = dropped_examples(&store, &checked.engine, settings);
+    if !dropped.is_empty() {
+        eprintln!(
+            "warning: {} examples of the version in service are not in {} and will no longer \
+             be served (triage adds examples to the published set; `careerbot publish --export \
+             DIR` writes it out to edit), for instance:",
+            dropped.len(),
+            dir.display()
+        );
+        for (intent, example) in dropped.iter().take(5) {
+            eprintln!("  {intent}: {example:?}");
+        }
+    }
     let published = store.publish(
         &checked.files,
         checked.engine.set().digest(),
@@ -215,6 +230,68 @@ pub fn roll_back(version: u32, settings: &Settings, json: bool) -> anyhow::Resul
         ))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `careerbot publish --export DIR [--version N]`: the files of a published version,
+/// written into a new or empty directory.
+pub fn export(settings: &Settings, version: Option<u32>, into: &Path) -> anyhow::Result<ExitCode> {
+    let store = publisher(settings)?;
+    let (version, files) = match version {
+        Some(version) => (
+            version,
+            store.intent_files(version)?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "there is no published version {version} (careerbot publish --list)"
+                )
+            })?,
+        ),
+        None => store
+            .current_intents()?
+            .ok_or_else(|| anyhow::anyhow!("nothing is published yet"))?,
+    };
+    if into.exists() {
+        anyhow::ensure!(
+            into.is_dir() && std::fs::read_dir(into)?.next().is_none(),
+            "{} is not an empty directory: export into a new or empty one",
+            into.display()
+        );
+    } else {
+        std::fs::create_dir_all(into)
+            .with_context(|| format!("cannot create {}", into.display()))?;
+    }
+    for (name, text) in &files {
+        let path = into.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    super::emit(&format!(
+        "wrote the {} files of version {version} into {}\n",
+        files.len(),
+        into.display()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Examples of the version in service that the new set does not have (added by triage,
+/// most likely, to a version the directory was not exported from).
+fn dropped_examples(store: &PgStore, new: &Engine, settings: &Settings) -> Vec<(String, String)> {
+    let Ok(Some((version, files))) = store.current_intents() else {
+        return Vec::new();
+    };
+    let Ok(loaded) = intents::load_texts(&published_label(version), files, &settings.limits) else {
+        return Vec::new();
+    };
+    let current = Engine::build(loaded.set, &settings.matcher);
+    let kept: std::collections::HashSet<(&str, &str)> = new
+        .intents()
+        .iter()
+        .flat_map(|i| i.examples.iter().map(move |e| (i.id.as_str(), e.as_str())))
+        .collect();
+    current
+        .intents()
+        .iter()
+        .flat_map(|i| i.examples.iter().map(move |e| (i.id.clone(), e.clone())))
+        .filter(|(id, example)| !kept.contains(&(id.as_str(), example.as_str())))
+        .collect()
 }
 
 /// `careerbot publish --list`: every published version, newest first.

@@ -52,10 +52,27 @@ fn summary(from: &Database, to: &Database, copied: &Copied) -> String {
             counts.read, counts.copied, counts.already_there
         )
     };
-    format!(
+    let mut text = format!(
         "Copied {from} into {to}:\n{}{}  triage states carried over: {}\n",
         line("questions", &copied.questions),
         line("votes", &copied.votes),
         copied.resolutions
-    )
+    );
+    if copied.skipped_rows > 0 {
+        let named: Vec<String> = copied
+            .skipped_questions
+            .iter()
+            .map(u64::to_string)
+            .collect();
+        text.push_str(&format!(
+            "  left out: {} rows whose text is not valid UTF-8{}\n",
+            copied.skipped_rows,
+            if named.is_empty() {
+                String::new()
+            } else {
+                format!(" (questions {})", named.join(", "))
+            }
+        ));
+    }
+    text
 }

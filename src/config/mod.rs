@@ -649,7 +649,10 @@ mod tests {
             panic!("not a PostgreSQL URL")
         };
         assert!(!in_query.to_string().contains("hunter2"), "{in_query}");
-        assert!(in_query.to_string().contains("application_name=x"), "{in_query}");
+        assert!(
+            in_query.to_string().contains("application_name=x"),
+            "{in_query}"
+        );
         for shown in [url.to_string(), format!("{url:?}")] {
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(

@@ -8,14 +8,21 @@ use super::{Record, Store};
 
 /// Rows read and written per round trip.
 const PAGE: usize = 2_000;
+/// Skipped questions named.
+const SKIPPED_NAMED: usize = 5;
 
 /// What a copy did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Copied {
     pub questions: Counts,
     pub votes: Counts,
     /// Triage states (an intent, or "ignore") set on copied questions that had none.
     pub resolutions: u64,
+    /// Rows of the source left out because a text of theirs is not valid UTF-8 (written by
+    /// hand or by another program; reports leave them out too).
+    pub skipped_rows: u64,
+    /// The first few such questions' numbers.
+    pub skipped_questions: Vec<u64>,
 }
 
 /// Rows of one table.
@@ -86,5 +93,6 @@ pub fn copy(
         copied.votes.add(records.len(), present);
         progress(&copied);
     }
+    (copied.skipped_rows, copied.skipped_questions) = from.unreadable(SKIPPED_NAMED)?;
     Ok(copied)
 }

@@ -343,6 +343,12 @@ impl Store {
         on_backend!(self, store => store.votes_page(after, limit))
     }
 
+    /// Rows the pages leave out, as a text of theirs is not valid UTF-8 (only SQLite can
+    /// hold such): how many, and the numbers of the first `named` questions among them.
+    pub fn unreadable(&self, named: usize) -> anyhow::Result<(u64, Vec<u64>)> {
+        on_backend!(self, store => store.unreadable(named))
+    }
+
     /// How many of these question and vote numbers are stored.
     pub fn present(&self, questions: &[u64], votes: &[u64]) -> anyhow::Result<(usize, usize)> {
         on_backend!(self, store => store.present(questions, votes))

@@ -294,7 +294,8 @@ impl SqliteStore {
         let (bound, op) = page_bound(after);
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {QUESTION_COLUMNS}, resolved, resolved_at_ms FROM questions
-             WHERE id {op} ?1 ORDER BY id LIMIT ?2"
+             WHERE id {op} ?1 AND {READABLE_QUESTION} AND careerbot_readable(resolved)
+             ORDER BY id LIMIT ?2"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt.query_map(params![bound, limit], |row| {
@@ -312,7 +313,7 @@ impl SqliteStore {
         let (bound, op) = page_bound(after);
         let mut stmt = self.conn.prepare(&format!(
             "SELECT id, at_ms, question, intent, up FROM votes
-             WHERE id {op} ?1 ORDER BY id LIMIT ?2"
+             WHERE id {op} ?1 AND careerbot_readable(intent) ORDER BY id LIMIT ?2"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt.query_map(params![bound, limit], |row| {
@@ -325,6 +326,31 @@ impl SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Rows no page reads, as their text is not valid UTF-8 (or a BLOB): how many, and the
+    /// numbers of the first few questions among them.
+    pub fn unreadable(&self, named: usize) -> anyhow::Result<(u64, Vec<u64>)> {
+        let rows: i64 = self.conn.query_row(
+            &format!(
+                "SELECT (SELECT COUNT(*) FROM questions
+                         WHERE NOT ({READABLE_QUESTION} AND careerbot_readable(resolved)))
+                      + (SELECT COUNT(*) FROM votes WHERE NOT careerbot_readable(intent))"
+            ),
+            [],
+            |row| row.get(0),
+        )?;
+        let named = i64::try_from(named).unwrap_or(i64::MAX);
+        let ids = self
+            .conn
+            .prepare(&format!(
+                "SELECT id FROM questions
+                 WHERE NOT ({READABLE_QUESTION} AND careerbot_readable(resolved))
+                 ORDER BY id LIMIT ?1"
+            ))?
+            .query_map([named], |row| row.get::<_, i64>(0).map(from_sql_id))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((count(rows), ids))
     }
 
     /// How many of these question and vote numbers are stored.
