@@ -16,8 +16,9 @@ mod sqlite;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, TrySendError};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -444,6 +445,7 @@ const BATCH_MAX: usize = 5_000;
 const PENDING_MAX: usize = 100_000;
 /// Records on their way to the writer thread; while it is busy with a commit that hangs
 /// (a server that does not answer), what does not fit is counted as lost, never waited for.
+/// Counted rather than given to a bounded channel, which would allocate every slot up front.
 const QUEUE_MAX: usize = 100_000;
 /// Which records to delete, and how often.
 #[derive(Debug, Clone, Copy)]
@@ -481,7 +483,9 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 /// crash loses at most that window. Sending never blocks.
 #[derive(Debug)]
 pub struct Writer {
-    tx: mpsc::SyncSender<Message>,
+    tx: mpsc::Sender<Message>,
+    /// Records sent and not yet taken by the writer thread.
+    queued: Arc<AtomicUsize>,
     closed: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
     written: Arc<AtomicU64>,
@@ -503,7 +507,8 @@ impl Writer {
         retention: Option<Retention>,
         keep: usize,
     ) -> Writer {
-        let (tx, rx) = mpsc::sync_channel(QUEUE_MAX);
+        let (tx, rx) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let written = Arc::new(AtomicU64::new(0));
         let lost = Arc::new(AtomicU64::new(0));
         let describe = store.describe();
@@ -518,6 +523,7 @@ impl Writer {
             dropped: 0,
             written: Arc::clone(&written),
             lost: Arc::clone(&lost),
+            queued: Arc::clone(&queued),
         };
         let thread = std::thread::Builder::new()
             .name("careerbot-store".to_owned())
@@ -525,6 +531,7 @@ impl Writer {
             .expect("cannot start the store writer thread");
         Writer {
             tx,
+            queued,
             closed: AtomicBool::new(false),
             thread: Mutex::new(Some(thread)),
             written,
@@ -547,20 +554,20 @@ impl Writer {
             debug!("the store writer is closed; a record was not stored");
             return;
         }
-        match self.tx.try_send(Message::Record(record)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                if self.lost.fetch_add(1, Ordering::Relaxed) % 10_000 == 0 {
-                    warn!(
-                        store = %self.describe,
-                        lost = self.lost.load(Ordering::Relaxed),
-                        "the store writer is behind; records are being lost"
-                    );
-                }
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= QUEUE_MAX {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            if self.lost.fetch_add(1, Ordering::Relaxed) % 10_000 == 0 {
+                warn!(
+                    store = %self.describe,
+                    lost = self.lost.load(Ordering::Relaxed),
+                    "the store writer is behind; records are being lost"
+                );
             }
-            Err(TrySendError::Disconnected(_)) => {
-                debug!("the store writer is gone; a record was not stored");
-            }
+            return;
+        }
+        if self.tx.send(Message::Record(record)).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            debug!("the store writer is gone; a record was not stored");
         }
     }
 
@@ -632,6 +639,8 @@ struct Batcher {
     dropped: u64,
     written: Arc<AtomicU64>,
     lost: Arc<AtomicU64>,
+    /// Shared with the [`Writer`]: what is on its way here.
+    queued: Arc<AtomicUsize>,
 }
 
 impl Batcher {
@@ -654,6 +663,7 @@ impl Batcher {
             };
             match message {
                 Ok(Message::Record(record)) => {
+                    self.queued.fetch_sub(1, Ordering::AcqRel);
                     self.push(record);
                     if self.pending.len() >= BATCH_MAX && !self.failing {
                         self.commit();
@@ -729,7 +739,10 @@ impl Batcher {
         };
         while let Ok(message) = rx.try_recv() {
             match message {
-                Message::Record(record) => self.push(record),
+                Message::Record(record) => {
+                    self.queued.fetch_sub(1, Ordering::AcqRel);
+                    self.push(record);
+                }
                 Message::Flush(done) => drained.flushes.push(done),
                 Message::Close => drained.close = true,
             }
