@@ -60,6 +60,17 @@ pub struct Gate {
     pub min_accuracy: f64,
 }
 
+impl Gate {
+    /// The gate `[admin.reload_gate]` sets, if any.
+    pub fn of(settings: &Settings) -> Option<Gate> {
+        let gate = &settings.admin.reload_gate;
+        gate.cases.clone().map(|cases| Gate {
+            cases,
+            min_accuracy: gate.min_accuracy,
+        })
+    }
+}
+
 /// A reload that went live.
 #[derive(Debug, Clone)]
 pub struct Reloaded {
@@ -176,11 +187,7 @@ impl Reloader {
     /// the first set too: a regressing set must not go live through a restart, and a gate
     /// that cannot run (a missing cases file) is reported now rather than at the first reload.
     pub fn new(engine: Engine, dir: &Path, settings: &Settings) -> Result<Reloader, Refusal> {
-        let gate = &settings.admin.reload_gate;
-        let gate = gate.cases.clone().map(|cases| Gate {
-            cases,
-            min_accuracy: gate.min_accuracy,
-        });
+        let gate = Gate::of(settings);
         if let Some(gate) = &gate {
             check_gate(&engine, gate)?;
         }
@@ -211,11 +218,7 @@ impl Reloader {
         dir: &Path,
         settings: &Settings,
     ) -> Reloader {
-        let gate = &settings.admin.reload_gate;
-        let gate = gate.cases.clone().map(|cases| Gate {
-            cases,
-            min_accuracy: gate.min_accuracy,
-        });
+        let gate = Gate::of(settings);
         Reloader {
             current: ArcSwap::from_pointee(Served {
                 version: version_of(engine.set().digest()),

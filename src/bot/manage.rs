@@ -358,12 +358,7 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             let text = format!(
                 "The example was not kept: {}{kept}\n{}",
                 refusal.summary(),
-                refusal
-                    .lines()
-                    .into_iter()
-                    .take(10)
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                first_lines(&refusal)
             );
             (text, false)
         }
@@ -418,16 +413,21 @@ async fn apply_published(
             let text = format!(
                 "The example was not published: {}\n{}",
                 refusal.summary(),
-                refusal
-                    .lines()
-                    .into_iter()
-                    .take(10)
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                first_lines(&refusal)
             );
             (text, false)
         }
     }
+}
+
+/// The first ten lines of a refusal, for a triage reply.
+fn first_lines(refusal: &Refusal) -> String {
+    refusal
+        .lines()
+        .into_iter()
+        .take(10)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Takes a group out of the queue, settled as `action` (an intent id); logged on failure,

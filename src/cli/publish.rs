@@ -45,7 +45,7 @@ pub fn start_published(
             dir,
             &settings.matcher,
             &settings.limits,
-            gate(settings).as_ref(),
+            Gate::of(settings).as_ref(),
         ) {
             Ok(checked) => checked,
             Err(refusal) => {
@@ -103,14 +103,6 @@ fn serve_version(
     }
 }
 
-fn gate(settings: &Settings) -> Option<Gate> {
-    let gate = &settings.admin.reload_gate;
-    gate.cases.clone().map(|cases| Gate {
-        cases,
-        min_accuracy: gate.min_accuracy,
-    })
-}
-
 /// Who publishes from this command line: the user and the host, as the OS says.
 fn by(what: &str) -> String {
     let user = std::env::var("USER")
@@ -139,7 +131,7 @@ pub fn publish(dir: &Path, settings: &Settings, json: bool) -> anyhow::Result<Ex
         dir,
         &settings.matcher,
         &settings.limits,
-        gate(settings).as_ref(),
+        Gate::of(settings).as_ref(),
     ) {
         Ok(checked) => checked,
         Err(refusal) => return refused(&refusal),
@@ -210,8 +202,9 @@ pub fn roll_back(version: u32, settings: &Settings, json: bool) -> anyhow::Resul
         Ok(loaded) => loaded,
         Err(refused) => return self::refused(&Refusal::Invalid(refused.diagnostics)),
     };
-    let engine = Engine::build(loaded.set, &settings.matcher);
-    if let Some(gate) = gate(settings) {
+    // Compiled only for the gate: loading alone validated it.
+    if let Some(gate) = Gate::of(settings) {
+        let engine = Engine::build(loaded.set, &settings.matcher);
         if let Err(refusal) = crate::admin::reload::check_gate(&engine, &gate) {
             return refused(&refusal);
         }
@@ -280,13 +273,14 @@ fn dropped_examples(store: &PgStore, new: &Engine, settings: &Settings) -> Vec<(
     let Ok(loaded) = intents::load_texts(&published_label(version), files, &settings.limits) else {
         return Vec::new();
     };
-    let current = Engine::build(loaded.set, &settings.matcher);
+    // Only the examples are compared: the set is validated, not compiled into a model.
     let kept: std::collections::HashSet<(&str, &str)> = new
         .intents()
         .iter()
         .flat_map(|i| i.examples.iter().map(move |e| (i.id.as_str(), e.as_str())))
         .collect();
-    current
+    loaded
+        .set
         .intents()
         .iter()
         .flat_map(|i| i.examples.iter().map(move |e| (i.id.clone(), e.clone())))

@@ -414,6 +414,29 @@ pub struct Aggregates {
     pub skipped_questions: Vec<u64>,
 }
 
+/// Discord ids and question numbers are below 2^63 in practice; the cast is a bijection
+/// anyway, so any u64 comes back unchanged (both backends store BIGINT).
+fn to_sql_id(id: u64) -> i64 {
+    id as i64
+}
+
+fn from_sql_id(id: i64) -> u64 {
+    id as u64
+}
+
+/// A SQL count or sum (never negative).
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+/// Where a page by number starts: from the very first number, or after `after`.
+fn page_bound(after: Option<u64>) -> (i64, &'static str) {
+    match after {
+        None => (i64::MIN, ">="),
+        Some(after) => (to_sql_id(after), ">"),
+    }
+}
+
 /// The number given to a vote stored before votes had numbers (an SQLite row of schema
 /// version 1, numbered when the file is upgraded): different rows, of one file or of
 /// several, get different numbers, so copying several files into one database keeps them
@@ -809,6 +832,35 @@ impl Batcher {
 pub(crate) mod testing {
     use super::*;
 
+    /// A question record for tests: a mention, intent "salary".
+    pub fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) -> Record {
+        Record::Question(QuestionRecord {
+            id,
+            at_ms,
+            guild: Some(u64::MAX - 1),
+            channel: None,
+            source: Source::Mention,
+            text: text.to_owned(),
+            decision: decision.parse().unwrap(),
+            intent: Some("salary".to_owned()),
+            confidence,
+            candidates: vec!["salary".to_owned(), "degree".to_owned()],
+            engine_version: "0.1.0+test".to_owned(),
+            intent_version: None,
+        })
+    }
+
+    /// A vote record for tests, on intent "salary".
+    pub fn vote(id: u64, question: u64, at_ms: i64, up: bool) -> Record {
+        Record::Vote(VoteRecord {
+            id,
+            at_ms,
+            question,
+            intent: "salary".to_owned(),
+            up,
+        })
+    }
+
     /// The server the PostgreSQL tests use.
     pub fn server_url() -> String {
         std::env::var("CAREERBOT_TEST_POSTGRES")
@@ -965,35 +1017,8 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::TestDb;
+    use super::testing::{question, vote, TestDb};
     use super::*;
-
-    fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) -> Record {
-        Record::Question(QuestionRecord {
-            id,
-            at_ms,
-            guild: Some(u64::MAX - 1),
-            channel: None,
-            source: Source::Mention,
-            text: text.to_owned(),
-            decision: decision.parse().unwrap(),
-            intent: Some("salary".to_owned()),
-            confidence,
-            candidates: vec!["salary".to_owned(), "degree".to_owned()],
-            engine_version: "0.1.0+test".to_owned(),
-            intent_version: None,
-        })
-    }
-
-    fn vote(id: u64, question: u64, at_ms: i64, up: bool) -> Record {
-        Record::Vote(VoteRecord {
-            id,
-            at_ms,
-            question,
-            intent: "salary".to_owned(),
-            up,
-        })
-    }
 
     #[test]
     fn records_round_trip_and_replays_do_not_fail() {

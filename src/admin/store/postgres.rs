@@ -17,8 +17,10 @@ use anyhow::Context as _;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
-use super::sqlite::page_bound;
-use super::{Aggregates, OlderSchema, QuestionRecord, Record, StoredQuestion, VoteRecord};
+use super::{
+    count, from_sql_id, page_bound, to_sql_id, Aggregates, OlderSchema, QuestionRecord, Record,
+    StoredQuestion, VoteRecord,
+};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 use crate::config::PostgresUrl;
 
@@ -1103,19 +1105,6 @@ fn flatten(error: anyhow::Error) -> anyhow::Error {
         line.push_str(&text);
     }
     anyhow::Error::msg(line)
-}
-
-fn to_sql_id(id: u64) -> i64 {
-    id as i64
-}
-
-fn from_sql_id(id: i64) -> u64 {
-    id as u64
-}
-
-/// A SQL count (never negative).
-fn count(n: i64) -> u64 {
-    n.max(0) as u64
 }
 
 fn vote_from_row(row: &Row) -> VoteRecord {

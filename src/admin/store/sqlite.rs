@@ -13,7 +13,8 @@ use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
 use tracing::debug;
 
 use super::{
-    legacy_vote_id, Aggregates, OlderSchema, QuestionRecord, Record, StoredQuestion, VoteRecord,
+    count, from_sql_id, legacy_vote_id, page_bound, to_sql_id, Aggregates, OlderSchema,
+    QuestionRecord, Record, StoredQuestion, VoteRecord,
 };
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 /// The schema, one step per version: step `n` takes a database from version `n` to `n + 1`.
@@ -502,29 +503,6 @@ impl SqliteStore {
     }
 }
 
-/// A SQL count or sum (never negative).
-fn count(n: i64) -> u64 {
-    n.max(0) as u64
-}
-
-/// Where a page by number starts: from the very first number, or after `after`.
-pub(super) fn page_bound(after: Option<u64>) -> (i64, &'static str) {
-    match after {
-        None => (i64::MIN, ">="),
-        Some(after) => (to_sql_id(after), ">"),
-    }
-}
-
-/// Discord ids and question numbers are below 2^63 in practice; the cast is a bijection
-/// anyway, so any u64 comes back unchanged.
-fn to_sql_id(id: u64) -> i64 {
-    id as i64
-}
-
-fn from_sql_id(id: i64) -> u64 {
-    id as u64
-}
-
 fn question_from_row(row: &Row<'_>) -> rusqlite::Result<QuestionRecord> {
     let candidates: String = row.get(9)?;
     let candidates = serde_json::from_str(&candidates)
@@ -815,6 +793,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::store::testing::{question, vote};
     use crate::admin::store::{Outcome, Source, Store, Writer};
     use rusqlite::types::FromSql;
     use rusqlite::ToSql;
@@ -835,33 +814,6 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
-    }
-
-    fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) -> Record {
-        Record::Question(QuestionRecord {
-            id,
-            at_ms,
-            guild: Some(u64::MAX - 1),
-            channel: None,
-            source: Source::Mention,
-            text: text.to_owned(),
-            decision: decision.parse().unwrap(),
-            intent: Some("salary".to_owned()),
-            confidence,
-            candidates: vec!["salary".to_owned(), "degree".to_owned()],
-            engine_version: "0.1.0+test".to_owned(),
-            intent_version: None,
-        })
-    }
-
-    fn vote(question: u64, at_ms: i64, up: bool) -> Record {
-        Record::Vote(VoteRecord {
-            id: question * 100 + at_ms as u64,
-            at_ms,
-            question,
-            intent: "salary".to_owned(),
-            up,
-        })
     }
 
     /// `value` goes into SQLite as `text` and comes back from it.
@@ -1035,7 +987,7 @@ mod tests {
         // A vote written again under its number is stored once.
         store.write(&[Record::Vote(votes[0].clone())]).unwrap();
         store
-            .write(&[vote(1, 160, false), vote(1, 160, false)])
+            .write(&[vote(260, 1, 160, false), vote(260, 1, 160, false)])
             .unwrap();
         assert_eq!(store.counts().unwrap(), (1, 3));
         drop(store);
@@ -1113,11 +1065,11 @@ mod tests {
             )
             .unwrap();
         writer.send(question(1, 100, "q", "answer", 0.9));
-        writer.send(vote(1, 110, true));
+        writer.send(vote(210, 1, 110, true));
         writer.flush();
         assert_eq!(writer.written(), 0, "the batch must have failed");
         admin.conn.execute_batch("DELETE FROM blocked").unwrap();
-        writer.send(vote(1, 120, false));
+        writer.send(vote(220, 1, 120, false));
         writer.flush();
         assert_eq!(writer.written(), 3);
         assert_eq!(admin.counts().unwrap(), (1, 2));
