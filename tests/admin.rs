@@ -904,6 +904,22 @@ async fn a_refused_edit_is_posted_once_to_the_admin_channel_and_sighup_reloads()
     assert_eq!(bot.count(|r| r.path == path), 1);
 }
 
+/// Breaks the intents in `dir` and sends the bot a SIGHUP: waits until the reload it asks
+/// for is refused.
+pub(crate) async fn refuse_next_reload(bot: &Bot, dir: &Path) {
+    let meta = dir.join("meta.toml");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    save(
+        &meta,
+        &format!("{original}\n[[intent]]\nid = \"meta.broken\"\ntitle = 5\n"),
+    );
+    Command::new("kill")
+        .args(["-HUP", &bot.child.id().to_string()])
+        .status()
+        .unwrap();
+    refusals(bot, 1).await;
+}
+
 /// `careerbot publish` of `intents` into the database of `db`, with `args`.
 fn publish_cli(db: &TestStore, intents: &Path, args: &[&str]) -> support::Output {
     let dir = tempfile::tempdir().unwrap();

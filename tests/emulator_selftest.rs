@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::support::discord::{
     option, Emulator, Msg, Recorded, APP_ID, BOT_ID, CHANNEL_ID, DEFAULT_MEMBER_PERMISSIONS,
-    FAKE_TOKEN, GUILD_ID, OWNER_ID, USER_ID,
+    FAKE_TOKEN, GUILD_ID, INTENT_MESSAGE_CONTENT, OWNER_ID, USER_ID,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -481,6 +481,74 @@ async fn an_identify_for_a_shard_past_the_total_is_closed_with_4010() {
     assert!(emu.ready_shards().is_empty());
 }
 
+/// A raw gateway connection to `emu` that identified as shard 0 of 1 with `intents`.
+async fn raw_identified(
+    emu: &Emulator,
+    intents: u64,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let (mut ws, _) = tokio_tungstenite::connect_async(emu.ws_url())
+        .await
+        .unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains(r#""op":10"#), "{hello}");
+    let identify = json!({"op": 2, "d": {
+        "token": FAKE_TOKEN, "intents": intents, "shard": [0, 1],
+        "properties": {"os": "linux", "browser": "test", "device": "test"},
+    }});
+    ws.send(WsMessage::Text(identify.to_string()))
+        .await
+        .unwrap();
+    ws
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disallowed_intent_is_closed_with_4014() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let emu = Emulator::start().await;
+    emu.disallow_intents(INTENT_MESSAGE_CONTENT);
+    let mut ws = raw_identified(&emu, 1 | INTENT_MESSAGE_CONTENT).await;
+    let closed = tokio::time::timeout(WAIT, ws.next()).await.unwrap();
+    match closed {
+        Some(Ok(WsMessage::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4014),
+        other => panic!("expected a 4014 close, got {other:?}"),
+    }
+    assert!(emu.ready_shards().is_empty());
+    // Without it, the same application connects.
+    let _ws = raw_identified(&emu, 1).await;
+    assert!(emu.wait_ready(WAIT).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_message_content_only_mentions_carry_their_content() {
+    use futures_util::StreamExt;
+    let emu = Emulator::start().await;
+    // Guilds and guild messages, no Message Content.
+    let mut ws = raw_identified(&emu, 1 | 1 << 9).await;
+    assert!(emu.wait_ready(WAIT).await);
+    let mut contents = Vec::new();
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, "unaddressed"))
+        .await;
+    emu.message(Msg::guild(CHANNEL_ID, USER_ID, format!("<@{BOT_ID}> asked")).mentioning_bot())
+        .await;
+    emu.message(Msg::dm(CHANNEL_ID + 1, USER_ID, "in a DM"))
+        .await;
+    while contents.len() < 3 {
+        let frame = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("the messages arrive")
+            .unwrap()
+            .unwrap();
+        let frame: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+        if frame["t"] == "MESSAGE_CREATE" {
+            contents.push(frame["d"]["content"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(contents, ["", &format!("<@{BOT_ID}> asked"), "in a DM"]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn forums_and_threads_decode_with_serenity() {
     let (emu, mut seen) = start().await;
@@ -789,6 +857,24 @@ async fn builders_make_valid_interactions() {
         (&focused["focused"], &focused["value"]),
         (&json!(true), &json!("2"))
     );
+    // A channel option carries its channel, resolved as Discord does.
+    let chosen = emu.slash(
+        "config",
+        json!([option("where", 7, json!(CHANNEL_ID.to_string()))]),
+        USER_ID,
+        8,
+    );
+    check(&chosen);
+    let Interaction::Command(command) = serde_json::from_value(chosen).unwrap() else {
+        panic!("not a command")
+    };
+    match command.data.options()[0].value {
+        serenity::all::ResolvedValue::Channel(channel) => {
+            assert_eq!(channel.id, ChannelId::new(CHANNEL_ID));
+            assert_eq!(channel.kind, serenity::all::ChannelType::Text);
+        }
+        ref other => panic!("not a resolved channel: {other:?}"),
+    }
     check(&emu.component("b", 2, &[], USER_ID));
     check(&emu.component("s", 3, &["x", "y"], USER_ID));
     check(&emu.component("u", 5, &["1"], USER_ID));

@@ -78,6 +78,13 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
         .unwrap();
     // An admin already filed one of them: the copy keeps it out of the queue.
     sqlite.resolve(&[4], "degree", now).unwrap();
+    // A server's own settings come along.
+    sqlite
+        .edit_guild_settings(77, now, |s| {
+            s.answer_channels = Some(vec![5, 6]);
+            s.channel_min_confidence = Some(0.5);
+        })
+        .unwrap();
     // A row another program wrote with a text that is not UTF-8 is left out, and said so.
     sqlite
         .write(&[question(6, now - 6 * HOUR, "broken", "answer", 0.9)])
@@ -95,6 +102,7 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
         json!({
             "questions": {"read": 4, "copied": 4, "already_there": 0},
             "votes": {"read": 2, "copied": 2, "already_there": 0},
+            "guild_settings": {"read": 1, "copied": 1, "already_there": 0},
             "resolutions": 1,
             "skipped_rows": 1,
             "skipped_questions": [6]
@@ -106,6 +114,7 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
         json!({
             "questions": {"read": 4, "copied": 0, "already_there": 4},
             "votes": {"read": 2, "copied": 0, "already_there": 2},
+            "guild_settings": {"read": 1, "copied": 0, "already_there": 1},
             "resolutions": 0,
             "skipped_rows": 1,
             "skipped_questions": [6]
@@ -125,6 +134,13 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
     assert_eq!(schema.count("SELECT COUNT(*) FROM votes"), 3);
     assert_eq!(
         schema.count("SELECT COUNT(*) FROM questions WHERE resolved = 'degree'"),
+        1
+    );
+    assert_eq!(
+        schema.count(
+            "SELECT COUNT(*) FROM guild_settings WHERE guild = 77 \
+             AND answer_channels = '5,6' AND channel_min_confidence = 0.5"
+        ),
         1
     );
 
@@ -163,10 +179,13 @@ fn store_migrate_text_output_and_refusals() {
     out.expect_code(0);
     assert!(
         out.stdout
-            .contains("questions 1 read, 1 copied, 0 already there")
+            .contains("questions       1 read, 1 copied, 0 already there")
             && out
                 .stdout
-                .contains("votes     0 read, 0 copied, 0 already there"),
+                .contains("votes           0 read, 0 copied, 0 already there")
+            && out
+                .stdout
+                .contains("server settings 0 read, 0 copied, 0 already there"),
         "{}",
         out.stdout
     );

@@ -7,6 +7,7 @@
 //! - `edges`: endless input, closed pipes, terminals, and `run` before it connects;
 //! - `emulator_selftest`: the Discord emulator of `support::discord` against a bare serenity client;
 //! - `engine`: matching behaviour through the library, on intent sets built in temp dirs;
+//! - `guilds`: per-server settings (`/careerbot settings`) through the Discord emulator;
 //! - `hostile`: hostile messages and broken intent directories, library and binary;
 //! - `knowledge`: the shipped knowledge base against its contract and its evaluation;
 //! - `settings`: bad settings refused by the binary, with their ranges and sources;
@@ -22,6 +23,7 @@ mod cli;
 mod edges;
 mod emulator_selftest;
 mod engine;
+mod guilds;
 mod hostile;
 mod knowledge;
 mod report;

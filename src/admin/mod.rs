@@ -1,8 +1,9 @@
 //! The admin loop, beside the front ends: live reload that cannot break the bot, the
-//! SQLite store of questions and votes, the unanswered-question queue, safe edits of the
-//! intent files, and reports. Synchronous; the bot runs it off its async runtime.
+//! store of questions and votes (SQLite or PostgreSQL), per-server settings, the
+//! unanswered-question queue, safe edits of the intent files, and reports. Synchronous; the bot runs it off its async runtime.
 
 pub mod edit;
+pub mod guilds;
 pub mod reload;
 pub mod report;
 pub mod store;

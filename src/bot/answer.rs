@@ -182,7 +182,11 @@ impl Bot {
             Question::More(intent) => engine.details_of(intent),
         };
         if watched {
-            if let Some(unsure) = reply.as_ref().filter(|r| !self.sure_enough(engine, r)) {
+            let guild = asked.guild().map(GuildId::new);
+            if let Some(unsure) = reply
+                .as_ref()
+                .filter(|r| !self.sure_enough(engine, r, guild))
+            {
                 self.recorder
                     .question(asked, &served, unsure, Outcome::Unconfident);
                 debug!(
@@ -230,10 +234,15 @@ impl Bot {
         ))
     }
 
-    /// Nobody asked the bot: it speaks up only with an answer this sure (the channel's bar,
-    /// or the intent's own when stricter).
-    fn sure_enough(&self, engine: &crate::engine::Engine, reply: &Reply) -> bool {
-        let bar = engine.unprompted_bar(reply, self.settings.discord.channel_min_confidence);
+    /// Nobody asked the bot: it speaks up only with an answer this sure (the server's
+    /// channel bar, or the intent's own when stricter).
+    fn sure_enough(
+        &self,
+        engine: &crate::engine::Engine,
+        reply: &Reply,
+        guild: Option<GuildId>,
+    ) -> bool {
+        let bar = engine.unprompted_bar(reply, self.guilds.channel_min_confidence(guild));
         reply.decision == Decision::Answer && reply.confidence >= bar.value
     }
 

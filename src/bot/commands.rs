@@ -3,15 +3,17 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use poise::serenity_prelude::AutocompleteChoice;
+use poise::serenity_prelude::{AutocompleteChoice, ChannelType, PartialChannel};
 use tracing::warn;
 
 use super::answer::{Asked, Question, Response};
+use super::guilds;
 use super::limits;
 use super::manage;
 use super::present::{self, Card};
 use super::recorder::read;
 use super::state::Bot;
+use crate::admin::guilds::{Change, Field};
 use crate::admin::store::Source;
 use crate::engine::catalog::CourseFilter;
 use crate::engine::intents::Level;
@@ -127,7 +129,7 @@ pub async fn topics(ctx: Context<'_>) -> Result<(), Error> {
 /// careerbot administration (Manage Server)
 #[poise::command(
     slash_command,
-    subcommands("reload", "stats", "unanswered"),
+    subcommands("reload", "stats", "unanswered", "settings"),
     subcommand_required,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
@@ -177,6 +179,108 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
             done.took.as_millis()
         ),
         Err(refusal) => manage::refusal_message(&refusal),
+    };
+    ctx.send(Card::text(&text).reply(true)).await?;
+    Ok(())
+}
+
+/// A setting to turn off in this server.
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum TurnOff {
+    #[name = "answer channels: answer only when asked"]
+    AnswerChannels,
+    #[name = "admin channel: post nowhere"]
+    AdminChannel,
+}
+
+/// A setting to set back to the config file's value in this server.
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum Reset {
+    #[name = "answer channels"]
+    AnswerChannels,
+    #[name = "admin channel"]
+    AdminChannel,
+    #[name = "channel threshold"]
+    ChannelMinConfidence,
+    #[name = "all three"]
+    All,
+}
+
+/// This server's settings; with no option, shows them
+#[poise::command(slash_command, ephemeral)]
+pub async fn settings(
+    ctx: Context<'_>,
+    #[description = "Also answer questions in this channel that do not mention the bot"]
+    #[channel_types("Text", "News")]
+    add_answer_channel: Option<PartialChannel>,
+    #[description = "Stop answering questions in this channel unless the bot is mentioned"]
+    #[channel_types("Text", "News")]
+    remove_answer_channel: Option<PartialChannel>,
+    #[description = "Where to tell this server's admins about refused intent reloads"]
+    #[channel_types("Text", "News")]
+    admin_channel: Option<PartialChannel>,
+    #[description = "How sure (0 to 1) the bot must be to answer a question that did not mention it"]
+    #[min = 0]
+    #[max = 1]
+    channel_min_confidence: Option<f64>,
+    #[description = "Turn a setting off in this server"] turn_off: Option<TurnOff>,
+    #[description = "Set a setting back to the bot's default"] reset: Option<Reset>,
+) -> Result<(), Error> {
+    let Some(guild) = ctx.guild_id() else {
+        return Ok(());
+    };
+    let mut changes = Vec::new();
+    let channels = [
+        (
+            add_answer_channel,
+            Change::AddAnswerChannel as fn(u64) -> Change,
+        ),
+        (remove_answer_channel, Change::RemoveAnswerChannel),
+        (admin_channel, Change::AdminChannel),
+    ];
+    for (channel, change) in channels {
+        let Some(channel) = channel else { continue };
+        if !matches!(channel.kind, ChannelType::Text | ChannelType::News) {
+            let text = format!(
+                "<#{}> is not a text or announcement channel: pick one of those.",
+                channel.id
+            );
+            ctx.send(Card::text(&text).reply(true)).await?;
+            return Ok(());
+        }
+        changes.push(change(channel.id.get()));
+    }
+    if let Some(value) = channel_min_confidence {
+        changes.push(Change::ChannelMinConfidence(value as f32));
+    }
+    match turn_off {
+        Some(TurnOff::AnswerChannels) => changes.push(Change::NoAnswerChannels),
+        Some(TurnOff::AdminChannel) => changes.push(Change::NoAdminChannel),
+        None => {}
+    }
+    let fields = match reset {
+        Some(Reset::AnswerChannels) => &[Field::AnswerChannels][..],
+        Some(Reset::AdminChannel) => &[Field::AdminChannel],
+        Some(Reset::ChannelMinConfidence) => &[Field::ChannelMinConfidence],
+        Some(Reset::All) => &[
+            Field::AnswerChannels,
+            Field::AdminChannel,
+            Field::ChannelMinConfidence,
+        ],
+        None => &[],
+    };
+    changes.extend(fields.iter().map(|field| Change::Default(*field)));
+    let bot = ctx.data();
+    let text = if changes.is_empty() {
+        guilds::describe(
+            bot,
+            guild,
+            &guilds::channels_here(ctx.serenity_context(), guild, bot),
+        )
+    } else {
+        ctx.defer_ephemeral().await?;
+        let here = guilds::channels_here(ctx.serenity_context(), guild, bot);
+        guilds::change(bot, guild, changes, here).await
     };
     ctx.send(Card::text(&text).reply(true)).await?;
     Ok(())

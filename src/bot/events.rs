@@ -85,8 +85,7 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
                 return;
             }
             Heard::Elsewhere => {
-                let watched = &bot.settings.discord.answer_channels;
-                if !watched.contains(&message.channel_id) {
+                if !bot.guilds.answers_in(message.guild_id, message.channel_id) {
                     debug!("no answer to message {}: not addressed", message.id);
                     return;
                 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poise::serenity_prelude::{
-    ComponentInteraction, Context, CreateActionRow, CreateSelectMenu, CreateSelectMenuKind,
-    CreateSelectMenuOption, Http, Permissions,
+    ChannelId, ComponentInteraction, Context, CreateActionRow, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption, Http, Permissions,
 };
 use tracing::{debug, error, info, warn};
 
@@ -89,15 +89,49 @@ async fn announce(http: &Http, bot: &Bot, trigger: &str, result: &Result<Reloade
                     refusal.text()
                 );
             }
-            let channel = bot.settings.discord.admin_channel;
-            if let Some(channel) = channel.filter(|_| bot.reloader.first_time(refusal)) {
+            if bot.reloader.first_time(refusal) {
                 let card = Card::text(&refusal_message(refusal));
-                if let Err(error) = channel.send_message(http, card.message()).await {
-                    warn!(%error, "could not post the refused reload to admin_channel");
+                for channel in admin_channels(http, bot).await {
+                    if let Err(error) = channel.send_message(http, card.clone().message()).await {
+                        warn!(%error, %channel, "could not post the refused reload to an admin channel");
+                    }
                 }
             }
         }
     }
+}
+
+/// The admin channels of the servers this process runs: each server's own, and the
+/// config file's unless its server chose another (or none). The config file's is looked up
+/// to know its server; when that fails it is posted to anyway.
+async fn admin_channels(http: &Http, bot: &Bot) -> Vec<ChannelId> {
+    let own = bot.guilds.own_admin_channels();
+    let mut channels: Vec<ChannelId> = own
+        .iter()
+        .filter(|(guild, _)| bot.shards.runs_guild(guild.get()))
+        .filter_map(|(_, channel)| *channel)
+        .collect();
+    if let Some(default) = bot.guilds.default_admin_channel() {
+        let server = match default.to_channel(http).await {
+            Ok(channel) => channel.guild().map(|c| c.guild_id),
+            Err(error) => {
+                debug!(%error, "could not look up the config file's admin channel");
+                None
+            }
+        };
+        let posted = match server {
+            Some(server) => {
+                bot.shards.runs_guild(server.get()) && !own.iter().any(|(g, _)| *g == server)
+            }
+            None => true,
+        };
+        if posted {
+            channels.push(default);
+        }
+    }
+    channels.sort_unstable();
+    channels.dedup();
+    channels
 }
 
 /// A refused reload as one message: the summary, then as many problem lines as fit.

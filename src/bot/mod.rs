@@ -10,6 +10,7 @@ mod answer;
 mod commands;
 mod cooldown;
 mod events;
+mod guilds;
 pub mod limits;
 mod manage;
 pub mod present;
@@ -18,6 +19,7 @@ mod state;
 mod threads;
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -34,12 +36,13 @@ pub use state::Bot;
 
 /// The gateway intents the bot asks for: servers (and their threads), messages in servers
 /// and DMs (their content arrives for mentions and DMs without privileges); the privileged
-/// Message Content intent only when `answer_channels` or `forum_channels` needs it.
-pub fn gateway_intents(settings: &Settings) -> GatewayIntents {
+/// Message Content intent only when `answer_channels` or `forum_channels` needs it, in the
+/// config file or (`servers_watch`) in a server's own settings.
+pub fn gateway_intents(settings: &Settings, servers_watch: bool) -> GatewayIntents {
     let mut intents =
         GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
     let discord = &settings.discord;
-    if !discord.answer_channels.is_empty() || !discord.forum_channels.is_empty() {
+    if servers_watch || !discord.answer_channels.is_empty() || !discord.forum_channels.is_empty() {
         intents |= GatewayIntents::MESSAGE_CONTENT;
     }
     intents
@@ -104,14 +107,19 @@ pub async fn run(
         .timeout(timeout)
         .build()
         .context("cannot set up the HTTP client")?;
-    let mut http = HttpBuilder::new(token.expose()).client(client);
-    if settings.discord.through_proxy() {
-        // serenity's rate limiter ignores the proxy and would call Discord directly: a proxy
-        // does its own rate limiting.
+    let through_proxy = settings.discord.through_proxy();
+    if through_proxy {
         info!(%api_base, "Discord API calls go through a proxy");
-        http = http.proxy(api_base.clone()).ratelimiter_disabled(true);
     }
-    let http = http.build();
+    let make_http = || {
+        let mut http = HttpBuilder::new(token.expose()).client(client.clone());
+        if through_proxy {
+            // serenity's rate limiter ignores the proxy and would call Discord directly: a
+            // proxy does its own rate limiting.
+            http = http.proxy(api_base.clone()).ratelimiter_disabled(true);
+        }
+        http.build()
+    };
     // serenity falls back to Discord's own gateway when its lookup fails; a wrong
     // `api_base` should say so instead.
     let gateway = tokio::select! {
@@ -146,7 +154,6 @@ pub async fn run(
         );
     }
 
-    let intents = gateway_intents(&settings);
     let dev_guild = settings.discord.dev_guild;
     let reloader = Arc::new(reloader);
     let intents_dir = reloader.dir().to_owned();
@@ -155,72 +162,74 @@ pub async fn run(
         tokio::task::spawn_blocking(move || open_store(&settings)).await??
     };
     let bot = Arc::new(Bot::new(reloader, settings, writer, plan));
-    let data = Arc::clone(&bot);
-    let options = poise::FrameworkOptions {
-        commands: commands::all(),
-        allowed_mentions: Some(present::no_mentions()),
-        on_error: |error| Box::pin(on_error(error)),
-        prefix_options: poise::PrefixFrameworkOptions {
-            prefix: None,
-            mention_as_prefix: false,
-            ..Default::default()
-        },
-        event_handler: |ctx, event, framework, bot| {
-            Box::pin(async move {
-                on_event(ctx, event, framework.bot_id, bot).await;
-                Ok(())
-            })
-        },
-        ..Default::default()
-    };
-    let framework = poise::Framework::builder()
-        .options(options)
-        .setup(move |ctx, ready, framework| {
-            Box::pin(async move {
-                info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected");
-                let commands = &framework.options().commands;
-                let registered = match dev_guild {
-                    None => poise::builtins::register_globally(ctx, commands).await,
-                    Some(guild) => poise::builtins::register_in_guild(ctx, commands, guild).await,
-                };
-                if let Err(error) = registered {
-                    // The bot still answers mentions and DMs; the commands may be stale.
-                    error!(%error, "could not register the slash commands");
-                }
-                Ok(data)
-            })
-        })
-        .build();
-
-    // Looks the gateway up again (serenity's own call, bounded in time by the client).
-    let client = serenity::ClientBuilder::new_with_http(http, intents).framework(framework);
-    let mut client = tokio::select! {
-        client = client => client.context("could not create the Discord client")?,
-        () = &mut shutdown => {
-            info!("shutting down before connecting");
-            return Ok(());
-        }
-    };
-    let shards = Arc::clone(&client.shard_manager);
+    // The servers' own settings before connecting: their answer channels decide whether to
+    // ask for the Message Content intent.
+    if let Some(connector) = bot.recorder.connector() {
+        guilds::load(&bot, &connector).await;
+        guilds::spawn_refresh(&bot, connector);
+    }
+    let mut intents = gateway_intents(&bot.settings, bot.guilds.any_own_answer_channels());
+    // Asked for only because servers chose answer channels: Discord's refusal must not keep
+    // the bot off line, so it then connects without.
+    let mut servers_only = intents.contains(GatewayIntents::MESSAGE_CONTENT)
+        && !gateway_intents(&bot.settings, false).contains(GatewayIntents::MESSAGE_CONTENT);
+    // Reloads are announced over a REST client of their own, from before connecting.
     let _watch = spawn_reloads(
         &bot,
-        Arc::clone(&client.http),
+        Arc::new(make_http()),
         &intents_dir,
         #[cfg(unix)]
         hangups.signal,
     );
-    // serenity's `start_shard_range(a..b, n)` starts shards a through b *inclusive*: the
-    // half-open plan is handed over as first..last.
-    let last = plan.end - 1;
-    let served = tokio::select! {
-        served = client.start_shard_range(plan.first..last, plan.total) => served,
-        () = &mut shutdown => {
-            info!("shutting down");
-            // Closes the gateway cleanly (code 1000) when connected; when not, leaving here
-            // ends the reconnection attempts too.
+    let served = loop {
+        let content = intents.contains(GatewayIntents::MESSAGE_CONTENT);
+        bot.discord
+            .message_content
+            .store(content, Ordering::Relaxed);
+        // Looks the gateway up again (serenity's own call, bounded in time by the client).
+        let client = serenity::ClientBuilder::new_with_http(make_http(), intents)
+            .framework(framework(&bot, dev_guild));
+        let mut client = tokio::select! {
+            client = client => client.context("could not create the Discord client")?,
+            () = &mut shutdown => {
+                info!("shutting down before connecting");
+                return Ok(());
+            }
+        };
+        let shards = Arc::clone(&client.shard_manager);
+        // serenity's `start_shard_range(a..b, n)` starts shards a through b *inclusive*: the
+        // half-open plan is handed over as first..last.
+        let last = plan.end - 1;
+        let served = tokio::select! {
+            served = client.start_shard_range(plan.first..last, plan.total) => served,
+            () = &mut shutdown => {
+                info!("shutting down");
+                // Closes the gateway cleanly (code 1000) when connected; when not, leaving
+                // here ends the reconnection attempts too.
+                shards.shutdown_all().await;
+                Ok(())
+            }
+        };
+        if servers_only
+            && matches!(
+                served,
+                Err(serenity::Error::Gateway(
+                    serenity::GatewayError::DisallowedGatewayIntents
+                ))
+            )
+        {
+            error!(
+                "Discord refused the Message Content intent, which servers' own answer channels \
+                 (/careerbot settings) need: connecting without it, so those channels are \
+                 answered only when the bot is mentioned. Enable the intent for the bot in the \
+                 Developer Portal, then restart"
+            );
+            intents.remove(GatewayIntents::MESSAGE_CONTENT);
+            servers_only = false;
             shards.shutdown_all().await;
-            Ok(())
+            continue;
         }
+        break served;
     };
     // Whatever ended the connection (a signal or an error): replies in flight get a
     // moment, then everything recorded reaches the database.
@@ -239,7 +248,7 @@ pub async fn run(
             anyhow::anyhow!(
                 "Discord refused the Message Content intent: enable it for the bot in the \
                  Developer Portal, or leave discord.answer_channels and discord.forum_channels \
-                 empty"
+                 empty and let no server choose answer channels (/careerbot settings)"
             )
         }
         other => anyhow::Error::new(other).context("the Discord connection failed"),
@@ -249,6 +258,50 @@ pub async fn run(
         "stopped"
     );
     Ok(())
+}
+
+/// The poise framework over `bot`: the commands, the event handler, and the commands'
+/// registration once connected (in `dev_guild` only, when set).
+fn framework(
+    bot: &Arc<Bot>,
+    dev_guild: Option<serenity::GuildId>,
+) -> poise::Framework<Arc<Bot>, commands::Error> {
+    let data = Arc::clone(bot);
+    let options = poise::FrameworkOptions {
+        commands: commands::all(),
+        allowed_mentions: Some(present::no_mentions()),
+        on_error: |error| Box::pin(on_error(error)),
+        prefix_options: poise::PrefixFrameworkOptions {
+            prefix: None,
+            mention_as_prefix: false,
+            ..Default::default()
+        },
+        event_handler: |ctx, event, framework, bot| {
+            Box::pin(async move {
+                on_event(ctx, event, framework.bot_id, bot).await;
+                Ok(())
+            })
+        },
+        ..Default::default()
+    };
+    poise::Framework::builder()
+        .options(options)
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected");
+                let commands = &framework.options().commands;
+                let registered = match dev_guild {
+                    None => poise::builtins::register_globally(ctx, commands).await,
+                    Some(guild) => poise::builtins::register_in_guild(ctx, commands, guild).await,
+                };
+                if let Err(error) = registered {
+                    // The bot still answers mentions and DMs; the commands may be stale.
+                    error!(%error, "could not register the slash commands");
+                }
+                Ok(data)
+            })
+        })
+        .build()
 }
 
 /// What `GET {api_base}/api/v10/gateway/bot` says (the gateway's URL, the recommended shard

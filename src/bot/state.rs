@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use tracing::debug;
 
 use super::answer::Asked;
 use super::cooldown::Cooldown;
+use super::guilds::Guilds;
 use super::manage::Triage;
 use super::recorder::{bump, Recorder};
 use super::threads::Threads;
@@ -28,6 +30,8 @@ pub struct Bot {
     pub recorder: Recorder,
     pub triage: Triage,
     pub discord: Discord,
+    /// Each server's own settings, and the config file's for the rest.
+    pub guilds: Guilds,
     pub started: Instant,
     /// The shards this process runs.
     pub shards: ShardPlan,
@@ -52,6 +56,8 @@ pub struct Discord {
     pub follow_ups: FollowUpRule,
     /// The forum posts and threads the bot follows.
     pub threads: Threads,
+    /// Whether this process asked for the Message Content intent when it connected.
+    pub message_content: AtomicBool,
 }
 
 impl Discord {
@@ -72,6 +78,7 @@ impl Discord {
             salt: RandomState::new(),
             follow_ups: settings.conversation.rule(),
             threads: Threads::default(),
+            message_content: AtomicBool::new(false),
         }
     }
 
@@ -130,6 +137,7 @@ impl Bot {
         Bot {
             reloader,
             discord: Discord::new(&settings),
+            guilds: Guilds::new(&settings),
             settings,
             recorder: Recorder::new(writer, shards.first),
             triage: Triage::default(),

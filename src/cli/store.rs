@@ -48,14 +48,15 @@ pub fn migrate(from: &str, to: &str, json: bool) -> anyhow::Result<ExitCode> {
 fn summary(from: &Database, to: &Database, copied: &Copied) -> String {
     let line = |name: &str, counts: &Counts| {
         format!(
-            "  {name:<10}{} read, {} copied, {} already there\n",
+            "  {name:<16}{} read, {} copied, {} already there\n",
             counts.read, counts.copied, counts.already_there
         )
     };
     let mut text = format!(
-        "Copied {from} into {to}:\n{}{}  triage states carried over: {}\n",
+        "Copied {from} into {to}:\n{}{}{}  triage states carried over: {}\n",
         line("questions", &copied.questions),
         line("votes", &copied.votes),
+        line("server settings", &copied.guild_settings),
         copied.resolutions
     );
     if copied.skipped_rows > 0 {

@@ -159,6 +159,12 @@ impl ShardPlan {
     pub fn count(&self) -> u32 {
         self.end - self.first
     }
+
+    /// Whether `guild`'s events come to one of these shards (Discord's formula).
+    pub fn runs_guild(&self, guild: u64) -> bool {
+        let shard = (guild >> 22) % u64::from(self.total.max(1));
+        (u64::from(self.first)..u64::from(self.end)).contains(&shard)
+    }
 }
 
 impl fmt::Display for ShardPlan {
@@ -623,6 +629,20 @@ mod tests {
         let invalid = error.downcast::<Invalid>().unwrap();
         let keys = invalid.0.into_iter().map(|p| (p.key, p.source)).collect();
         (keys, shown)
+    }
+
+    #[test]
+    fn a_process_runs_the_guilds_of_its_shards_by_discord_s_formula() {
+        let plan = ShardPlan {
+            first: 1,
+            end: 3,
+            total: 4,
+        };
+        let on = |shard: u64| (7 << 24 | shard) << 22;
+        assert!(!plan.runs_guild(on(0)));
+        assert!(plan.runs_guild(on(1)) && plan.runs_guild(on(2)));
+        assert!(!plan.runs_guild(on(3)));
+        assert!(ShardPlan::SINGLE.runs_guild(u64::MAX));
     }
 
     #[test]

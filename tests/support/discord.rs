@@ -14,7 +14,10 @@
 //!   in answer to a RESUME of the current session (INVALID_SESSION otherwise), HEARTBEAT_ACK to
 //!   every heartbeat. The test pushes events with [`Emulator::message`],
 //!   [`Emulator::interaction`], [`Emulator::dispatch`] and [`Emulator::raw_frame`], and can
-//!   drop the connection with a close code ([`Emulator::close_gateway`]).
+//!   drop the connection with a close code ([`Emulator::close_gateway`]). As on Discord, a
+//!   server message reaches a connection without the Message Content intent with an empty
+//!   `content` unless it mentions the bot, and an IDENTIFY asking for an intent the
+//!   application may not use ([`Emulator::disallow_intents`]) is closed with 4014.
 //!
 //! serenity silently turns a dispatch whose payload it cannot decode into `Event::Unknown`, so
 //! every dispatch built here is checked with serenity's own types before it is sent (unless
@@ -34,7 +37,8 @@
 //! Forum channels (type 15, with tags) come from [`Emulator::forum`], their posts (public
 //! threads, type 11, each a THREAD_CREATE and its first message) from
 //! [`Emulator::forum_post`], threads in text channels from [`Emulator::thread`] or from the
-//! bot starting one; a message in a thread is a [`Msg::guild`] with the thread's id.
+//! bot starting one; a message in a thread is a [`Msg::guild`] with the thread's id. A channel
+//! chosen in a command's channel option (type 7) comes resolved in `data.resolved.channels`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -116,6 +120,8 @@ const FLAG_LOADING: u64 = 1 << 7;
 const REPLAY_LIMIT: usize = 100_000;
 /// The only gateway intent the emulator reacts to: GUILDS brings a GUILD_CREATE after READY.
 const INTENT_GUILDS: u64 = 1;
+/// The privileged Message Content intent.
+pub const INTENT_MESSAGE_CONTENT: u64 = 1 << 15;
 
 /// One REST request as the emulator received it.
 #[derive(Clone, Debug)]
@@ -204,6 +210,8 @@ struct Inner {
     identifies: AtomicUsize,
     resumes: AtomicUsize,
     intents: Mutex<Option<u64>>,
+    /// Intents the application may not use (Discord closes such an IDENTIFY with 4014).
+    disallowed: AtomicU64,
     /// `[shard_id, num_shards]` of every IDENTIFY.
     identified: Mutex<Vec<[u32; 2]>>,
     log: Mutex<Log>,
@@ -731,6 +739,7 @@ impl Emulator {
             identifies: AtomicUsize::new(0),
             resumes: AtomicUsize::new(0),
             intents: Mutex::new(None),
+            disallowed: AtomicU64::new(0),
             identified: Mutex::new(Vec::new()),
             log: Mutex::new(Log::default()),
             log_changed: watch::channel(()).0,
@@ -860,6 +869,17 @@ impl Emulator {
             },
         );
         (guild, channel)
+    }
+
+    /// A text channel `id` of [`GUILD_ID`], in the server's GUILD_CREATE from now on.
+    pub fn text_channel(&self, id: u64) {
+        lock(&self.inner.world).channel(id);
+    }
+
+    /// Makes Discord refuse an IDENTIFY asking for any of `intents` (close code 4014), as
+    /// it does for a privileged intent the application is not allowed.
+    pub fn disallow_intents(&self, intents: u64) {
+        self.inner.disallowed.store(intents, Ordering::SeqCst);
     }
 
     /// How many IDENTIFY (op 2) frames were received.
@@ -1063,6 +1083,13 @@ impl Emulator {
     }
 
     async fn message_with_id(&self, m: Msg, id: u64) {
+        // Without the Message Content intent, Discord leaves a server message's content
+        // empty unless it mentions the bot (or the bot wrote it).
+        let readable = m.guild_id.is_none()
+            || m.mentions_bot
+            || m.mention_roles.contains(&BOT_ROLE_ID)
+            || m.author_id == BOT_ID
+            || lock(&self.inner.intents).is_none_or(|i| i & INTENT_MESSAGE_CONTENT != 0);
         let d = {
             let mut world = lock(&self.inner.world);
             world.member_messages.insert(id, m.channel_id);
@@ -1086,7 +1113,7 @@ impl Emulator {
                 "id": id.to_string(),
                 "channel_id": m.channel_id.to_string(),
                 "author": user_json(m.author_id, m.author_bot),
-                "content": m.content,
+                "content": if readable { m.content.as_str() } else { "" },
                 "timestamp": now(),
                 "edited_timestamp": null,
                 "tts": false,
@@ -1400,7 +1427,29 @@ impl Emulator {
             Some((scope, Some(id))) => (scope, id),
             _ => (None, self.new_id()),
         };
+        // Discord resolves the channels chosen in channel options (type 7) as partial
+        // channels: id, name, type, the invoking member's permissions there, parent.
+        let mut chosen = Vec::new();
+        channel_options(&options, &mut chosen);
         let mut data = json!({"id": id.to_string(), "name": name, "type": 1, "options": options});
+        if !chosen.is_empty() {
+            let mut world = lock(&self.inner.world);
+            let channels: Map<String, Value> = chosen
+                .into_iter()
+                .map(|channel| {
+                    let full = world.channel_json(channel);
+                    let partial = json!({
+                        "id": full["id"],
+                        "name": full["name"],
+                        "type": full["type"],
+                        "permissions": "0",
+                        "parent_id": full.get("parent_id").cloned().unwrap_or(Value::Null),
+                    });
+                    (channel.to_string(), partial)
+                })
+                .collect();
+            data["resolved"] = json!({"channels": channels});
+        }
         if let Some(g) = scope {
             data["guild_id"] = json!(g.to_string());
         }
@@ -1708,6 +1757,13 @@ fn identify(inner: &Arc<Inner>, conn_id: u64, d: &Value) {
     });
     let (shard, total) = pair.unwrap_or((0, 1));
     lock(&inner.identified).push([shard as u32, total as u32]);
+    if intents.unwrap_or(0) & inner.disallowed.load(Ordering::SeqCst) != 0 {
+        // Discord's "Disallowed intent(s)": a privileged intent not enabled for the app.
+        if let Some(conn) = lock(&inner.gw).unbound.remove(&conn_id) {
+            let _ = conn.tx.send(Out::Close(4014));
+        }
+        return;
+    }
     if total == 0 || total > u64::from(u32::MAX) || shard >= total {
         // Discord's "Invalid shard": the client must not reconnect.
         if let Some(conn) = lock(&inner.gw).unbound.remove(&conn_id) {
@@ -2946,9 +3002,19 @@ fn webhook(
     reply
 }
 
+/// The channel ids chosen in channel options (type 7) of `options`, nested ones too.
+fn channel_options(options: &Value, found: &mut Vec<u64>) {
+    for option in options.as_array().into_iter().flatten() {
+        if option["type"] == 7 {
+            found.extend(id_of(&option["value"]));
+        }
+        channel_options(&option["options"], found);
+    }
+}
+
 /// One `data.options` entry for [`Emulator::slash`] / [`Emulator::autocomplete`]: `kind` is the
 /// option type (1 subcommand, 2 group: `value` is then their options array; 3 string, 4 integer,
-/// 5 boolean, 6 user, 10 number, ...).
+/// 5 boolean, 6 user, 7 channel (its id as a string; resolved by the emulator), 10 number, ...).
 pub fn option(name: &str, kind: u8, value: serde_json::Value) -> serde_json::Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(name));

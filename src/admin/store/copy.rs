@@ -1,6 +1,7 @@
 //! Copying one store into another (`careerbot store migrate`): an SQLite file into the
 //! PostgreSQL database a cluster shares, typically. Records keep their numbers, so copying
-//! again stores nothing twice, and a question's triage state comes along.
+//! again stores nothing twice; a question's triage state and the servers' own settings
+//! come along.
 
 use serde::Serialize;
 
@@ -16,6 +17,8 @@ const SKIPPED_NAMED: usize = 5;
 pub struct Copied {
     pub questions: Counts,
     pub votes: Counts,
+    /// Servers' own settings: a server whose settings the target has already keeps them.
+    pub guild_settings: Counts,
     /// Triage states (an intent, or "ignore") set on copied questions that had none.
     pub resolutions: u64,
     /// Rows of the source left out because a text of theirs is not valid UTF-8 (written by
@@ -44,8 +47,8 @@ impl Counts {
     }
 }
 
-/// Copies every question and vote of `from` into `to`, page by page, calling `progress`
-/// after each page.
+/// Copies every question and vote of `from` into `to`, page by page, then the servers'
+/// settings, calling `progress` after each step.
 pub fn copy(
     from: &Store,
     to: &mut Store,
@@ -93,6 +96,12 @@ pub fn copy(
         copied.votes.add(records.len(), present);
         progress(&copied);
     }
+    let guilds = from.guild_settings()?;
+    let added = to.add_guild_settings(&guilds)?;
+    copied
+        .guild_settings
+        .add(guilds.len(), guilds.len() - added);
+    progress(&copied);
     (copied.skipped_rows, copied.skipped_questions) = from.unreadable(SKIPPED_NAMED)?;
     Ok(copied)
 }

@@ -30,6 +30,7 @@ use tracing::{debug, error, warn};
 
 pub use self::postgres::{IntentFiles, PgStore, Publication, Published};
 pub use self::sqlite::{sidecar, SqliteStore, APPLICATION_ID};
+use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 pub use crate::config::Database;
 use crate::engine::matcher::Decision;
@@ -376,6 +377,53 @@ impl Store {
         skipped_named: usize,
     ) -> anyhow::Result<Aggregates> {
         on_backend!(self, store => store.aggregates(since_ms, until_ms, top, skipped_named))
+    }
+}
+
+impl Store {
+    /// Every server's own settings (`/careerbot settings`), by server.
+    pub fn guild_settings(&self) -> anyhow::Result<Vec<StoredGuild>> {
+        let mut guilds = on_backend!(self, store => store.guild_settings())?;
+        // Ids above i64::MAX are stored negative: ordered here, not by the database.
+        guilds.sort_unstable_by_key(|g| g.guild);
+        Ok(guilds)
+    }
+
+    /// Changes one server's settings with `edit`, atomically (two admins changing the
+    /// same server at once both count); stores the result when it differs, and with
+    /// PostgreSQL tells every process. Returns the settings after, and what `edit` returned.
+    pub fn edit_guild_settings<T: Send>(
+        &mut self,
+        guild: u64,
+        at_ms: i64,
+        edit: impl FnOnce(&mut GuildSettings) -> T + Send,
+    ) -> anyhow::Result<(GuildSettings, T)> {
+        on_backend!(self, store => store.edit_guild_settings(guild, at_ms, edit))
+    }
+
+    /// Stores the settings of servers that have none here yet (copying a store); returns
+    /// how many.
+    pub fn add_guild_settings(&mut self, guilds: &[StoredGuild]) -> anyhow::Result<usize> {
+        on_backend!(self, store => store.add_guild_settings(guilds))
+    }
+}
+
+/// A stored server's settings, or `None` (logged) when its row cannot be read.
+fn stored_guild(
+    guild: u64,
+    settings: Result<GuildSettings, String>,
+    updated_at_ms: i64,
+) -> Option<StoredGuild> {
+    match settings {
+        Ok(settings) => Some(StoredGuild {
+            guild,
+            settings,
+            updated_at_ms,
+        }),
+        Err(why) => {
+            tracing::warn!(guild, "a server's stored settings are left out: {why}");
+            None
+        }
     }
 }
 
@@ -1053,6 +1101,111 @@ mod tests {
             );
             assert!(store.questions_since(1_001).unwrap().is_empty());
             assert_eq!(store.counts().unwrap(), (1, 1), "{}", store.describe());
+        }
+    }
+
+    #[test]
+    fn server_settings_are_edited_atomically_and_a_server_back_on_defaults_has_no_row() {
+        for db in TestDb::both() {
+            let mut store = db.open();
+            assert!(store.guild_settings().unwrap().is_empty());
+            let guild = u64::MAX - 1;
+            let (after, said) = store
+                .edit_guild_settings(guild, 1_000, |s| {
+                    s.answer_channels = Some(vec![1 << 63, 7]);
+                    s.admin_channel = Some(9);
+                    "edited"
+                })
+                .unwrap();
+            assert_eq!(said, "edited");
+            assert_eq!(after.answer_channels, Some(vec![1 << 63, 7]));
+            // An edit that changes nothing writes nothing (the time stays).
+            store.edit_guild_settings(guild, 2_000, |_| ()).unwrap();
+            let (_, ()) = store
+                .edit_guild_settings(5, 2_500, |s| s.channel_min_confidence = Some(0.25))
+                .unwrap();
+            let stored = store.guild_settings().unwrap();
+            assert_eq!(stored.len(), 2, "{}", store.describe());
+            assert_eq!((stored[0].guild, stored[0].updated_at_ms), (5, 2_500));
+            assert_eq!(stored[0].settings.channel_min_confidence, Some(0.25));
+            assert_eq!(
+                (
+                    stored[1].guild,
+                    &stored[1].settings,
+                    stored[1].updated_at_ms
+                ),
+                (guild, &after, 1_000)
+            );
+            // Explicitly none is kept apart from following the file.
+            store
+                .edit_guild_settings(guild, 3_000, |s| {
+                    s.answer_channels = Some(Vec::new());
+                    s.admin_channel = Some(0);
+                })
+                .unwrap();
+            let stored = store.guild_settings().unwrap();
+            assert_eq!(stored[1].settings.answer_channels, Some(Vec::new()));
+            assert_eq!(stored[1].settings.admin_channel, Some(0));
+            store
+                .edit_guild_settings(guild, 4_000, |s| *s = Default::default())
+                .unwrap();
+            let left: Vec<u64> = store
+                .guild_settings()
+                .unwrap()
+                .iter()
+                .map(|g| g.guild)
+                .collect();
+            assert_eq!(left, [5]);
+            // Copying adds what is missing and leaves what is there.
+            let copied = vec![
+                StoredGuild {
+                    guild: 5,
+                    settings: GuildSettings::default(),
+                    updated_at_ms: 1,
+                },
+                StoredGuild {
+                    guild: 6,
+                    settings: after.clone(),
+                    updated_at_ms: 1,
+                },
+            ];
+            assert_eq!(store.add_guild_settings(&copied).unwrap(), 1);
+            assert_eq!(store.add_guild_settings(&copied).unwrap(), 0);
+            let stored = store.guild_settings().unwrap();
+            assert_eq!(stored[0].settings.channel_min_confidence, Some(0.25));
+            assert_eq!(stored[1].settings, after);
+        }
+    }
+
+    #[test]
+    fn concurrent_edits_of_one_server_all_count() {
+        for db in TestDb::both() {
+            let threads: Vec<_> = (0..4u64)
+                .map(|n| {
+                    let mut store = db.open();
+                    std::thread::spawn(move || {
+                        for k in 0..5u64 {
+                            store
+                                .edit_guild_settings(1, 0, |s| {
+                                    s.answer_channels
+                                        .get_or_insert_with(Vec::new)
+                                        .push(100 + n * 10 + k)
+                                })
+                                .unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            let stored = db.open().guild_settings().unwrap();
+            let mut channels = stored[0].settings.answer_channels.clone().unwrap();
+            channels.sort_unstable();
+            let all: Vec<u64> = (0..4u64)
+                .flat_map(|n| (0..5u64).map(move |k| 100 + n * 10 + k))
+                .collect();
+            assert_eq!(channels, all);
         }
     }
 

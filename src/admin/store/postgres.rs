@@ -21,6 +21,7 @@ use super::{
     count, from_sql_id, page_bound, to_sql_id, Aggregates, OlderSchema, QuestionRecord, Record,
     StoredQuestion, VoteRecord,
 };
+use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 use crate::config::PostgresUrl;
 
@@ -80,6 +81,14 @@ const MIGRATIONS: &[&str] = &[
          version INTEGER NOT NULL,
          action  TEXT NOT NULL,            -- 'publish' or 'rollback'
          by      TEXT NOT NULL
+     );",
+    // 3: each server's own settings (`/careerbot settings`); NULL follows the config file.
+    "CREATE TABLE guild_settings (
+         guild                  BIGINT PRIMARY KEY,
+         answer_channels        TEXT,     -- channel ids separated by commas; '' for none
+         admin_channel          BIGINT,   -- 0 for none
+         channel_min_confidence DOUBLE PRECISION,
+         updated_at_ms          BIGINT NOT NULL
      );",
 ];
 
@@ -573,6 +582,148 @@ pub enum Published {
 /// The files of a version: (file name, text).
 pub type IntentFiles = Vec<(String, String)>;
 
+/// The channel of notices that a server's settings changed; the payload is the schema, as
+/// for [`INTENTS_CHANNEL`].
+const SETTINGS_CHANNEL: &str = "careerbot_settings";
+
+impl PgStore {
+    /// Every server's own settings; a row that cannot be read is logged and left out.
+    pub fn guild_settings(&self) -> anyhow::Result<Vec<StoredGuild>> {
+        self.call(|client| async move {
+            let rows = client
+                .query(
+                    "SELECT guild, answer_channels, admin_channel, channel_min_confidence, \
+                     updated_at_ms FROM guild_settings",
+                    &[],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .filter_map(|row| {
+                    let settings = GuildSettings::from_columns(
+                        row.get::<_, Option<&str>>(1),
+                        row.get::<_, Option<i64>>(2).map(from_sql_id),
+                        row.get(3),
+                    );
+                    super::stored_guild(from_sql_id(row.get(0)), settings, row.get(4))
+                })
+                .collect())
+        })
+    }
+
+    /// Changes one server's settings with `edit` under a row lock (see
+    /// [`super::Store::edit_guild_settings`]), telling every listening process on commit.
+    pub fn edit_guild_settings<T: Send>(
+        &mut self,
+        guild: u64,
+        at_ms: i64,
+        edit: impl FnOnce(&mut GuildSettings) -> T + Send,
+    ) -> anyhow::Result<(GuildSettings, T)> {
+        let id = to_sql_id(guild);
+        self.call(move |mut client| async move {
+            let tx = client.transaction().await?;
+            // A row to lock, even for a server with none yet; gone again if unchanged.
+            tx.execute(
+                "INSERT INTO guild_settings (guild, updated_at_ms) VALUES ($1, $2)
+                 ON CONFLICT (guild) DO NOTHING",
+                &[&id, &at_ms],
+            )
+            .await?;
+            let row = tx
+                .query_one(
+                    "SELECT answer_channels, admin_channel, channel_min_confidence
+                     FROM guild_settings WHERE guild = $1 FOR UPDATE",
+                    &[&id],
+                )
+                .await?;
+            let before = GuildSettings::from_columns(
+                row.get::<_, Option<&str>>(0),
+                row.get::<_, Option<i64>>(1).map(from_sql_id),
+                row.get(2),
+            )
+            .unwrap_or_else(|why| {
+                tracing::warn!(guild, "unreadable settings replaced by the edit: {why}");
+                GuildSettings::default()
+            });
+            let mut after = before.clone();
+            let out = edit(&mut after);
+            if after == before {
+                // Rolled back: a row made above to lock goes too.
+                return Ok((after, out));
+            }
+            if after.is_default() {
+                tx.execute("DELETE FROM guild_settings WHERE guild = $1", &[&id])
+                    .await?;
+            } else {
+                tx.execute(
+                    "UPDATE guild_settings SET answer_channels = $2, admin_channel = $3,
+                         channel_min_confidence = $4, updated_at_ms = $5
+                     WHERE guild = $1",
+                    &[
+                        &id,
+                        &after.channels_column(),
+                        &after.admin_channel.map(to_sql_id),
+                        &after.channel_min_confidence.map(f64::from),
+                        &at_ms,
+                    ],
+                )
+                .await?;
+            }
+            tx.execute(
+                "SELECT pg_notify($1, current_schema())",
+                &[&SETTINGS_CHANNEL],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok((after, out))
+        })
+    }
+
+    /// Stores the settings of servers that have none here yet; returns how many.
+    pub fn add_guild_settings(&mut self, guilds: &[StoredGuild]) -> anyhow::Result<usize> {
+        let guilds: Vec<StoredGuild> = guilds
+            .iter()
+            .filter(|g| !g.settings.is_default())
+            .cloned()
+            .collect();
+        self.call(move |mut client| async move {
+            let tx = client.transaction().await?;
+            let mut added = 0;
+            for stored in &guilds {
+                let settings = &stored.settings;
+                added += tx
+                    .execute(
+                        "INSERT INTO guild_settings (guild, answer_channels, admin_channel,
+                             channel_min_confidence, updated_at_ms)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (guild) DO NOTHING",
+                        &[
+                            &to_sql_id(stored.guild),
+                            &settings.channels_column(),
+                            &settings.admin_channel.map(to_sql_id),
+                            &settings.channel_min_confidence.map(f64::from),
+                            &stored.updated_at_ms,
+                        ],
+                    )
+                    .await?;
+            }
+            if added > 0 {
+                tx.execute(
+                    "SELECT pg_notify($1, current_schema())",
+                    &[&SETTINGS_CHANNEL],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(usize::try_from(added).unwrap_or(usize::MAX))
+        })
+    }
+
+    /// Listens for changed server settings (see [`PgStore::listen`]).
+    pub fn listen_settings(&self, wake: tokio::sync::mpsc::Sender<()>) {
+        self.listen_on(SETTINGS_CHANNEL, "server settings", wake);
+    }
+}
+
 /// The channel of publication notices; the payload is the publishing connection's schema,
 /// so careerbots in other schemas of the same database ignore it.
 const INTENTS_CHANNEL: &str = "careerbot_intents";
@@ -755,18 +906,28 @@ impl PgStore {
     /// lost connection is retried with a growing pause (at most 30 s); the listener stops
     /// when `wake`'s receiver is gone.
     pub fn listen(&self, wake: tokio::sync::mpsc::Sender<()>) {
+        self.listen_on(INTENTS_CHANNEL, "published intent sets", wake);
+    }
+
+    /// Listens on `channel` (notices of `what`) as [`PgStore::listen`] says.
+    fn listen_on(
+        &self,
+        channel: &'static str,
+        what: &'static str,
+        wake: tokio::sync::mpsc::Sender<()>,
+    ) {
         let config = self.shared.config.clone();
         let shown = self.shared.url.to_string();
         let runtime = self.shared.runtime.as_ref().expect("the runtime lives");
         runtime.spawn(async move {
             let mut pause = Duration::from_millis(500);
             while !wake.is_closed() {
-                match listen_once(&config, &wake, &mut pause).await {
+                match listen_once(&config, channel, what, &wake, &mut pause).await {
                     Ok(()) => {}
                     Err(error) => {
                         tracing::warn!(
                             store = %shown,
-                            "lost the publication listener ({}); retrying in {} ms",
+                            "lost the listener for {what} ({}); retrying in {} ms",
                             flatten(error),
                             pause.as_millis()
                         );
@@ -782,6 +943,8 @@ impl PgStore {
 /// One listening connection, until it ends.
 async fn listen_once(
     config: &tokio_postgres::Config,
+    channel: &str,
+    what: &str,
     wake: &tokio::sync::mpsc::Sender<()>,
     pause: &mut Duration,
 ) -> anyhow::Result<()> {
@@ -799,18 +962,16 @@ async fn listen_once(
             }
         }
     });
-    client
-        .batch_execute(&format!("LISTEN {INTENTS_CHANNEL}"))
-        .await?;
+    client.batch_execute(&format!("LISTEN {channel}")).await?;
     let schema: Option<String> = client
         .query_one("SELECT current_schema()", &[])
         .await?
         .get(0);
-    // Whatever was published while this connection was not listening.
+    // Whatever changed while this connection was not listening.
     let _ = wake.try_send(());
     *pause = Duration::from_millis(500);
-    tracing::debug!("listening for published intent sets");
-    // Belt and braces: the current version is read again now and then, in case a notice
+    tracing::debug!("listening for {what}");
+    // Belt and braces: the listener is woken now and then anyway, in case a notice
     // was lost with a connection nobody noticed dying.
     let mut check = tokio::time::interval(RECHECK_EVERY);
     check.tick().await;

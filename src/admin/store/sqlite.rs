@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rusqlite::types::{Type, ValueRef};
-use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use tracing::debug;
 
 use super::{
     count, from_sql_id, legacy_vote_id, page_bound, to_sql_id, Aggregates, OlderSchema,
     QuestionRecord, Record, StoredQuestion, VoteRecord,
 };
+use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 /// The schema, one step per version: step `n` takes a database from version `n` to `n + 1`.
 /// Steps are only ever appended, never edited.
@@ -52,6 +53,14 @@ const MIGRATIONS: &[&str] = &[
     // 3: the published version of the intent set that answered (PostgreSQL stores publish
     // versions; an SQLite bot serves its directory, so NULL here, but the schemas match).
     "ALTER TABLE questions ADD COLUMN intent_version INTEGER;",
+    // 4: each server's own settings (`/careerbot settings`); NULL follows the config file.
+    "CREATE TABLE guild_settings (
+         guild                  INTEGER PRIMARY KEY,
+         answer_channels        TEXT,     -- channel ids separated by commas; '' for none
+         admin_channel          INTEGER,  -- 0 for none
+         channel_min_confidence REAL,
+         updated_at_ms          INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this code writes.
@@ -388,6 +397,126 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(changed)
+    }
+
+    /// Every server's own settings; a row that cannot be read is logged and left out.
+    pub fn guild_settings(&self) -> anyhow::Result<Vec<StoredGuild>> {
+        let rows = self
+            .conn
+            .prepare(
+                "SELECT guild, answer_channels, admin_channel, channel_min_confidence, \
+                 updated_at_ms FROM guild_settings",
+            )?
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, Option<String>>(1),
+                    row.get::<_, Option<i64>>(2)?,
+                    row.get::<_, Option<f64>>(3)?,
+                    row.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(guild, channels, admin, threshold, at)| {
+                let settings = channels.map_err(|e| e.to_string()).and_then(|channels| {
+                    GuildSettings::from_columns(
+                        channels.as_deref(),
+                        admin.map(from_sql_id),
+                        threshold,
+                    )
+                });
+                super::stored_guild(from_sql_id(guild), settings, at)
+            })
+            .collect())
+    }
+
+    /// Changes one server's settings with `edit`, in a transaction that no other writer can
+    /// interleave with; stores the result when it differs (a server back on every default
+    /// loses its row). Returns the settings after, and what `edit` returned.
+    pub fn edit_guild_settings<T>(
+        &mut self,
+        guild: u64,
+        at_ms: i64,
+        edit: impl FnOnce(&mut GuildSettings) -> T,
+    ) -> anyhow::Result<(GuildSettings, T)> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row = tx
+            .query_row(
+                "SELECT answer_channels, admin_channel, channel_min_confidence \
+                 FROM guild_settings WHERE guild = ?1",
+                [to_sql_id(guild)],
+                |row| {
+                    Ok((
+                        row.get::<_, Option<String>>(0)?,
+                        row.get::<_, Option<i64>>(1)?,
+                        row.get::<_, Option<f64>>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let before = match row {
+            None => GuildSettings::default(),
+            Some((channels, admin, threshold)) => {
+                GuildSettings::from_columns(channels.as_deref(), admin.map(from_sql_id), threshold)
+                    .unwrap_or_else(|why| {
+                        tracing::warn!(guild, "unreadable settings replaced by the edit: {why}");
+                        GuildSettings::default()
+                    })
+            }
+        };
+        let mut after = before.clone();
+        let out = edit(&mut after);
+        if after != before {
+            if after.is_default() {
+                tx.execute(
+                    "DELETE FROM guild_settings WHERE guild = ?1",
+                    [to_sql_id(guild)],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT OR REPLACE INTO guild_settings (guild, answer_channels, \
+                     admin_channel, channel_min_confidence, updated_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        to_sql_id(guild),
+                        after.channels_column(),
+                        after.admin_channel.map(to_sql_id),
+                        after.channel_min_confidence.map(f64::from),
+                        at_ms
+                    ],
+                )?;
+            }
+            tx.commit()?;
+        }
+        Ok((after, out))
+    }
+
+    /// Stores the settings of servers that have none here yet; returns how many.
+    pub fn add_guild_settings(&mut self, guilds: &[StoredGuild]) -> anyhow::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut added = 0;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR IGNORE INTO guild_settings (guild, answer_channels, admin_channel, \
+                 channel_min_confidence, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for stored in guilds.iter().filter(|g| !g.settings.is_default()) {
+                let settings = &stored.settings;
+                added += stmt.execute(params![
+                    to_sql_id(stored.guild),
+                    settings.channels_column(),
+                    settings.admin_channel.map(to_sql_id),
+                    settings.channel_min_confidence.map(f64::from),
+                    stored.updated_at_ms
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
     }
 
     /// How many (questions, votes) the database holds.

@@ -1,0 +1,348 @@
+//! Per-server settings end to end: `/careerbot settings` through the Discord emulator, kept
+//! in the store (SQLite, PostgreSQL), followed on messages, across restarts and processes.
+
+use std::time::{Duration, Instant};
+
+use careerbot::admin::store::{now_ms, Store};
+use serde_json::{json, Value};
+
+use crate::admin::{intents_copy, refuse_next_reload};
+use crate::bot::{question_answered, Bot, EPHEMERAL, MANAGE_GUILD, WAIT};
+use crate::support::discord::{
+    option, Emulator, Msg, CHANNEL_ID, GUILD_ID, INTENT_MESSAGE_CONTENT, USER_ID,
+};
+use crate::support::postgres::TestStore;
+use crate::support::{shipped, shipped_engine};
+
+/// A channel of the emulated server that the tests make an answer channel.
+const WATCHED: u64 = CHANNEL_ID + 41;
+/// An admin of the emulated server.
+const ADMIN: u64 = USER_ID + 900;
+
+fn config(db: &TestStore, extra: &str) -> String {
+    let database = toml_edit::Value::from(db.value.as_str());
+    format!("[admin]\ndatabase = {database}\n{extra}")
+}
+
+/// `/careerbot settings` with `options` by `user` holding `permissions`: the private reply.
+async fn settings(bot: &Bot, options: Value, user: u64, permissions: u64) -> String {
+    let call = bot.emulator.slash(
+        "careerbot",
+        json!([option("settings", 1, options)]),
+        user,
+        permissions,
+    );
+    let id = bot.emulator.interaction(call).await;
+    let data = bot.response(id).await;
+    assert_eq!(
+        data["flags"].as_u64().unwrap_or(0) & EPHEMERAL,
+        EPHEMERAL,
+        "{data}"
+    );
+    data["content"].as_str().unwrap_or_default().to_owned()
+}
+
+/// `/careerbot settings` by an admin.
+async fn admin_settings(bot: &Bot, options: Value) -> String {
+    settings(bot, options, ADMIN, MANAGE_GUILD).await
+}
+
+fn channel(name: &str, id: u64) -> Value {
+    option(name, 7, json!(id.to_string()))
+}
+
+/// Sends `text` unaddressed in `channel` as `user`: the message id.
+async fn unaddressed(bot: &Bot, channel: u64, user: u64, text: &str) -> u64 {
+    bot.emulator.message(Msg::guild(channel, user, text)).await
+}
+
+/// Whether the bot answers `text` asked unaddressed in `channel` by a new member: the reply,
+/// or `None` once the bot logged that it passed the message over.
+async fn answered_unaddressed(bot: &Bot, channel: u64, user: u64, text: &str) -> Option<Value> {
+    let before = bot.emulator.requests().len();
+    let id = unaddressed(bot, channel, user, text).await;
+    let path = format!("/channels/{channel}/messages");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let replies = bot.emulator.requests();
+        if let Some(reply) = replies
+            .iter()
+            .skip(before)
+            .find(|r| r.method == "POST" && r.path == path)
+        {
+            return Some(reply.body.clone());
+        }
+        if bot.passed(&[id]) == 1 {
+            return None;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no verdict on {id}\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_s_own_settings_are_validated_kept_across_a_restart_and_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestStore::sqlite(dir.path());
+    let config = config(&db, "[discord]\nchannel_min_confidence = 0.7\n");
+    let bot = Bot::start(&config, &shipped()).await;
+    let engine = shipped_engine();
+    let (sure, intent) = question_answered(engine, 0.8..0.99);
+    let title = engine.intent(&intent).unwrap().title.clone();
+    // Nothing asks for the Message Content intent yet.
+    assert_eq!(
+        bot.emulator.identify_intents().unwrap() & INTENT_MESSAGE_CONTENT,
+        0
+    );
+
+    let shown = admin_settings(&bot, Value::Null).await;
+    assert!(shown.contains("**Answer channels**"), "{shown}");
+    assert!(
+        shown.contains("none: the bot answers only when asked"),
+        "{shown}"
+    );
+    assert!(shown.contains("0.70 (the bot's default)"), "{shown}");
+    // Only admins; Discord hides the command from others, the bot checks again.
+    let refused = settings(
+        &bot,
+        json!([channel("add_answer_channel", WATCHED)]),
+        USER_ID,
+        0,
+    )
+    .await;
+    assert!(refused.contains("Manage Server"), "{refused}");
+
+    let saved = admin_settings(&bot, json!([channel("add_answer_channel", WATCHED)])).await;
+    assert!(saved.starts_with("Saved"), "{saved}");
+    assert!(
+        saved.contains(&format!("<#{WATCHED}> (set in this server)")),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("without the Message Content intent"),
+        "{saved}"
+    );
+    // Connected without the intent, the bot gets the channel's messages empty: silence.
+    assert!(
+        answered_unaddressed(&bot, WATCHED, USER_ID + 1, &sure)
+            .await
+            .is_none(),
+        "{}",
+        bot.log()
+    );
+
+    // Refused, each changing nothing.
+    let forum = CHANNEL_ID + 42;
+    bot.emulator.forum(forum, &["solved"]);
+    let not_text = admin_settings(&bot, json!([channel("add_answer_channel", forum)])).await;
+    assert!(
+        not_text.contains("is not a text or announcement channel"),
+        "{not_text}"
+    );
+    let out_of_range = admin_settings(
+        &bot,
+        json!([option("channel_min_confidence", 10, json!(1.5))]),
+    )
+    .await;
+    assert!(
+        out_of_range.starts_with(
+            "Nothing was changed: channel_min_confidence must be a number from 0 to 1"
+        ),
+        "{out_of_range}"
+    );
+    let contradiction = admin_settings(
+        &bot,
+        json!([
+            channel("add_answer_channel", CHANNEL_ID),
+            option("turn_off", 4, json!(0)),
+        ]),
+    )
+    .await;
+    assert!(contradiction.contains("pick one"), "{contradiction}");
+    let again = admin_settings(&bot, json!([channel("add_answer_channel", WATCHED)])).await;
+    assert!(again.starts_with("Nothing to change"), "{again}");
+    let stored = Store::open_read_only(&db.database)
+        .unwrap()
+        .guild_settings()
+        .unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].guild, GUILD_ID);
+    assert_eq!(stored[0].settings.answer_channels, Some(vec![WATCHED]));
+    assert_eq!(stored[0].settings.channel_min_confidence, None);
+
+    // Restarted, the bot asks for the intent the server's answer channel needs.
+    let mut bot = bot;
+    bot.terminate();
+    let emulator = bot.emulator.clone();
+    drop(bot);
+    let bot = Bot::start_on(
+        emulator,
+        &config,
+        &shipped(),
+        "careerbot=debug,serenity=info,poise=info",
+        &[],
+    )
+    .await;
+    assert_ne!(
+        bot.emulator.identify_intents().unwrap() & INTENT_MESSAGE_CONTENT,
+        0
+    );
+    let reply = answered_unaddressed(&bot, WATCHED, USER_ID + 2, &sure)
+        .await
+        .unwrap_or_else(|| panic!("not answered in the server's channel\n{}", bot.log()));
+    assert_eq!(reply["embeds"][0]["title"], title.as_str());
+    // Another channel of the server is still left alone.
+    assert!(answered_unaddressed(&bot, CHANNEL_ID, USER_ID + 3, &sure)
+        .await
+        .is_none());
+
+    // A stricter bar than the answer's confidence: left alone; back to the default: answered.
+    let strict = admin_settings(
+        &bot,
+        json!([option("channel_min_confidence", 10, json!(1.0))]),
+    )
+    .await;
+    assert!(strict.contains("1.00 (set in this server)"), "{strict}");
+    assert!(answered_unaddressed(&bot, WATCHED, USER_ID + 4, &sure)
+        .await
+        .is_none());
+    let reset = admin_settings(&bot, json!([option("reset", 4, json!(2))])).await;
+    assert!(reset.contains("0.70 (the bot's default)"), "{reset}");
+    assert!(answered_unaddressed(&bot, WATCHED, USER_ID + 5, &sure)
+        .await
+        .is_some());
+    // Turned off: asked only.
+    let off = admin_settings(&bot, json!([option("turn_off", 4, json!(0))])).await;
+    assert!(
+        off.contains("none: the bot answers only when asked (a mention"),
+        "{off}"
+    );
+    assert!(answered_unaddressed(&bot, WATCHED, USER_ID + 6, &sure)
+        .await
+        .is_none());
+    let mentioned = crate::admin::mention(&bot, WATCHED, USER_ID + 7, &sure).await;
+    assert_eq!(mentioned["embeds"][0]["title"], title.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reload_goes_to_the_server_s_own_admin_channel_instead_of_the_file_s() {
+    let intents = intents_copy();
+    let db = TestStore::sqlite(intents.path());
+    // Posts go out in the order of the channels' ids: the file's channel is the lower, so
+    // a post to it would come before the one to the server's own.
+    let (file_s, own) = (CHANNEL_ID + 77, CHANNEL_ID + 78);
+    let extra = format!("watch = false\n[discord]\nadmin_channel = {file_s}\n");
+    let emulator = Emulator::start().await;
+    emulator.text_channel(file_s);
+    let bot = Bot::start_on(
+        emulator,
+        &config(&db, &extra),
+        intents.path(),
+        "careerbot=debug,serenity=info,poise=info",
+        &[],
+    )
+    .await;
+    let shown = admin_settings(&bot, Value::Null).await;
+    assert!(
+        shown.contains(&format!("<#{file_s}> (the bot's default)")),
+        "{shown}"
+    );
+    let saved = admin_settings(&bot, json!([channel("admin_channel", own)])).await;
+    assert!(
+        saved.contains(&format!("<#{own}> (set in this server)")),
+        "{saved}"
+    );
+
+    refuse_next_reload(&bot, intents.path()).await;
+    let path = format!("/channels/{own}/messages");
+    let posted = bot
+        .emulator
+        .wait_request(WAIT, |r| r.method == "POST" && r.path == path)
+        .await
+        .unwrap_or_else(|| panic!("nothing posted to the server's channel\n{}", bot.log()));
+    assert!(posted.body["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("Reload refused"));
+    // The file's channel was looked up (to learn its server), not posted to.
+    let looked_up = format!("/channels/{file_s}");
+    assert_eq!(bot.count(|r| r.method == "GET" && r.path == looked_up), 1);
+    let file_s_path = format!("/channels/{file_s}/messages");
+    assert_eq!(
+        bot.count(|r| r.method == "POST" && r.path == file_s_path),
+        0,
+        "{}",
+        bot.calls()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_by_another_process_reaches_the_bot_through_postgresql() {
+    let db = TestStore::postgres();
+    let bot = Bot::start(&config(&db, ""), &shipped()).await;
+    let shown = admin_settings(&bot, Value::Null).await;
+    assert!(shown.contains("0.70 (the bot's default)"), "{shown}");
+    // Another process of the cluster (here: the test) changes the server's settings.
+    let changed = Instant::now();
+    let mut store = Store::open(&db.database).unwrap();
+    store
+        .edit_guild_settings(GUILD_ID, now_ms(), |s| {
+            s.channel_min_confidence = Some(0.95)
+        })
+        .unwrap();
+    let mut seen = false;
+    while changed.elapsed() < WAIT && !seen {
+        let shown = admin_settings(&bot, Value::Null).await;
+        seen = shown.contains("0.95 (set in this server)");
+    }
+    assert!(seen, "never followed\n{}", bot.log());
+    eprintln!("followed in {} ms", changed.elapsed().as_millis());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_message_content_intent_does_not_keep_the_bot_off_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestStore::sqlite(dir.path());
+    // A server chose an answer channel; the application may not use the intent it needs.
+    Store::open(&db.database)
+        .unwrap()
+        .edit_guild_settings(GUILD_ID, now_ms(), |s| {
+            s.answer_channels = Some(vec![WATCHED])
+        })
+        .unwrap();
+    let emulator = Emulator::start().await;
+    emulator.disallow_intents(INTENT_MESSAGE_CONTENT);
+    let bot = Bot::start_on(
+        emulator,
+        &config(&db, ""),
+        &shipped(),
+        "careerbot=debug,serenity=info,poise=info",
+        &[],
+    )
+    .await;
+    assert!(
+        bot.log()
+            .contains("Discord refused the Message Content intent"),
+        "{}",
+        bot.log()
+    );
+    // Asked for first, refused with 4014, then connected without.
+    assert_eq!(bot.emulator.identify_count(), 2, "{}", bot.log());
+    assert_eq!(
+        bot.emulator.identify_intents().unwrap() & INTENT_MESSAGE_CONTENT,
+        0
+    );
+    let shown = admin_settings(&bot, Value::Null).await;
+    assert!(
+        shown.contains("without the Message Content intent"),
+        "{shown}"
+    );
+    let (question, intent) = question_answered(shipped_engine(), 0.8..=1.0);
+    let reply = crate::admin::mention(&bot, WATCHED, USER_ID, &question).await;
+    let title = &shipped_engine().intent(&intent).unwrap().title;
+    assert_eq!(reply["embeds"][0]["title"], title.as_str());
+}
