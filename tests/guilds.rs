@@ -18,6 +18,8 @@ use crate::support::{shipped, shipped_engine};
 const WATCHED: u64 = CHANNEL_ID + 41;
 /// An admin of the emulated server.
 const ADMIN: u64 = USER_ID + 900;
+/// The bot's `RUST_LOG`: its debug lines say which messages it passed over.
+const LOG: &str = "careerbot=debug,serenity=info,poise=info";
 
 fn config(db: &TestStore, extra: &str) -> String {
     let database = toml_edit::Value::from(db.value.as_str());
@@ -89,7 +91,13 @@ async fn a_server_s_own_settings_are_validated_kept_across_a_restart_and_followe
     let dir = tempfile::tempdir().unwrap();
     let db = TestStore::sqlite(dir.path());
     let config = config(&db, "[discord]\nchannel_min_confidence = 0.7\n");
-    let bot = Bot::start(&config, &shipped()).await;
+    // The server's channels, in its GUILD_CREATE; and another server's.
+    let emulator = Emulator::start().await;
+    emulator.text_channel(WATCHED);
+    let forum = CHANNEL_ID + 42;
+    emulator.forum(forum, &["solved"]);
+    let (_, elsewhere) = emulator.guild_on_shard(0, 1);
+    let bot = Bot::start_on(emulator, &config, &shipped(), LOG, &[]).await;
     let engine = shipped_engine();
     let (sure, intent) = question_answered(engine, 0.8..0.99);
     let title = engine.intent(&intent).unwrap().title.clone();
@@ -136,8 +144,11 @@ async fn a_server_s_own_settings_are_validated_kept_across_a_restart_and_followe
     );
 
     // Refused, each changing nothing.
-    let forum = CHANNEL_ID + 42;
-    bot.emulator.forum(forum, &["solved"]);
+    let not_here = admin_settings(&bot, json!([channel("admin_channel", elsewhere)])).await;
+    assert!(
+        not_here.contains("is not a channel of this server"),
+        "{not_here}"
+    );
     let not_text = admin_settings(&bot, json!([channel("add_answer_channel", forum)])).await;
     assert!(
         not_text.contains("is not a text or announcement channel"),
@@ -179,14 +190,7 @@ async fn a_server_s_own_settings_are_validated_kept_across_a_restart_and_followe
     bot.terminate();
     let emulator = bot.emulator.clone();
     drop(bot);
-    let bot = Bot::start_on(
-        emulator,
-        &config,
-        &shipped(),
-        "careerbot=debug,serenity=info,poise=info",
-        &[],
-    )
-    .await;
+    let bot = Bot::start_on(emulator, &config, &shipped(), LOG, &[]).await;
     assert_ne!(
         bot.emulator.identify_intents().unwrap() & INTENT_MESSAGE_CONTENT,
         0
@@ -238,14 +242,8 @@ async fn a_refused_reload_goes_to_the_server_s_own_admin_channel_instead_of_the_
     let extra = format!("watch = false\n[discord]\nadmin_channel = {file_s}\n");
     let emulator = Emulator::start().await;
     emulator.text_channel(file_s);
-    let bot = Bot::start_on(
-        emulator,
-        &config(&db, &extra),
-        intents.path(),
-        "careerbot=debug,serenity=info,poise=info",
-        &[],
-    )
-    .await;
+    emulator.text_channel(own);
+    let bot = Bot::start_on(emulator, &config(&db, &extra), intents.path(), LOG, &[]).await;
     let shown = admin_settings(&bot, Value::Null).await;
     assert!(
         shown.contains(&format!("<#{file_s}> (the bot's default)")),
@@ -316,14 +314,7 @@ async fn a_refused_message_content_intent_does_not_keep_the_bot_off_line() {
         .unwrap();
     let emulator = Emulator::start().await;
     emulator.disallow_intents(INTENT_MESSAGE_CONTENT);
-    let bot = Bot::start_on(
-        emulator,
-        &config(&db, ""),
-        &shipped(),
-        "careerbot=debug,serenity=info,poise=info",
-        &[],
-    )
-    .await;
+    let bot = Bot::start_on(emulator, &config(&db, ""), &shipped(), LOG, &[]).await;
     assert!(
         bot.log()
             .contains("Discord refused the Message Content intent"),

@@ -19,12 +19,15 @@ pub struct GuildSettings {
     pub channel_min_confidence: Option<f32>,
 }
 
-/// A server's settings as stored, with the time of their last change.
+/// A server's settings as stored, with the time of their last change and their revision:
+/// each change counts one up (a server's row is kept when it goes back to the defaults, so
+/// revisions never go back), which tells a newer copy from an older one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredGuild {
     pub guild: u64,
     pub settings: GuildSettings,
     pub updated_at_ms: i64,
+    pub revision: i64,
 }
 
 impl GuildSettings {
@@ -125,7 +128,7 @@ pub enum Refused {
     Threshold(f32),
     /// More answer channels than [`MAX_ANSWER_CHANNELS`].
     TooManyChannels,
-    /// A setting both changed and set back to the default, or emptied and added to.
+    /// A setting both changed and set back to the default, or both turned off and set.
     Contradiction(Field),
 }
 
@@ -142,7 +145,7 @@ impl std::fmt::Display for Refused {
             ),
             Refused::Contradiction(field) => write!(
                 f,
-                "{} is both changed and set back to its default, or both emptied and added to: pick one",
+                "{} is both changed and set back to its default, or both turned off and set: pick one",
                 field.name()
             ),
         }
@@ -174,8 +177,8 @@ pub fn apply(
             let same = change.field() == other.field();
             let resets =
                 matches!(change, Change::Default(_)) != matches!(other, Change::Default(_));
-            let empties = matches!(change, Change::NoAnswerChannels)
-                != matches!(other, Change::NoAnswerChannels);
+            let empty = |c: &Change| matches!(c, Change::NoAnswerChannels | Change::NoAdminChannel);
+            let empties = empty(change) != empty(other);
             if same && (resets || empties) {
                 return Err(Refused::Contradiction(change.field()));
             }
@@ -311,6 +314,10 @@ mod tests {
             (
                 vec![Change::AddAnswerChannel(4), Change::NoAnswerChannels],
                 Refused::Contradiction(Field::AnswerChannels),
+            ),
+            (
+                vec![Change::AdminChannel(4), Change::NoAdminChannel],
+                Refused::Contradiction(Field::AdminChannel),
             ),
         ] {
             let error = apply(&mut settings, &changes, &[]).unwrap_err();

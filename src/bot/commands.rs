@@ -229,6 +229,8 @@ pub async fn settings(
     let Some(guild) = ctx.guild_id() else {
         return Ok(());
     };
+    let bot = ctx.data();
+    let here = guilds::channels_here(ctx.serenity_context(), guild, bot);
     let mut changes = Vec::new();
     let channels = [
         (
@@ -245,6 +247,14 @@ pub async fn settings(
                 "<#{}> is not a text or announcement channel: pick one of those.",
                 channel.id
             );
+            ctx.send(Card::text(&text).reply(true)).await?;
+            return Ok(());
+        }
+        if here
+            .as_ref()
+            .is_some_and(|here| !here.channels.contains(&channel.id.get()))
+        {
+            let text = format!("<#{}> is not a channel of this server.", channel.id);
             ctx.send(Card::text(&text).reply(true)).await?;
             return Ok(());
         }
@@ -270,17 +280,17 @@ pub async fn settings(
         None => &[],
     };
     changes.extend(fields.iter().map(|field| Change::Default(*field)));
-    let bot = ctx.data();
-    let text = if changes.is_empty() {
-        guilds::describe(
-            bot,
-            guild,
-            &guilds::channels_here(ctx.serenity_context(), guild, bot),
-        )
-    } else {
-        ctx.defer_ephemeral().await?;
-        let here = guilds::channels_here(ctx.serenity_context(), guild, bot);
-        guilds::change(bot, guild, changes, here).await
+    let text = match here {
+        _ if changes.is_empty() => guilds::describe(bot, guild, &here.unwrap_or_default()),
+        // Which of the config file's channels are this server's is not known yet: a change
+        // could drop them.
+        None => "The bot does not know this server's channels yet (it is still connecting \
+                 to it); try again in a moment."
+            .to_owned(),
+        Some(here) => {
+            ctx.defer_ephemeral().await?;
+            guilds::change(bot, guild, changes, here).await
+        }
     };
     ctx.send(Card::text(&text).reply(true)).await?;
     Ok(())

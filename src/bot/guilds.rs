@@ -1,10 +1,12 @@
 //! Each server's own settings (see [`crate::admin::guilds`]) in memory, where every message
-//! reads them: swapped whole when the store is read again, never read from the store on a
-//! message's way. The store is read at start, after every change made here, whenever
-//! PostgreSQL says another process changed one, and every [`REFRESH_EVERY`] anyway.
+//! reads them: never read from the store on a message's way. The store is read at start,
+//! whenever PostgreSQL says another process changed one, and every [`REFRESH_EVERY`]
+//! anyway; a change made here is taken in at once. Each server's settings carry their
+//! revision, so an older copy (a read that began before a change) never replaces a newer.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU64;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,10 +24,8 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 
 /// The servers' own settings, and the config file's values for everything they left.
 pub struct Guilds {
-    own: ArcSwap<HashMap<u64, GuildSettings>>,
-    /// Changes made by this process: a read of the store that began before one is read
-    /// again, so it cannot put an older state back.
-    edits: AtomicU64,
+    /// By server: the revision and the settings.
+    own: ArcSwap<HashMap<u64, (i64, GuildSettings)>>,
     answer_channels: Vec<ChannelId>,
     admin_channel: Option<ChannelId>,
     channel_min_confidence: f32,
@@ -36,7 +36,6 @@ impl Guilds {
         let discord = &settings.discord;
         Guilds {
             own: ArcSwap::default(),
-            edits: AtomicU64::new(0),
             answer_channels: discord.answer_channels.clone(),
             admin_channel: discord.admin_channel,
             channel_min_confidence: discord.channel_min_confidence,
@@ -48,7 +47,7 @@ impl Guilds {
         self.own
             .load()
             .get(&guild.get())
-            .cloned()
+            .map(|(_, own)| own.clone())
             .unwrap_or_default()
     }
 
@@ -57,19 +56,20 @@ impl Guilds {
         let Some(guild) = guild else {
             return false;
         };
-        match self.own.load().get(&guild.get()) {
-            Some(GuildSettings {
-                answer_channels: Some(own),
-                ..
-            }) => own.contains(&channel.get()),
-            _ => self.answer_channels.contains(&channel),
+        let own = self.own.load();
+        match own
+            .get(&guild.get())
+            .and_then(|(_, own)| own.answer_channels.as_ref())
+        {
+            Some(own) => own.contains(&channel.get()),
+            None => self.answer_channels.contains(&channel),
         }
     }
 
     /// The confidence an unaddressed message in `guild` needs.
     pub fn channel_min_confidence(&self, guild: Option<GuildId>) -> f32 {
         guild
-            .and_then(|guild| self.own.load().get(&guild.get())?.channel_min_confidence)
+            .and_then(|guild| self.own.load().get(&guild.get())?.1.channel_min_confidence)
             .unwrap_or(self.channel_min_confidence)
     }
 
@@ -83,21 +83,17 @@ impl Guilds {
         self.admin_channel
     }
 
-    /// The config file's channel threshold.
-    pub fn default_channel_min_confidence(&self) -> f32 {
-        self.channel_min_confidence
-    }
-
-    /// The servers that chose an admin channel of their own (`Some(0)`: none), by server.
+    /// The servers that chose an admin channel of their own (`None`: none), by server.
     pub fn own_admin_channels(&self) -> Vec<(GuildId, Option<ChannelId>)> {
         self.own
             .load()
             .iter()
-            .filter_map(|(guild, own)| {
+            .filter(|(guild, _)| **guild != 0)
+            .filter_map(|(guild, (_, own))| {
                 let channel = own.admin_channel?;
                 Some((
                     GuildId::new(*guild),
-                    (channel != 0).then(|| ChannelId::new(channel)),
+                    NonZeroU64::new(channel).map(ChannelId::from),
                 ))
             })
             .collect()
@@ -106,64 +102,67 @@ impl Guilds {
     /// Whether any server chose answer channels of its own (the bot then needs the
     /// Message Content intent).
     pub fn any_own_answer_channels(&self) -> bool {
-        self.own
-            .load()
-            .values()
-            .any(|own| own.answer_channels.as_ref().is_some_and(|c| !c.is_empty()))
+        self.own.load().values().any(|(_, own)| {
+            own.answer_channels
+                .as_ref()
+                .is_some_and(|channels| !channels.is_empty())
+        })
     }
 
-    /// `guild`'s settings after a change made by this process.
-    pub fn put(&self, guild: GuildId, settings: GuildSettings) {
-        self.edits.fetch_add(1, Ordering::SeqCst);
+    /// A server's settings after a change made by this process, unless a newer revision
+    /// is here already.
+    pub fn put(&self, stored: StoredGuild) {
         self.own.rcu(|own| {
             let mut own = HashMap::clone(own);
-            if settings.is_default() {
-                own.remove(&guild.get());
-            } else {
-                own.insert(guild.get(), settings.clone());
+            let newer = own
+                .get(&stored.guild)
+                .is_none_or(|(revision, _)| *revision < stored.revision);
+            if newer {
+                own.insert(stored.guild, (stored.revision, stored.settings.clone()));
             }
             own
         });
     }
 
+    /// Every server's settings as read from the store; a server's newer revision in memory
+    /// (a change made here after the read began) stays.
     fn replace(&self, stored: Vec<StoredGuild>) {
-        let own = stored
-            .into_iter()
-            .filter(|g| !g.settings.is_default())
-            .map(|g| (g.guild, g.settings))
-            .collect();
-        self.own.store(Arc::new(own));
+        self.own.rcu(|own| {
+            stored
+                .iter()
+                .map(|g| {
+                    let kept = own
+                        .get(&g.guild)
+                        .filter(|(revision, _)| *revision > g.revision)
+                        .cloned();
+                    let entry = kept.unwrap_or_else(|| (g.revision, g.settings.clone()));
+                    (g.guild, entry)
+                })
+                .collect::<HashMap<_, _>>()
+        });
     }
 }
 
 /// Reads every server's settings from the store into `bot`'s memory, off the async
 /// runtime; logged and left as they were when the store cannot be read.
 pub async fn load(bot: &Arc<Bot>, connector: &Connector) -> bool {
-    for _ in 0..3 {
-        let edits = bot.guilds.edits.load(Ordering::SeqCst);
-        let connector = connector.clone();
-        let read = tokio::task::spawn_blocking(move || connector.connect()?.guild_settings()).await;
-        match read {
-            Ok(Ok(stored)) => {
-                // A change made here meanwhile may be missing from what was read.
-                if bot.guilds.edits.load(Ordering::SeqCst) != edits {
-                    continue;
-                }
-                debug!(servers = stored.len(), "read the servers' own settings");
-                bot.guilds.replace(stored);
-                return true;
-            }
-            Ok(Err(error)) => {
-                warn!("cannot read the servers' settings; those in memory stay: {error:#}");
-                return false;
-            }
-            Err(error) => {
-                warn!(%error, "cannot read the servers' settings");
-                return false;
-            }
+    let connector = connector.clone();
+    let read = tokio::task::spawn_blocking(move || connector.connect()?.guild_settings()).await;
+    match read {
+        Ok(Ok(stored)) => {
+            debug!(servers = stored.len(), "read the servers' own settings");
+            bot.guilds.replace(stored);
+            true
+        }
+        Ok(Err(error)) => {
+            warn!("cannot read the servers' settings; those in memory stay: {error:#}");
+            false
+        }
+        Err(error) => {
+            warn!(%error, "cannot read the servers' settings");
+            false
         }
     }
-    false
 }
 
 /// Keeps `bot`'s copy of the servers' settings current: read again when PostgreSQL tells
@@ -192,16 +191,21 @@ pub fn spawn_refresh(bot: &Arc<Bot>, connector: Connector) {
 pub struct Here {
     pub answer_channels: Vec<u64>,
     pub admin_channel: Option<u64>,
+    /// Every channel of the server.
+    pub channels: HashSet<u64>,
 }
 
-/// The config file's channels that are in `guild`, as serenity's cache knows it (none
-/// when it does not know the server).
-pub fn channels_here(ctx: &Context, guild: GuildId, bot: &Bot) -> Here {
-    let Some(server) = ctx.cache.guild(guild) else {
-        return Here::default();
-    };
+/// The server's channels and the config file's among them, as serenity's cache knows
+/// them; `None` when it does not know the server (yet).
+pub fn channels_here(ctx: &Context, guild: GuildId, bot: &Bot) -> Option<Here> {
+    let server = ctx.cache.guild(guild)?;
     let in_server = |channel: &&ChannelId| server.channels.contains_key(channel);
-    Here {
+    Some(Here {
+        channels: server
+            .channels
+            .keys()
+            .map(|channel| channel.get())
+            .collect(),
         answer_channels: bot
             .guilds
             .default_answer_channels()
@@ -215,7 +219,7 @@ pub fn channels_here(ctx: &Context, guild: GuildId, bot: &Bot) -> Here {
             .as_ref()
             .filter(in_server)
             .map(|channel| channel.get()),
-    }
+    })
 }
 
 /// Whose value a setting has: the server's own, or the config file's.
@@ -299,7 +303,7 @@ pub async fn change(bot: &Arc<Bot>, guild: GuildId, changes: Vec<Change>, here: 
         }
         Ok((_, Err(refused))) => return format!("Nothing was changed: {refused}."),
         Ok((after, Ok(changed))) => {
-            bot.guilds.put(guild, after);
+            bot.guilds.put(after);
             if changed {
                 "Saved: the bot follows the new settings in this server now."
             } else {
@@ -314,11 +318,12 @@ pub async fn change(bot: &Arc<Bot>, guild: GuildId, changes: Vec<Change>, here: 
 mod tests {
     use super::*;
 
-    fn stored(guild: u64, settings: GuildSettings) -> StoredGuild {
+    fn stored(guild: u64, revision: i64, settings: GuildSettings) -> StoredGuild {
         StoredGuild {
             guild,
             settings,
             updated_at_ms: 0,
+            revision,
         }
     }
 
@@ -338,6 +343,7 @@ mod tests {
         assert!(!guilds.any_own_answer_channels());
         guilds.replace(vec![stored(
             1,
+            1,
             GuildSettings {
                 answer_channels: Some(vec![20]),
                 admin_channel: Some(0),
@@ -353,18 +359,25 @@ mod tests {
         assert_eq!(guilds.own_admin_channels(), [(own, None)]);
         assert!(guilds.any_own_answer_channels());
         // Explicitly none: no channel of the server's, none of the file's either.
-        guilds.put(
-            own,
-            GuildSettings {
-                answer_channels: Some(Vec::new()),
-                ..GuildSettings::default()
-            },
-        );
+        let none = GuildSettings {
+            answer_channels: Some(Vec::new()),
+            ..GuildSettings::default()
+        };
+        guilds.put(stored(1, 2, none.clone()));
         assert!(!guilds.answers_in(Some(own), ChannelId::new(10)));
         assert!(!guilds.any_own_answer_channels());
         assert_eq!(guilds.channel_min_confidence(Some(own)), 0.7);
-        guilds.put(own, GuildSettings::default());
+        // A read that began before that change brings the older revision: it is not taken.
+        guilds.replace(vec![stored(1, 1, GuildSettings::default())]);
+        assert_eq!(guilds.own(own), none);
+        // Nor is an older change put after a newer one.
+        guilds.put(stored(1, 1, GuildSettings::default()));
+        assert_eq!(guilds.own(own), none);
+        guilds.put(stored(1, 3, GuildSettings::default()));
         assert!(guilds.own_admin_channels().is_empty());
         assert!(guilds.answers_in(Some(own), ChannelId::new(10)));
+        // A server the store no longer has is dropped.
+        guilds.replace(Vec::new());
+        assert!(guilds.own(own).is_default());
     }
 }

@@ -103,7 +103,7 @@ async fn announce(http: &Http, bot: &Bot, trigger: &str, result: &Result<Reloade
 
 /// The admin channels of the servers this process runs: each server's own, and the
 /// config file's unless its server chose another (or none). The config file's is looked up
-/// to know its server; when that fails it is posted to anyway.
+/// to know its server; when that fails, the process running shard 0 posts to it anyway.
 async fn admin_channels(http: &Http, bot: &Bot) -> Vec<ChannelId> {
     let own = bot.guilds.own_admin_channels();
     let mut channels: Vec<ChannelId> = own
@@ -123,7 +123,7 @@ async fn admin_channels(http: &Http, bot: &Bot) -> Vec<ChannelId> {
             Some(server) => {
                 bot.shards.runs_guild(server.get()) && !own.iter().any(|(g, _)| *g == server)
             }
-            None => true,
+            None => bot.shards.first == 0,
         };
         if posted {
             channels.push(default);

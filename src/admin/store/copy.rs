@@ -96,7 +96,12 @@ pub fn copy(
         copied.votes.add(records.len(), present);
         progress(&copied);
     }
-    let guilds = from.guild_settings()?;
+    // Servers back on every default have nothing to copy.
+    let guilds: Vec<_> = from
+        .guild_settings()?
+        .into_iter()
+        .filter(|g| !g.settings.is_default())
+        .collect();
     let added = to.add_guild_settings(&guilds)?;
     copied
         .guild_settings

@@ -390,14 +390,16 @@ impl Store {
     }
 
     /// Changes one server's settings with `edit`, atomically (two admins changing the
-    /// same server at once both count); stores the result when it differs, and with
-    /// PostgreSQL tells every process. Returns the settings after, and what `edit` returned.
+    /// same server at once both count); stores the result, one revision up, when it
+    /// differs, and with PostgreSQL tells every process. Returns the server's settings
+    /// after, and what `edit` returned.
     pub fn edit_guild_settings<T: Send>(
         &mut self,
         guild: u64,
         at_ms: i64,
         edit: impl FnOnce(&mut GuildSettings) -> T + Send,
-    ) -> anyhow::Result<(GuildSettings, T)> {
+    ) -> anyhow::Result<(StoredGuild, T)> {
+        anyhow::ensure!(guild != 0, "0 is no server's id");
         on_backend!(self, store => store.edit_guild_settings(guild, at_ms, edit))
     }
 
@@ -413,12 +415,18 @@ fn stored_guild(
     guild: u64,
     settings: Result<GuildSettings, String>,
     updated_at_ms: i64,
+    revision: i64,
 ) -> Option<StoredGuild> {
+    let settings = settings.and_then(|settings| match guild {
+        0 => Err("0 is no server's id".to_owned()),
+        _ => Ok(settings),
+    });
     match settings {
         Ok(settings) => Some(StoredGuild {
             guild,
             settings,
             updated_at_ms,
+            revision,
         }),
         Err(why) => {
             tracing::warn!(guild, "a server's stored settings are left out: {why}");
@@ -1105,10 +1113,14 @@ mod tests {
     }
 
     #[test]
-    fn server_settings_are_edited_atomically_and_a_server_back_on_defaults_has_no_row() {
+    fn server_settings_are_edited_atomically_one_revision_up_per_change() {
         for db in TestDb::both() {
             let mut store = db.open();
             assert!(store.guild_settings().unwrap().is_empty());
+            assert!(
+                store.edit_guild_settings(0, 1, |_| ()).is_err(),
+                "no server 0"
+            );
             let guild = u64::MAX - 1;
             let (after, said) = store
                 .edit_guild_settings(guild, 1_000, |s| {
@@ -1118,24 +1130,19 @@ mod tests {
                 })
                 .unwrap();
             assert_eq!(said, "edited");
-            assert_eq!(after.answer_channels, Some(vec![1 << 63, 7]));
-            // An edit that changes nothing writes nothing (the time stays).
-            store.edit_guild_settings(guild, 2_000, |_| ()).unwrap();
-            let (_, ()) = store
+            assert_eq!(after.settings.answer_channels, Some(vec![1 << 63, 7]));
+            assert_eq!((after.updated_at_ms, after.revision), (1_000, 1));
+            // An edit that changes nothing writes nothing (the time and revision stay).
+            let (same, ()) = store.edit_guild_settings(guild, 2_000, |_| ()).unwrap();
+            assert_eq!(same, after);
+            store
                 .edit_guild_settings(5, 2_500, |s| s.channel_min_confidence = Some(0.25))
                 .unwrap();
             let stored = store.guild_settings().unwrap();
             assert_eq!(stored.len(), 2, "{}", store.describe());
             assert_eq!((stored[0].guild, stored[0].updated_at_ms), (5, 2_500));
             assert_eq!(stored[0].settings.channel_min_confidence, Some(0.25));
-            assert_eq!(
-                (
-                    stored[1].guild,
-                    &stored[1].settings,
-                    stored[1].updated_at_ms
-                ),
-                (guild, &after, 1_000)
-            );
+            assert_eq!(stored[1], after);
             // Explicitly none is kept apart from following the file.
             store
                 .edit_guild_settings(guild, 3_000, |s| {
@@ -1146,34 +1153,94 @@ mod tests {
             let stored = store.guild_settings().unwrap();
             assert_eq!(stored[1].settings.answer_channels, Some(Vec::new()));
             assert_eq!(stored[1].settings.admin_channel, Some(0));
-            store
+            // Back on every default, the server keeps its row and its count of changes.
+            let (reset, ()) = store
                 .edit_guild_settings(guild, 4_000, |s| *s = Default::default())
                 .unwrap();
-            let left: Vec<u64> = store
-                .guild_settings()
-                .unwrap()
-                .iter()
-                .map(|g| g.guild)
-                .collect();
-            assert_eq!(left, [5]);
+            assert_eq!(reset.revision, 3);
+            assert_eq!(store.guild_settings().unwrap()[1], reset);
             // Copying adds what is missing and leaves what is there.
             let copied = vec![
                 StoredGuild {
                     guild: 5,
-                    settings: GuildSettings::default(),
+                    settings: after.settings.clone(),
                     updated_at_ms: 1,
+                    revision: 1,
                 },
                 StoredGuild {
                     guild: 6,
-                    settings: after.clone(),
+                    settings: after.settings.clone(),
                     updated_at_ms: 1,
+                    revision: 4,
                 },
             ];
             assert_eq!(store.add_guild_settings(&copied).unwrap(), 1);
             assert_eq!(store.add_guild_settings(&copied).unwrap(), 0);
             let stored = store.guild_settings().unwrap();
             assert_eq!(stored[0].settings.channel_min_confidence, Some(0.25));
-            assert_eq!(stored[1].settings, after);
+            assert_eq!(stored[1], copied[1]);
+        }
+    }
+
+    #[test]
+    fn an_unreadable_server_row_is_left_out_and_the_others_still_load() {
+        for db in TestDb::both() {
+            let mut store = db.open();
+            for guild in [5, 6, 7] {
+                store
+                    .edit_guild_settings(guild, 0, |s| s.admin_channel = Some(guild))
+                    .unwrap();
+            }
+            db.execute("UPDATE guild_settings SET answer_channels = 'not,ids' WHERE guild = 5");
+            if matches!(db.database, Database::File(_)) {
+                // Only SQLite lets a column hold a value of another type.
+                db.execute("UPDATE guild_settings SET admin_channel = 'x' WHERE guild = 6");
+            } else {
+                db.execute("UPDATE guild_settings SET channel_min_confidence = 2 WHERE guild = 6");
+            }
+            db.execute("INSERT INTO guild_settings (guild, updated_at_ms) VALUES (0, 0)");
+            let left: Vec<u64> = store
+                .guild_settings()
+                .unwrap()
+                .iter()
+                .map(|g| g.guild)
+                .collect();
+            assert_eq!(left, [7], "{}", store.describe());
+        }
+    }
+
+    #[test]
+    fn an_edit_racing_a_reset_of_the_same_server_still_counts() {
+        for db in TestDb::both() {
+            let mut first = db.open();
+            first
+                .edit_guild_settings(3, 0, |s| s.admin_channel = Some(1))
+                .unwrap();
+            let threads: Vec<_> = (0..2u64)
+                .map(|n| {
+                    let mut store = db.open();
+                    std::thread::spawn(move || {
+                        for k in 0..20u64 {
+                            store
+                                .edit_guild_settings(3, 0, |s| {
+                                    if n == 0 {
+                                        *s = GuildSettings::default();
+                                    } else {
+                                        s.admin_channel = Some(100 + k);
+                                    }
+                                })
+                                .unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            let stored = db.open().guild_settings().unwrap();
+            assert_eq!(stored.len(), 1);
+            // Every edit that changed something counted once: 1 + at most 40.
+            assert!((2..=41).contains(&stored[0].revision), "{stored:?}");
         }
     }
 

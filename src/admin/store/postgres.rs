@@ -88,7 +88,8 @@ const MIGRATIONS: &[&str] = &[
          answer_channels        TEXT,     -- channel ids separated by commas; '' for none
          admin_channel          BIGINT,   -- 0 for none
          channel_min_confidence DOUBLE PRECISION,
-         updated_at_ms          BIGINT NOT NULL
+         updated_at_ms          BIGINT NOT NULL,
+         revision               BIGINT NOT NULL DEFAULT 0  -- one up per change
      );",
 ];
 
@@ -593,19 +594,19 @@ impl PgStore {
             let rows = client
                 .query(
                     "SELECT guild, answer_channels, admin_channel, channel_min_confidence, \
-                     updated_at_ms FROM guild_settings",
+                     updated_at_ms, revision FROM guild_settings",
                     &[],
                 )
                 .await?;
             Ok(rows
                 .iter()
                 .filter_map(|row| {
-                    let settings = GuildSettings::from_columns(
-                        row.get::<_, Option<&str>>(1),
-                        row.get::<_, Option<i64>>(2).map(from_sql_id),
-                        row.get(3),
-                    );
-                    super::stored_guild(from_sql_id(row.get(0)), settings, row.get(4))
+                    super::stored_guild(
+                        from_sql_id(row.get(0)),
+                        settings_from_row(row, 1),
+                        row.get(4),
+                        row.get(5),
+                    )
                 })
                 .collect())
         })
@@ -618,64 +619,65 @@ impl PgStore {
         guild: u64,
         at_ms: i64,
         edit: impl FnOnce(&mut GuildSettings) -> T + Send,
-    ) -> anyhow::Result<(GuildSettings, T)> {
+    ) -> anyhow::Result<(StoredGuild, T)> {
         let id = to_sql_id(guild);
         self.call(move |mut client| async move {
             let tx = client.transaction().await?;
-            // A row to lock, even for a server with none yet; gone again if unchanged.
-            tx.execute(
-                "INSERT INTO guild_settings (guild, updated_at_ms) VALUES ($1, $2)
-                 ON CONFLICT (guild) DO NOTHING",
-                &[&id, &at_ms],
-            )
-            .await?;
+            // The server's row, made if missing, locked and read in one statement: a
+            // concurrent edit waits here and then reads what this one wrote.
             let row = tx
                 .query_one(
-                    "SELECT answer_channels, admin_channel, channel_min_confidence
-                     FROM guild_settings WHERE guild = $1 FOR UPDATE",
-                    &[&id],
+                    "INSERT INTO guild_settings (guild, updated_at_ms) VALUES ($1, $2)
+                     ON CONFLICT (guild) DO UPDATE SET guild = EXCLUDED.guild
+                     RETURNING answer_channels, admin_channel, channel_min_confidence,
+                               updated_at_ms, revision",
+                    &[&id, &at_ms],
                 )
                 .await?;
-            let before = GuildSettings::from_columns(
-                row.get::<_, Option<&str>>(0),
-                row.get::<_, Option<i64>>(1).map(from_sql_id),
-                row.get(2),
-            )
-            .unwrap_or_else(|why| {
+            let before = settings_from_row(&row, 0).unwrap_or_else(|why| {
                 tracing::warn!(guild, "unreadable settings replaced by the edit: {why}");
                 GuildSettings::default()
             });
+            let (updated_at_ms, revision): (i64, i64) = (row.get(3), row.get(4));
             let mut after = before.clone();
             let out = edit(&mut after);
             if after == before {
-                // Rolled back: a row made above to lock goes too.
-                return Ok((after, out));
+                // Rolled back: a row made above goes again.
+                let stored = StoredGuild {
+                    guild,
+                    settings: after,
+                    updated_at_ms,
+                    revision,
+                };
+                return Ok((stored, out));
             }
-            if after.is_default() {
-                tx.execute("DELETE FROM guild_settings WHERE guild = $1", &[&id])
-                    .await?;
-            } else {
-                tx.execute(
-                    "UPDATE guild_settings SET answer_channels = $2, admin_channel = $3,
-                         channel_min_confidence = $4, updated_at_ms = $5
-                     WHERE guild = $1",
-                    &[
-                        &id,
-                        &after.channels_column(),
-                        &after.admin_channel.map(to_sql_id),
-                        &after.channel_min_confidence.map(f64::from),
-                        &at_ms,
-                    ],
-                )
-                .await?;
-            }
+            tx.execute(
+                "UPDATE guild_settings SET answer_channels = $2, admin_channel = $3,
+                     channel_min_confidence = $4, updated_at_ms = $5, revision = $6
+                 WHERE guild = $1",
+                &[
+                    &id,
+                    &after.channels_column(),
+                    &after.admin_channel.map(to_sql_id),
+                    &after.channel_min_confidence.map(f64::from),
+                    &at_ms,
+                    &(revision + 1),
+                ],
+            )
+            .await?;
             tx.execute(
                 "SELECT pg_notify($1, current_schema())",
                 &[&SETTINGS_CHANNEL],
             )
             .await?;
             tx.commit().await?;
-            Ok((after, out))
+            let stored = StoredGuild {
+                guild,
+                settings: after,
+                updated_at_ms: at_ms,
+                revision: revision + 1,
+            };
+            Ok((stored, out))
         })
     }
 
@@ -694,14 +696,15 @@ impl PgStore {
                 added += tx
                     .execute(
                         "INSERT INTO guild_settings (guild, answer_channels, admin_channel,
-                             channel_min_confidence, updated_at_ms)
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (guild) DO NOTHING",
+                             channel_min_confidence, updated_at_ms, revision)
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (guild) DO NOTHING",
                         &[
                             &to_sql_id(stored.guild),
                             &settings.channels_column(),
                             &settings.admin_channel.map(to_sql_id),
                             &settings.channel_min_confidence.map(f64::from),
                             &stored.updated_at_ms,
+                            &stored.revision,
                         ],
                     )
                     .await?;
@@ -1266,6 +1269,21 @@ fn flatten(error: anyhow::Error) -> anyhow::Error {
         line.push_str(&text);
     }
     anyhow::Error::msg(line)
+}
+
+/// A server's settings from the three columns of `row` from `first` on; an error names
+/// what is wrong instead of failing the whole read.
+fn settings_from_row(row: &Row, first: usize) -> Result<GuildSettings, String> {
+    let channels = row
+        .try_get::<_, Option<&str>>(first)
+        .map_err(|e| e.to_string())?;
+    let admin = row
+        .try_get::<_, Option<i64>>(first + 1)
+        .map_err(|e| e.to_string())?;
+    let threshold = row
+        .try_get::<_, Option<f64>>(first + 2)
+        .map_err(|e| e.to_string())?;
+    GuildSettings::from_columns(channels, admin.map(from_sql_id), threshold)
 }
 
 fn vote_from_row(row: &Row) -> VoteRecord {

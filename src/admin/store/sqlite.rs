@@ -59,7 +59,8 @@ const MIGRATIONS: &[&str] = &[
          answer_channels        TEXT,     -- channel ids separated by commas; '' for none
          admin_channel          INTEGER,  -- 0 for none
          channel_min_confidence REAL,
-         updated_at_ms          INTEGER NOT NULL
+         updated_at_ms          INTEGER NOT NULL,
+         revision               INTEGER NOT NULL DEFAULT 0  -- one up per change
      );",
 ];
 
@@ -405,94 +406,90 @@ impl SqliteStore {
             .conn
             .prepare(
                 "SELECT guild, answer_channels, admin_channel, channel_min_confidence, \
-                 updated_at_ms FROM guild_settings",
+                 updated_at_ms, revision FROM guild_settings",
             )?
             .query_map([], |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
-                    row.get::<_, Option<String>>(1),
-                    row.get::<_, Option<i64>>(2)?,
-                    row.get::<_, Option<f64>>(3)?,
+                    settings_from_row(row, 1),
                     row.get::<_, i64>(4)?,
+                    row.get::<_, i64>(5)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows
             .into_iter()
-            .filter_map(|(guild, channels, admin, threshold, at)| {
-                let settings = channels.map_err(|e| e.to_string()).and_then(|channels| {
-                    GuildSettings::from_columns(
-                        channels.as_deref(),
-                        admin.map(from_sql_id),
-                        threshold,
-                    )
-                });
-                super::stored_guild(from_sql_id(guild), settings, at)
+            .filter_map(|(guild, settings, at, revision)| {
+                super::stored_guild(from_sql_id(guild), settings, at, revision)
             })
             .collect())
     }
 
     /// Changes one server's settings with `edit`, in a transaction that no other writer can
-    /// interleave with; stores the result when it differs (a server back on every default
-    /// loses its row). Returns the settings after, and what `edit` returned.
+    /// interleave with; stores the result, one revision up, when it differs. Returns the
+    /// settings after, and what `edit` returned.
     pub fn edit_guild_settings<T>(
         &mut self,
         guild: u64,
         at_ms: i64,
         edit: impl FnOnce(&mut GuildSettings) -> T,
-    ) -> anyhow::Result<(GuildSettings, T)> {
+    ) -> anyhow::Result<(StoredGuild, T)> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = tx
             .query_row(
-                "SELECT answer_channels, admin_channel, channel_min_confidence \
-                 FROM guild_settings WHERE guild = ?1",
+                "SELECT answer_channels, admin_channel, channel_min_confidence, updated_at_ms, \
+                 revision FROM guild_settings WHERE guild = ?1",
                 [to_sql_id(guild)],
                 |row| {
-                    Ok((
-                        row.get::<_, Option<String>>(0)?,
-                        row.get::<_, Option<i64>>(1)?,
-                        row.get::<_, Option<f64>>(2)?,
-                    ))
+                    let settings = settings_from_row(row, 0);
+                    Ok((settings, row.get::<_, i64>(3)?, row.get::<_, i64>(4)?))
                 },
             )
             .optional()?;
-        let before = match row {
-            None => GuildSettings::default(),
-            Some((channels, admin, threshold)) => {
-                GuildSettings::from_columns(channels.as_deref(), admin.map(from_sql_id), threshold)
-                    .unwrap_or_else(|why| {
-                        tracing::warn!(guild, "unreadable settings replaced by the edit: {why}");
-                        GuildSettings::default()
-                    })
-            }
+        let (before, updated_at_ms, revision) = match row {
+            None => (GuildSettings::default(), at_ms, 0),
+            Some((settings, at, revision)) => (
+                settings.unwrap_or_else(|why| {
+                    tracing::warn!(guild, "unreadable settings replaced by the edit: {why}");
+                    GuildSettings::default()
+                }),
+                at,
+                revision,
+            ),
         };
         let mut after = before.clone();
         let out = edit(&mut after);
-        if after != before {
-            if after.is_default() {
-                tx.execute(
-                    "DELETE FROM guild_settings WHERE guild = ?1",
-                    [to_sql_id(guild)],
-                )?;
-            } else {
-                tx.execute(
-                    "INSERT OR REPLACE INTO guild_settings (guild, answer_channels, \
-                     admin_channel, channel_min_confidence, updated_at_ms) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        to_sql_id(guild),
-                        after.channels_column(),
-                        after.admin_channel.map(to_sql_id),
-                        after.channel_min_confidence.map(f64::from),
-                        at_ms
-                    ],
-                )?;
-            }
-            tx.commit()?;
+        if after == before {
+            let stored = StoredGuild {
+                guild,
+                settings: after,
+                updated_at_ms,
+                revision,
+            };
+            return Ok((stored, out));
         }
-        Ok((after, out))
+        tx.execute(
+            "INSERT OR REPLACE INTO guild_settings (guild, answer_channels, admin_channel, \
+             channel_min_confidence, updated_at_ms, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                to_sql_id(guild),
+                after.channels_column(),
+                after.admin_channel.map(to_sql_id),
+                after.channel_min_confidence.map(f64::from),
+                at_ms,
+                revision + 1
+            ],
+        )?;
+        tx.commit()?;
+        let stored = StoredGuild {
+            guild,
+            settings: after,
+            updated_at_ms: at_ms,
+            revision: revision + 1,
+        };
+        Ok((stored, out))
     }
 
     /// Stores the settings of servers that have none here yet; returns how many.
@@ -502,7 +499,7 @@ impl SqliteStore {
         {
             let mut stmt = tx.prepare(
                 "INSERT OR IGNORE INTO guild_settings (guild, answer_channels, admin_channel, \
-                 channel_min_confidence, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                 channel_min_confidence, updated_at_ms, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for stored in guilds.iter().filter(|g| !g.settings.is_default()) {
                 let settings = &stored.settings;
@@ -511,7 +508,8 @@ impl SqliteStore {
                     settings.channels_column(),
                     settings.admin_channel.map(to_sql_id),
                     settings.channel_min_confidence.map(f64::from),
-                    stored.updated_at_ms
+                    stored.updated_at_ms,
+                    stored.revision
                 ])?;
             }
         }
@@ -630,6 +628,20 @@ impl SqliteStore {
             skipped_questions,
         })
     }
+}
+
+/// A server's settings from the three columns of `row` from `first` on; an error (a
+/// value of the wrong type, say) names what is wrong instead of failing the whole read.
+fn settings_from_row(row: &Row<'_>, first: usize) -> Result<GuildSettings, String> {
+    let read = || -> rusqlite::Result<_> {
+        Ok((
+            row.get::<_, Option<String>>(first)?,
+            row.get::<_, Option<i64>>(first + 1)?,
+            row.get::<_, Option<f64>>(first + 2)?,
+        ))
+    };
+    let (channels, admin, threshold) = read().map_err(|e| e.to_string())?;
+    GuildSettings::from_columns(channels.as_deref(), admin.map(from_sql_id), threshold)
 }
 
 fn question_from_row(row: &Row<'_>) -> rusqlite::Result<QuestionRecord> {
