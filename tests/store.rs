@@ -11,7 +11,7 @@ use crate::support::postgres::Schema;
 
 const HOUR: i64 = 3_600_000;
 
-fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) -> Record {
+pub(crate) fn question(id: u64, at_ms: i64, text: &str, decision: &str, confidence: f32) -> Record {
     Record::Question(QuestionRecord {
         id,
         at_ms,

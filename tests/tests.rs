@@ -4,6 +4,7 @@
 //!   the store across restarts and kills;
 //! - `bot`: the real `careerbot run` against the Discord emulator (`support::discord`);
 //! - `cli`: the real `careerbot` binary, on the fixtures and on the shipped `intents/`;
+//! - `dashboard`: the admin dashboard over HTTP (`careerbot dashboard`);
 //! - `edges`: endless input, closed pipes, terminals, and `run` before it connects;
 //! - `emulator_selftest`: the Discord emulator of `support::discord` against a bare serenity client;
 //! - `engine`: matching behaviour through the library, on intent sets built in temp dirs;
@@ -20,6 +21,7 @@ mod support;
 mod admin;
 mod bot;
 mod cli;
+mod dashboard;
 mod edges;
 mod emulator_selftest;
 mod engine;

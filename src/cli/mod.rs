@@ -16,6 +16,7 @@ macro_rules! line {
 
 mod bench;
 mod chat;
+mod dashboard;
 mod eval;
 mod publish;
 mod render;
@@ -155,6 +156,13 @@ pub enum Command {
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Serve the admin dashboard on this machine only (127.0.0.1), over the local intents
+    /// and database, without Discord; prints a one-time login link.
+    Dashboard {
+        /// Where to listen: a loopback address and port (port 0 picks a free one).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
     },
     /// Manage the bot's database.
     Store {
@@ -297,6 +305,7 @@ impl Cli {
                 json,
             } => bench::scale(intent_count, examples_per_intent, json, &settings),
             Command::Report { since, json } => report::run(&settings, &since, json),
+            Command::Dashboard { listen } => dashboard::run(dir, settings, listen),
             Command::Store {
                 action: StoreAction::Migrate { from, to, json },
             } => store::migrate(&from, &to, json),

@@ -756,7 +756,11 @@ impl Emulator {
         }
         let app = Router::new().fallback(rest).with_state(inner.clone());
         tokio::spawn(async move {
-            let _ = axum::serve(api, app).tcp_nodelay(true).await;
+            use axum::serve::ListenerExt;
+            let api = api.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let _ = axum::serve(api, app).await;
         });
         tokio::spawn(accept_gateway(inner.clone(), ws));
         Emulator { inner }

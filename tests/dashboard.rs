@@ -1,0 +1,271 @@
+//! The admin dashboard over HTTP: the real `careerbot dashboard` binary, asked with reqwest.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use careerbot::admin::store::{now_ms, Database, Store};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::StatusCode;
+
+use crate::store::question;
+use crate::support::{bin, shipped};
+
+/// Questions whose text tries to run script in the page.
+const HOSTILE: [&str; 2] = [
+    "<script>alert(1)</script>",
+    "\"><img src=x onerror=alert(2)>",
+];
+
+/// A `careerbot dashboard` on a free loopback port; killed when dropped.
+struct Dashboard {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    /// The one-time login link it printed.
+    link: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Dashboard {
+    /// Starts the dashboard over the shipped intents and the SQLite store at `database`
+    /// (none: a file in a folder of its own, not created).
+    fn start(database: Option<&Path>) -> Dashboard {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database.map_or_else(|| dir.path().join("db.sqlite3"), Path::to_owned);
+        let mut child = Command::new(bin())
+            .args(["dashboard", "--listen", "127.0.0.1:0", "--intents"])
+            .arg(shipped())
+            .env("CAREERBOT_ADMIN__DATABASE", &database)
+            .env("RUST_LOG", "careerbot=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut link = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut link)
+            .unwrap();
+        let link = link.trim().to_owned();
+        assert!(link.contains("/login?token="), "{link:?}");
+        let base = link.split("/login").next().unwrap().to_owned();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Dashboard {
+            child,
+            base,
+            link,
+            client,
+            _dir: dir,
+        }
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in with the link: the session cookie (`name=value`) and its attributes.
+    async fn log_in(&self) -> (String, String) {
+        let response = self.client.get(&self.link).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        let pair = set.split(';').next().unwrap().to_owned();
+        (pair, set)
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// The CSRF token of the first form of `page`.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_dashboard_logs_in_once_with_its_link_and_refuses_everyone_else() {
+    let dashboard = Dashboard::start(None);
+    assert_eq!(
+        dashboard.get("/", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        dashboard.get("/login?token=0123", None).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let (cookie, attributes) = dashboard.log_in().await;
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
+        assert!(attributes.contains(attribute), "{attributes}");
+    }
+    // The link works once.
+    let again = dashboard.client.get(&dashboard.link).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
+    let overview = dashboard.get("/", Some(&cookie)).await;
+    assert_eq!(overview.status(), StatusCode::OK);
+    assert!(overview
+        .text()
+        .await
+        .unwrap()
+        .contains("No questions recorded yet"));
+    // A cookie whose value was changed is not signed by the dashboard.
+    let (name, value) = cookie.split_once('=').unwrap();
+    let forged = format!("{name}={}", value.replace(".local", ".admin"));
+    assert_eq!(
+        dashboard.get("/", Some(&forged)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        dashboard.get("/static/style.css", None).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        dashboard.get("/nowhere", Some(&cookie)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Logging out needs the form's token too.
+    let page = dashboard.get("/playground", Some(&cookie)).await;
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let refused = dashboard.post("/logout", &cookie, &[("csrf", "x")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let out = dashboard.post("/logout", &cookie, &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let cleared = out.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_attempts_are_rate_limited() {
+    let dashboard = Dashboard::start(None);
+    for _ in 0..10 {
+        let refused = dashboard.get("/login?token=wrong", None).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+    // The right link too, for the rest of the minute.
+    let limited = dashboard.client.get(&dashboard.link).send().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_playground_needs_the_form_s_token_and_shows_questions_as_text() {
+    let dashboard = Dashboard::start(None);
+    let (cookie, _) = dashboard.log_in().await;
+    let page = dashboard.get("/playground", Some(&cookie)).await;
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let engine = crate::support::shipped_engine();
+    let (question, intent) = crate::bot::confident_question(engine, 0.8);
+    for form in [
+        vec![("question", question.as_str())],
+        vec![("csrf", "forged"), ("question", question.as_str())],
+    ] {
+        let refused = dashboard.post("/playground", &cookie, &form).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+    let answered = dashboard
+        .post(
+            "/playground",
+            &cookie,
+            &[("csrf", &csrf), ("question", &question)],
+        )
+        .await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    let page = answered.text().await.unwrap();
+    assert!(page.contains(&format!("<code>{intent}</code>")), "{page}");
+    assert!(page.contains("Why this answer"), "{page}");
+    for hostile in HOSTILE {
+        let shown = dashboard
+            .post(
+                "/playground",
+                &cookie,
+                &[("csrf", &csrf), ("question", hostile)],
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!shown.contains(hostile), "{shown}");
+        assert!(!shown.contains("<script>alert") && !shown.contains("<img src=x"));
+        assert!(shown.contains("&lt;"), "{shown}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_charts_the_store_and_shows_its_questions_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("careerbot.sqlite3");
+    let mut store = Store::open(&Database::file(&database)).unwrap();
+    let now = now_ms();
+    let mut records = vec![question(
+        1,
+        now - 1_000,
+        "how much do juniors earn",
+        "answer",
+        0.9,
+    )];
+    for (n, hostile) in HOSTILE.iter().enumerate() {
+        records.push(question(n as u64 + 2, now, hostile, "fallback", 0.1));
+    }
+    store.write(&records).unwrap();
+    drop(store);
+    let dashboard = Dashboard::start(Some(&database));
+    let (cookie, _) = dashboard.log_in().await;
+    let overview = dashboard.get("/?days=30", Some(&cookie)).await;
+    assert_eq!(overview.status(), StatusCode::OK);
+    let page = overview.text().await.unwrap();
+    assert!(page.contains("<svg"), "{page}");
+    assert!(page.contains("<rect"), "{page}");
+    assert!(page.contains("<strong>last 30 days</strong>"), "{page}");
+    for hostile in HOSTILE {
+        assert!(!page.contains(hostile), "{page}");
+    }
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+}
+
+#[test]
+fn the_local_dashboard_listens_on_this_machine_only() {
+    let out = crate::support::careerbot(["dashboard", "--listen", "0.0.0.0:0"]).run();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("on this machine only"),
+        "{}",
+        out.stderr
+    );
+}
