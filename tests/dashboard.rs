@@ -224,25 +224,23 @@ async fn the_playground_needs_the_form_s_token_and_shows_questions_as_text() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_overview_charts_the_store_and_shows_its_questions_as_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("careerbot.sqlite3");
+/// A store in `dir` with an answered question and the [`HOSTILE`] ones, unanswered.
+fn seeded_store(dir: &Path) -> std::path::PathBuf {
+    let database = dir.join("careerbot.sqlite3");
     let mut store = Store::open(&Database::file(&database)).unwrap();
     let now = now_ms();
-    let mut records = vec![question(
-        1,
-        now - 1_000,
-        "how much do juniors earn",
-        "answer",
-        0.9,
-    )];
+    let mut records = vec![question(1, now - 1_000, "how much", "answer", 0.9)];
     for (n, hostile) in HOSTILE.iter().enumerate() {
         records.push(question(n as u64 + 2, now, hostile, "fallback", 0.1));
     }
     store.write(&records).unwrap();
-    drop(store);
-    let dashboard = Dashboard::start(Some(&database));
+    database
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_charts_the_store_and_shows_its_questions_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let dashboard = Dashboard::start(Some(&seeded_store(dir.path())));
     let (cookie, _) = dashboard.log_in().await;
     let overview = dashboard.get("/?days=30", Some(&cookie)).await;
     assert_eq!(overview.status(), StatusCode::OK);
@@ -257,6 +255,47 @@ async fn the_overview_charts_the_store_and_shows_its_questions_as_text() {
         page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "{page}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intents_and_the_unanswered_queue_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dashboard = Dashboard::start(Some(&seeded_store(dir.path())));
+    let (cookie, _) = dashboard.log_in().await;
+    assert_eq!(
+        dashboard.get("/intents", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let list = dashboard.get("/intents", Some(&cookie)).await;
+    assert_eq!(list.status(), StatusCode::OK);
+    let list = list.text().await.unwrap();
+    let engine = crate::support::shipped_engine();
+    for intent in engine.intents() {
+        let link = format!("href=\"/intents/{}\"", intent.id);
+        assert!(list.contains(&link), "{}", intent.id);
+    }
+    let intent = &engine.intents()[0];
+    let page = dashboard
+        .get(&format!("/intents/{}", intent.id), Some(&cookie))
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    for example in &intent.examples {
+        let shown = maud::html! { (example) }.into_string();
+        assert!(page.contains(&shown), "{example}");
+    }
+    let unknown = dashboard
+        .get("/intents/no.such.intent", Some(&cookie))
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let queue = dashboard.get("/unanswered", Some(&cookie)).await;
+    assert_eq!(queue.status(), StatusCode::OK);
+    let queue = queue.text().await.unwrap();
+    for hostile in HOSTILE {
+        assert!(!queue.contains(hostile), "{queue}");
+        let shown = maud::html! { (hostile) }.into_string();
+        assert!(queue.contains(&shown), "{queue}");
+    }
 }
 
 #[test]

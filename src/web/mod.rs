@@ -123,6 +123,9 @@ pub fn router(dashboard: Arc<Dashboard>) -> Router {
         .route("/login", get(login))
         .route("/logout", post(logout))
         .route("/playground", get(playground).post(ask))
+        .route("/intents", get(intents))
+        .route("/intents/{id}", get(intent))
+        .route("/unanswered", get(unanswered))
         .route("/static/style.css", get(style))
         .fallback(not_found)
         .with_state(App(dashboard))
@@ -281,29 +284,116 @@ async fn overview(
         .days
         .filter(|d| PERIODS.contains(d))
         .unwrap_or(PERIODS[0]);
-    let Some(database) = dashboard.database.clone() else {
-        return pages::overview_without_store(&admin, false).into_response();
-    };
-    if matches!(&database, Database::File(path) if !path.exists()) {
-        return pages::overview_without_store(&admin, true).into_response();
-    }
     let below = dashboard.settings.admin.unanswered_below;
     let similarity = dashboard.settings.admin.group_similarity;
     let until = now_ms();
     let since = until - i64::from(days) * 86_400_000;
-    let built = tokio::task::spawn_blocking(move || {
-        let store = Store::open_read_only(&database)?;
-        report::build(&store, since, until, below, similarity)
+    let built = read_store(&dashboard, move |store| {
+        report::build(store, since, until, below, similarity)
     })
     .await;
     match built {
-        Ok(Ok(report)) => pages::overview(&admin, days, &PERIODS, &report).into_response(),
+        Ok(Some(report)) => pages::overview(&admin, days, &PERIODS, &report).into_response(),
+        Ok(None) => {
+            pages::overview_without_store(&admin, dashboard.database.is_some()).into_response()
+        }
+        Err(page) => page,
+    }
+}
+
+/// Reads the store off the runtime: `None` when there is none (yet), an error page when
+/// it cannot be read.
+async fn read_store<T: Send + 'static>(
+    dashboard: &Dashboard,
+    read: impl FnOnce(&Store) -> anyhow::Result<T> + Send + 'static,
+) -> Result<Option<T>, Response> {
+    let Some(database) = dashboard.database.clone() else {
+        return Ok(None);
+    };
+    if matches!(&database, Database::File(path) if !path.exists()) {
+        return Ok(None);
+    }
+    let read = tokio::task::spawn_blocking(move || read(&Store::open_read_only(&database)?)).await;
+    match read {
+        Ok(Ok(value)) => Ok(Some(value)),
         Ok(Err(error)) => {
             warn!("the dashboard could not read the store: {error:#}");
             let page = pages::refused("The store cannot be read", &format!("{error:#}"));
-            (StatusCode::SERVICE_UNAVAILABLE, page).into_response()
+            Err((StatusCode::SERVICE_UNAVAILABLE, page).into_response())
         }
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+        Err(error) => Err((StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()),
+    }
+}
+
+/// `GET /intents`: every intent in service, with its answers and votes of the last 30 days.
+async fn intents(admin: Admin, State(dashboard): State<App>) -> Response {
+    const DAYS: u32 = 30;
+    let until = now_ms();
+    let since = until - i64::from(DAYS) * 86_400_000;
+    let figures = read_store(&dashboard, move |store| {
+        // Every intent (the report cuts its lists to the top few).
+        store.aggregates(since, until, 10_000, 0)
+    })
+    .await;
+    let figures = match figures {
+        Ok(figures) => figures,
+        Err(page) => return page,
+    };
+    let served = dashboard.reloader.served();
+    let rows: Vec<pages::IntentRow<'_>> = served
+        .engine
+        .intents()
+        .iter()
+        .map(|intent| {
+            let answers = figures.as_ref().map_or(0, |f| {
+                f.top_intents
+                    .iter()
+                    .find(|c| c.intent == intent.id)
+                    .map_or(0, |c| c.count)
+            });
+            let (up, down) = figures.as_ref().map_or((0, 0), |f| {
+                f.helpfulness
+                    .iter()
+                    .find(|h| h.intent == intent.id)
+                    .map_or((0, 0), |h| (h.up, h.down))
+            });
+            pages::IntentRow {
+                intent,
+                answers,
+                up,
+                down,
+            }
+        })
+        .collect();
+    let days = figures.is_some().then_some(DAYS);
+    pages::intents(&admin, days, &rows).into_response()
+}
+
+/// `GET /intents/{id}`.
+async fn intent(
+    admin: Admin,
+    State(dashboard): State<App>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let served = dashboard.reloader.served();
+    match served.engine.intent(&id) {
+        Some(intent) => pages::intent(&admin, &served.engine, intent).into_response(),
+        None => not_found().await,
+    }
+}
+
+/// `GET /unanswered`: the queue's groups, as `/careerbot unanswered` groups them.
+async fn unanswered(admin: Admin, State(dashboard): State<App>) -> Response {
+    let below = dashboard.settings.admin.unanswered_below;
+    let similarity = dashboard.settings.admin.group_similarity;
+    let groups = read_store(&dashboard, move |store| {
+        let questions = store.unanswered(0, below, 10_000)?;
+        Ok(crate::admin::unanswered::group(&questions, similarity).groups)
+    })
+    .await;
+    match groups {
+        Ok(groups) => pages::unanswered(&admin, &groups.unwrap_or_default()).into_response(),
+        Err(page) => page,
     }
 }
 

@@ -24,6 +24,8 @@ fn layout(title: &str, admin: Option<&Admin>, body: Markup) -> Markup {
                     @if let Some(admin) = admin {
                         nav {
                             a href="/" { "Overview" }
+                            a href="/unanswered" { "Unanswered" }
+                            a href="/intents" { "Intents" }
                             a href="/playground" { "Playground" }
                         }
                         form method="post" action="/logout" class="logout" {
@@ -183,6 +185,119 @@ pub fn playground(admin: &Admin, asked: Option<&str>, reply: Option<(&Engine, &R
                     @if !reply.explanation.unknown_words.is_empty() {
                         p { "Words no example has: "
                             @for word in &reply.explanation.unknown_words { code { (word) } " " }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// One intent's figures for the list: answers and votes in the period.
+pub struct IntentRow<'a> {
+    pub intent: &'a crate::engine::intents::Intent,
+    pub answers: u64,
+    pub up: u64,
+    pub down: u64,
+}
+
+/// Every intent with its figures (`days`: the period they cover; none without a store).
+pub fn intents(admin: &Admin, days: Option<u32>, rows: &[IntentRow<'_>]) -> Markup {
+    layout(
+        "Intents",
+        Some(admin),
+        html! {
+            p {
+                (rows.len()) " intents in service."
+                @if let Some(days) = days { " Answers and votes: the last " (days) " days." }
+            }
+            table {
+                thead { tr { th { "intent" } th { "title" } th { "examples" } th { "answers" } th { "👍" } th { "👎" } } }
+                tbody {
+                    @for row in rows {
+                        tr {
+                            td { a href={ "/intents/" (row.intent.id) } { code { (row.intent.id) } } }
+                            td { (row.intent.title) }
+                            td { (row.intent.examples.len()) }
+                            td { (row.answers) } td { (row.up) } td { (row.down) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// One intent: where it is written, its examples, answer, courses and follow-ups.
+pub fn intent(admin: &Admin, engine: &Engine, intent: &crate::engine::intents::Intent) -> Markup {
+    layout(
+        &intent.title,
+        Some(admin),
+        html! {
+            p {
+                code { (intent.id) } " in "
+                code { (intent.location.path.display()) ":" (intent.location.line) }
+                @if intent.decline { " (a decline: a polite “out of scope”)" }
+            }
+            h2 { "Answer" }
+            blockquote class="answer" { (intent.answer) }
+            @if let Some(details) = &intent.details {
+                h3 { "More" }
+                blockquote class="answer" { (details) }
+            }
+            h2 { "Examples (" (intent.examples.len()) ")" }
+            ul { @for example in &intent.examples { li { (example) } } }
+            @if !intent.keywords.is_empty() {
+                h2 { "Keywords" }
+                p { @for keyword in &intent.keywords { code { (keyword) } " " } }
+            }
+            @if !intent.courses.is_empty() {
+                h2 { "Courses" }
+                ul {
+                    @for id in &intent.courses {
+                        @if let Some(course) = engine.catalog().get(id) {
+                            li { a href=(course.url) rel="noopener noreferrer" { (course.title) } " (" (course.provider) ")" }
+                        } @else {
+                            li { code { (id) } }
+                        }
+                    }
+                }
+            }
+            @if !intent.follow_ups.is_empty() {
+                h2 { "Follow-ups" }
+                ul {
+                    @for id in &intent.follow_ups {
+                        li { a href={ "/intents/" (id) } { code { (id) } } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The unanswered queue's groups, biggest first, with their likely intents.
+pub fn unanswered(admin: &Admin, groups: &[crate::admin::unanswered::Group]) -> Markup {
+    layout(
+        "Unanswered",
+        Some(admin),
+        html! {
+            @if groups.is_empty() {
+                p { "No unanswered questions." }
+            } @else {
+                p { (groups.len()) " groups of questions the bot did not answer well, biggest first." }
+                table {
+                    thead { tr { th { "question" } th { "asked" } th { "likely intents" } } }
+                    tbody {
+                        @for group in groups {
+                            tr {
+                                td { (group.text) }
+                                td { (group.count) "×" }
+                                td {
+                                    @for (intent, _) in &group.candidates {
+                                        a href={ "/intents/" (intent) } { code { (intent) } } " "
+                                    }
+                                }
+                            }
                         }
                     }
                 }
