@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use careerbot::admin::store::{now_ms, Database, Store};
+use careerbot::engine::matcher::Decision;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
 
@@ -32,11 +33,16 @@ impl Dashboard {
     /// Starts the dashboard over the shipped intents and the SQLite store at `database`
     /// (none: a file in a folder of its own, not created).
     fn start(database: Option<&Path>) -> Dashboard {
+        Dashboard::start_on(database, &shipped())
+    }
+
+    /// [`Dashboard::start`] over the intents in `intents`.
+    fn start_on(database: Option<&Path>, intents: &Path) -> Dashboard {
         let dir = tempfile::tempdir().unwrap();
         let database = database.map_or_else(|| dir.path().join("db.sqlite3"), Path::to_owned);
         let mut child = Command::new(bin())
             .args(["dashboard", "--listen", "127.0.0.1:0", "--intents"])
-            .arg(shipped())
+            .arg(intents)
             .env("CAREERBOT_ADMIN__DATABASE", &database)
             .env("RUST_LOG", "careerbot=info")
             .stdin(Stdio::null())
@@ -296,6 +302,156 @@ async fn the_intents_and_the_unanswered_queue_are_listed() {
         let shown = maud::html! { (hostile) }.into_string();
         assert!(queue.contains(&shown), "{queue}");
     }
+}
+
+/// The reply the playground gives to `question`: the answered intent's id, if any.
+async fn playground_intent(
+    dashboard: &Dashboard,
+    cookie: &str,
+    csrf: &str,
+    question: &str,
+) -> String {
+    let page = dashboard
+        .post(
+            "/playground",
+            cookie,
+            &[("csrf", csrf), ("question", question)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = page.find(", intent <code>").map(|at| at + 15);
+    at.map(|at| page[at..].split('<').next().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filing_an_unanswered_question_goes_live_at_once_and_a_broken_set_changes_nothing() {
+    let intents = crate::admin::intents_copy();
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("careerbot.sqlite3");
+    let engine = crate::support::shipped_engine();
+    let (asked, filed, ignored) = (
+        "zebra stripes and camouflage",
+        "what do quokkas eat all day",
+        "how tall do giraffes grow",
+    );
+    for question in [asked, filed, ignored] {
+        assert_ne!(
+            engine.reply(question).decision,
+            Decision::Answer,
+            "{question}"
+        );
+    }
+    let mut store = Store::open(&Database::file(&database)).unwrap();
+    let now = now_ms();
+    let records: Vec<_> = [asked, filed, ignored]
+        .iter()
+        .enumerate()
+        .map(|(n, text)| question(n as u64 + 1, now, text, "fallback", 0.1))
+        .collect();
+    store.write(&records).unwrap();
+    drop(store);
+    let dashboard = Dashboard::start_on(Some(&database), intents.path());
+    let (cookie, _) = dashboard.log_in().await;
+    let page = dashboard
+        .get("/unanswered", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let target = engine.intents()[0].id.clone();
+    let forged = dashboard
+        .post(
+            "/unanswered",
+            &cookie,
+            &[("text", filed), ("choice", &target)],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // Filed: in the intent's file, in service at once, out of the queue.
+    let done = dashboard
+        .post(
+            "/unanswered",
+            &cookie,
+            &[("csrf", &csrf), ("text", filed), ("choice", &target)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        done.contains("Added “what do quokkas eat all day”"),
+        "{done}"
+    );
+    assert!(
+        !done.contains("value=\"what do quokkas eat all day\""),
+        "{done}"
+    );
+    assert_eq!(
+        playground_intent(&dashboard, &cookie, &csrf, filed).await,
+        target
+    );
+    let written: String = std::fs::read_dir(intents.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(written.contains(filed));
+
+    // Ignored: out of the queue, nothing written.
+    let ignoring = dashboard
+        .post(
+            "/unanswered",
+            &cookie,
+            &[("csrf", &csrf), ("text", ignored), ("choice", "ignore")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ignoring.contains("Ignored “how tall do giraffes grow”"),
+        "{ignoring}"
+    );
+    assert!(!ignoring.contains("value=\"how tall do giraffes grow\""));
+
+    // A broken file beside it: the set with the example is refused, the example taken back,
+    // the old set still answering.
+    let broken = intents.path().join("zz-broken.toml");
+    std::fs::write(&broken, "[[intent]]\nid = \"broken\"\ntitle = 5\n").unwrap();
+    let refused = dashboard
+        .post(
+            "/unanswered",
+            &cookie,
+            &[("csrf", &csrf), ("text", asked), ("choice", &target)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("The example was not kept"), "{refused}");
+    let located = regex::Regex::new(r"zz-broken\.toml:\d+:\d+: ").unwrap();
+    assert!(located.is_match(&refused), "{refused}");
+    assert!(
+        refused.contains("value=\"zebra stripes and camouflage\""),
+        "still queued"
+    );
+    let written: String = std::fs::read_dir(intents.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(!written.contains(asked));
+    assert_ne!(
+        playground_intent(&dashboard, &cookie, &csrf, asked).await,
+        target
+    );
+    assert_eq!(
+        playground_intent(&dashboard, &cookie, &csrf, filed).await,
+        target
+    );
 }
 
 #[test]

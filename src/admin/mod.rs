@@ -7,6 +7,7 @@ pub mod guilds;
 pub mod reload;
 pub mod report;
 pub mod store;
+pub mod triage;
 pub mod unanswered;
 pub mod watch;
 

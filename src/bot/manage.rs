@@ -14,11 +14,13 @@ use tracing::{debug, error, info, warn};
 
 use super::limits;
 use super::present::{Action, Card};
+use super::recorder::bump;
 use super::state::Bot;
 use crate::admin::reload::{Refusal, Reloaded};
+use crate::admin::report;
 use crate::admin::store::{now_ms, Store};
+use crate::admin::triage::{self, Filed};
 use crate::admin::unanswered::{self, Group};
-use crate::admin::{edit, report};
 use crate::text::fit;
 
 /// Groups shown by `/careerbot unanswered` (one menu each; Discord allows five rows).
@@ -328,129 +330,89 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             Err(error) => (format!("Could not update the queue: {error:#}"), false),
         };
     }
-    if bot.reloader.publisher().is_some() {
-        return apply_published(ctx, bot, group, choice).await;
-    }
     // One choice at a time from the append to the reload's verdict (and the undo): no other
     // choice can slip its example in between. Announcing goes after, outside the lock.
     let one_at_a_time = bot.triage.one_at_a_time.lock().await;
-    let dir = bot.reloader.dir().to_owned();
-    let (intent, example) = (choice.to_owned(), group.text.clone());
-    let appended =
-        tokio::task::spawn_blocking(move || edit::append_example(&dir, &intent, &example)).await;
-    let done = match appended {
-        Ok(Ok(done)) => done,
-        Ok(Err(edit::EditError::Duplicate { intent, path })) => {
-            drop(one_at_a_time);
-            // Already an example (of this intent or another): adding it again cannot help,
-            // so the group leaves the queue; the matcher, not the data, missed it.
-            mark_resolved(bot, group, intent.clone()).await;
-            let text = format!(
-                "“{}” is already an example of `{intent}` ({}), so nothing was added; the group left the queue. If it still goes unanswered, its intent needs clearer examples.",
-                fit(&group.text, 300),
-                path.display()
-            );
-            return (text, true);
-        }
-        Ok(Err(error)) => return (format!("Could not add the example: {error}"), false),
-        Err(error) => return (format!("Could not add the example: {error}"), false),
-    };
-    let result = bot.reload().await;
-    // A refused set: take the example back (the set in service never changed, and the group
-    // stays for another choice). A file changed meanwhile (an editor's save) is left alone.
-    let undone = if result.is_err() {
-        let done = done.clone();
-        let undone = tokio::task::spawn_blocking(move || edit::undo(&done)).await;
-        Some(undone.unwrap_or_else(|error| Err(std::io::Error::other(error))))
-    } else {
-        None
-    };
-    drop(one_at_a_time);
-    announce(&ctx.http, bot, "/careerbot unanswered", &result).await;
-    match result {
-        Ok(reloaded) => {
-            mark_resolved(bot, group, done.intent.clone()).await;
-            let text = format!(
-                "Added “{}” as an example of `{}` in {}. Reloaded: {} intents in service, in {} ms.",
-                fit(&done.example, 300),
-                done.intent,
-                done.path.display(),
-                reloaded.intents,
-                reloaded.took.as_millis()
-            );
-            (text, true)
-        }
-        Err(refusal) => {
-            let kept = match undone {
-                Some(Ok(true)) | None => "",
-                Some(Ok(false)) => "\nThe file has changed since, so it was left as it is: the example may still be in it.",
-                Some(Err(error)) => {
-                    warn!(%error, "could not take an example back");
-                    "\nIt could not be taken out of the file again: the example is still in it."
-                }
-            };
-            let text = format!(
-                "The example was not kept: {}{kept}\n{}",
-                refusal.summary(),
-                first_lines(&refusal)
-            );
-            (text, false)
-        }
-    }
-}
-
-/// [`apply`] with published sets: the example goes into a new published version, which
-/// this process serves at once and the others within seconds.
-async fn apply_published(
-    ctx: &Context,
-    bot: &Arc<Bot>,
-    group: &Group,
-    choice: &str,
-) -> (String, bool) {
-    let one_at_a_time = bot.triage.one_at_a_time.lock().await;
     let reloader = Arc::clone(&bot.reloader);
     let (intent, example) = (choice.to_owned(), group.text.clone());
-    let outcome = tokio::task::spawn_blocking(move || {
-        reloader.append_and_publish(&intent, &example, "triage (/careerbot unanswered)")
+    let filed = tokio::task::spawn_blocking(move || {
+        triage::file(
+            &reloader,
+            &intent,
+            &example,
+            "triage (/careerbot unanswered)",
+        )
     })
     .await;
     drop(one_at_a_time);
-    let (done, result) = match outcome {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(edit::EditError::Duplicate { intent, path })) => {
-            mark_resolved(bot, group, intent.clone()).await;
-            let file = path.file_name().unwrap_or_default().to_string_lossy();
-            let text = format!(
-                "“{}” is already an example of `{intent}` ({file}), so nothing was published; the group left the queue. If it still goes unanswered, its intent needs clearer examples.",
-                fit(&group.text, 300),
-            );
-            return (text, true);
-        }
-        Ok(Err(error)) => return (format!("Could not add the example: {error}"), false),
+    let filed = match filed {
+        Ok(filed) => filed,
         Err(error) => return (format!("Could not add the example: {error}"), false),
     };
-    announce(&ctx.http, bot, "/careerbot unanswered", &result).await;
-    let file = done.path.file_name().unwrap_or_default().to_string_lossy();
-    match result {
-        Ok(reloaded) => {
+    let published = bot.reloader.publisher().is_some();
+    match filed {
+        Filed::Added { done, reloaded } => {
+            if !reloaded.unchanged {
+                bump(&bot.recorder.stats.reloads);
+            }
+            announce(
+                &ctx.http,
+                bot,
+                "/careerbot unanswered",
+                &Ok(reloaded.clone()),
+            )
+            .await;
             mark_resolved(bot, group, done.intent.clone()).await;
+            let text = if published {
+                let file = done.path.file_name().unwrap_or_default().to_string_lossy();
+                format!(
+                    "Added “{}” as an example of `{}` ({file}) and published it as version {}: {} intents in service here now, on every process within seconds.",
+                    fit(&done.example, 300),
+                    done.intent,
+                    reloaded.published.unwrap_or_default(),
+                    reloaded.intents,
+                )
+            } else {
+                format!(
+                    "Added “{}” as an example of `{}` in {}. Reloaded: {} intents in service, in {} ms.",
+                    fit(&done.example, 300),
+                    done.intent,
+                    done.path.display(),
+                    reloaded.intents,
+                    reloaded.took.as_millis()
+                )
+            };
+            (text, true)
+        }
+        Filed::Duplicate { intent, path } => {
+            // Already an example (of this intent or another): adding it again cannot help,
+            // so the group leaves the queue; the matcher, not the data, missed it.
+            mark_resolved(bot, group, intent.clone()).await;
+            let (what, place) = if published {
+                let file = path.file_name().unwrap_or_default().to_string_lossy();
+                ("published", file.into_owned())
+            } else {
+                ("added", path.display().to_string())
+            };
             let text = format!(
-                "Added “{}” as an example of `{}` ({file}) and published it as version {}: {} intents in service here now, on every process within seconds.",
-                fit(&done.example, 300),
-                done.intent,
-                reloaded.published.unwrap_or_default(),
-                reloaded.intents,
+                "“{}” is already an example of `{intent}` ({place}), so nothing was {what}; the group left the queue. If it still goes unanswered, its intent needs clearer examples.",
+                fit(&group.text, 300),
             );
             (text, true)
         }
-        Err(refusal) => {
-            let text = format!(
-                "The example was not published: {}\n{}",
-                refusal.summary(),
-                first_lines(&refusal)
-            );
-            (text, false)
+        Filed::Refused { refusal, kept } => {
+            bump(&bot.recorder.stats.refused_reloads);
+            let lines = first_lines(&refusal);
+            let summary = refusal.summary();
+            announce(&ctx.http, bot, "/careerbot unanswered", &Err(refusal)).await;
+            let kept = kept.map(|why| format!("\n{why}")).unwrap_or_default();
+            let verb = if published { "published" } else { "kept" };
+            (
+                format!("The example was not {verb}: {summary}{kept}\n{lines}"),
+                false,
+            )
         }
+        Filed::Failed(error) => (format!("Could not add the example: {error}"), false),
     }
 }
 

@@ -29,6 +29,8 @@ use tracing::{info, warn};
 use crate::admin::reload::Reloader;
 use crate::admin::report;
 use crate::admin::store::{now_ms, Database, Store};
+use crate::admin::triage::{self, Filed};
+use crate::admin::unanswered::Group;
 use crate::config::Settings;
 
 /// The session cookie's name.
@@ -52,6 +54,8 @@ pub struct Dashboard {
     token: Mutex<Option<String>>,
     /// When logins failed lately.
     failures: Mutex<VecDeque<Instant>>,
+    /// Held from filing a question to the reload's verdict: one at a time.
+    filing: tokio::sync::Mutex<()>,
 }
 
 /// The routes' state: the dashboard, shared.
@@ -92,6 +96,7 @@ impl Dashboard {
             key: Key::from(&key),
             token: Mutex::new(Some(token.clone())),
             failures: Mutex::new(VecDeque::new()),
+            filing: tokio::sync::Mutex::new(()),
         };
         (Arc::new(dashboard), token)
     }
@@ -125,7 +130,7 @@ pub fn router(dashboard: Arc<Dashboard>) -> Router {
         .route("/playground", get(playground).post(ask))
         .route("/intents", get(intents))
         .route("/intents/{id}", get(intent))
-        .route("/unanswered", get(unanswered))
+        .route("/unanswered", get(unanswered).post(file_group))
         .route("/static/style.css", get(style))
         .fallback(not_found)
         .with_state(App(dashboard))
@@ -382,19 +387,191 @@ async fn intent(
     }
 }
 
-/// `GET /unanswered`: the queue's groups, as `/careerbot unanswered` groups them.
-async fn unanswered(admin: Admin, State(dashboard): State<App>) -> Response {
+/// Groups of the queue offered at most.
+const GROUPS_SHOWN: usize = 50;
+/// Intents offered for one group.
+const INTENTS_OFFERED: usize = 8;
+/// The menu value that drops a group from the queue.
+const IGNORE: &str = "ignore";
+
+/// The queue's groups, biggest first (`None` without a store).
+async fn queue(dashboard: &Dashboard) -> Result<Option<Vec<Group>>, Response> {
     let below = dashboard.settings.admin.unanswered_below;
     let similarity = dashboard.settings.admin.group_similarity;
-    let groups = read_store(&dashboard, move |store| {
+    read_store(dashboard, move |store| {
         let questions = store.unanswered(0, below, 10_000)?;
         Ok(crate::admin::unanswered::group(&questions, similarity).groups)
     })
-    .await;
-    match groups {
-        Ok(groups) => pages::unanswered(&admin, &groups.unwrap_or_default()).into_response(),
+    .await
+}
+
+/// The unanswered page over `groups`, with `notice` above.
+fn queue_page(
+    dashboard: &Dashboard,
+    admin: &Admin,
+    groups: &[Group],
+    notice: Option<&pages::Notice>,
+) -> Response {
+    let served = dashboard.reloader.served();
+    let engine = &served.engine;
+    let rows: Vec<pages::QueueRow<'_>> = groups
+        .iter()
+        .take(GROUPS_SHOWN)
+        .map(|group| {
+            // Stored candidates first, then the intents the matcher now ranks highest.
+            let mut ids: Vec<&str> = group
+                .candidates
+                .iter()
+                .map(|(intent, _)| intent.as_str())
+                .filter(|id| engine.intent(id).is_some())
+                .collect();
+            for intent in engine.ranked(&group.text) {
+                if ids.len() >= INTENTS_OFFERED {
+                    break;
+                }
+                if !ids.contains(&intent.id.as_str()) {
+                    ids.push(&intent.id);
+                }
+            }
+            let offered = ids
+                .into_iter()
+                .filter_map(|id| Some((id, engine.intent(id)?.title.as_str())))
+                .collect();
+            pages::QueueRow { group, offered }
+        })
+        .collect();
+    pages::unanswered(admin, &rows, notice).into_response()
+}
+
+/// `GET /unanswered`: the queue's groups, as `/careerbot unanswered` groups them.
+async fn unanswered(admin: Admin, State(dashboard): State<App>) -> Response {
+    match queue(&dashboard).await {
+        Ok(groups) => queue_page(&dashboard, &admin, &groups.unwrap_or_default(), None),
         Err(page) => page,
     }
+}
+
+#[derive(Deserialize)]
+struct FileForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    choice: String,
+}
+
+/// `POST /unanswered`: files a group under an intent, or ignores it.
+async fn file_group(
+    admin: Admin,
+    State(dashboard): State<App>,
+    Form(form): Form<FileForm>,
+) -> Response {
+    if !constant_time_eq(form.csrf.as_bytes(), admin.csrf.as_bytes()) {
+        return csrf_refused();
+    }
+    let groups = match queue(&dashboard).await {
+        Ok(groups) => groups.unwrap_or_default(),
+        Err(page) => return page,
+    };
+    // The group as the queue holds it now, not as the form says it was.
+    let Some(group) = groups.iter().find(|g| g.text == form.text).cloned() else {
+        let notice = pages::Notice {
+            ok: false,
+            text: "That group is no longer in the queue: nothing was changed.".to_owned(),
+            lines: Vec::new(),
+        };
+        return queue_page(&dashboard, &admin, &groups, Some(&notice));
+    };
+    let _one_at_a_time = dashboard.filing.lock().await;
+    let notice = if form.choice == IGNORE {
+        match resolve(&dashboard, &group, IGNORE).await {
+            Ok(()) => pages::Notice {
+                ok: true,
+                text: format!("Ignored “{}” ({} questions).", group.text, group.count),
+                lines: Vec::new(),
+            },
+            Err(error) => failed(format!("Could not update the queue: {error:#}")),
+        }
+    } else {
+        let reloader = Arc::clone(&dashboard.reloader);
+        let (intent, example) = (form.choice.clone(), group.text.clone());
+        let by = format!("dashboard ({})", admin.who);
+        let filed =
+            tokio::task::spawn_blocking(move || triage::file(&reloader, &intent, &example, &by))
+                .await;
+        match filed {
+            Ok(Filed::Added { done, reloaded }) => {
+                let resolved = resolve(&dashboard, &group, &done.intent).await;
+                info!(intent = %done.intent, "filed an unanswered question from the dashboard");
+                pages::Notice {
+                    ok: true,
+                    text: format!(
+                        "Added “{}” as an example of {}: {} intents in service.{}",
+                        done.example,
+                        done.intent,
+                        reloaded.intents,
+                        resolved.err().map_or(String::new(), |e| format!(
+                            " (The queue could not be updated: {e:#}.)"
+                        ))
+                    ),
+                    lines: Vec::new(),
+                }
+            }
+            Ok(Filed::Duplicate { intent, .. }) => {
+                let _ = resolve(&dashboard, &group, &intent).await;
+                pages::Notice {
+                    ok: true,
+                    text: format!(
+                        "“{}” is already an example of {intent}, so nothing was added; the group left the queue.",
+                        group.text
+                    ),
+                    lines: Vec::new(),
+                }
+            }
+            Ok(Filed::Refused { refusal, kept }) => pages::Notice {
+                ok: false,
+                text: format!(
+                    "The example was not kept: {}. The set in service is unchanged.{}",
+                    refusal.summary(),
+                    kept.map(|why| format!(" {why}")).unwrap_or_default()
+                ),
+                lines: refusal.lines(),
+            },
+            Ok(Filed::Failed(error)) => failed(format!("Could not add the example: {error}")),
+            Err(error) => failed(format!("Could not add the example: {error}")),
+        }
+    };
+    match queue(&dashboard).await {
+        Ok(groups) => queue_page(
+            &dashboard,
+            &admin,
+            &groups.unwrap_or_default(),
+            Some(&notice),
+        ),
+        Err(page) => page,
+    }
+}
+
+fn failed(text: String) -> pages::Notice {
+    pages::Notice {
+        ok: false,
+        text,
+        lines: Vec::new(),
+    }
+}
+
+/// Takes `group` out of the queue, settled as `action`.
+async fn resolve(dashboard: &Dashboard, group: &Group, action: &str) -> anyhow::Result<()> {
+    let Some(database) = dashboard.database.clone() else {
+        anyhow::bail!("no database is configured");
+    };
+    let (ids, action) = (group.ids.clone(), action.to_owned());
+    tokio::task::spawn_blocking(move || {
+        Store::open(&database)?.resolve(&ids, &action, now_ms())?;
+        anyhow::Ok(())
+    })
+    .await?
 }
 
 /// `GET /playground`.

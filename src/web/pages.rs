@@ -275,26 +275,57 @@ pub fn intent(admin: &Admin, engine: &Engine, intent: &crate::engine::intents::I
     )
 }
 
-/// The unanswered queue's groups, biggest first, with their likely intents.
-pub fn unanswered(admin: &Admin, groups: &[crate::admin::unanswered::Group]) -> Markup {
+/// What became of an admin's action, shown above a page.
+pub struct Notice {
+    pub ok: bool,
+    pub text: String,
+    /// Problem lines (`path:line:col: message`), when a set was refused.
+    pub lines: Vec<String>,
+}
+
+/// One unanswered group and the intents offered for it (id, title), likeliest first.
+pub struct QueueRow<'a> {
+    pub group: &'a crate::admin::unanswered::Group,
+    pub offered: Vec<(&'a str, &'a str)>,
+}
+
+/// The unanswered queue's groups, biggest first, each with a form to file it under an
+/// intent (through the same validated reload as `/careerbot unanswered`) or ignore it.
+pub fn unanswered(admin: &Admin, rows: &[QueueRow<'_>], notice: Option<&Notice>) -> Markup {
     layout(
         "Unanswered",
         Some(admin),
         html! {
-            @if groups.is_empty() {
+            @if let Some(notice) = notice {
+                div class={ "notice " (if notice.ok { "ok" } else { "refused" }) } {
+                    p { (notice.text) }
+                    @if !notice.lines.is_empty() {
+                        pre { @for line in &notice.lines { (line) "\n" } }
+                    }
+                }
+            }
+            @if rows.is_empty() {
                 p { "No unanswered questions." }
             } @else {
-                p { (groups.len()) " groups of questions the bot did not answer well, biggest first." }
+                p { (rows.len()) " groups of questions the bot did not answer well, biggest first. Filing one makes its question an example of the intent, checked and reloaded as any edit is." }
                 table {
-                    thead { tr { th { "question" } th { "asked" } th { "likely intents" } } }
+                    thead { tr { th { "question" } th { "asked" } th { "file under" } } }
                     tbody {
-                        @for group in groups {
+                        @for row in rows {
                             tr {
-                                td { (group.text) }
-                                td { (group.count) "×" }
+                                td { (row.group.text) }
+                                td { (row.group.count) "×" }
                                 td {
-                                    @for (intent, _) in &group.candidates {
-                                        a href={ "/intents/" (intent) } { code { (intent) } } " "
+                                    form method="post" action="/unanswered" class="file" {
+                                        input type="hidden" name="csrf" value=(admin.csrf);
+                                        input type="hidden" name="text" value=(row.group.text);
+                                        select name="choice" {
+                                            @for (id, title) in &row.offered {
+                                                option value=(id) { (title) " (" (id) ")" }
+                                            }
+                                            option value="ignore" { "Ignore: drop it from the queue" }
+                                        }
+                                        button type="submit" { "Apply" }
                                     }
                                 }
                             }
