@@ -13,6 +13,8 @@ use serde::ser::SerializeSeq as _;
 use serde::{Serialize, Serializer};
 
 use super::store::QuestionRecord;
+use crate::engine::intents::Intent;
+use crate::engine::Engine;
 
 /// Candidate intents kept per group.
 const CANDIDATES_KEPT: usize = 5;
@@ -64,6 +66,28 @@ pub struct Budget {
     pub considered: usize,
     /// Edit-distance cells computed for the exact comparisons, most promising group first.
     pub cells: usize,
+}
+
+impl Group {
+    /// The intents to offer for filing this group, at most `n` (more only when more were
+    /// stored): its stored candidates still in `engine`'s set, then the intents the matcher
+    /// now ranks highest for its text.
+    pub fn likely_intents<'a>(&self, engine: &'a Engine, n: usize) -> Vec<&'a Intent> {
+        let mut intents: Vec<&Intent> = self
+            .candidates
+            .iter()
+            .filter_map(|(id, _)| engine.intent(id))
+            .collect();
+        for intent in engine.ranked(&self.text) {
+            if intents.len() >= n {
+                break;
+            }
+            if !intents.iter().any(|known| known.id == intent.id) {
+                intents.push(intent);
+            }
+        }
+        intents
+    }
 }
 
 impl Budget {

@@ -221,25 +221,9 @@ pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
             group.last_at_ms / 1000
         );
         text.push_str(&line);
-        // Stored candidates first, then the intents the matcher now scores highest.
-        let mut intents: Vec<&str> = group
-            .candidates
-            .iter()
-            .map(|(intent, _)| intent.as_str())
-            .filter(|id| engine.intent(id).is_some())
-            .collect();
-        for intent in engine.ranked(&group.text) {
-            if intents.len() >= 5 {
-                break;
-            }
-            let id = intent.id.as_str();
-            if !intents.contains(&id) {
-                intents.push(id);
-            }
-        }
-        let mut options: Vec<CreateSelectMenuOption> = intents
-            .iter()
-            .filter_map(|id| engine.intent(id))
+        let mut options: Vec<CreateSelectMenuOption> = group
+            .likely_intents(engine, 5)
+            .into_iter()
             .map(|intent| {
                 CreateSelectMenuOption::new(fit(&intent.title, limits::OPTION_LABEL), &intent.id)
                     .description(fit(

@@ -418,24 +418,10 @@ fn queue_page(
         .iter()
         .take(GROUPS_SHOWN)
         .map(|group| {
-            // Stored candidates first, then the intents the matcher now ranks highest.
-            let mut ids: Vec<&str> = group
-                .candidates
-                .iter()
-                .map(|(intent, _)| intent.as_str())
-                .filter(|id| engine.intent(id).is_some())
-                .collect();
-            for intent in engine.ranked(&group.text) {
-                if ids.len() >= INTENTS_OFFERED {
-                    break;
-                }
-                if !ids.contains(&intent.id.as_str()) {
-                    ids.push(&intent.id);
-                }
-            }
-            let offered = ids
+            let offered = group
+                .likely_intents(engine, INTENTS_OFFERED)
                 .into_iter()
-                .filter_map(|id| Some((id, engine.intent(id)?.title.as_str())))
+                .map(|intent| (intent.id.as_str(), intent.title.as_str()))
                 .collect();
             pages::QueueRow { group, offered }
         })
