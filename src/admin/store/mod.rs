@@ -410,6 +410,38 @@ impl Store {
     }
 }
 
+/// One edit of a server's settings, the same on both backends: the row as read
+/// (`settings` that cannot be read count as the defaults, logged), `edit` applied. Returns
+/// the server's settings after (one revision up, changed at `at_ms`, when they differ),
+/// whether they must be written, and what `edit` returned.
+fn edit_stored<T>(
+    guild: u64,
+    settings: Result<GuildSettings, String>,
+    (updated_at_ms, revision): (i64, i64),
+    at_ms: i64,
+    edit: impl FnOnce(&mut GuildSettings) -> T,
+) -> (StoredGuild, bool, T) {
+    let before = settings.unwrap_or_else(|why| {
+        tracing::warn!(guild, "unreadable settings replaced by the edit: {why}");
+        GuildSettings::default()
+    });
+    let mut after = before.clone();
+    let out = edit(&mut after);
+    let changed = after != before;
+    let (updated_at_ms, revision) = if changed {
+        (at_ms, revision + 1)
+    } else {
+        (updated_at_ms, revision)
+    };
+    let stored = StoredGuild {
+        guild,
+        settings: after,
+        updated_at_ms,
+        revision,
+    };
+    (stored, changed, out)
+}
+
 /// A stored server's settings, or `None` (logged) when its row cannot be read.
 fn stored_guild(
     guild: u64,

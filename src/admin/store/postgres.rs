@@ -634,23 +634,14 @@ impl PgStore {
                     &[&id, &at_ms],
                 )
                 .await?;
-            let before = settings_from_row(&row, 0).unwrap_or_else(|why| {
-                tracing::warn!(guild, "unreadable settings replaced by the edit: {why}");
-                GuildSettings::default()
-            });
-            let (updated_at_ms, revision): (i64, i64) = (row.get(3), row.get(4));
-            let mut after = before.clone();
-            let out = edit(&mut after);
-            if after == before {
+            let read = (row.get(3), row.get(4));
+            let settings = settings_from_row(&row, 0);
+            let (stored, changed, out) = super::edit_stored(guild, settings, read, at_ms, edit);
+            if !changed {
                 // Rolled back: a row made above goes again.
-                let stored = StoredGuild {
-                    guild,
-                    settings: after,
-                    updated_at_ms,
-                    revision,
-                };
                 return Ok((stored, out));
             }
+            let after = &stored.settings;
             tx.execute(
                 "UPDATE guild_settings SET answer_channels = $2, admin_channel = $3,
                      channel_min_confidence = $4, updated_at_ms = $5, revision = $6
@@ -660,8 +651,8 @@ impl PgStore {
                     &after.channels_column(),
                     &after.admin_channel.map(to_sql_id),
                     &after.channel_min_confidence.map(f64::from),
-                    &at_ms,
-                    &(revision + 1),
+                    &stored.updated_at_ms,
+                    &stored.revision,
                 ],
             )
             .await?;
@@ -671,12 +662,6 @@ impl PgStore {
             )
             .await?;
             tx.commit().await?;
-            let stored = StoredGuild {
-                guild,
-                settings: after,
-                updated_at_ms: at_ms,
-                revision: revision + 1,
-            };
             Ok((stored, out))
         })
     }

@@ -448,47 +448,27 @@ impl SqliteStore {
                 },
             )
             .optional()?;
-        let (before, updated_at_ms, revision) = match row {
-            None => (GuildSettings::default(), at_ms, 0),
-            Some((settings, at, revision)) => (
-                settings.unwrap_or_else(|why| {
-                    tracing::warn!(guild, "unreadable settings replaced by the edit: {why}");
-                    GuildSettings::default()
-                }),
-                at,
-                revision,
-            ),
+        let (settings, read) = match row {
+            None => (Ok(GuildSettings::default()), (at_ms, 0)),
+            Some((settings, at, revision)) => (settings, (at, revision)),
         };
-        let mut after = before.clone();
-        let out = edit(&mut after);
-        if after == before {
-            let stored = StoredGuild {
-                guild,
-                settings: after,
-                updated_at_ms,
-                revision,
-            };
-            return Ok((stored, out));
+        let (stored, changed, out) = super::edit_stored(guild, settings, read, at_ms, edit);
+        if changed {
+            let after = &stored.settings;
+            tx.execute(
+                "INSERT OR REPLACE INTO guild_settings (guild, answer_channels, admin_channel, \
+                 channel_min_confidence, updated_at_ms, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    to_sql_id(guild),
+                    after.channels_column(),
+                    after.admin_channel.map(to_sql_id),
+                    after.channel_min_confidence.map(f64::from),
+                    stored.updated_at_ms,
+                    stored.revision
+                ],
+            )?;
+            tx.commit()?;
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO guild_settings (guild, answer_channels, admin_channel, \
-             channel_min_confidence, updated_at_ms, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                to_sql_id(guild),
-                after.channels_column(),
-                after.admin_channel.map(to_sql_id),
-                after.channel_min_confidence.map(f64::from),
-                at_ms,
-                revision + 1
-            ],
-        )?;
-        tx.commit()?;
-        let stored = StoredGuild {
-            guild,
-            settings: after,
-            updated_at_ms: at_ms,
-            revision: revision + 1,
-        };
         Ok((stored, out))
     }
 
