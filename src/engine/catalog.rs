@@ -633,10 +633,10 @@ impl Catalog {
             }
         }
         let mut out: Vec<String> = Vec::new();
-        for (i, token) in tokens.into_iter().enumerate() {
-            // The terms of one alias share its text: name it once.
-            let repeat = i > 0 && out.last() == Some(&token.text) && topical[i - 1];
-            if topical[i] && !repeat {
+        for (token, topical) in tokens.into_iter().zip(topical) {
+            // Each topic once, whether the question repeats it ("sql or sql") or an
+            // alias's terms share its text.
+            if topical && !out.contains(&token.text) {
                 out.push(token.text);
             }
         }
@@ -1786,8 +1786,14 @@ mod tests {
             ],
             &[],
         );
-        let cases: [(&str, &[&str]); 7] = [
+        let cases: [(&str, &[&str]); 9] = [
             ("any course on operating systems", &["operating", "systems"]),
+            // Named once however often the question repeats it (found by fuzzing).
+            ("a course on linux linux and more linux", &["linux"]),
+            (
+                "operating systems course, operating systems please",
+                &["operating", "systems"],
+            ),
             ("a course on operating sytems", &["operating", "sytems"]),
             ("a course on linux", &["linux"]),
             // Part of a phrase topic names nothing.

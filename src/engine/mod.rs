@@ -441,6 +441,29 @@ fn describe_filter(filter: &CourseFilter) -> String {
 mod tests {
     use super::*;
 
+    /// Found by the `matching` fuzz target: a free course search on a topic with no free
+    /// course named the topic as often as the question repeated it.
+    #[test]
+    fn a_course_note_names_its_topic_once_after_the_intents_answer() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
+        let (engine, _) = Engine::load(
+            &dir,
+            &MatcherSettings::shipped(),
+            &intents::Limits::shipped(),
+        )
+        .unwrap();
+        let reply = engine.reply("are there free courses on sql 1, sql 2 and sql 3");
+        assert_eq!(reply.decision, Decision::Answer, "{reply:#?}");
+        let intent = engine.intent(reply.intent.as_deref().unwrap()).unwrap();
+        let answer = reply.answer.as_deref().unwrap();
+        let note = answer
+            .strip_prefix(intent.answer.trim_end())
+            .and_then(|rest| rest.strip_prefix("\n\n"))
+            .unwrap_or_else(|| panic!("{answer:?}"));
+        assert_eq!(note.matches("sql").count(), 1, "{note:?}");
+        assert!(note.contains("no free course"), "{note:?}");
+    }
+
     /// Found by the `matching` fuzz target: a course search whose topic no course covers
     /// fell back but kept the withdrawn answer's confidence, above every suggestion left.
     #[test]
