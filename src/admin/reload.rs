@@ -8,6 +8,7 @@
 //! [`Reloader::publish_dir`] (`careerbot publish`, and triage), which checks it exactly as
 //! a reload does before any process sees it.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +37,26 @@ pub struct Reloader {
     last_refusal: Mutex<Option<String>>,
     /// Where sets come from: `dir`, or the database's published versions.
     source: Source,
+    /// The latest reloads that changed the set or were refused, oldest first.
+    history: Mutex<VecDeque<ReloadEvent>>,
+}
+
+/// Reloads kept in [`Reloader::history`].
+const HISTORY_KEPT: usize = 200;
+
+/// A reload that changed the set in service, or was refused (the History page's rows).
+#[derive(Debug, Clone)]
+pub struct ReloadEvent {
+    /// When, in unix milliseconds.
+    pub at_ms: i64,
+    /// The version in service after it: the new one, or (refused) the one that stayed.
+    pub version: String,
+    pub published: Option<u32>,
+    pub intents: usize,
+    pub warnings: usize,
+    /// Why it was refused, one line per problem (`path:line:col: message`); `None` when
+    /// the set went live.
+    pub refused: Option<Vec<String>>,
 }
 
 /// Where a reload reads the set.
@@ -204,6 +225,7 @@ impl Reloader {
             reloading: Mutex::new(()),
             last_refusal: Mutex::new(None),
             source: Source::Directory,
+            history: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -232,6 +254,7 @@ impl Reloader {
             reloading: Mutex::new(()),
             last_refusal: Mutex::new(None),
             source: Source::Published(store),
+            history: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -263,10 +286,48 @@ impl Reloader {
     /// With published sets, a reload reads which version is current and swaps it in when it
     /// is not the one in service (a rollback included).
     pub fn reload(&self) -> Result<Reloaded, Refusal> {
-        match &self.source {
+        let result = match &self.source {
             Source::Directory => guarded(|| self.reload_files()),
             Source::Published(store) => guarded(|| self.reload_published(store)),
+        };
+        self.remember(&result);
+        result
+    }
+
+    /// Keeps a reload that changed the set or was refused in [`Reloader::history`].
+    fn remember(&self, result: &Result<Reloaded, Refusal>) {
+        let serving = self.current.load();
+        let event = match result {
+            Ok(reloaded) if reloaded.unchanged => return,
+            Ok(reloaded) => ReloadEvent {
+                at_ms: crate::admin::store::now_ms(),
+                version: reloaded.version.clone(),
+                published: reloaded.published,
+                intents: reloaded.intents,
+                warnings: reloaded.warnings.len(),
+                refused: None,
+            },
+            Err(refusal) => ReloadEvent {
+                at_ms: crate::admin::store::now_ms(),
+                version: serving.version.clone(),
+                published: serving.published,
+                intents: serving.engine.intents().len(),
+                warnings: 0,
+                refused: Some(refusal.lines()),
+            },
+        };
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        history.push_back(event);
+        while history.len() > HISTORY_KEPT {
+            history.pop_front();
         }
+    }
+
+    /// The latest reloads (and publications) of this process that changed the set in
+    /// service or were refused, newest first.
+    pub fn history(&self) -> Vec<ReloadEvent> {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        history.iter().rev().cloned().collect()
     }
 
     fn reload_published(&self, store: &PgStore) -> Result<Reloaded, Refusal> {
@@ -329,8 +390,11 @@ impl Reloader {
     /// it when told. Files identical to the version in service publish nothing. Only with
     /// published sets. Blocking.
     pub fn publish_dir(&self, dir: &Path, by: &str) -> Result<Reloaded, Refusal> {
-        self.publish_dir_based_on(dir, by, None)
-            .map(|published| published.expect("only an edit can be stale"))
+        let result = self
+            .publish_dir_based_on(dir, by, None)
+            .map(|published| published.expect("only an edit can be stale"));
+        self.remember(&result);
+        result
     }
 
     /// [`Reloader::publish_dir`] of an edit of version `based_on` (when given): `Ok(None)`,

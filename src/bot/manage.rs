@@ -39,7 +39,8 @@ pub struct Triage {
     shown: Mutex<HashMap<u64, Group>>,
     /// Held from a choice's append to its reload (and undo, if refused), so one admin's
     /// undo can never take back another's example.
-    one_at_a_time: tokio::sync::Mutex<()>,
+    /// Shared with the dashboard when `careerbot run` serves it.
+    pub one_at_a_time: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Triage {

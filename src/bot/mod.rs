@@ -92,6 +92,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut shutdown = std::pin::pin!(shutdown);
+    // Before any network: a dashboard without its secret is a setup mistake to say at once.
+    let client_secret = match settings.web.listen {
+        Some(_) => Some(crate::web::client_secret()?),
+        None => None,
+    };
     let api_base = settings
         .discord
         .api_base
@@ -162,6 +167,20 @@ pub async fn run(
         tokio::task::spawn_blocking(move || open_store(&settings)).await??
     };
     let bot = Arc::new(Bot::new(reloader, settings, writer, plan));
+    let _dashboard = match client_secret {
+        Some(client_secret) => Some(
+            crate::web::start(
+                Arc::clone(&bot.reloader),
+                bot.settings.clone(),
+                token.clone(),
+                client_secret,
+                client.clone(),
+                Arc::clone(&bot.triage.one_at_a_time),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     // The servers' own settings before connecting: their answer channels decide whether to
     // ask for the Message Content intent.
     if let Some(connector) = bot.recorder.connector() {

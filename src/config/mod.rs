@@ -41,7 +41,33 @@ pub struct Settings {
     pub conversation: ConversationSettings,
     pub discord: DiscordSettings,
     pub admin: AdminSettings,
+    pub web: WebSettings,
     pub log: LogSettings,
+}
+
+/// The admin dashboard as `careerbot run` serves it (`[web]`).
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Where to serve it; `None` (`listen = ""`): not at all.
+    pub listen: Option<std::net::SocketAddr>,
+    /// The address admins open (`public_url`), without a trailing slash; `None`: the listen
+    /// address over http.
+    pub public_url: Option<Url>,
+    /// The OAuth2 client id; `None` (`client_id = 0`): the bot's own application id.
+    pub client_id: Option<NonZeroU64>,
+    /// How long a login lasts (`session_hours`, 1 to 720).
+    pub session: Duration,
+}
+
+impl WebSettings {
+    /// The address admins open: `public_url`, else `http://LISTEN`.
+    pub fn base_url(&self) -> Option<Url> {
+        match (&self.public_url, self.listen) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(listen)) => Url::parse(&format!("http://{listen}/")).ok(),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The admin loop: live reload, the reload gate, the store and the unanswered queue.
@@ -383,6 +409,7 @@ impl Settings {
             conversation,
             discord,
             admin,
+            web,
             log,
         } = raw;
         let channels = |key: &str, ids: &[u64], layers: &mut Layers| {
@@ -426,6 +453,33 @@ impl Settings {
             }
         };
         let path = |path: PathBuf| (!path.as_os_str().is_empty()).then_some(path);
+        let listen = match web.listen.trim() {
+            "" => Some(None),
+            text => text.parse::<std::net::SocketAddr>().ok().map(Some),
+        };
+        layers.ensure(
+            "web.listen",
+            listen.is_some(),
+            "must be HOST:PORT with an IP address (e.g. 127.0.0.1:8787), or \"\"",
+        );
+        let public_url = match web.public_url.trim() {
+            "" => Some(None),
+            text => Url::parse(text)
+                .ok()
+                .filter(|url| {
+                    matches!(url.scheme(), "http" | "https")
+                        && url.host().is_some()
+                        && url.path() == "/"
+                        && url.query().is_none()
+                        && url.fragment().is_none()
+                })
+                .map(Some),
+        };
+        layers.ensure(
+            "web.public_url",
+            public_url.is_some(),
+            "must be an http(s) URL with a host and no path or query, or \"\"",
+        );
         Some(Settings {
             intents_dir,
             matcher,
@@ -460,6 +514,12 @@ impl Settings {
                     .then(|| Duration::from_secs(u64::from(admin.retention_days) * 86_400)),
                 unanswered_below: admin.unanswered_below,
                 group_similarity: admin.group_similarity,
+            },
+            web: WebSettings {
+                listen: listen?,
+                public_url: public_url?,
+                client_id: NonZeroU64::new(web.client_id),
+                session: Duration::from_secs(web.session_hours * 3600),
             },
             log,
         })

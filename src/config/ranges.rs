@@ -71,6 +71,9 @@ pub const RANGES: &[(&str, Range)] = &[
     ("admin.unanswered_below", SHARE),
     ("admin.group_similarity", SHARE),
     ("admin.reload_gate.min_accuracy", SHARE),
+    ("web.client_id", ID),
+    // A month at most: a stolen cookie is good for no longer.
+    ("web.session_hours", Range::Whole(1, 720)),
     // Bounds on one intent set: at least 1 each; the upper ends keep even a raised limit
     // within what a reload can do in a couple of minutes.
     ("limits.max_files", Range::Whole(1, 10_000)),

@@ -70,7 +70,17 @@ pub struct RawSettings {
     pub conversation: ConversationSettings,
     pub discord: RawDiscord,
     pub admin: RawAdmin,
+    pub web: RawWeb,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeb {
+    pub listen: String,
+    pub public_url: String,
+    pub client_id: u64,
+    pub session_hours: u64,
 }
 
 #[derive(Debug, Deserialize)]

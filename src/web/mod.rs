@@ -8,37 +8,33 @@
 //! carries the session's CSRF token. `careerbot dashboard` logs its admin in with a
 //! one-time link printed at start.
 
+mod auth;
 mod chart;
 mod pages;
 
-use std::collections::VecDeque;
+use auth::Login;
+pub use auth::{Admin, OAuth, Scope};
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{FromRef, FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use anyhow::Context as _;
+use axum::extract::{FromRef, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
+use axum_extra::extract::cookie::Key;
 use serde::Deserialize;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::admin::reload::Reloader;
 use crate::admin::report;
 use crate::admin::store::{now_ms, Database, Store};
 use crate::admin::triage::{self, Filed};
 use crate::admin::unanswered::Group;
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
 
-/// The session cookie's name.
-const SESSION: &str = "careerbot_session";
-/// How long a session lasts.
-const SESSION_LASTS: Duration = Duration::from_secs(12 * 3600);
-/// Failed logins allowed per minute before the next are refused outright.
-const LOGIN_FAILURES_PER_MINUTE: usize = 10;
 /// The longest question the playground takes, in bytes (as `/ask`'s 1,000 characters).
 const MAX_QUESTION: usize = 4_000;
 
@@ -50,12 +46,14 @@ pub struct Dashboard {
     database: Option<Database>,
     /// Signs session cookies; made afresh each start, so sessions end with the process.
     key: Key,
-    /// The one-time login token of the local dashboard, until used.
-    token: Mutex<Option<String>>,
-    /// When logins failed lately.
-    failures: Mutex<VecDeque<Instant>>,
-    /// Held from filing a question to the reload's verdict: one at a time.
-    filing: tokio::sync::Mutex<()>,
+    login: Login,
+    failures: auth::Failures,
+    /// Whether cookies are marked Secure (the dashboard's address is https).
+    secure: bool,
+    /// Held from an edit of the intents to the reload's verdict, one at a time: shared
+    /// with the bot's `/careerbot unanswered` when both run, so one's undo can never take
+    /// back the other's edit.
+    filing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The routes' state: the dashboard, shared.
@@ -86,38 +84,49 @@ impl Dashboard {
     /// The local dashboard over `reloader`'s set and the configured store, and its one-time
     /// login token.
     pub fn local(reloader: Arc<Reloader>, settings: Settings) -> (Arc<Dashboard>, String) {
+        let token = random_hex(32);
+        let login = Login::Local(Mutex::new(Some(token.clone())));
+        let filing = Arc::default();
+        (
+            Dashboard::new(reloader, settings, login, false, filing),
+            token,
+        )
+    }
+
+    /// The dashboard of `careerbot run`, logged into with Discord; `filing` is the lock the
+    /// bot's own triage holds.
+    pub fn discord(
+        reloader: Arc<Reloader>,
+        settings: Settings,
+        oauth: OAuth,
+        filing: Arc<tokio::sync::Mutex<()>>,
+    ) -> Arc<Dashboard> {
+        let secure = settings
+            .web
+            .base_url()
+            .is_some_and(|url| url.scheme() == "https");
+        Dashboard::new(reloader, settings, Login::Discord(oauth), secure, filing)
+    }
+
+    fn new(
+        reloader: Arc<Reloader>,
+        settings: Settings,
+        login: Login,
+        secure: bool,
+        filing: Arc<tokio::sync::Mutex<()>>,
+    ) -> Arc<Dashboard> {
         let mut key = [0u8; 64];
         getrandom::fill(&mut key).expect("the operating system gives random bytes");
-        let token = random_hex(32);
-        let dashboard = Dashboard {
+        Arc::new(Dashboard {
             reloader,
             database: settings.admin.database.clone(),
             settings,
             key: Key::from(&key),
-            token: Mutex::new(Some(token.clone())),
-            failures: Mutex::new(VecDeque::new()),
-            filing: tokio::sync::Mutex::new(()),
-        };
-        (Arc::new(dashboard), token)
-    }
-
-    /// Whether logins failed too often in the last minute (and counts this one if so).
-    fn too_many_failures(&self) -> bool {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        failures
-            .iter()
-            .filter(|at| now.duration_since(**at) < Duration::from_secs(60))
-            .count()
-            >= LOGIN_FAILURES_PER_MINUTE
-    }
-
-    fn failed_login(&self) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.push_back(Instant::now());
-        while failures.len() > LOGIN_FAILURES_PER_MINUTE {
-            failures.pop_front();
-        }
+            login,
+            failures: auth::Failures::default(),
+            secure,
+            filing,
+        })
     }
 }
 
@@ -125,8 +134,9 @@ impl Dashboard {
 pub fn router(dashboard: Arc<Dashboard>) -> Router {
     Router::new()
         .route("/", get(overview))
-        .route("/login", get(login))
-        .route("/logout", post(logout))
+        .route("/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/logout", post(auth::logout))
         .route("/playground", get(playground).post(ask))
         .route("/intents", get(intents))
         .route("/intents/{id}", get(intent))
@@ -149,117 +159,82 @@ pub async fn serve(
         .await
 }
 
-/// A logged-in admin: who, and the session's CSRF token.
-pub struct Admin {
-    pub who: String,
-    pub csrf: String,
-}
+/// The environment variable holding the OAuth2 client secret (never read from a file).
+pub const CLIENT_SECRET_VARIABLE: &str = "DISCORD_CLIENT_SECRET";
 
-/// A session cookie's value: `expires.csrf.who` (signed by the jar).
-fn session_value(expires: u64, csrf: &str, who: &str) -> String {
-    format!("{expires}.{csrf}.{who}")
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-impl Admin {
-    /// The admin of a signed, unexpired session cookie.
-    fn of(jar: &SignedCookieJar) -> Option<Admin> {
-        let cookie = jar.get(SESSION)?;
-        let mut parts = cookie.value().splitn(3, '.');
-        let expires: u64 = parts.next()?.parse().ok()?;
-        let csrf = parts.next()?.to_owned();
-        let who = parts.next()?.to_owned();
-        (expires > unix_now()).then_some(Admin { who, csrf })
+/// The OAuth2 client secret from [`CLIENT_SECRET_VARIABLE`], which `careerbot run` needs
+/// when it serves the dashboard.
+pub fn client_secret() -> anyhow::Result<Secret> {
+    match std::env::var(CLIENT_SECRET_VARIABLE) {
+        Ok(secret) if !secret.trim().is_empty() => Ok(Secret::new(secret.trim())),
+        _ => anyhow::bail!(
+            "[web] listen is set, so the dashboard needs the application's OAuth2 client \
+             secret (Developer Portal > OAuth2) in {CLIENT_SECRET_VARIABLE}"
+        ),
     }
 }
 
-impl FromRequestParts<App> for Admin {
-    type Rejection = Response;
+/// The dashboard `careerbot run` serves; it stops when this is dropped.
+pub struct Serving(tokio::task::JoinHandle<()>);
 
-    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Admin, Response> {
-        let jar = SignedCookieJar::<Key>::from_request_parts(parts, state)
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts the dashboard of `careerbot run` on `[web] listen`, logged into with Discord:
+/// binds at once (so an address in use stops the bot with one line), then serves in a task
+/// of the bot's runtime. `http` calls Discord (bounded in time); `filing` is the bot's
+/// triage lock.
+pub async fn start(
+    reloader: Arc<Reloader>,
+    settings: Settings,
+    bot_token: Secret,
+    client_secret: Secret,
+    http: reqwest::Client,
+    filing: Arc<tokio::sync::Mutex<()>>,
+) -> anyhow::Result<Serving> {
+    let web = &settings.web;
+    let listen = web.listen.context("[web] listen is not set")?;
+    let api_base = settings.discord.api_base.clone();
+    let client_id = match web.client_id {
+        Some(id) => id.get(),
+        None => OAuth::application_id(&http, &api_base, &bot_token)
             .await
-            .unwrap_or_else(|never| match never {});
-        Admin::of(&jar).ok_or_else(|| {
-            let page = pages::refused(
-                "Not logged in",
-                "Open the login link `careerbot dashboard` printed when it started.",
-            );
-            (StatusCode::UNAUTHORIZED, page).into_response()
-        })
-    }
-}
-
-#[derive(Deserialize)]
-struct LoginQuery {
-    token: Option<String>,
-}
-
-/// `GET /login?token=…`: the one-time link of the local dashboard.
-async fn login(
-    State(dashboard): State<App>,
-    jar: SignedCookieJar,
-    Query(query): Query<LoginQuery>,
-) -> Response {
-    if dashboard.too_many_failures() {
-        let page = pages::refused("Too many attempts", "Wait a minute, then try again.");
-        return (StatusCode::TOO_MANY_REQUESTS, page).into_response();
-    }
-    let given = query.token.unwrap_or_default();
-    let accepted = {
-        let mut token = dashboard.token.lock().unwrap_or_else(|e| e.into_inner());
-        let matches = token
-            .as_deref()
-            .is_some_and(|expected| constant_time_eq(expected.as_bytes(), given.as_bytes()));
-        if matches {
-            // One time only: a link seen in a terminal's scrollback cannot log in again.
-            *token = None;
-        }
-        matches
+            .context("cannot ask Discord for the application id ([web] client_id = 0)")?,
     };
-    if !accepted {
-        dashboard.failed_login();
-        warn!("a dashboard login with a wrong or used token was refused");
-        let page = pages::refused(
-            "Login refused",
-            "This login link is wrong or was used already. Restart `careerbot dashboard` for a new one.",
-        );
-        return (StatusCode::FORBIDDEN, page).into_response();
-    }
-    let expires = unix_now() + SESSION_LASTS.as_secs();
-    let cookie = Cookie::build((SESSION, session_value(expires, &random_hex(16), "local")))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(time::Duration::seconds(SESSION_LASTS.as_secs() as i64))
-        .build();
-    info!("logged in to the dashboard");
-    (jar.add(cookie), Redirect::to("/")).into_response()
-}
-
-/// Compares two secrets in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("the dashboard cannot listen on {listen} ([web] listen)"))?;
+    // The address as bound (`listen` may ask for any free port) when no public one is set.
+    let base = match &web.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
+    let oauth = OAuth {
+        client_id,
+        client_secret,
+        bot_token,
+        api_base,
+        redirect_uri: format!("{base}/auth/callback"),
+        http,
+    };
+    info!(redirect_uri = %oauth.redirect_uri, "the dashboard logs in with Discord");
+    let dashboard = Dashboard::discord(reloader, settings, oauth, filing);
+    let task = tokio::spawn(async move {
+        if let Err(error) = serve(listener, dashboard, std::future::pending()).await {
+            error!("the dashboard stopped: {error}");
+        }
+    });
+    Ok(Serving(task))
 }
 
 /// A form with only its CSRF token; a form without one is refused like a wrong one.
 #[derive(Deserialize)]
-struct CsrfForm {
+pub struct CsrfForm {
     #[serde(default)]
     csrf: String,
-}
-
-/// `POST /logout`.
-async fn logout(admin: Admin, jar: SignedCookieJar, Form(form): Form<CsrfForm>) -> Response {
-    if !constant_time_eq(form.csrf.as_bytes(), admin.csrf.as_bytes()) {
-        return csrf_refused();
-    }
-    (jar.remove(Cookie::from(SESSION)), Redirect::to("/login")).into_response()
 }
 
 fn csrf_refused() -> Response {
@@ -453,7 +428,7 @@ async fn file_group(
     State(dashboard): State<App>,
     Form(form): Form<FileForm>,
 ) -> Response {
-    if !constant_time_eq(form.csrf.as_bytes(), admin.csrf.as_bytes()) {
+    if !admin.csrf_ok(&form.csrf) {
         return csrf_refused();
     }
     let groups = match queue(&dashboard).await {
@@ -575,7 +550,7 @@ struct AskForm {
 
 /// `POST /playground`: the reply to a question, and why.
 async fn ask(admin: Admin, State(dashboard): State<App>, Form(form): Form<AskForm>) -> Response {
-    if !constant_time_eq(form.csrf.as_bytes(), admin.csrf.as_bytes()) {
+    if !admin.csrf_ok(&form.csrf) {
         return csrf_refused();
     }
     let mut question = form.question;
@@ -600,7 +575,7 @@ async fn style() -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
+pub(crate) async fn not_found() -> Response {
     let page = pages::refused("Not found", "There is no such page.");
     (StatusCode::NOT_FOUND, page).into_response()
 }

@@ -49,6 +49,18 @@ pub fn refused(title: &str, why: &str) -> Markup {
     layout(title, None, html! { p { (why) } })
 }
 
+/// The page of a visitor not logged in, with Discord login.
+pub fn log_in() -> Markup {
+    layout(
+        "Log in",
+        None,
+        html! {
+            p { "This dashboard is for the admins of the servers careerbot is in: members with the Manage Server permission, or the owner." }
+            p { a class="button" id="login" href="/login" { "Log in with Discord" } }
+        },
+    )
+}
+
 /// The overview without a store (`configured`: one is, but the bot has not created it yet):
 /// nothing recorded to show.
 pub fn overview_without_store(admin: &Admin, configured: bool) -> Markup {
