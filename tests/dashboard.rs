@@ -464,3 +464,212 @@ fn the_local_dashboard_listens_on_this_machine_only() {
         out.stderr
     );
 }
+
+/// `careerbot run` serving the dashboard (`[web] listen`) against the Discord emulator,
+/// logged into with the emulator's OAuth2.
+mod with_discord {
+    use std::time::Duration;
+
+    use careerbot::admin::store::{Database, Store};
+    use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+    use reqwest::StatusCode;
+
+    use crate::bot::{Bot, MANAGE_GUILD};
+    use crate::support::discord::{
+        Emulator, OAuthGuild, OAuthUser, GUILD_ID, OAUTH_CLIENT_SECRET,
+    };
+    use crate::support::shipped;
+
+    /// The bot with its dashboard, and where the dashboard is.
+    pub(crate) struct Served {
+        pub(crate) bot: Bot,
+        pub(crate) base: String,
+        pub(crate) client: reqwest::Client,
+    }
+
+    /// Starts `careerbot run` with `[web] listen` on a free port and finds the address it
+    /// bound in its log.
+    pub(crate) async fn serve(extra: &str) -> Served {
+        let emulator = Emulator::start().await;
+        let config = format!("[web]\nlisten = \"127.0.0.1:0\"\n{extra}");
+        let bot = Bot::start_on(
+            emulator,
+            &config,
+            &shipped(),
+            "careerbot=debug,serenity=info,poise=info",
+            &[],
+        )
+        .await;
+        let mut base = None;
+        let found = crate::support::wait_until_async(crate::bot::WAIT, || {
+            base = bot.log().lines().find_map(|line| {
+                let line = line.split("serving the dashboard").nth(1)?;
+                let at = line.find("address=")? + "address=".len();
+                let address = line[at..].split_whitespace().next()?;
+                Some(format!("http://{address}"))
+            });
+            base.is_some()
+        })
+        .await;
+        assert!(found, "the dashboard never started\n{}", bot.log());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Served {
+            bot,
+            base: base.unwrap(),
+            client,
+        }
+    }
+
+    /// `name=value` of the cookie `name` set by `response`.
+    fn cookie_set(response: &reqwest::Response, name: &str) -> Option<String> {
+        response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(|v| v.split(';').next().unwrap().to_owned())
+    }
+
+    fn query_value(url: &str, key: &str) -> Option<String> {
+        let url = url::Url::parse(url).ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    impl Served {
+        pub(crate) async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+            let mut request = self.client.get(format!("{}{path}", self.base));
+            if let Some(cookie) = cookie {
+                request = request.header(COOKIE, cookie);
+            }
+            request.send().await.unwrap()
+        }
+
+        /// Starts a login: the authorize URL the dashboard sent the browser to, and the
+        /// login cookie it set.
+        async fn start_login(&self) -> (String, String) {
+            let response = self.get("/login", None).await;
+            assert!(response.status().is_redirection(), "{}", response.status());
+            let cookie = cookie_set(&response, "careerbot_login").expect("a login cookie");
+            let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+            (location, cookie)
+        }
+
+        /// Logs in as the emulator's current OAuth2 user: the callback's response.
+        async fn finish_login(&self) -> reqwest::Response {
+            let (authorize, cookie) = self.start_login().await;
+            let state = query_value(&authorize, "state").unwrap();
+            let redirect = query_value(&authorize, "redirect_uri").unwrap();
+            let code = self.bot.emulator.oauth_code(&redirect);
+            let callback = format!("/auth/callback?code={code}&state={state}");
+            self.get(&callback, Some(&cookie)).await
+        }
+
+        /// A logged-in session of the current OAuth2 user (`name=value`).
+        pub(crate) async fn log_in(&self) -> String {
+            let response = self.finish_login().await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", self.bot.log());
+            cookie_set(&response, "careerbot_session").expect("a session cookie")
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn discord_login_checks_the_state_and_admits_only_server_admins() {
+        let served = serve("").await;
+        // Not logged in: the page offers Discord.
+        let page = served.get("/", None).await;
+        assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
+        assert!(page.text().await.unwrap().contains("Log in with Discord"));
+
+        // To the emulator's consent page, with every parameter Discord needs.
+        let (authorize, cookie) = served.start_login().await;
+        let emulator = &served.bot.emulator;
+        assert!(authorize.starts_with(&format!("{}oauth2/authorize?", emulator.api_base())), "{authorize}");
+        assert_eq!(query_value(&authorize, "response_type").as_deref(), Some("code"));
+        assert_eq!(query_value(&authorize, "scope").as_deref(), Some("identify guilds"));
+        let redirect = query_value(&authorize, "redirect_uri").unwrap();
+        assert_eq!(redirect, format!("{}/auth/callback", served.base));
+        let state = query_value(&authorize, "state").unwrap();
+        assert!(state.len() >= 32, "{state}");
+
+        // A forged, missing or cookieless state is refused before the code is used.
+        let code = emulator.oauth_code(&redirect);
+        for (query, cookie) in [
+            (format!("code={code}&state=forged{state}"), Some(cookie.as_str())),
+            (format!("code={code}"), Some(cookie.as_str())),
+            (format!("code={code}&state={state}"), None),
+        ] {
+            let response = served.get(&format!("/auth/callback?{query}"), cookie).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{query}");
+            assert!(cookie_set(&response, "careerbot_session").is_none());
+        }
+        let token_calls = |e: &Emulator| {
+            e.requests()
+                .iter()
+                .filter(|r| r.path.contains("oauth2/token"))
+                .count()
+        };
+        assert_eq!(token_calls(emulator), 0, "a refused state must not spend the code");
+
+        // The owner of the bot's server gets in, and sees the overview.
+        let session = served.log_in().await;
+        assert_eq!(token_calls(emulator), 1);
+        let overview = served.get("/", Some(&session)).await;
+        assert_eq!(overview.status(), StatusCode::OK);
+
+        // A member without Manage Server, and the admin of a server the bot is not in, do not.
+        emulator.oauth_user(OAuthUser::member(555, "just-a-member", 1 << 11));
+        let refused = served.finish_login().await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert!(refused.text().await.unwrap().contains("Manage Server"));
+        let mut elsewhere = OAuthUser::member(556, "admin-elsewhere", 0);
+        elsewhere.guilds = vec![OAuthGuild {
+            id: GUILD_ID + 1,
+            name: "another server".to_owned(),
+            owner: true,
+            permissions: u64::MAX >> 1,
+        }];
+        emulator.oauth_user(elsewhere);
+        assert_eq!(served.finish_login().await.status(), StatusCode::FORBIDDEN);
+        // A manager (not the owner) of the bot's server gets in.
+        emulator.oauth_user(OAuthUser::member(557, "a-manager", MANAGE_GUILD));
+        served.log_in().await;
+
+        // The secret went to the token endpoint only, and never into the log.
+        let log = served.bot.log();
+        assert!(!log.contains(OAUTH_CLIENT_SECRET), "the client secret was logged");
+        let carried = emulator
+            .requests()
+            .iter()
+            .filter(|r| format!("{r:?}").contains(OAUTH_CLIENT_SECRET))
+            .map(|r| r.path.clone())
+            .collect::<Vec<_>>();
+        assert!(carried.iter().all(|p| p.contains("oauth2/token")), "{carried:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_admin_sees_the_questions_of_their_servers_only() {
+        let served = serve("").await;
+        // Two unanswered questions: one in the bot's server, one in another.
+        let database = Database::File(served.bot.database());
+        let mut ours = crate::store::question(1, careerbot::admin::store::now_ms(), "where do penguins keep their savings", "fallback", 0.1);
+        let mut theirs = crate::store::question(2, careerbot::admin::store::now_ms(), "how tall is the eiffel tower in winter", "fallback", 0.1);
+        if let careerbot::admin::store::Record::Question(q) = &mut ours {
+            q.guild = Some(GUILD_ID);
+        }
+        if let careerbot::admin::store::Record::Question(q) = &mut theirs {
+            q.guild = Some(GUILD_ID + 1);
+        }
+        Store::open(&database).unwrap().write(&[ours, theirs]).unwrap();
+        let session = served.log_in().await;
+        let page = served.get("/unanswered", Some(&session)).await.text().await.unwrap();
+        assert!(page.contains("penguins"), "{page}");
+        assert!(!page.contains("eiffel"), "{page}");
+    }
+}

@@ -10,6 +10,7 @@
 
 mod auth;
 mod chart;
+mod markdown;
 mod pages;
 
 use auth::Login;
@@ -30,7 +31,8 @@ use tracing::{error, info, warn};
 
 use crate::admin::reload::Reloader;
 use crate::admin::report;
-use crate::admin::store::{now_ms, Database, Store};
+use crate::admin::edit::Change;
+use crate::admin::store::{now_ms, AuditEntry, Database, Store};
 use crate::admin::triage::{self, Filed};
 use crate::admin::unanswered::Group;
 use crate::config::{Secret, Settings};
@@ -139,7 +141,8 @@ pub fn router(dashboard: Arc<Dashboard>) -> Router {
         .route("/logout", post(auth::logout))
         .route("/playground", get(playground).post(ask))
         .route("/intents", get(intents))
-        .route("/intents/{id}", get(intent))
+        .route("/intents/{id}", get(intent).post(edit_intent))
+        .route("/history", get(history))
         .route("/unanswered", get(unanswered).post(file_group))
         .route("/static/style.css", get(style))
         .fallback(not_found)
@@ -356,10 +359,213 @@ async fn intent(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     let served = dashboard.reloader.served();
-    match served.engine.intent(&id) {
-        Some(intent) => pages::intent(&admin, &served.engine, intent).into_response(),
-        None => not_found().await,
+    let Some(intent) = served.engine.intent(&id) else {
+        return not_found().await;
+    };
+    let editing = pages::Editing {
+        notice: None,
+        answer: &intent.answer,
+        draft: false,
+        answer_errors: &[],
+        example: "",
+        example_errors: &[],
+    };
+    pages::intent(&admin, &served.engine, intent, &editing).into_response()
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    /// `preview`, `answer` (save it), `add` or `remove` (an example).
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    example: String,
+}
+
+/// The longest answer or example a form may post, in bytes; the edit itself holds them to
+/// their own limits.
+const MAX_FIELD: usize = 16_000;
+
+/// `POST /intents/{id}`: previews or saves the answer, adds or removes an example; every
+/// change through the same validated, gated reload as triage, one at a time.
+async fn edit_intent(
+    admin: Admin,
+    State(dashboard): State<App>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<EditForm>,
+) -> Response {
+    if !admin.csrf_ok(&form.csrf) {
+        return csrf_refused();
     }
+    if dashboard.reloader.served().engine.intent(&id).is_none() {
+        return not_found().await;
+    }
+    let answer = form.answer.replace("\r\n", "\n");
+    let oversized = answer.len() > MAX_FIELD || form.example.len() > MAX_FIELD;
+    let change = match form.action.as_str() {
+        _ if oversized => None,
+        "answer" => Some(Change::SetAnswer(answer.clone())),
+        "add" => Some(Change::AddExample(form.example.clone())),
+        "remove" => Some(Change::RemoveExample(form.example.clone())),
+        _ => None,
+    };
+    let on_answer = matches!(form.action.as_str(), "answer" | "preview");
+    let mut errors: Vec<String> = Vec::new();
+    let mut notice = None;
+    let mut changed = false;
+    if oversized {
+        errors.push(format!("Too long: at most {MAX_FIELD} bytes."));
+    } else if let Some(change) = change {
+        let _one_at_a_time = dashboard.filing.lock().await;
+        let reloader = Arc::clone(&dashboard.reloader);
+        let by = format!("dashboard ({})", admin.who);
+        let (intent, edit) = (id.clone(), change.clone());
+        let done = tokio::task::spawn_blocking(move || triage::change(&reloader, &intent, &edit, &by))
+            .await;
+        let outcome = match done {
+            Ok(Filed::Added { reloaded, .. }) => {
+                changed = true;
+                notice = Some(pages::Notice {
+                    ok: true,
+                    text: format!(
+                        "Saved: {}. {} intents in service.",
+                        describe(&change),
+                        reloaded.intents
+                    ),
+                    lines: reloaded.warnings.iter().map(ToString::to_string).collect(),
+                });
+                "done".to_owned()
+            }
+            Ok(Filed::Duplicate { intent, .. }) => {
+                errors.push(format!("That example is already listed under {intent}."));
+                "refused: a duplicate".to_owned()
+            }
+            Ok(Filed::Refused { refusal, kept }) => {
+                errors.push(format!(
+                    "Not saved: {}. The set in service is unchanged.{}",
+                    refusal.summary(),
+                    kept.map(|why| format!(" {why}")).unwrap_or_default()
+                ));
+                errors.extend(refusal.lines());
+                format!("refused: {}", refusal.summary())
+            }
+            Ok(Filed::Failed(error)) => {
+                errors.push(format!("Not saved: {error}."));
+                format!("refused: {error}")
+            }
+            Err(error) => {
+                errors.push(format!("Not saved: {error}."));
+                format!("failed: {error}")
+            }
+        };
+        audit(&dashboard, &admin, &id, &change, outcome).await;
+    }
+    let served = dashboard.reloader.served();
+    let Some(intent) = served.engine.intent(&id) else {
+        // Gone with the reload (an admin's other edit): back to the list.
+        return axum::response::Redirect::to("/intents").into_response();
+    };
+    // A saved answer shows as it is in service; a preview or a refused one as written.
+    let draft = on_answer && !changed;
+    let none: &[String] = &[];
+    let editing = pages::Editing {
+        notice: notice.as_ref(),
+        answer: if draft { &answer } else { &intent.answer },
+        draft,
+        answer_errors: if on_answer { &errors } else { none },
+        example: if !on_answer && !changed && form.action == "add" { &form.example } else { "" },
+        example_errors: if on_answer { none } else { &errors },
+    };
+    pages::intent(&admin, &served.engine, intent, &editing).into_response()
+}
+
+/// What a change did, in words.
+fn describe(change: &Change) -> String {
+    match change {
+        Change::AddExample(example) => format!("added the example “{example}”"),
+        Change::RemoveExample(example) => format!("removed the example “{example}”"),
+        Change::SetAnswer(_) => "the new answer".to_owned(),
+    }
+}
+
+/// Keeps an admin's change in the audit log (when there is a store); a failure to is logged.
+async fn audit(dashboard: &Dashboard, admin: &Admin, intent: &str, change: &Change, outcome: String) {
+    let (action, detail) = match change {
+        Change::AddExample(example) => ("add_example", format!("{intent}: “{example}”")),
+        Change::RemoveExample(example) => ("remove_example", format!("{intent}: “{example}”")),
+        Change::SetAnswer(answer) => ("set_answer", format!("{intent}: {} characters", answer.chars().count())),
+    };
+    record(dashboard, admin, None, action, detail, outcome).await;
+}
+
+/// Writes one entry of the audit log.
+async fn record(
+    dashboard: &Dashboard,
+    admin: &Admin,
+    guild: Option<u64>,
+    action: &str,
+    detail: String,
+    outcome: String,
+) {
+    let Some(database) = dashboard.database.clone() else {
+        return;
+    };
+    let entry = AuditEntry {
+        id: 0,
+        at_ms: now_ms(),
+        admin: admin.who.clone(),
+        admin_id: admin.id,
+        via: "dashboard".to_owned(),
+        guild,
+        action: action.to_owned(),
+        detail,
+        outcome,
+    };
+    let written = tokio::task::spawn_blocking(move || Store::open(&database)?.record_audit(&entry)).await;
+    match written {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => warn!("could not write the audit log: {error:#}"),
+        Err(error) => warn!("could not write the audit log: {error}"),
+    }
+}
+
+/// `GET /history`: reloads, published versions and the audit log.
+async fn history(admin: Admin, State(dashboard): State<App>) -> Response {
+    const SHOWN: usize = 200;
+    let reloads = dashboard.reloader.history();
+    let publications = match dashboard.reloader.publisher() {
+        Some(store) => {
+            let store = store.clone();
+            match tokio::task::spawn_blocking(move || store.publications()).await {
+                Ok(Ok(publications)) => Some(publications),
+                Ok(Err(error)) => {
+                    warn!("could not read the published versions: {error:#}");
+                    None
+                }
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
+    let audit = match read_store(&dashboard, |store| store.audit_log(None, SHOWN)).await {
+        Ok(audit) => audit.map(|entries| {
+            entries
+                .into_iter()
+                // Intent edits concern every server; a server's own changes its admins.
+                .filter(|e| e.guild.is_none() || admin.scope.sees(e.guild))
+                .collect::<Vec<_>>()
+        }),
+        Err(page) => return page,
+    };
+    let audit = match (&audit, &dashboard.database) {
+        (None, Some(_)) => Some(Vec::new()),
+        _ => audit,
+    };
+    pages::history(&admin, &reloads, publications.as_deref(), audit.as_deref()).into_response()
 }
 
 /// Groups of the queue offered at most.
@@ -370,11 +576,14 @@ const INTENTS_OFFERED: usize = 8;
 const IGNORE: &str = "ignore";
 
 /// The queue's groups, biggest first (`None` without a store).
-async fn queue(dashboard: &Dashboard) -> Result<Option<Vec<Group>>, Response> {
+async fn queue(dashboard: &Dashboard, scope: &Scope) -> Result<Option<Vec<Group>>, Response> {
     let below = dashboard.settings.admin.unanswered_below;
     let similarity = dashboard.settings.admin.group_similarity;
+    let scope = scope.clone();
     read_store(dashboard, move |store| {
-        let questions = store.unanswered(0, below, 10_000)?;
+        let mut questions = store.unanswered(0, below, 10_000)?;
+        // A Discord admin's servers only.
+        questions.retain(|q| scope.sees(q.guild));
         Ok(crate::admin::unanswered::group(&questions, similarity).groups)
     })
     .await
@@ -406,7 +615,7 @@ fn queue_page(
 
 /// `GET /unanswered`: the queue's groups, as `/careerbot unanswered` groups them.
 async fn unanswered(admin: Admin, State(dashboard): State<App>) -> Response {
-    match queue(&dashboard).await {
+    match queue(&dashboard, &admin.scope).await {
         Ok(groups) => queue_page(&dashboard, &admin, &groups.unwrap_or_default(), None),
         Err(page) => page,
     }
@@ -431,7 +640,7 @@ async fn file_group(
     if !admin.csrf_ok(&form.csrf) {
         return csrf_refused();
     }
-    let groups = match queue(&dashboard).await {
+    let groups = match queue(&dashboard, &admin.scope).await {
         Ok(groups) => groups.unwrap_or_default(),
         Err(page) => return page,
     };
@@ -445,8 +654,29 @@ async fn file_group(
         return queue_page(&dashboard, &admin, &groups, Some(&notice));
     };
     let _one_at_a_time = dashboard.filing.lock().await;
-    let notice = if form.choice == IGNORE {
-        match resolve(&dashboard, &group, IGNORE).await {
+    let notice = file_or_ignore(&dashboard, &admin, &group, &form.choice).await;
+    let what = if form.choice == IGNORE {
+        ("ignore_group", format!("“{}” ({} questions)", group.text, group.count))
+    } else {
+        ("file_example", format!("{}: “{}” ({} questions)", form.choice, group.text, group.count))
+    };
+    let outcome = if notice.ok { "done".to_owned() } else { format!("refused: {}", notice.text) };
+    record(&dashboard, &admin, None, what.0, what.1, outcome).await;
+    match queue(&dashboard, &admin.scope).await {
+        Ok(groups) => queue_page(
+            &dashboard,
+            &admin,
+            &groups.unwrap_or_default(),
+            Some(&notice),
+        ),
+        Err(page) => page,
+    }
+}
+
+/// Files `group` under the intent `choice`, or ignores it: what became of it.
+async fn file_or_ignore(dashboard: &Dashboard, admin: &Admin, group: &Group, choice: &str) -> pages::Notice {
+    if choice == IGNORE {
+        match resolve(dashboard, group, IGNORE).await {
             Ok(()) => pages::Notice {
                 ok: true,
                 text: format!("Ignored “{}” ({} questions).", group.text, group.count),
@@ -456,14 +686,14 @@ async fn file_group(
         }
     } else {
         let reloader = Arc::clone(&dashboard.reloader);
-        let (intent, example) = (form.choice.clone(), group.text.clone());
+        let (intent, example) = (choice.to_owned(), group.text.clone());
         let by = format!("dashboard ({})", admin.who);
         let filed =
             tokio::task::spawn_blocking(move || triage::file(&reloader, &intent, &example, &by))
                 .await;
         match filed {
             Ok(Filed::Added { done, reloaded }) => {
-                let resolved = resolve(&dashboard, &group, &done.intent).await;
+                let resolved = resolve(dashboard, group, &done.intent).await;
                 info!(intent = %done.intent, "filed an unanswered question from the dashboard");
                 pages::Notice {
                     ok: true,
@@ -480,7 +710,7 @@ async fn file_group(
                 }
             }
             Ok(Filed::Duplicate { intent, .. }) => {
-                let _ = resolve(&dashboard, &group, &intent).await;
+                let _ = resolve(dashboard, group, &intent).await;
                 pages::Notice {
                     ok: true,
                     text: format!(
@@ -502,15 +732,6 @@ async fn file_group(
             Ok(Filed::Failed(error)) => failed(format!("Could not add the example: {error}")),
             Err(error) => failed(format!("Could not add the example: {error}")),
         }
-    };
-    match queue(&dashboard).await {
-        Ok(groups) => queue_page(
-            &dashboard,
-            &admin,
-            &groups.unwrap_or_default(),
-            Some(&notice),
-        ),
-        Err(page) => page,
     }
 }
 

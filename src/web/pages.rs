@@ -27,6 +27,7 @@ fn layout(title: &str, admin: Option<&Admin>, body: Markup) -> Markup {
                             a href="/unanswered" { "Unanswered" }
                             a href="/intents" { "Intents" }
                             a href="/playground" { "Playground" }
+                            a href="/history" { "History" }
                         }
                         form method="post" action="/logout" class="logout" {
                             input type="hidden" name="csrf" value=(admin.csrf);
@@ -240,25 +241,103 @@ pub fn intents(admin: &Admin, days: Option<u32>, rows: &[IntentRow<'_>]) -> Mark
     )
 }
 
-/// One intent: where it is written, its examples, answer, courses and follow-ups.
-pub fn intent(admin: &Admin, engine: &Engine, intent: &crate::engine::intents::Intent) -> Markup {
+/// The edit forms of an intent's page, as the admin left them.
+pub struct Editing<'a> {
+    pub notice: Option<&'a Notice>,
+    /// The answer in its form: the one in service, or the admin's draft.
+    pub answer: &'a str,
+    /// Whether `answer` is a draft (previewed, or refused), not the answer in service.
+    pub draft: bool,
+    /// Problems with the answer, shown under its field.
+    pub answer_errors: &'a [String],
+    /// The example in the add form (kept when refused).
+    pub example: &'a str,
+    /// Problems with adding or removing an example, shown under the examples.
+    pub example_errors: &'a [String],
+}
+
+/// A notice of what became of an action.
+fn notice_box(notice: &Notice) -> Markup {
+    html! {
+        div class={ "notice " (if notice.ok { "ok" } else { "refused" }) } {
+            p { (notice.text) }
+            @if !notice.lines.is_empty() {
+                pre { @for line in &notice.lines { (line) "\n" } }
+            }
+        }
+    }
+}
+
+/// Problems with one field, under it.
+fn field_errors(errors: &[String]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            ul class="field-errors" role="alert" {
+                @for error in errors { li { (error) } }
+            }
+        }
+    }
+}
+
+/// One intent: where it is written, its answer (with a preview as Discord renders its
+/// markdown, and a form to change it), its examples (each with a form to remove it, and
+/// one to add another), keywords, courses and follow-ups.
+pub fn intent(
+    admin: &Admin,
+    engine: &Engine,
+    intent: &crate::engine::intents::Intent,
+    editing: &Editing<'_>,
+) -> Markup {
+    let action = format!("/intents/{}", intent.id);
     layout(
         &intent.title,
         Some(admin),
         html! {
+            @if let Some(notice) = editing.notice { (notice_box(notice)) }
             p {
                 code { (intent.id) } " in "
                 code { (intent.location.path.display()) ":" (intent.location.line) }
                 @if intent.decline { " (a decline: a polite “out of scope”)" }
             }
             h2 { "Answer" }
-            blockquote class="answer" { (intent.answer) }
+            div class="preview" {
+                h3 { @if editing.draft { "Preview of your draft" } @else { "As Discord shows it" } }
+                div class="discord" { (PreEscaped(super::markdown::to_html(editing.answer))) }
+            }
+            form method="post" action=(action) class="answer-form" {
+                input type="hidden" name="csrf" value=(admin.csrf);
+                label for="answer" { "Markdown, as in the intent file" }
+                textarea id="answer" name="answer" rows="10" { (editing.answer) }
+                (field_errors(editing.answer_errors))
+                button type="submit" name="action" value="preview" { "Preview" }
+                " "
+                button type="submit" name="action" value="answer" id="save-answer" { "Save the answer" }
+            }
             @if let Some(details) = &intent.details {
                 h3 { "More" }
                 blockquote class="answer" { (details) }
             }
             h2 { "Examples (" (intent.examples.len()) ")" }
-            ul { @for example in &intent.examples { li { (example) } } }
+            form method="post" action=(action) class="add-example" {
+                input type="hidden" name="csrf" value=(admin.csrf);
+                input type="hidden" name="action" value="add";
+                input type="text" name="example" id="example" value=(editing.example) placeholder="Another way members ask this" maxlength="500";
+                button type="submit" { "Add the example" }
+            }
+            (field_errors(editing.example_errors))
+            ul class="examples" {
+                @for example in &intent.examples {
+                    li {
+                        span { (example) }
+                        form method="post" action=(action) class="remove" {
+                            input type="hidden" name="csrf" value=(admin.csrf);
+                            input type="hidden" name="action" value="remove";
+                            input type="hidden" name="example" value=(example);
+                            button type="submit" title="Remove this example" { "Remove" }
+                        }
+                    }
+                }
+            }
             @if !intent.keywords.is_empty() {
                 h2 { "Keywords" }
                 p { @for keyword in &intent.keywords { code { (keyword) } " " } }
@@ -308,14 +387,7 @@ pub fn unanswered(admin: &Admin, rows: &[QueueRow<'_>], notice: Option<&Notice>)
         "Unanswered",
         Some(admin),
         html! {
-            @if let Some(notice) = notice {
-                div class={ "notice " (if notice.ok { "ok" } else { "refused" }) } {
-                    p { (notice.text) }
-                    @if !notice.lines.is_empty() {
-                        pre { @for line in &notice.lines { (line) "\n" } }
-                    }
-                }
-            }
+            @if let Some(notice) = notice { (notice_box(notice)) }
             @if rows.is_empty() {
                 p { "No unanswered questions." }
             } @else {
@@ -339,6 +411,98 @@ pub fn unanswered(admin: &Admin, rows: &[QueueRow<'_>], notice: Option<&Notice>)
                                         }
                                         button type="submit" { "Apply" }
                                     }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// A time as `2026-12-05 21:07:10 UTC`.
+pub fn when(at_ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| at_ms.to_string())
+}
+
+/// The History page: this process's reloads, the published versions (with a PostgreSQL
+/// store), and the audit log of admins' changes.
+pub fn history(
+    admin: &Admin,
+    reloads: &[crate::admin::reload::ReloadEvent],
+    publications: Option<&[crate::admin::store::Publication]>,
+    audit: Option<&[crate::admin::store::AuditEntry]>,
+) -> Markup {
+    layout(
+        "History",
+        Some(admin),
+        html! {
+            h2 { "Reloads" }
+            @if reloads.is_empty() {
+                p { "No reload has changed the set or been refused since this process started." }
+            } @else {
+                p { "Reloads of this process since it started that changed the set in service or were refused, newest first." }
+                table class="history" {
+                    thead { tr { th { "when" } th { "outcome" } th { "version in service" } th { "intents" } th { "problems" } } }
+                    tbody {
+                        @for event in reloads {
+                            tr {
+                                td { (when(event.at_ms)) }
+                                @if event.refused.is_some() { td class="refused" { "refused" } } @else { td class="ok" { "live" } }
+                                td {
+                                    code { (event.version) }
+                                    @if let Some(version) = event.published { " (published " (version) ")" }
+                                }
+                                td { (event.intents) }
+                                td {
+                                    @if let Some(lines) = &event.refused {
+                                        pre { @for line in lines { (line) "\n" } }
+                                    } @else if event.warnings > 0 {
+                                        (event.warnings) " warnings"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(publications) = publications {
+                h2 { "Published versions" }
+                table {
+                    thead { tr { th { "version" } th { "published" } th { "by" } th { "intents" } th { "" } } }
+                    tbody {
+                        @for p in publications {
+                            tr {
+                                td { (p.version) } td { (when(p.published_at_ms)) } td { (p.published_by) } td { (p.intents) }
+                                td { @if p.current { strong { "in service" } } }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Audit log" }
+            @match audit {
+                None => p { "No database is configured, so changes are not logged." },
+                Some([]) => p { "No admin has changed anything yet." },
+                Some(entries) => {
+                    p { "Every change made by an admin, from Discord or this dashboard, newest first. Admins' names and Discord ids are kept here and nowhere else; members' ids are never kept." }
+                    table class="history" {
+                        thead { tr { th { "when" } th { "admin" } th { "from" } th { "what" } th { "outcome" } } }
+                        tbody {
+                            @for entry in entries {
+                                tr {
+                                    td { (when(entry.at_ms)) }
+                                    td { (entry.admin) @if let Some(id) = entry.admin_id { br; small { (id) } } }
+                                    td { (entry.via) }
+                                    td { code { (entry.action) } " " (entry.detail) }
+                                    td { (entry.outcome) }
                                 }
                             }
                         }
