@@ -2,7 +2,8 @@
 //! careerbot code): READY, messages answered over REST, interactions answered through the
 //! callback and webhook routes, resume after a dropped connection, re-identify after an
 //! invalidated session, injected failures, forums and threads, and every REST answer decoded
-//! by serenity itself.
+//! by serenity itself; and its OAuth2 login flow over plain HTTP (consent page, token
+//! exchange and its refusals, Bearer reads beside the bot's token).
 
 use std::time::Duration;
 
@@ -18,8 +19,9 @@ use serenity::all::{
 use tokio::sync::mpsc;
 
 use crate::support::discord::{
-    option, Emulator, Msg, Recorded, APP_ID, BOT_ID, CHANNEL_ID, DEFAULT_MEMBER_PERMISSIONS,
-    FAKE_TOKEN, GUILD_ID, INTENT_MESSAGE_CONTENT, OWNER_ID, USER_ID,
+    option, Emulator, Msg, OAuthGuild, OAuthUser, Recorded, APP_ID, BOT_ID, CHANNEL_ID,
+    DEFAULT_MEMBER_PERMISSIONS, FAKE_TOKEN, GUILD_ID, GUILD_NAME, INTENT_MESSAGE_CONTENT,
+    OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OWNER_ID, USER_ID,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -1033,4 +1035,608 @@ async fn poise_registers_and_answers_commands() {
     let allowed = answer(&emu, emu.slash("manage", Value::Null, USER_ID, manager)).await;
     assert_eq!(allowed.body["data"]["content"], "managed");
     assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+// ----------------------------------------------------------------------------------------------
+// OAuth2 (the dashboard's admin login), over plain HTTP as a browser and a web server do it.
+
+/// Where the emulated dashboard wants the browser sent back (never connected to).
+const REDIRECT: &str = "http://127.0.0.1:9/auth/callback";
+
+/// A browser (or the dashboard's HTTP client): redirects are not followed.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `/oauth2/authorize?...` with these parameters.
+fn authorize_url(emu: &Emulator, params: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    format!("{}/oauth2/authorize?{query}", emu.api_base())
+}
+
+/// A valid authorization request's parameters, without `state`.
+fn authorize_params(redirect_uri: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("response_type", "code".to_owned()),
+        ("client_id", OAUTH_CLIENT_ID.to_string()),
+        ("scope", "identify guilds".to_owned()),
+        ("redirect_uri", redirect_uri.to_owned()),
+    ]
+}
+
+/// The hidden inputs of a page, `(name, value)`, unescaped.
+fn hidden_fields(page: &str) -> Vec<(String, String)> {
+    page.split(r#"<input type="hidden" name=""#)
+        .skip(1)
+        .map(|input| {
+            let (name, rest) = input.split_once('"').unwrap();
+            let value = rest.split_once(r#"value=""#).unwrap().1;
+            let value = value.split_once('"').unwrap().0;
+            let value = value
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            (name.to_owned(), value)
+        })
+        .collect()
+}
+
+/// `POST {path}` (under the REST port) with a form and maybe Basic auth: status and JSON.
+async fn post_form(
+    emu: &Emulator,
+    path: &str,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (u16, Value) {
+    let mut request = browser()
+        .post(format!("{}{path}", emu.api_base()))
+        .form(form);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Exchanges `code` with the client credentials in the form.
+async fn exchange(emu: &Emulator, code: &str, redirect_uri: &str) -> (u16, Value) {
+    let id = OAUTH_CLIENT_ID.to_string();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("client_id", id.as_str()),
+        ("client_secret", OAUTH_CLIENT_SECRET),
+    ];
+    post_form(emu, "/api/oauth2/token", &form, None).await
+}
+
+/// A Bearer token for the current OAuth user.
+async fn login(emu: &Emulator) -> String {
+    let (status, body) = exchange(emu, &emu.oauth_code(REDIRECT), REDIRECT).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `GET /api/v10{path}` with this `Authorization`: status and JSON.
+async fn get_api(emu: &Emulator, path: &str, authorization: &str) -> (u16, Value) {
+    let response = browser()
+        .get(format!("{}/api/v10{path}", emu.api_base()))
+        .header(reqwest::header::AUTHORIZATION, authorization)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_consent_page_posts_back_and_redirects_with_code_and_state() {
+    let emu = Emulator::start().await;
+    let client = browser();
+    let state = "st ate&x=1/é";
+    let url = format!(
+        "{}/oauth2/authorize?response_type=code&client_id={OAUTH_CLIENT_ID}&scope=identify%20guilds&state={}&redirect_uri={}",
+        emu.api_base(),
+        enc(state),
+        enc(REDIRECT)
+    );
+    let page = client.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let content_type = page.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = page.text().await.unwrap();
+    for part in [
+        "<title>Authorize access</title>",
+        r#"<strong id="user">owner</strong>"#,
+        "<li>identify</li><li>guilds</li>",
+        r#"<form method="post" action="/oauth2/authorize">"#,
+        r#"<button type="submit" id="authorize">Authorize</button>"#,
+    ] {
+        assert!(html.contains(part), "{part} is not in\n{html}");
+    }
+    let fields = hidden_fields(&html);
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        field("client_id"),
+        Some(OAUTH_CLIENT_ID.to_string().as_str())
+    );
+    assert_eq!(field("redirect_uri"), Some(REDIRECT));
+    assert_eq!(field("scope"), Some("identify guilds"));
+    assert_eq!(field("state"), Some(state));
+    assert_eq!(field("response_type"), Some("code"));
+
+    // The Authorize button: the form posted to the page's own origin.
+    let posted = client
+        .post(format!("{}/oauth2/authorize", emu.api_base()))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), reqwest::StatusCode::FOUND);
+    let location = posted.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        location.starts_with(&format!("{REDIRECT}?code=")),
+        "{location}"
+    );
+    let pairs: Vec<(String, String)> = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    assert_eq!(pairs[0].0, "code");
+    assert_eq!(pairs[1], ("state".to_owned(), state.to_owned()));
+    let (status, body) = exchange(&emu, &pairs[0].1, REDIRECT).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The code is for the user logged in when the button was pressed; without a state, no
+    // state; a redirect URI with a query gets the code after `&`.
+    emu.oauth_user(OAuthUser::member(
+        USER_ID,
+        "ann <admin>",
+        DEFAULT_MEMBER_PERMISSIONS,
+    ));
+    let with_query = "http://127.0.0.1:9/cb?next=%2Fguilds";
+    let params = authorize_params(with_query);
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let html = client
+        .get(authorize_url(&emu, &params))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("ann &lt;admin&gt;"), "{html}");
+    assert!(!html.contains(r#"name="state""#), "{html}");
+    let posted = client
+        .post(format!("{}/oauth2/authorize", emu.api_base()))
+        .form(&hidden_fields(&html))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), reqwest::StatusCode::FOUND);
+    let location = posted.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap();
+    let code = location
+        .strip_prefix(&format!("{with_query}&code="))
+        .unwrap_or_else(|| panic!("{location}"));
+    assert!(
+        code.chars().all(|c| c.is_ascii_alphanumeric()),
+        "{location}"
+    );
+    let (status, body) = exchange(&emu, code, with_query).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    let (_, me) = get_api(&emu, "/users/@me", &format!("Bearer {token}")).await;
+    assert_eq!(me["id"], USER_ID.to_string());
+
+    // Recorded like any request: the page's query in `uri`, the form's fields in `body`.
+    let requests = emu.requests();
+    let get = requests
+        .iter()
+        .find(|r| r.method == "GET" && r.path == "/oauth2/authorize")
+        .unwrap();
+    assert!(get.uri.contains("scope=identify%20guilds"), "{}", get.uri);
+    assert_eq!(get.status, 200);
+    let post = requests
+        .iter()
+        .find(|r| r.method == "POST" && r.path == "/oauth2/authorize")
+        .unwrap();
+    assert_eq!(post.body["state"], state);
+    assert_eq!(post.status, 302);
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_token_exchange_takes_form_credentials_or_basic_auth() {
+    let emu = Emulator::start().await;
+    let id = OAUTH_CLIENT_ID.to_string();
+
+    // Credentials in the form, at /api/oauth2/token.
+    let code = emu.oauth_code(REDIRECT);
+    let (status, first) = exchange(&emu, &code, REDIRECT).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["token_type"], "Bearer");
+    assert_eq!(first["expires_in"], 604_800);
+    assert_eq!(first["scope"], "identify guilds");
+    let access = first["access_token"].as_str().unwrap();
+    let refresh = first["refresh_token"].as_str().unwrap();
+    assert!(!access.is_empty() && !refresh.is_empty() && access != refresh);
+
+    // Basic auth, at /api/v10/oauth2/token.
+    let code = emu.oauth_code(REDIRECT);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let (status, second) = post_form(
+        &emu,
+        "/api/v10/oauth2/token",
+        &form,
+        Some((&id, OAUTH_CLIENT_SECRET)),
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["access_token"], first["access_token"]);
+    assert_eq!(emu.oauth_tokens_issued(), 2);
+
+    // A refresh token gives a new access token, once.
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let basic = Some((id.as_str(), OAUTH_CLIENT_SECRET));
+    let (status, refreshed) = post_form(&emu, "/api/oauth2/token", &form, basic).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_ne!(refreshed["access_token"], first["access_token"]);
+    let (status, again) = post_form(&emu, "/api/oauth2/token", &form, basic).await;
+    assert_eq!((status, &again["error"]), (400, &json!("invalid_grant")));
+    assert_eq!(emu.oauth_tokens_issued(), 3);
+
+    // The secret went in the form or in Basic auth, and nowhere else.
+    let requests = emu.requests();
+    let tokens: Vec<&Recorded> = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/oauth2/token")
+        .collect();
+    assert_eq!(tokens.len(), 4);
+    assert_eq!(tokens[0].body["client_secret"], OAUTH_CLIENT_SECRET);
+    assert_eq!(tokens[0].body["client_id"], id);
+    assert_eq!(tokens[0].authorization, "");
+    assert_eq!(tokens[0].uri, "/api/oauth2/token");
+    assert_eq!(
+        tokens[1].basic_auth(),
+        Some((id.clone(), OAUTH_CLIENT_SECRET.to_owned()))
+    );
+    assert_eq!(tokens[1].body.get("client_secret"), None);
+    assert_eq!(tokens[1].uri, "/api/v10/oauth2/token");
+    assert!(tokens.iter().all(|r| r.mentions(OAUTH_CLIENT_SECRET)));
+    let (status, _) = get_api(&emu, "/users/@me", &format!("Bearer {access}")).await;
+    assert_eq!(status, 200);
+    assert!(emu
+        .requests()
+        .iter()
+        .filter(|r| r.path != "/oauth2/token")
+        .all(|r| !r.mentions(OAUTH_CLIENT_SECRET)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_token_exchange_refuses_reused_codes_other_redirects_and_wrong_secrets() {
+    let emu = Emulator::start().await;
+    let id = OAUTH_CLIENT_ID.to_string();
+    let code = emu.oauth_code(REDIRECT);
+    let grant = |redirect_uri: &'static str, code: String| {
+        vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code),
+            ("redirect_uri", redirect_uri.to_owned()),
+        ]
+    };
+    let with = |mut form: Vec<(&'static str, String)>, extra: &[(&'static str, &str)]| {
+        form.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        form
+    };
+    async fn send(
+        emu: &Emulator,
+        form: Vec<(&'static str, String)>,
+        basic: Option<(&str, &str)>,
+    ) -> (u16, Value) {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        post_form(emu, "/api/oauth2/token", &form, basic).await
+    }
+    let creds: [(&str, &str); 2] = [("client_id", &id), ("client_secret", OAUTH_CLIENT_SECRET)];
+    let error = |reply: (u16, Value)| (reply.0, reply.1["error"].as_str().unwrap().to_owned());
+
+    // Another redirect URI (or none): refused, and the code is still good.
+    let other = grant("http://127.0.0.1:9/elsewhere", code.clone());
+    let reply = send(&emu, with(other, &creds), None).await;
+    assert_eq!(error(reply), (400, "invalid_grant".to_owned()));
+    let mut none = grant(REDIRECT, code.clone());
+    none.retain(|(k, _)| *k != "redirect_uri");
+    let reply = send(&emu, with(none, &creds), None).await;
+    assert_eq!(error(reply), (400, "invalid_grant".to_owned()));
+
+    // Wrong or missing client credentials: 401 invalid_client, the code still good.
+    let invalid_client = (401, "invalid_client".to_owned());
+    let wrong_secret = [("client_id", id.as_str()), ("client_secret", "nope")];
+    let reply = send(
+        &emu,
+        with(grant(REDIRECT, code.clone()), &wrong_secret),
+        None,
+    )
+    .await;
+    assert_eq!(error(reply), invalid_client);
+    let reply = send(&emu, grant(REDIRECT, code.clone()), Some((&id, "nope"))).await;
+    assert_eq!(error(reply), invalid_client);
+    let reply = send(
+        &emu,
+        grant(REDIRECT, code.clone()),
+        Some(("123", OAUTH_CLIENT_SECRET)),
+    )
+    .await;
+    assert_eq!(error(reply), invalid_client);
+    let reply = send(&emu, grant(REDIRECT, code.clone()), None).await;
+    assert_eq!(error(reply), invalid_client);
+    // Right in Basic auth, wrong in the form: refused too.
+    let reply = send(
+        &emu,
+        with(grant(REDIRECT, code.clone()), &wrong_secret),
+        Some((&id, OAUTH_CLIENT_SECRET)),
+    )
+    .await;
+    assert_eq!(error(reply), invalid_client);
+
+    // Right: once.
+    let (status, body) = send(&emu, with(grant(REDIRECT, code.clone()), &creds), None).await;
+    assert_eq!(status, 200, "{body}");
+    let reply = send(&emu, with(grant(REDIRECT, code.clone()), &creds), None).await;
+    assert_eq!(error(reply), (400, "invalid_grant".to_owned()));
+    let reply = send(&emu, with(grant(REDIRECT, "unknown".into()), &creds), None).await;
+    assert_eq!(error(reply), (400, "invalid_grant".to_owned()));
+    let reply = send(
+        &emu,
+        creds.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+        None,
+    )
+    .await;
+    assert_eq!(error(reply), (400, "unsupported_grant_type".to_owned()));
+    assert_eq!(emu.oauth_tokens_issued(), 1);
+
+    // Only under /api, and only POST.
+    let response = browser()
+        .get(format!("{}/api/oauth2/token", emu.api_base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let code = emu.oauth_code(REDIRECT);
+    let form: Vec<(&str, &str)> = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ]
+    .into_iter()
+    .chain(creds)
+    .collect();
+    let (status, _) = post_form(&emu, "/oauth2/token", &form, None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_bearer_token_reads_its_user_and_their_guilds() {
+    let emu = Emulator::start().await;
+    let owner = format!("Bearer {}", login(&emu).await);
+    let (status, me) = get_api(&emu, "/users/@me", &owner).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["id"], OWNER_ID.to_string());
+    assert_eq!(me["username"], "owner");
+    assert_eq!(me["global_name"], "owner");
+    assert_eq!(me["discriminator"], "0");
+    assert_eq!(me["avatar"], Value::Null);
+    let (status, guilds) = get_api(&emu, "/users/@me/guilds", &owner).await;
+    assert_eq!(status, 200, "{guilds}");
+    assert_eq!(
+        guilds,
+        json!([{
+            "id": GUILD_ID.to_string(), "name": GUILD_NAME, "icon": null, "owner": true,
+            "permissions": Permissions::all().bits().to_string(), "features": [],
+        }])
+    );
+
+    // A member who also owns a guild the bot does not serve.
+    let other = emu.new_id();
+    let manager = DEFAULT_MEMBER_PERMISSIONS | Permissions::MANAGE_GUILD.bits();
+    emu.oauth_user(
+        OAuthUser::member(USER_ID, "ann", manager).with_guild(OAuthGuild::new(
+            other,
+            "Elsewhere",
+            true,
+            Permissions::ADMINISTRATOR.bits(),
+        )),
+    );
+    let member = format!("Bearer {}", login(&emu).await);
+    let (_, me) = get_api(&emu, "/users/@me", &member).await;
+    assert_eq!(
+        (&me["id"], &me["username"]),
+        (&json!(USER_ID.to_string()), &json!("ann"))
+    );
+    let (_, guilds) = get_api(&emu, "/users/@me/guilds", &member).await;
+    assert_eq!(
+        guilds,
+        json!([
+            {"id": GUILD_ID.to_string(), "name": GUILD_NAME, "icon": null, "owner": false,
+             "permissions": manager.to_string(), "features": []},
+            {"id": other.to_string(), "name": "Elsewhere", "icon": null, "owner": true,
+             "permissions": Permissions::ADMINISTRATOR.bits().to_string(), "features": []},
+        ])
+    );
+    let (_, info) = get_api(&emu, "/oauth2/@me", &member).await;
+    assert_eq!(info["scopes"], json!(["identify", "guilds"]));
+    assert_eq!(info["user"]["id"], USER_ID.to_string());
+    // The owner's token still reads the owner; the member has those permissions in the guild.
+    let (_, me) = get_api(&emu, "/users/@me", &owner).await;
+    assert_eq!(me["id"], OWNER_ID.to_string());
+    let http = http(&emu);
+    let roles = http.get_guild_roles(GuildId::new(GUILD_ID)).await.unwrap();
+    let member_roles = http
+        .get_member(GuildId::new(GUILD_ID), UserId::new(USER_ID))
+        .await
+        .unwrap()
+        .roles;
+    assert!(roles
+        .iter()
+        .any(|r| member_roles.contains(&r.id) && r.permissions.bits() == manager));
+
+    // Unknown tokens, and bot routes, are refused.
+    let unauthorized = (401, json!({"message": "401: Unauthorized", "code": 0}));
+    assert_eq!(
+        get_api(&emu, "/users/@me", "Bearer nope").await,
+        unauthorized
+    );
+    assert_eq!(
+        get_api(&emu, "/users/@me/guilds", "Bearer nope").await,
+        unauthorized
+    );
+    assert_eq!(
+        get_api(&emu, &format!("/guilds/{GUILD_ID}"), &member).await,
+        unauthorized
+    );
+    // Revoked by the endpoint, or all of them expired.
+    let id = OAUTH_CLIENT_ID.to_string();
+    let token = member.strip_prefix("Bearer ").unwrap();
+    let (status, _) = post_form(
+        &emu,
+        "/api/oauth2/token/revoke",
+        &[("token", token)],
+        Some((&id, OAUTH_CLIENT_SECRET)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(get_api(&emu, "/users/@me", &member).await, unauthorized);
+    assert_eq!(get_api(&emu, "/users/@me", &owner).await.0, 200);
+    emu.oauth_revoke_tokens();
+    assert_eq!(get_api(&emu, "/users/@me", &owner).await, unauthorized);
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_token_still_reads_the_bot_user_and_its_guilds() {
+    let emu = Emulator::start().await;
+    let http = http(&emu);
+    let me = http.get_current_user().await.unwrap();
+    assert_eq!((me.id.get(), me.bot), (BOT_ID, true));
+    let guilds = http.get_guilds(None, None).await.unwrap();
+    assert_eq!(
+        guilds
+            .iter()
+            .map(|g| (g.id.get(), g.name.as_str(), g.owner))
+            .collect::<Vec<_>>(),
+        [(GUILD_ID, GUILD_NAME, false)]
+    );
+    // The same over plain HTTP, whatever OAuth user is logged in.
+    emu.oauth_user(OAuthUser::member(
+        USER_ID,
+        "ann",
+        DEFAULT_MEMBER_PERMISSIONS,
+    ));
+    let (status, me) = get_api(&emu, "/users/@me", &format!("Bot {FAKE_TOKEN}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&me["id"], &me["bot"]),
+        (&json!(BOT_ID.to_string()), &json!(true))
+    );
+    assert!(emu
+        .requests()
+        .iter()
+        .all(|r| r.authorization == format!("Bot {FAKE_TOKEN}")));
+    assert_eq!(emu.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_authorize_refuses_bad_requests_with_400() {
+    let emu = Emulator::start().await;
+    let client = browser();
+    let valid = authorize_params(REDIRECT);
+    let bad_client = BOT_ID.to_string();
+    let cases: [(&str, Option<&str>); 8] = [
+        ("client_id", Some(&bad_client)),
+        ("client_id", None),
+        ("response_type", Some("token")),
+        ("scope", Some("identify")),
+        ("scope", Some("identify guilds bogus")),
+        ("redirect_uri", None),
+        ("redirect_uri", Some("/auth/callback")),
+        ("redirect_uri", Some("ftp://127.0.0.1/cb")),
+    ];
+    for (name, value) in cases {
+        let params: Vec<(&str, &str)> = valid
+            .iter()
+            .filter(|(k, _)| *k != name)
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain(value.map(|v| (name, v)))
+            .collect();
+        for post in [false, true] {
+            let response = if post {
+                client
+                    .post(format!("{}/oauth2/authorize", emu.api_base()))
+                    .form(&params)
+                    .send()
+                    .await
+            } else {
+                client.get(authorize_url(&emu, &params)).send().await
+            }
+            .unwrap();
+            assert_eq!(
+                response.status().as_u16(),
+                400,
+                "{name}={value:?} post={post}"
+            );
+            assert!(response.headers().get(reqwest::header::LOCATION).is_none());
+            let text = response.text().await.unwrap();
+            assert!(text.contains(name), "{name}={value:?}: {text}");
+        }
+    }
+    // Valid: the page; under /api: not there.
+    let params: Vec<(&str, &str)> = valid.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = authorize_url(&emu, &params);
+    assert_eq!(
+        client.get(&url).send().await.unwrap().status().as_u16(),
+        200
+    );
+    let under_api = url.replace("/oauth2/authorize", "/api/v10/oauth2/authorize");
+    assert_eq!(
+        client
+            .get(&under_api)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
 }

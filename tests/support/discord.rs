@@ -18,6 +18,23 @@
 //!   server message reaches a connection without the Message Content intent with an empty
 //!   `content` unless it mentions the bot, and an IDENTIFY asking for an intent the
 //!   application may not use ([`Emulator::disallow_intents`]) is closed with 4014.
+//! - **OAuth2**, the authorization-code flow the dashboard logs admins in with (same port; the
+//!   `oauth` module at the end). `GET /oauth2/authorize` (not under `/api`) checks the request
+//!   (`client_id` [`OAUTH_CLIENT_ID`], `response_type=code`, scopes `identify` and `guilds`, an
+//!   absolute http(s) `redirect_uri`; else 400 with a short text) and answers a minimal consent
+//!   page whose form posts to `POST /oauth2/authorize`: a one-time code for the user logged in
+//!   in the browser ([`Emulator::oauth_user`], [`OAuthUser::owner`] by default), by `302 Found`
+//!   to `{redirect_uri}?code=..&state=..`. [`Emulator::oauth_code`] skips the page.
+//!   `POST /api/oauth2/token` (or `/api/v10/oauth2/token`) exchanges a code (or a refresh
+//!   token) for a Bearer token, the client authenticated with [`OAUTH_CLIENT_SECRET`] by form
+//!   fields or Basic auth: a reused or unknown code, or another `redirect_uri`, gets 400
+//!   `invalid_grant`, wrong credentials 401 `invalid_client`; `.../token/revoke` forgets a
+//!   token. With `Authorization: Bearer TOKEN`, `GET /users/@me`, `/users/@me/guilds` and
+//!   `/oauth2/@me` answer for the token's user ([`OAuthUser`], [`OAuthGuild`]); an unknown
+//!   token, or a bot route, gets 401. With the bot's token, `/users/@me` and
+//!   `/users/@me/guilds` answer for the bot as before. OAuth2 requests are recorded like the
+//!   others, with their URI, `Authorization` header and form fields ([`Recorded::mentions`]
+//!   finds a secret in any of them).
 //!
 //! serenity silently turns a dispatch whose payload it cannot decode into `Event::Unknown`, so
 //! every dispatch built here is checked with serenity's own types before it is sent (unless
@@ -61,7 +78,7 @@ use serenity::model::event::{
     Event, GatewayEvent, GuildCreateEvent, GuildRoleCreateEvent, ThreadCreateEvent,
 };
 use serenity::model::gateway::{BotGateway, Gateway, Ready};
-use serenity::model::guild::{Member, PartialGuild, Role};
+use serenity::model::guild::{GuildInfo, Member, PartialGuild, Role};
 use serenity::model::permissions::Permissions;
 use serenity::model::user::{CurrentUser, User};
 use serenity::model::Timestamp;
@@ -72,6 +89,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 
+// The benches include this file and use none of it (they allow dead code, not this).
+#[allow(unused_imports)]
+pub use oauth::{OAuthGuild, OAuthUser, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
+
 /// The bot's user id (READY's `user`, `GET /users/@me`, author of every message the bot sends).
 pub const BOT_ID: u64 = 1_050_000_000_000_000_000;
 /// The bot's application id (READY's `application`, interactions' `application_id`, the
@@ -79,6 +100,8 @@ pub const BOT_ID: u64 = 1_050_000_000_000_000_000;
 pub const APP_ID: u64 = 1_050_000_000_000_000_001;
 /// The one emulated guild.
 pub const GUILD_ID: u64 = 1_050_000_000_000_000_100;
+/// The name of [`GUILD_ID`] (and of the guilds of [`Emulator::guild_on_shard`]).
+pub const GUILD_NAME: &str = "Emulated Guild";
 /// The owner of the application (`GET /oauth2/applications/@me`) and of the guild.
 pub const OWNER_ID: u64 = 1_050_000_000_000_000_200;
 /// The guild's text channel, where interactions built here happen.
@@ -128,9 +151,18 @@ pub const INTENT_MESSAGE_CONTENT: u64 = 1 << 15;
 pub struct Recorded {
     /// `GET`, `POST`, ...
     pub method: String,
-    /// The path without `/api/v10` and without the query string, e.g. `/channels/1/messages`.
+    /// The path without `/api/v10` (or `/api`) and without the query string, e.g.
+    /// `/channels/1/messages`, `/oauth2/token`.
     pub path: String,
-    /// The JSON body; for multipart the `payload_json` part; `Null` if none or not JSON.
+    /// The path and query string as received, prefix included, e.g.
+    /// `/oauth2/authorize?response_type=code&...`.
+    pub uri: String,
+    /// The `Authorization` header as received (`""` if none): `Bot ...`, `Bearer ...`,
+    /// `Basic ...` (see [`Recorded::basic_auth`]).
+    pub authorization: String,
+    /// The JSON body; for multipart the `payload_json` part; for a form
+    /// (`application/x-www-form-urlencoded`) an object of its fields as strings; `Null` if
+    /// none or neither.
     pub body: serde_json::Value,
     /// When the request arrived (before its body was read).
     pub at: Instant,
@@ -221,6 +253,8 @@ struct Inner {
     roles_created: AtomicUsize,
     world: Mutex<World>,
     errors: Mutex<Vec<String>>,
+    /// OAuth2: the user logged in in the browser, codes and tokens.
+    oauth: Mutex<oauth::OAuth>,
 }
 
 /// Gateway side: each shard's latest connection and the session it carries, and the
@@ -588,7 +622,7 @@ impl World {
     fn guild_base_json(&self, guild: u64) -> Value {
         json!({
             "id": guild.to_string(),
-            "name": "Emulated Guild",
+            "name": GUILD_NAME,
             "icon": null,
             "icon_hash": null,
             "splash": null,
@@ -747,6 +781,7 @@ impl Emulator {
             roles_created: AtomicUsize::new(0),
             world: Mutex::new(World::default()),
             errors: Mutex::new(Vec::new()),
+            oauth: Mutex::new(oauth::OAuth::default()),
         });
         {
             let mut world = lock(&inner.world);
@@ -1949,6 +1984,8 @@ impl Inner {
 struct Reply {
     status: u16,
     body: Option<Value>,
+    /// A non-JSON body, with its content type (`body` must be `None`).
+    text: Option<(&'static str, String)>,
     headers: Vec<(&'static str, String)>,
 }
 
@@ -1957,6 +1994,7 @@ impl Reply {
         Reply {
             status: 200,
             body: Some(body),
+            text: None,
             headers: Vec::new(),
         }
     }
@@ -1965,6 +2003,7 @@ impl Reply {
         Reply {
             status: 204,
             body: None,
+            text: None,
             headers: Vec::new(),
         }
     }
@@ -1973,6 +2012,7 @@ impl Reply {
         Reply {
             status,
             body: Some(json!({"message": message, "code": code})),
+            text: None,
             headers: Vec::new(),
         }
     }
@@ -1988,6 +2028,7 @@ impl Reply {
 /// | --- | --- |
 /// | `GET /gateway`, `GET /gateway/bot` | the gateway's `ws://` URL (one shard) |
 /// | `GET /users/@me`, `GET /users/{id}` | the bot user, any user |
+/// | `GET /users/@me/guilds` | the bot's guilds (partial: id, name, owner, permissions) |
 /// | `POST /users/@me/channels` | the DM channel with `recipient_id` |
 /// | `GET /oauth2/applications/@me`, `GET /applications/@me` | the application, owner [`OWNER_ID`] |
 /// | `PUT`/`GET /applications/{app}(/guilds/{g})/commands`, `POST` one | registered commands |
@@ -2002,11 +2043,21 @@ impl Reply {
 /// | `GET`/`PATCH`/`DELETE /webhooks/{app}/{token}/messages/{@original or id}` | the message |
 /// | `POST /webhooks/{app}/{token}` | a followup (404 10015 before the callback) |
 /// | anything else | 404 `{"message":"Unknown","code":0}` |
+///
+/// OAuth2 (the `oauth` module), by the path as received: `GET`/`POST /oauth2/authorize`,
+/// `POST /api/oauth2/token` and `/api/v10/oauth2/token` (and `.../token/revoke`); with a
+/// Bearer token, `GET /users/@me`, `/users/@me/guilds` and `/oauth2/@me` (401 for anything
+/// else).
 async fn rest(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let at = Instant::now();
     let method = req.method().as_str().to_owned();
-    let path = req.uri().path();
-    let path = path.strip_prefix("/api/v10").unwrap_or(path).to_owned();
+    let raw_path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| raw_path.clone(), |pq| pq.as_str().to_owned());
+    let path = api_path(&raw_path).to_owned();
     let (content_type, authorization) = {
         let header = |name| {
             req.headers()
@@ -2029,7 +2080,16 @@ async fn rest(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         Some(status) => failure(status),
         // Discord checks every bot call's token; the first call the bot makes stands for all.
         None if path == "/gateway/bot" && !authorized => Reply::error(401, 0, "401: Unauthorized"),
-        None => route(&inner, &method, &path, &body, &files),
+        None => oauth::route(
+            &inner,
+            &method,
+            &raw_path,
+            &path,
+            &query,
+            &authorization,
+            &body,
+        )
+        .unwrap_or_else(|| route(&inner, &method, &path, &body, &files)),
     };
     let status = reply.status;
     {
@@ -2037,6 +2097,8 @@ async fn rest(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         log.entries.push(Recorded {
             method,
             path,
+            uri,
+            authorization,
             body,
             at,
             status,
@@ -2052,9 +2114,27 @@ async fn rest(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             response = response.header(CONTENT_TYPE, "application/json");
             Body::from(v.to_string())
         }
-        None => Body::empty(),
+        None => match reply.text {
+            Some((content_type, text)) => {
+                response = response.header(CONTENT_TYPE, content_type);
+                Body::from(text)
+            }
+            None => Body::empty(),
+        },
     };
     response.body(body).expect("a valid response")
+}
+
+/// The path without `/api/v10`, or without `/api` (Discord's unversioned API, which the
+/// OAuth2 token URL documents); other paths as they are.
+fn api_path(raw: &str) -> &str {
+    ["/api/v10", "/api"]
+        .iter()
+        .find_map(|prefix| {
+            raw.strip_prefix(prefix)
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .unwrap_or(raw)
 }
 
 /// A file part of a multipart request: its field name, file name and size.
@@ -2067,6 +2147,12 @@ struct FilePart {
 fn parse_body(content_type: &str, bytes: &[u8]) -> (Value, Vec<FilePart>) {
     if bytes.is_empty() {
         return (Value::Null, Vec::new());
+    }
+    if content_type
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return (oauth::form_json(bytes), Vec::new());
     }
     if let Some(boundary) = content_type
         .split(';')
@@ -2147,6 +2233,7 @@ fn failure(status: u16) -> Reply {
                     "global": false,
                     "code": 0,
                 })),
+                text: None,
                 headers: vec![
                     ("x-ratelimit-limit", "5".into()),
                     ("x-ratelimit-remaining", "0".into()),
@@ -2198,6 +2285,29 @@ fn route(inner: &Arc<Inner>, method: &str, path: &str, body: &Value, files: &[Fi
                 &json!({"verified": true, "mfa_enabled": false, "email": null, "flags": 0, "locale": "en-US"}),
             );
             inner.check::<CurrentUser>("CurrentUser", &v);
+            Reply::ok(v)
+        }
+        ("GET", ["users", "@me", "guilds"]) => {
+            // The bot's guilds (a Bearer token gets its user's, in `oauth::route`).
+            let world = lock(&inner.world);
+            let permissions = BOT_PERMISSIONS & !world.bot_denied;
+            let v: Vec<Value> = world
+                .guilds
+                .iter()
+                .map(|g| {
+                    json!({
+                        "id": g.to_string(),
+                        "name": GUILD_NAME,
+                        "icon": null,
+                        "owner": false,
+                        "permissions": permissions.to_string(),
+                        "features": [],
+                    })
+                })
+                .collect();
+            drop(world);
+            let v = Value::Array(v);
+            inner.check::<Vec<GuildInfo>>("guild list", &v);
             Reply::ok(v)
         }
         ("GET", ["users", user]) => match num(user) {
@@ -2430,6 +2540,7 @@ fn invalid_form(path: &str, code: &str, message: &str) -> Reply {
     Reply {
         status: 400,
         body: Some(json!({"code": 50035, "message": "Invalid Form Body", "errors": errors})),
+        text: None,
         headers: Vec::new(),
     }
 }
@@ -3032,4 +3143,677 @@ pub fn option(name: &str, kind: u8, value: serde_json::Value) -> serde_json::Val
         o.insert("value".into(), value);
     }
     Value::Object(o)
+}
+
+// ----------------------------------------------------------------------------------------------
+// OAuth2
+
+mod oauth {
+    //! Discord's OAuth2 authorization-code flow, as the dashboard's admin login uses it (see the
+    //! module doc of `support::discord` for the URLs and [`Emulator::oauth_user`] for the user).
+    //!
+    //! Codes are one-time and remember the `redirect_uri` they were issued for; tokens remember
+    //! their user by id, so [`Emulator::oauth_user`] with the same id and other guilds changes what
+    //! an existing token reads, as a change on Discord would. Answers follow Discord: token errors
+    //! are `{"error": ..., "error_description": ...}` (400, or 401 `invalid_client`), an unknown
+    //! Bearer token gets 401 `{"message": "401: Unauthorized", "code": 0}`, and a Bearer token
+    //! reaches only the OAuth2 routes (`/users/@me`, `/users/@me/guilds`, `/oauth2/@me`).
+
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use serde_json::{json, Map, Value};
+    use serenity::model::guild::GuildInfo;
+    use serenity::model::permissions::Permissions;
+    use serenity::model::user::CurrentUser;
+    use serenity::model::Timestamp;
+    use url::form_urlencoded;
+
+    use super::{
+        application_json, lock, Emulator, Inner, Recorded, Reply, APP_ID, GUILD_ID, GUILD_NAME,
+        OWNER_ID,
+    };
+
+    /// The OAuth2 client id: on Discord, the application id ([`APP_ID`]).
+    pub const OAUTH_CLIENT_ID: u64 = APP_ID;
+    /// The OAuth2 client secret the emulator expects at the token endpoint.
+    pub const OAUTH_CLIENT_SECRET: &str = "EmuLatedOAuth2ClientSecret_x7Qz";
+    /// `expires_in` of every access token: 7 days, as on Discord.
+    const EXPIRES_IN: u64 = 604_800;
+    /// Scopes Discord knows (others are refused on the consent page).
+    const KNOWN_SCOPES: &[&str] = &[
+        "identify",
+        "email",
+        "guilds",
+        "guilds.join",
+        "guilds.members.read",
+        "connections",
+        "openid",
+        "role_connections.write",
+        "bot",
+        "applications.commands",
+    ];
+
+    /// A guild in a user's `GET /users/@me/guilds` (Bearer).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct OAuthGuild {
+        pub id: u64,
+        pub name: String,
+        /// The user owns the guild.
+        pub owner: bool,
+        /// The user's permission bits in the guild (sent as a decimal string).
+        pub permissions: u64,
+    }
+
+    impl OAuthGuild {
+        pub fn new(id: u64, name: impl Into<String>, owner: bool, permissions: u64) -> OAuthGuild {
+            OAuthGuild {
+                id,
+                name: name.into(),
+                owner,
+                permissions,
+            }
+        }
+    }
+
+    /// The Discord user logged in in the browser (see [`Emulator::oauth_user`]).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct OAuthUser {
+        pub id: u64,
+        /// `username` and `global_name`, and the name on the consent page.
+        pub name: String,
+        /// What `GET /users/@me/guilds` lists, in this order.
+        pub guilds: Vec<OAuthGuild>,
+    }
+
+    impl OAuthUser {
+        /// [`OWNER_ID`] ("owner"), owner of [`GUILD_ID`] with every permission (the default user).
+        pub fn owner() -> OAuthUser {
+            OAuthUser {
+                id: OWNER_ID,
+                name: "owner".to_owned(),
+                guilds: vec![OAuthGuild::new(
+                    GUILD_ID,
+                    GUILD_NAME,
+                    true,
+                    Permissions::all().bits(),
+                )],
+            }
+        }
+
+        /// A member of [`GUILD_ID`], not its owner, with exactly `permissions` there
+        /// ([`Emulator::oauth_user`] gives them these permissions in the guild too).
+        pub fn member(id: u64, name: impl Into<String>, permissions: u64) -> OAuthUser {
+            OAuthUser {
+                id,
+                name: name.into(),
+                guilds: vec![OAuthGuild::new(GUILD_ID, GUILD_NAME, false, permissions)],
+            }
+        }
+
+        /// Adds a guild to the user's list, e.g. one the bot does not serve (pick its id with
+        /// [`Emulator::new_id`]).
+        pub fn with_guild(mut self, guild: OAuthGuild) -> OAuthUser {
+            self.guilds.push(guild);
+            self
+        }
+
+        fn json(&self) -> Value {
+            json!({
+                "id": self.id.to_string(),
+                "username": self.name,
+                "global_name": self.name,
+                "discriminator": "0",
+                "avatar": null,
+                "avatar_decoration_data": null,
+                "banner": null,
+                "accent_color": null,
+                "public_flags": 0,
+                "flags": 0,
+                "locale": "en-US",
+                "mfa_enabled": false,
+                "premium_type": 0,
+            })
+        }
+
+        fn guilds_json(&self) -> Value {
+            self.guilds
+                .iter()
+                .map(|g| {
+                    json!({
+                        "id": g.id.to_string(),
+                        "name": g.name,
+                        "icon": null,
+                        "owner": g.owner,
+                        "permissions": g.permissions.to_string(),
+                        "features": [],
+                    })
+                })
+                .collect()
+        }
+    }
+
+    /// OAuth2 state: users by id, the one logged in, codes and tokens.
+    pub(super) struct OAuth {
+        current: u64,
+        users: HashMap<u64, OAuthUser>,
+        codes: HashMap<String, Code>,
+        /// Access tokens and refresh tokens.
+        access: HashMap<String, Grant>,
+        refresh: HashMap<String, Grant>,
+        /// Access tokens issued so far (by code or refresh).
+        issued: usize,
+    }
+
+    impl Default for OAuth {
+        fn default() -> OAuth {
+            let owner = OAuthUser::owner();
+            OAuth {
+                current: owner.id,
+                users: HashMap::from([(owner.id, owner)]),
+                codes: HashMap::new(),
+                access: HashMap::new(),
+                refresh: HashMap::new(),
+                issued: 0,
+            }
+        }
+    }
+
+    struct Code {
+        grant: Grant,
+        redirect_uri: String,
+        used: bool,
+    }
+
+    #[derive(Clone)]
+    struct Grant {
+        user: u64,
+        scope: String,
+    }
+
+    impl OAuth {
+        fn issue_code(&mut self, inner: &Inner, redirect_uri: &str, scope: &str) -> String {
+            let code = secret(inner, 30);
+            let grant = Grant {
+                user: self.current,
+                scope: scope.to_owned(),
+            };
+            self.codes.insert(
+                code.clone(),
+                Code {
+                    grant,
+                    redirect_uri: redirect_uri.to_owned(),
+                    used: false,
+                },
+            );
+            code
+        }
+
+        fn issue_tokens(&mut self, inner: &Inner, grant: Grant) -> Reply {
+            let access = secret(inner, 30);
+            let refresh = secret(inner, 30);
+            self.issued += 1;
+            let v = json!({
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": EXPIRES_IN,
+                "refresh_token": refresh,
+                "scope": grant.scope,
+            });
+            self.access.insert(access, grant.clone());
+            self.refresh.insert(refresh, grant);
+            Reply::ok(v)
+        }
+    }
+
+    /// `len` characters of `[A-Za-z0-9]`, from a fresh snowflake id (unique per emulator).
+    fn secret(inner: &Inner, len: usize) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state = inner.new_id();
+        (0..len)
+            .map(|_| {
+                // splitmix64
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                char::from(ALPHABET[(z % ALPHABET.len() as u64) as usize])
+            })
+            .collect()
+    }
+
+    impl Emulator {
+        /// The Discord user logged in in the browser from now on: the next authorize (consent
+        /// page or [`Emulator::oauth_code`]) grants a code for them. Tokens already issued to a
+        /// user with the same id see the new name and guilds. Their non-owner permissions in
+        /// [`GUILD_ID`] are also given to them there ([`Emulator::set_permissions`]). Default:
+        /// [`OAuthUser::owner`].
+        pub fn oauth_user(&self, user: OAuthUser) {
+            for g in &user.guilds {
+                if g.id == GUILD_ID && !g.owner && user.id != OWNER_ID {
+                    self.set_permissions(user.id, g.permissions);
+                }
+            }
+            let mut oauth = lock(&self.inner.oauth);
+            oauth.current = user.id;
+            oauth.users.insert(user.id, user);
+        }
+
+        /// A one-time code for the current user (scope `identify guilds`), as the consent page's
+        /// Authorize button would issue it, for `redirect_uri` (which the token request must
+        /// repeat).
+        pub fn oauth_code(&self, redirect_uri: &str) -> String {
+            lock(&self.inner.oauth).issue_code(&self.inner, redirect_uri, "identify guilds")
+        }
+
+        /// How many access tokens the token endpoint has issued (codes and refreshes).
+        pub fn oauth_tokens_issued(&self) -> usize {
+            lock(&self.inner.oauth).issued
+        }
+
+        /// Forgets every access and refresh token issued so far, as if they had expired or been
+        /// revoked: their next use gets 401.
+        pub fn oauth_revoke_tokens(&self) {
+            let mut oauth = lock(&self.inner.oauth);
+            oauth.access.clear();
+            oauth.refresh.clear();
+        }
+    }
+
+    impl Recorded {
+        /// The `(client_id, client_secret)` of an `Authorization: Basic ...` header.
+        pub fn basic_auth(&self) -> Option<(String, String)> {
+            basic_auth(&self.authorization)
+        }
+
+        /// Whether `needle` appears anywhere in the request: its URI (decoded too), its
+        /// `Authorization` header (Basic credentials decoded too), or its body.
+        pub fn mentions(&self, needle: &str) -> bool {
+            let query = self.uri.split_once('?').map_or("", |(_, q)| q);
+            self.uri.contains(needle)
+                || form_urlencoded::parse(query.as_bytes())
+                    .any(|(k, v)| k.contains(needle) || v.contains(needle))
+                || self.authorization.contains(needle)
+                || self
+                    .basic_auth()
+                    .is_some_and(|(id, secret)| id.contains(needle) || secret.contains(needle))
+                || self.body.to_string().contains(needle)
+                || walk_strings(&self.body, &mut |s| s.contains(needle))
+        }
+    }
+
+    fn walk_strings(v: &Value, f: &mut impl FnMut(&str) -> bool) -> bool {
+        match v {
+            Value::String(s) => f(s),
+            Value::Array(a) => a.iter().any(|x| walk_strings(x, f)),
+            Value::Object(o) => o.iter().any(|(k, x)| f(k) || walk_strings(x, f)),
+            _ => false,
+        }
+    }
+
+    /// A form body as a JSON object of strings (the last of repeated fields wins).
+    pub(super) fn form_json(bytes: &[u8]) -> Value {
+        let fields: Map<String, Value> = form_urlencoded::parse(bytes)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        Value::Object(fields)
+    }
+
+    /// The OAuth2 routes, and every request with a Bearer token; `None` for the bot's routes.
+    /// `raw_path` is the path as received, `path` without `/api/v10` or `/api`.
+    pub(super) fn route(
+        inner: &Arc<Inner>,
+        method: &str,
+        raw_path: &str,
+        path: &str,
+        query: &str,
+        authorization: &str,
+        body: &Value,
+    ) -> Option<Reply> {
+        let reply = match raw_path {
+            "/oauth2/authorize" => match method {
+                "GET" => consent_page(inner, &form_json(query.as_bytes())),
+                "POST" => authorize(inner, body),
+                _ => method_not_allowed(),
+            },
+            "/api/oauth2/token" | "/api/v10/oauth2/token" => match method {
+                "POST" => token(inner, authorization, body),
+                _ => method_not_allowed(),
+            },
+            "/api/oauth2/token/revoke" | "/api/v10/oauth2/token/revoke" => match method {
+                "POST" => revoke(inner, authorization, body),
+                _ => method_not_allowed(),
+            },
+            _ => {
+                let token = scheme(authorization, "Bearer")?;
+                bearer(inner, method, path, token)
+            }
+        };
+        Some(reply)
+    }
+
+    /// The credentials after `Authorization: <scheme> ` (scheme case-insensitive).
+    fn scheme<'a>(authorization: &'a str, scheme: &str) -> Option<&'a str> {
+        let (given, rest) = authorization.split_once(' ')?;
+        given.eq_ignore_ascii_case(scheme).then_some(rest.trim())
+    }
+
+    fn method_not_allowed() -> Reply {
+        Reply::error(405, 0, "405: Method Not Allowed")
+    }
+
+    fn text(status: u16, content_type: &'static str, text: String) -> Reply {
+        Reply {
+            status,
+            body: None,
+            text: Some((content_type, text)),
+            headers: Vec::new(),
+        }
+    }
+
+    fn bad_request(message: &str) -> Reply {
+        text(400, "text/plain; charset=utf-8", format!("{message}\n"))
+    }
+
+    /// `{"error": ..., "error_description": ...}` with `status`.
+    fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
+        Reply {
+            status,
+            body: Some(json!({"error": error, "error_description": description})),
+            text: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// A valid authorization request (consent page or its form).
+    struct AuthRequest {
+        redirect_uri: String,
+        /// The requested scopes, space-separated.
+        scope: String,
+        state: Option<String>,
+    }
+
+    fn field<'a>(fields: &'a Value, name: &str) -> Option<&'a str> {
+        fields.get(name).and_then(Value::as_str)
+    }
+
+    /// Discord's checks of an authorization request; `Err` is the 400's text.
+    fn auth_request(fields: &Value) -> Result<AuthRequest, String> {
+        match field(fields, "client_id") {
+            None => return Err("Missing client_id".into()),
+            Some(id) if id != OAUTH_CLIENT_ID.to_string() => {
+                return Err(format!("Invalid client_id {id:?}: unknown application"))
+            }
+            Some(_) => {}
+        }
+        match field(fields, "response_type") {
+            Some("code") => {}
+            other => return Err(format!("Unsupported response_type {other:?}")),
+        }
+        let scopes: Vec<&str> = field(fields, "scope")
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if let Some(unknown) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(s)) {
+            return Err(format!("Invalid scope {unknown:?}"));
+        }
+        if !scopes.contains(&"identify") || !scopes.contains(&"guilds") {
+            return Err(format!(
+                "The scope must include identify and guilds, not {:?}",
+                scopes.join(" ")
+            ));
+        }
+        let Some(redirect_uri) = field(fields, "redirect_uri").filter(|r| !r.is_empty()) else {
+            return Err("Missing redirect_uri".into());
+        };
+        match url::Url::parse(redirect_uri) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.fragment().is_none() => {}
+            _ => return Err(format!("Invalid OAuth2 redirect_uri {redirect_uri:?}")),
+        }
+        Ok(AuthRequest {
+            redirect_uri: redirect_uri.to_owned(),
+            scope: scopes.join(" "),
+            state: field(fields, "state")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        })
+    }
+
+    fn escape(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// `GET /oauth2/authorize`: the consent page, a form posting back the request.
+    fn consent_page(inner: &Inner, query: &Value) -> Reply {
+        let request = match auth_request(query) {
+            Ok(r) => r,
+            Err(message) => return bad_request(&message),
+        };
+        let name = {
+            let oauth = lock(&inner.oauth);
+            oauth.users[&oauth.current].name.clone()
+        };
+        let scopes: String = request
+            .scope
+            .split(' ')
+            .map(|s| format!("<li>{}</li>", escape(s)))
+            .collect();
+        let hidden = |name: &str, value: &str| {
+            format!(
+                r#"<input type="hidden" name="{name}" value="{}">"#,
+                escape(value)
+            )
+        };
+        let mut fields = [
+            hidden("client_id", &OAUTH_CLIENT_ID.to_string()),
+            hidden("redirect_uri", &request.redirect_uri),
+            hidden("scope", &request.scope),
+            hidden("response_type", "code"),
+        ]
+        .join("\n");
+        if let Some(state) = &request.state {
+            fields.push('\n');
+            fields.push_str(&hidden("state", state));
+        }
+        let page = format!(
+            r#"<!DOCTYPE html>
+    <html lang="en">
+    <head><meta charset="utf-8"><title>Authorize access</title></head>
+    <body>
+    <h1>Authorize access</h1>
+    <p>careerbot wants to access your account, <strong id="user">{}</strong>:</p>
+    <ul id="scopes">{scopes}</ul>
+    <form method="post" action="/oauth2/authorize">
+    {fields}
+    <button type="submit" id="authorize">Authorize</button>
+    </form>
+    </body>
+    </html>
+    "#,
+            escape(&name)
+        );
+        text(200, "text/html; charset=utf-8", page)
+    }
+
+    /// `POST /oauth2/authorize`: a code for the current user, by a 302 to the redirect URI.
+    fn authorize(inner: &Inner, form: &Value) -> Reply {
+        let request = match auth_request(form) {
+            Ok(r) => r,
+            Err(message) => return bad_request(&message),
+        };
+        let code = lock(&inner.oauth).issue_code(inner, &request.redirect_uri, &request.scope);
+        let mut location = request.redirect_uri.clone();
+        if !location.ends_with(['?', '&']) {
+            location.push(if location.contains('?') { '&' } else { '?' });
+        }
+        let mut params = form_urlencoded::Serializer::new(String::new());
+        params.append_pair("code", &code);
+        if let Some(state) = &request.state {
+            params.append_pair("state", state);
+        }
+        location.push_str(&params.finish());
+        Reply {
+            status: 302,
+            body: None,
+            text: None,
+            headers: vec![("location", location)],
+        }
+    }
+
+    /// Standard base64 (padding optional); `None` if not base64.
+    fn base64_decode(s: &str) -> Option<Vec<u8>> {
+        let value = |c: u8| match c {
+            b'A'..=b'Z' => Some(c - b'A'),
+            b'a'..=b'z' => Some(c - b'a' + 26),
+            b'0'..=b'9' => Some(c - b'0' + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        };
+        let s = s.trim_end_matches('=');
+        let mut out = Vec::with_capacity(s.len() * 3 / 4);
+        let (mut acc, mut bits) = (0u32, 0);
+        for c in s.bytes() {
+            acc = (acc << 6) | u32::from(value(c)?);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+            }
+        }
+        Some(out)
+    }
+
+    /// `Basic base64(urlencoded(id):urlencoded(secret))` (RFC 6749 2.3.1).
+    fn basic_auth(authorization: &str) -> Option<(String, String)> {
+        let decoded = String::from_utf8(base64_decode(scheme(authorization, "Basic")?)?).ok()?;
+        let (id, secret) = decoded.split_once(':')?;
+        let unescape = |s: &str| {
+            form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map_or_else(String::new, |(_, v)| v.into_owned())
+        };
+        Some((unescape(id), unescape(secret)))
+    }
+
+    /// The client's credentials, by Basic auth or form fields (both must be right if both are
+    /// given); `Some` 401 `invalid_client` if missing or wrong.
+    fn client_refused(authorization: &str, form: &Value) -> Option<Reply> {
+        let mut given = Vec::new();
+        if let Some(creds) = basic_auth(authorization) {
+            given.push(creds);
+        }
+        let (id, secret) = (field(form, "client_id"), field(form, "client_secret"));
+        if id.is_some() || secret.is_some() {
+            given.push((
+                id.unwrap_or_default().to_owned(),
+                secret.unwrap_or_default().to_owned(),
+            ));
+        }
+        let expected = (OAUTH_CLIENT_ID.to_string(), OAUTH_CLIENT_SECRET.to_owned());
+        (given.is_empty() || given.iter().any(|c| *c != expected))
+            .then(|| oauth_error(401, "invalid_client", "Invalid client credentials."))
+    }
+
+    /// `POST /api(/v10)/oauth2/token`: a code (or a refresh token) for tokens.
+    fn token(inner: &Inner, authorization: &str, form: &Value) -> Reply {
+        if let Some(refused) = client_refused(authorization, form) {
+            return refused;
+        }
+        let mut oauth = lock(&inner.oauth);
+        match field(form, "grant_type") {
+            Some("authorization_code") => {
+                let code = field(form, "code").unwrap_or("");
+                let grant = match oauth.codes.get_mut(code) {
+                    Some(c) if !c.used => {
+                        if field(form, "redirect_uri") != Some(c.redirect_uri.as_str()) {
+                            return oauth_error(
+                                400,
+                                "invalid_grant",
+                                "Invalid \"redirect_uri\" in request.",
+                            );
+                        }
+                        c.used = true;
+                        c.grant.clone()
+                    }
+                    _ => return oauth_error(400, "invalid_grant", "Invalid \"code\" in request."),
+                };
+                oauth.issue_tokens(inner, grant)
+            }
+            Some("refresh_token") => {
+                let refresh = field(form, "refresh_token").unwrap_or("");
+                match oauth.refresh.remove(refresh) {
+                    Some(grant) => oauth.issue_tokens(inner, grant),
+                    None => oauth_error(
+                        400,
+                        "invalid_grant",
+                        "Invalid \"refresh_token\" in request.",
+                    ),
+                }
+            }
+            _ => oauth_error(400, "unsupported_grant_type", "Unsupported grant type"),
+        }
+    }
+
+    /// `POST /api(/v10)/oauth2/token/revoke`: forgets an access or refresh token.
+    fn revoke(inner: &Inner, authorization: &str, form: &Value) -> Reply {
+        if let Some(refused) = client_refused(authorization, form) {
+            return refused;
+        }
+        let token = field(form, "token").unwrap_or("");
+        let mut oauth = lock(&inner.oauth);
+        oauth.access.remove(token);
+        oauth.refresh.remove(token);
+        Reply::ok(json!({}))
+    }
+
+    /// A request with `Authorization: Bearer TOKEN`.
+    fn bearer(inner: &Inner, method: &str, path: &str, token: &str) -> Reply {
+        let unauthorized = || Reply::error(401, 0, "401: Unauthorized");
+        let (user, scope) = {
+            let oauth = lock(&inner.oauth);
+            let Some(grant) = oauth.access.get(token) else {
+                return unauthorized();
+            };
+            (oauth.users[&grant.user].clone(), grant.scope.clone())
+        };
+        match (method, path) {
+            ("GET", "/users/@me") => {
+                let v = user.json();
+                inner.check::<CurrentUser>("CurrentUser", &v);
+                Reply::ok(v)
+            }
+            ("GET", "/users/@me/guilds") => {
+                let v = user.guilds_json();
+                inner.check::<Vec<GuildInfo>>("guild list", &v);
+                Reply::ok(v)
+            }
+            ("GET", "/oauth2/@me") => {
+                let expires = Timestamp::from_unix_timestamp(
+                    Timestamp::now().unix_timestamp() + EXPIRES_IN as i64,
+                )
+                .map_or_else(|_| Value::Null, |t| Value::String(t.to_string()));
+                Reply::ok(json!({
+                    "application": application_json(),
+                    "scopes": scope.split(' ').collect::<Vec<_>>(),
+                    "expires": expires,
+                    "user": user.json(),
+                }))
+            }
+            // The bot's routes are not for a Bearer token.
+            _ => unauthorized(),
+        }
+    }
 }
