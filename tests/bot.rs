@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::support::discord::{
     option, Emulator, Msg, Recorded, APP_ID, BOT_ID, BOT_ROLE_ID, CHANNEL_ID, FAKE_TOKEN, GUILD_ID,
-    USER_ID,
+    OAUTH_CLIENT_SECRET, USER_ID,
 };
 use crate::support::{bin, shipped, shipped_engine, wait_until, wait_until_async};
 
@@ -82,6 +82,8 @@ impl Bot {
             .arg("--config")
             .arg(&config_file)
             .env("DISCORD_TOKEN", FAKE_TOKEN)
+            // Read only when the config serves the dashboard (`[web] listen`).
+            .env("DISCORD_CLIENT_SECRET", OAUTH_CLIENT_SECRET)
             .env("CAREERBOT_DISCORD__API_BASE", emulator.api_base())
             .env("RUST_LOG", rust_log)
             .env_remove("CAREERBOT_DISCORD__TOKEN")

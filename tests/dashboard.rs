@@ -647,7 +647,7 @@ mod with_discord {
         let carried = emulator
             .requests()
             .iter()
-            .filter(|r| format!("{r:?}").contains(OAUTH_CLIENT_SECRET))
+            .filter(|r| r.mentions(OAUTH_CLIENT_SECRET))
             .map(|r| r.path.clone())
             .collect::<Vec<_>>();
         assert!(carried.iter().all(|p| p.contains("oauth2/token")), "{carried:?}");

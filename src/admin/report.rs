@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::store::{Aggregates, Store};
+use super::store::{Aggregates, Servers, Store};
 use super::unanswered::{self, Group};
 use crate::text::fit;
 
@@ -109,6 +109,7 @@ pub fn build(
     until_ms: i64,
     below: f32,
     similarity: f64,
+    servers: &Servers,
 ) -> anyhow::Result<Report> {
     let Aggregates {
         per_day,
@@ -117,7 +118,7 @@ pub fn build(
         helpfulness,
         skipped_rows,
         skipped_questions,
-    } = store.aggregates(since_ms, until_ms, TOP, SKIPPED_NAMED)?;
+    } = store.aggregates(since_ms, until_ms, TOP, SKIPPED_NAMED, servers)?;
     let questions = per_day.iter().map(|d| d.questions).sum();
     let share = |n: u64| match responded {
         0 => 0.0,
@@ -129,7 +130,7 @@ pub fn build(
         fallback: share(per_day.iter().map(|d| d.fallbacks).sum()),
         decline: share(per_day.iter().map(|d| d.declines).sum()),
     };
-    let queue = store.unanswered_between(since_ms, until_ms, below, UNANSWERED_READ)?;
+    let queue = store.unanswered_between(since_ms, until_ms, below, UNANSWERED_READ, servers)?;
     let grouping = unanswered::group(&queue, similarity);
     let mut unanswered = grouping.groups;
     unanswered.truncate(TOP);

@@ -18,7 +18,7 @@ use super::recorder::bump;
 use super::state::Bot;
 use crate::admin::reload::{Refusal, Reloaded};
 use crate::admin::report;
-use crate::admin::store::{now_ms, Store};
+use crate::admin::store::{now_ms, Servers, Store};
 use crate::admin::triage::{self, Filed};
 use crate::admin::unanswered::{self, Group};
 use crate::text::fit;
@@ -427,7 +427,7 @@ pub async fn recent_report(bot: &Arc<Bot>, days: i64) -> anyhow::Result<Option<S
     let until = now_ms();
     let since = until - days * 86_400_000;
     with_store(bot, move |store| {
-        let built = report::build(store, since, until, below, similarity)?;
+        let built = report::build(store, since, until, below, similarity, &Servers::All)?;
         Ok(report::format(&built))
     })
     .await

@@ -28,6 +28,7 @@ pub fn run(settings: &Settings, since: &str, json: bool) -> anyhow::Result<ExitC
         until_ms,
         settings.admin.unanswered_below,
         settings.admin.group_similarity,
+        &crate::admin::store::Servers::All,
     )?;
     if json {
         super::emit(&format!("{}\n", serde_json::to_string_pretty(&built)?))?;

@@ -32,6 +32,7 @@ use tracing::{info, warn};
 use url::Url;
 
 use super::{pages, random_hex, App};
+use crate::admin::store::Servers;
 use crate::config::Secret;
 
 /// The session cookie's name.
@@ -115,11 +116,11 @@ impl Scope {
         }
     }
 
-    /// The servers, for a store query: `None` for all.
-    pub fn guilds(&self) -> Option<&[u64]> {
+    /// The servers, for a store query.
+    pub fn servers(&self) -> Servers {
         match self {
-            Scope::All => None,
-            Scope::Guilds(guilds) => Some(guilds),
+            Scope::All => Servers::All,
+            Scope::Guilds(guilds) => Servers::Only(guilds.clone()),
         }
     }
 }

@@ -32,7 +32,7 @@ use tracing::{error, info, warn};
 use crate::admin::reload::Reloader;
 use crate::admin::report;
 use crate::admin::edit::Change;
-use crate::admin::store::{now_ms, AuditEntry, Database, Store};
+use crate::admin::store::{now_ms, AuditEntry, Database, Servers, Store};
 use crate::admin::triage::{self, Filed};
 use crate::admin::unanswered::Group;
 use crate::config::{Secret, Settings};
@@ -271,8 +271,9 @@ async fn overview(
     let similarity = dashboard.settings.admin.group_similarity;
     let until = now_ms();
     let since = until - i64::from(days) * 86_400_000;
+    let servers = admin.scope.servers();
     let built = read_store(&dashboard, move |store| {
-        report::build(store, since, until, below, similarity)
+        report::build(store, since, until, below, similarity, &servers)
     })
     .await;
     match built {
@@ -313,9 +314,10 @@ async fn intents(admin: Admin, State(dashboard): State<App>) -> Response {
     const DAYS: u32 = 30;
     let until = now_ms();
     let since = until - i64::from(DAYS) * 86_400_000;
+    let servers = admin.scope.servers();
     let figures = read_store(&dashboard, move |store| {
         // Every intent (the report cuts its lists to the top few).
-        store.aggregates(since, until, 10_000, 0)
+        store.aggregates(since, until, 10_000, 0, &servers)
     })
     .await;
     let figures = match figures {
@@ -579,11 +581,9 @@ const IGNORE: &str = "ignore";
 async fn queue(dashboard: &Dashboard, scope: &Scope) -> Result<Option<Vec<Group>>, Response> {
     let below = dashboard.settings.admin.unanswered_below;
     let similarity = dashboard.settings.admin.group_similarity;
-    let scope = scope.clone();
+    let servers = scope.servers();
     read_store(dashboard, move |store| {
-        let mut questions = store.unanswered(0, below, 10_000)?;
-        // A Discord admin's servers only.
-        questions.retain(|q| scope.sees(q.guild));
+        let questions = store.unanswered_between(0, i64::MAX, below, 10_000, &servers)?;
         Ok(crate::admin::unanswered::group(&questions, similarity).groups)
     })
     .await

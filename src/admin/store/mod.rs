@@ -305,18 +305,19 @@ impl Store {
         below: f32,
         limit: usize,
     ) -> anyhow::Result<Vec<QuestionRecord>> {
-        self.unanswered_between(since_ms, i64::MAX, below, limit)
+        self.unanswered_between(since_ms, i64::MAX, below, limit, &Servers::All)
     }
 
-    /// [`Store::unanswered`] for questions asked in `[since_ms, until_ms)`.
+    /// [`Store::unanswered`] for questions asked in `[since_ms, until_ms)` in `servers`.
     pub fn unanswered_between(
         &self,
         since_ms: i64,
         until_ms: i64,
         below: f32,
         limit: usize,
+        servers: &Servers,
     ) -> anyhow::Result<Vec<QuestionRecord>> {
-        on_backend!(self, store => store.unanswered_between(since_ms, until_ms, below, limit))
+        on_backend!(self, store => store.unanswered_between(since_ms, until_ms, below, limit, servers))
     }
 
     /// Marks questions resolved, so they leave the unanswered queue. `action` is the intent
@@ -367,16 +368,18 @@ impl Store {
         on_backend!(self, store => store.counts())
     }
 
-    /// The aggregate figures of `[since_ms, until_ms)`, computed by the database: at most
-    /// `top` intents, and the numbers of at most `skipped_named` unreadable questions.
+    /// The aggregate figures of `[since_ms, until_ms)` in `servers`, computed by the
+    /// database: at most `top` intents, and the numbers of at most `skipped_named`
+    /// unreadable questions.
     pub fn aggregates(
         &self,
         since_ms: i64,
         until_ms: i64,
         top: usize,
         skipped_named: usize,
+        servers: &Servers,
     ) -> anyhow::Result<Aggregates> {
-        on_backend!(self, store => store.aggregates(since_ms, until_ms, top, skipped_named))
+        on_backend!(self, store => store.aggregates(since_ms, until_ms, top, skipped_named, servers))
     }
 }
 
@@ -504,6 +507,41 @@ pub struct Aggregates {
 
 /// Discord ids and question numbers are below 2^63 in practice; the cast is a bijection
 /// anyway, so any u64 comes back unchanged (both backends store BIGINT).
+/// Whose questions a read covers: every server's (and DMs'), or only these servers'
+/// (the dashboard of a Discord admin).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Servers {
+    #[default]
+    All,
+    Only(Vec<u64>),
+}
+
+impl Servers {
+    /// The condition on a question's `guild`, for SQLite and PostgreSQL alike. The ids are
+    /// numbers written as numbers: nothing of a user's reaches the SQL.
+    fn questions_sql(&self) -> String {
+        match self {
+            Servers::All => "TRUE".to_owned(),
+            Servers::Only(ids) if ids.is_empty() => "FALSE".to_owned(),
+            Servers::Only(ids) => {
+                let ids: Vec<String> = ids.iter().map(|&id| to_sql_id(id).to_string()).collect();
+                format!("guild IN ({})", ids.join(", "))
+            }
+        }
+    }
+
+    /// The condition on a vote, by its question's server.
+    fn votes_sql(&self) -> String {
+        match self {
+            Servers::All => "TRUE".to_owned(),
+            only => format!(
+                "question IN (SELECT id FROM questions WHERE {})",
+                only.questions_sql()
+            ),
+        }
+    }
+}
+
 fn to_sql_id(id: u64) -> i64 {
     id as i64
 }
@@ -1355,12 +1393,61 @@ mod tests {
             assert_eq!(ids(store.unanswered(100, 0.5, 2).unwrap()), [4, 3]);
             assert_eq!(ids(store.unanswered(0, 0.25, 10).unwrap()), [4, 3, 8, 6]);
             assert_eq!(
-                ids(store.unanswered_between(100, 400, 0.5, 10).unwrap()),
+                ids(store.unanswered_between(100, 400, 0.5, 10, &Servers::All).unwrap()),
                 [3, 2, 8]
             );
             assert_eq!(store.resolve(&[3, 4, 8, 99, 3], "salary", 600).unwrap(), 3);
             assert_eq!(ids(store.unanswered(0, 0.5, 10).unwrap()), [2, 6]);
             assert!(store.resolve(&[2], " ", 600).is_err());
+        }
+    }
+
+    /// A Discord admin's dashboard reads their servers' questions and votes only.
+    #[test]
+    fn reads_can_be_held_to_some_servers() {
+        for db in TestDb::both() {
+            let mut store = db.open();
+            let in_guild = |id: u64, guild: Option<u64>, decision: &str| {
+                let Record::Question(mut q) = question(id, 100 + id as i64, "q", decision, 0.1)
+                else {
+                    unreachable!()
+                };
+                q.guild = guild;
+                Record::Question(q)
+            };
+            store
+                .write(&[
+                    in_guild(1, Some(10), "fallback"),
+                    in_guild(2, Some(20), "fallback"),
+                    in_guild(3, None, "fallback"),
+                    in_guild(4, Some(10), "answer"),
+                    in_guild(5, Some(20), "answer"),
+                    vote(11, 4, 200, true),
+                    vote(12, 5, 200, false),
+                ])
+                .unwrap();
+            let ids = |qs: Vec<QuestionRecord>| qs.iter().map(|q| q.id).collect::<Vec<_>>();
+            let ten = Servers::Only(vec![10]);
+            let unanswered = |servers: &Servers| {
+                ids(store.unanswered_between(0, i64::MAX, 0.5, 10, servers).unwrap())
+            };
+            assert_eq!(unanswered(&Servers::All), [3, 2, 1]);
+            assert_eq!(unanswered(&ten), [1]);
+            assert_eq!(unanswered(&Servers::Only(vec![20, 10])), [2, 1]);
+            assert!(unanswered(&Servers::Only(Vec::new())).is_empty());
+
+            let all = store.aggregates(0, i64::MAX, 10, 0, &Servers::All).unwrap();
+            let mine = store.aggregates(0, i64::MAX, 10, 0, &ten).unwrap();
+            let asked = |a: &Aggregates| a.per_day.iter().map(|d| d.questions).sum::<u64>();
+            assert_eq!((asked(&all), asked(&mine)), (5, 2));
+            let votes = |a: &Aggregates| {
+                a.helpfulness
+                    .iter()
+                    .map(|h| (h.up, h.down))
+                    .fold((0, 0), |t, v| (t.0 + v.0, t.1 + v.1))
+            };
+            assert_eq!(votes(&all), (1, 1));
+            assert_eq!(votes(&mine), (1, 0));
         }
     }
 

@@ -19,7 +19,7 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{
     count, from_sql_id, page_bound, to_sql_id, Aggregates, OlderSchema, QuestionRecord, Record,
-    StoredQuestion, VoteRecord,
+    Servers, StoredQuestion, VoteRecord,
 };
 use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
@@ -339,7 +339,9 @@ impl PgStore {
         until_ms: i64,
         below: f32,
         limit: usize,
+        servers: &Servers,
     ) -> anyhow::Result<Vec<QuestionRecord>> {
+        let servers = servers.questions_sql();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let below = f64::from(below);
         self.call(move |client| async move {
@@ -351,6 +353,7 @@ impl PgStore {
                                AND (decision = 'fallback'
                                     OR (decision IN ('answer', 'clarify') AND confidence < $3)
                                     OR (decision = 'unconfident' AND source = 'forum'))
+                               AND {servers}
                              ORDER BY at_ms DESC, id DESC
                              LIMIT $4"
                     ),
@@ -480,21 +483,25 @@ impl PgStore {
         until_ms: i64,
         top: usize,
         _skipped_named: usize,
+        servers: &Servers,
     ) -> anyhow::Result<Aggregates> {
         let top = i64::try_from(top).unwrap_or(i64::MAX);
+        let (questions_in, votes_in) = (servers.questions_sql(), servers.votes_sql());
         self.call(move |client| async move {
             let range: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&since_ms, &until_ms];
             let per_day = client
                 .query(
-                    "SELECT to_char(to_timestamp(div(at_ms, 1000)) AT TIME ZONE 'UTC',
+                    &format!(
+                        "SELECT to_char(to_timestamp(div(at_ms, 1000)) AT TIME ZONE 'UTC',
                                         'YYYY-MM-DD') AS day,
                                 COUNT(*),
                                 COUNT(*) FILTER (WHERE decision = 'answer'),
                                 COUNT(*) FILTER (WHERE decision = 'clarify'),
                                 COUNT(*) FILTER (WHERE decision = 'fallback'),
                                 COUNT(*) FILTER (WHERE decision = 'decline')
-                         FROM questions WHERE at_ms >= $1 AND at_ms < $2
-                         GROUP BY day ORDER BY day",
+                         FROM questions WHERE at_ms >= $1 AND at_ms < $2 AND {questions_in}
+                         GROUP BY day ORDER BY day"
+                    ),
                     &range,
                 )
                 .await?
@@ -510,17 +517,22 @@ impl PgStore {
                 .collect();
             let responded = client
                 .query_one(
-                    "SELECT COUNT(*) FROM questions
-                         WHERE at_ms >= $1 AND at_ms < $2 AND decision <> 'unconfident'",
+                    &format!(
+                        "SELECT COUNT(*) FROM questions
+                         WHERE at_ms >= $1 AND at_ms < $2 AND decision <> 'unconfident'
+                           AND {questions_in}"
+                    ),
                     &range,
                 )
                 .await?;
             let top_intents = client
                 .query(
-                    "SELECT intent, COUNT(*) AS n FROM questions
+                    &format!(
+                        "SELECT intent, COUNT(*) AS n FROM questions
                          WHERE at_ms >= $1 AND at_ms < $2 AND decision = 'answer'
-                           AND intent IS NOT NULL
-                         GROUP BY intent ORDER BY n DESC, intent COLLATE \"C\" LIMIT $3",
+                           AND intent IS NOT NULL AND {questions_in}
+                         GROUP BY intent ORDER BY n DESC, intent COLLATE \"C\" LIMIT $3"
+                    ),
                     &[&since_ms, &until_ms, &top],
                 )
                 .await?
@@ -532,9 +544,11 @@ impl PgStore {
                 .collect();
             let helpfulness = client
                 .query(
-                    "SELECT intent, COUNT(*) FILTER (WHERE up), COUNT(*) FILTER (WHERE NOT up)
-                         FROM votes WHERE at_ms >= $1 AND at_ms < $2
-                         GROUP BY intent ORDER BY COUNT(*) DESC, intent COLLATE \"C\"",
+                    &format!(
+                        "SELECT intent, COUNT(*) FILTER (WHERE up), COUNT(*) FILTER (WHERE NOT up)
+                         FROM votes WHERE at_ms >= $1 AND at_ms < $2 AND {votes_in}
+                         GROUP BY intent ORDER BY COUNT(*) DESC, intent COLLATE \"C\""
+                    ),
                     &range,
                 )
                 .await?

@@ -14,7 +14,7 @@ use tracing::debug;
 
 use super::{
     count, from_sql_id, legacy_vote_id, page_bound, to_sql_id, Aggregates, OlderSchema,
-    QuestionRecord, Record, StoredQuestion, VoteRecord,
+    QuestionRecord, Record, Servers, StoredQuestion, VoteRecord,
 };
 use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
@@ -243,7 +243,7 @@ impl SqliteStore {
         below: f32,
         limit: usize,
     ) -> anyhow::Result<Vec<QuestionRecord>> {
-        self.unanswered_between(since_ms, i64::MAX, below, limit)
+        self.unanswered_between(since_ms, i64::MAX, below, limit, &Servers::All)
     }
 
     /// [`Store::unanswered`] for questions asked in `[since_ms, until_ms)`.
@@ -253,14 +253,16 @@ impl SqliteStore {
         until_ms: i64,
         below: f32,
         limit: usize,
+        servers: &Servers,
     ) -> anyhow::Result<Vec<QuestionRecord>> {
+        let servers = servers.questions_sql();
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {QUESTION_COLUMNS} FROM questions
              WHERE at_ms >= ?1 AND at_ms < ?2 AND resolved IS NULL
                AND (decision = 'fallback'
                     OR (decision IN ('answer', 'clarify') AND confidence < ?3)
                     OR (decision = 'unconfident' AND source = 'forum'))
-               AND {READABLE_QUESTION}
+               AND {READABLE_QUESTION} AND {servers}
              ORDER BY at_ms DESC, id DESC
              LIMIT ?4"
         ))?;
@@ -518,15 +520,18 @@ impl SqliteStore {
         until_ms: i64,
         top: usize,
         skipped_named: usize,
+        servers: &Servers,
     ) -> anyhow::Result<Aggregates> {
         let conn = &self.conn;
+        let (questions_in, votes_in) = (servers.questions_sql(), servers.votes_sql());
         let range = [since_ms, until_ms];
         let per_day = conn
             .prepare(&format!(
                 "SELECT date(at_ms / 1000, 'unixepoch') AS day, COUNT(*),
                         SUM(decision = 'answer'), SUM(decision = 'clarify'),
                         SUM(decision = 'fallback'), SUM(decision = 'decline')
-                 FROM questions WHERE at_ms >= ?1 AND at_ms < ?2 AND {READABLE_QUESTION}
+                 FROM questions
+                 WHERE at_ms >= ?1 AND at_ms < ?2 AND {READABLE_QUESTION} AND {questions_in}
                  GROUP BY day ORDER BY day"
             ))?
             .query_map(range, |row| {
@@ -544,7 +549,7 @@ impl SqliteStore {
             &format!(
                 "SELECT COUNT(*) FROM questions
                  WHERE at_ms >= ?1 AND at_ms < ?2 AND decision <> 'unconfident'
-                   AND {READABLE_QUESTION}"
+                   AND {READABLE_QUESTION} AND {questions_in}"
             ),
             range,
             |row| row.get(0),
@@ -554,7 +559,7 @@ impl SqliteStore {
             .prepare(&format!(
                 "SELECT intent, COUNT(*) AS n FROM questions
                  WHERE at_ms >= ?1 AND at_ms < ?2 AND decision = 'answer'
-                   AND intent IS NOT NULL AND {READABLE_QUESTION}
+                   AND intent IS NOT NULL AND {READABLE_QUESTION} AND {questions_in}
                  GROUP BY intent ORDER BY n DESC, intent LIMIT ?3"
             ))?
             .query_map(params![since_ms, until_ms, top], |row| {
@@ -565,11 +570,11 @@ impl SqliteStore {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let helpfulness = conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT intent, SUM(up <> 0), SUM(up = 0) FROM votes
-                 WHERE at_ms >= ?1 AND at_ms < ?2 AND careerbot_readable(intent)
-                 GROUP BY intent ORDER BY COUNT(*) DESC, intent",
-            )?
+                 WHERE at_ms >= ?1 AND at_ms < ?2 AND careerbot_readable(intent) AND {votes_in}
+                 GROUP BY intent ORDER BY COUNT(*) DESC, intent"
+            ))?
             .query_map(range, |row| {
                 Ok(Helpfulness::new(
                     row.get(0)?,
