@@ -760,6 +760,27 @@ async fn triage_appends_and_answers(intents: tempfile::TempDir, db: TestStore) {
         "{listing}"
     );
     assert!(files() == untouched, "an intent file changed");
+    // Both choices are in the audit log, under the admin; the member refused at the menu
+    // is not, and no asker's id is stored anywhere.
+    let log = crate::guilds::audit_log(&db.database, 2).await;
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [("ignore_group", "done"), ("file_example", "done")],
+        "{log:#?}"
+    );
+    assert!(log.iter().all(|e| e.admin_id == Some(admin)), "{log:#?}");
+    assert!(
+        log[1].detail.contains("zebra wrangler")
+            && log[1].detail.contains("background.entry_paths"),
+        "{log:#?}"
+    );
+    assert!(log[0].detail.contains(stray), "{log:#?}");
+    let members: Vec<u64> = [0, 1, 2, 10, 50].map(|n| USER_ID + n).to_vec();
+    crate::support::privacy::assert_only_admins_in_the_audit_log(&db, &[admin], &members);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1114,6 +1114,16 @@ async fn reload_takes_a_good_edit_and_refuses_a_broken_one_keeping_the_old_set()
     assert!(located.is_match(text), "{text}");
     let zebra = bot.ask("tell me zebra facts", USER_ID + 2).await;
     assert_eq!(zebra["embeds"][0]["title"], "Zebra facts");
+    // Both reloads are in the audit log, under the admin who asked.
+    let db = careerbot::admin::store::Database::file(bot.database());
+    let log = crate::guilds::audit_log(&db, 2).await;
+    assert!(
+        log.iter()
+            .all(|e| e.action == "reload" && e.admin_id == Some(admin)),
+        "{log:#?}"
+    );
+    assert!(log[0].outcome.starts_with("refused: "), "{log:#?}");
+    assert_eq!(log[1].outcome, "done");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

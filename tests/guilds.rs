@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use careerbot::admin::store::{now_ms, Store};
+use careerbot::admin::audit::{AuditEntry, DISCORD, DONE};
+use careerbot::admin::store::{now_ms, Database, Store};
 use serde_json::{json, Value};
 
 use crate::admin::{intents_copy, refuse_next_reload};
@@ -12,6 +13,7 @@ use crate::support::discord::{
     option, Emulator, Msg, CHANNEL_ID, GUILD_ID, INTENT_MESSAGE_CONTENT, USER_ID,
 };
 use crate::support::postgres::TestStore;
+use crate::support::privacy::{assert_only_admins_in_the_audit_log, tables_holding};
 use crate::support::{shipped, shipped_engine};
 
 /// A channel of the emulated server that the tests make an answer channel.
@@ -230,6 +232,107 @@ async fn a_server_s_own_settings_are_validated_kept_across_a_restart_and_followe
         .is_none());
     let mentioned = crate::admin::mention(&bot, WATCHED, USER_ID + 7, &sure).await;
     assert_eq!(mentioned["embeds"][0]["title"], title.as_str());
+}
+
+/// The newest `n` entries of the audit log once it has them (the bot writes them within
+/// half a second).
+pub(crate) async fn audit_log(db: &Database, n: usize) -> Vec<AuditEntry> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let log = Store::open_read_only(db)
+            .and_then(|store| store.audit_log(None, 100))
+            .unwrap_or_default();
+        if log.len() >= n || Instant::now() > deadline {
+            assert_eq!(log.len(), n, "{log:#?}");
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_s_settings_changes_are_in_the_audit_log_and_no_member_s_id_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    settings_changes_are_audited(TestStore::sqlite(dir.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_an_admin_s_settings_changes_are_in_the_audit_log() {
+    settings_changes_are_audited(TestStore::postgres()).await;
+}
+
+async fn settings_changes_are_audited(db: TestStore) {
+    let emulator = Emulator::start().await;
+    emulator.text_channel(WATCHED);
+    let bot = Bot::start_on(emulator, &config(&db, ""), &shipped(), LOG, &[]).await;
+    // A member's question is stored, without its asker.
+    let member = USER_ID + 1;
+    crate::admin::mention(
+        &bot,
+        CHANNEL_ID,
+        member,
+        "how much does a backend engineer earn",
+    )
+    .await;
+    // A member without Manage Server is refused at the gate, and not logged.
+    let refused = settings(
+        &bot,
+        json!([channel("add_answer_channel", WATCHED)]),
+        USER_ID,
+        0,
+    )
+    .await;
+    assert!(refused.contains("Manage Server"), "{refused}");
+    // The admin: a change, a refused one, one that changes nothing, and a look (not logged).
+    let saved = admin_settings(&bot, json!([channel("add_answer_channel", WATCHED)])).await;
+    assert!(saved.starts_with("Saved"), "{saved}");
+    let out_of_range = admin_settings(
+        &bot,
+        json!([option("channel_min_confidence", 10, json!(1.5))]),
+    )
+    .await;
+    assert!(
+        out_of_range.starts_with("Nothing was changed"),
+        "{out_of_range}"
+    );
+    let again = admin_settings(&bot, json!([channel("add_answer_channel", WATCHED)])).await;
+    assert!(again.starts_with("Nothing to change"), "{again}");
+    admin_settings(&bot, Value::Null).await;
+
+    let log = audit_log(&db.database, 3).await;
+    for entry in &log {
+        assert_eq!(entry.admin, format!("user{ADMIN}"));
+        assert_eq!(entry.admin_id, Some(ADMIN));
+        assert_eq!(entry.via, DISCORD);
+        assert_eq!(entry.guild, Some(GUILD_ID));
+        assert_eq!(entry.action, "settings");
+    }
+    // Newest first.
+    assert_eq!(
+        log[2].detail,
+        format!("add answer channel {WATCHED}"),
+        "{log:#?}"
+    );
+    assert_eq!(log[2].outcome, DONE);
+    assert_eq!(log[1].detail, "channel_min_confidence 1.5");
+    assert!(
+        log[1]
+            .outcome
+            .starts_with("refused: channel_min_confidence must be a number from 0 to 1"),
+        "{log:#?}"
+    );
+    assert_eq!(
+        log[0].detail,
+        format!("add answer channel {WATCHED} (nothing to change: already so)")
+    );
+    assert_eq!(log[0].outcome, DONE);
+    // The admin's id is in the audit log alone; the members' are nowhere.
+    assert_only_admins_in_the_audit_log(&db, &[ADMIN], &[USER_ID, member]);
+    // The scan does find ids where they are kept.
+    assert_eq!(
+        tables_holding(&db, GUILD_ID),
+        ["audit_log", "guild_settings", "questions"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

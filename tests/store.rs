@@ -1,6 +1,7 @@
 //! The PostgreSQL store through the real binary: `careerbot store migrate` from an SQLite
 //! file, and `careerbot report` reading the copy, against the local PostgreSQL server.
 
+use careerbot::admin::audit::AuditEntry;
 use careerbot::admin::store::{
     now_ms, Database, QuestionRecord, Record, Source, Store, VoteRecord,
 };
@@ -85,6 +86,16 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
             s.channel_min_confidence = Some(0.5);
         })
         .unwrap();
+    // The audit log of admins' changes comes along, each entry once.
+    let change = AuditEntry::discord(
+        "alice",
+        1_234,
+        Some(77),
+        "settings",
+        "add answer channel 5".to_owned(),
+        "done".to_owned(),
+    );
+    sqlite.record_audit(&change).unwrap();
     // A row another program wrote with a text that is not UTF-8 is left out, and said so.
     sqlite
         .write(&[question(6, now - 6 * HOUR, "broken", "answer", 0.9)])
@@ -103,6 +114,7 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
             "questions": {"read": 4, "copied": 4, "already_there": 0},
             "votes": {"read": 2, "copied": 2, "already_there": 0},
             "guild_settings": {"read": 1, "copied": 1, "already_there": 0},
+            "audit": {"read": 1, "copied": 1, "already_there": 0},
             "resolutions": 1,
             "skipped_rows": 1,
             "skipped_questions": [6]
@@ -115,6 +127,7 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
             "questions": {"read": 4, "copied": 0, "already_there": 4},
             "votes": {"read": 2, "copied": 0, "already_there": 2},
             "guild_settings": {"read": 1, "copied": 0, "already_there": 1},
+            "audit": {"read": 1, "copied": 0, "already_there": 1},
             "resolutions": 0,
             "skipped_rows": 1,
             "skipped_questions": [6]
@@ -132,6 +145,10 @@ fn store_migrate_copies_an_sqlite_file_into_postgresql_once_and_report_reads_it(
     assert_eq!(third["votes"]["copied"], 1, "{third:#}");
     assert_eq!(schema.count("SELECT COUNT(*) FROM questions"), 5);
     assert_eq!(schema.count("SELECT COUNT(*) FROM votes"), 3);
+    assert_eq!(
+        schema.count("SELECT COUNT(*) FROM audit_log WHERE admin_id = 1234 AND guild = 77"),
+        1
+    );
     assert_eq!(
         schema.count("SELECT COUNT(*) FROM questions WHERE resolved = 'degree'"),
         1
@@ -185,7 +202,10 @@ fn store_migrate_text_output_and_refusals() {
                 .contains("votes           0 read, 0 copied, 0 already there")
             && out
                 .stdout
-                .contains("server settings 0 read, 0 copied, 0 already there"),
+                .contains("server settings 0 read, 0 copied, 0 already there")
+            && out
+                .stdout
+                .contains("audit entries   0 read, 0 copied, 0 already there"),
         "{}",
         out.stdout
     );

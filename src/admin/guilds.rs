@@ -121,6 +121,27 @@ impl Change {
     }
 }
 
+impl std::fmt::Display for Change {
+    /// The change in words, for the audit log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::AddAnswerChannel(channel) => write!(f, "add answer channel {channel}"),
+            Change::RemoveAnswerChannel(channel) => write!(f, "remove answer channel {channel}"),
+            Change::NoAnswerChannels => write!(f, "turn off answer channels"),
+            Change::AdminChannel(channel) => write!(f, "admin channel {channel}"),
+            Change::NoAdminChannel => write!(f, "turn off the admin channel"),
+            Change::ChannelMinConfidence(value) => write!(f, "channel_min_confidence {value}"),
+            Change::Default(field) => write!(f, "reset {}", field.name()),
+        }
+    }
+}
+
+/// `changes` in words, for the audit log.
+pub fn describe_changes(changes: &[Change]) -> String {
+    let words: Vec<String> = changes.iter().map(Change::to_string).collect();
+    words.join(", ")
+}
+
 /// Why a set of changes was refused (nothing of it applies).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refused {

@@ -1,7 +1,9 @@
 //! The admin loop, beside the front ends: live reload that cannot break the bot, the
 //! store of questions and votes (SQLite or PostgreSQL), per-server settings, the
-//! unanswered-question queue, safe edits of the intent files, and reports. Synchronous; the bot runs it off its async runtime.
+//! unanswered-question queue, safe edits of the intent files, the audit log of admins'
+//! changes, and reports. Synchronous; the bot runs it off its async runtime.
 
+pub mod audit;
 pub mod edit;
 pub mod guilds;
 pub mod reload;

@@ -13,7 +13,8 @@ use super::manage;
 use super::present::{self, Card};
 use super::recorder::read;
 use super::state::Bot;
-use crate::admin::guilds::{Change, Field};
+use crate::admin::audit::{self, DONE};
+use crate::admin::guilds::{describe_changes, Change, Field};
 use crate::admin::store::Source;
 use crate::engine::catalog::CourseFilter;
 use crate::engine::intents::Level;
@@ -166,7 +167,26 @@ async fn manages_server(ctx: Context<'_>) -> Result<bool, Error> {
 pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
     let bot = ctx.data();
-    let text = match manage::reload(&ctx.serenity_context().http, bot, "/careerbot reload").await {
+    let reloaded = manage::reload(&ctx.serenity_context().http, bot, "/careerbot reload").await;
+    let (detail, outcome) = match &reloaded {
+        Ok(done) if done.unchanged => (
+            format!("nothing to reload: version {}", done.version),
+            DONE.to_owned(),
+        ),
+        Ok(done) => (
+            format!(
+                "{} intents in service, version {}",
+                done.intents, done.version
+            ),
+            DONE.to_owned(),
+        ),
+        Err(refusal) => (
+            "the set in service stays".to_owned(),
+            audit::refused(&refusal.summary()),
+        ),
+    };
+    manage::audit(bot, ctx.author(), ctx.guild_id(), "reload", detail, outcome);
+    let text = match reloaded {
         Ok(done) if done.unchanged => format!(
             "The intent files hold the set in service: {} intents ({} warnings), nothing to reload.",
             done.intents,
@@ -207,6 +227,7 @@ pub enum Reset {
 }
 
 /// This server's settings; with no option, shows them
+// Every change asked for, made or refused, goes to the audit log.
 #[poise::command(slash_command, ephemeral)]
 pub async fn settings(
     ctx: Context<'_>,
@@ -231,6 +252,10 @@ pub async fn settings(
     };
     let bot = ctx.data();
     let here = guilds::channels_here(ctx.serenity_context(), guild, bot);
+    let refused = |detail: String, why: &str| {
+        let outcome = audit::refused(why);
+        manage::audit(bot, ctx.author(), Some(guild), SETTINGS, detail, outcome);
+    };
     let mut changes = Vec::new();
     let channels = [
         (
@@ -242,7 +267,9 @@ pub async fn settings(
     ];
     for (channel, change) in channels {
         let Some(channel) = channel else { continue };
+        let change = change(channel.id.get());
         if !matches!(channel.kind, ChannelType::Text | ChannelType::News) {
+            refused(change.to_string(), "not a text or announcement channel");
             let text = format!(
                 "<#{}> is not a text or announcement channel: pick one of those.",
                 channel.id
@@ -254,11 +281,12 @@ pub async fn settings(
             .as_ref()
             .is_some_and(|here| !here.channels.contains(&channel.id.get()))
         {
+            refused(change.to_string(), "not a channel of this server");
             let text = format!("<#{}> is not a channel of this server.", channel.id);
             ctx.send(Card::text(&text).reply(true)).await?;
             return Ok(());
         }
-        changes.push(change(channel.id.get()));
+        changes.push(change);
     }
     if let Some(value) = channel_min_confidence {
         changes.push(Change::ChannelMinConfidence(value as f32));
@@ -284,17 +312,32 @@ pub async fn settings(
         _ if changes.is_empty() => guilds::describe(bot, guild, &here.unwrap_or_default()),
         // Which of the config file's channels are this server's is not known yet: a change
         // could drop them.
-        None => "The bot does not know this server's channels yet (it is still connecting \
+        None => {
+            refused(
+                describe_changes(&changes),
+                "the bot did not know the server's channels yet",
+            );
+            "The bot does not know this server's channels yet (it is still connecting \
                  to it); try again in a moment."
-            .to_owned(),
+                .to_owned()
+        }
         Some(here) => {
             ctx.defer_ephemeral().await?;
-            guilds::change(bot, guild, changes, here).await
+            let (text, outcome, changed) = guilds::change(bot, guild, changes.clone(), here).await;
+            let mut detail = describe_changes(&changes);
+            if !changed && outcome == DONE {
+                detail.push_str(" (nothing to change: already so)");
+            }
+            manage::audit(bot, ctx.author(), Some(guild), SETTINGS, detail, outcome);
+            text
         }
     };
     ctx.send(Card::text(&text).reply(true)).await?;
     Ok(())
 }
+
+/// The audit log's action of a change of a server's settings.
+const SETTINGS: &str = "settings";
 
 /// Unanswered questions, grouped, each with a menu to make it an example or ignore it
 #[poise::command(slash_command, ephemeral)]

@@ -15,6 +15,7 @@ use poise::serenity_prelude::{ChannelId, Context, GuildId};
 use tracing::{debug, warn};
 
 use super::state::Bot;
+use crate::admin::audit::{self, DONE};
 use crate::admin::guilds::{apply, Change, GuildSettings, StoredGuild};
 use crate::admin::store::{now_ms, Connector};
 use crate::config::Settings;
@@ -273,15 +274,23 @@ pub fn describe(bot: &Bot, guild: GuildId, here: &Here) -> String {
     text
 }
 
-/// Applies `changes` to `guild`'s settings in the store (all or nothing) and here; the
-/// admin's reply. `here` are the config file's channels in this server.
-pub async fn change(bot: &Arc<Bot>, guild: GuildId, changes: Vec<Change>, here: Here) -> String {
+/// Applies `changes` to `guild`'s settings in the store (all or nothing) and here.
+/// Returns the admin's reply, and for the audit log the outcome ([`DONE`], refused or
+/// failed) and whether anything changed. `here` are the config file's channels in this
+/// server.
+pub async fn change(
+    bot: &Arc<Bot>,
+    guild: GuildId,
+    changes: Vec<Change>,
+    here: Here,
+) -> (String, String, bool) {
     let Some(connector) = bot.recorder.connector() else {
-        return format!(
+        let text = format!(
             "No database is configured (`[admin] database`), so this server cannot keep \
              settings of its own: it has the bot's defaults.\n\n{}",
             describe(bot, guild, &here)
         );
+        return (text, audit::refused("no database is configured"), false);
     };
     let at_ms = now_ms();
     let defaults = here.answer_channels.clone();
@@ -296,22 +305,34 @@ pub async fn change(bot: &Arc<Bot>, guild: GuildId, changes: Vec<Change>, here: 
     .await
     .map_err(anyhow::Error::new)
     .and_then(|edited| edited);
-    let said = match edited {
+    let (said, changed) = match edited {
         Err(error) => {
             warn!("could not save a server's settings: {error:#}");
-            return format!("Nothing was changed: the settings could not be saved ({error:#}).");
+            let text = format!("Nothing was changed: the settings could not be saved ({error:#}).");
+            return (text, audit::failed(&format!("{error:#}")), false);
         }
-        Ok((_, Err(refused))) => return format!("Nothing was changed: {refused}."),
+        Ok((_, Err(refused))) => {
+            let why = refused.to_string();
+            return (
+                format!("Nothing was changed: {why}."),
+                audit::refused(&why),
+                false,
+            );
+        }
         Ok((after, Ok(changed))) => {
             bot.guilds.put(after);
             if changed {
-                "Saved: the bot follows the new settings in this server now."
+                (
+                    "Saved: the bot follows the new settings in this server now.",
+                    true,
+                )
             } else {
-                "Nothing to change: the settings already were so."
+                ("Nothing to change: the settings already were so.", false)
             }
         }
     };
-    format!("{said}\n\n{}", describe(bot, guild, &here))
+    let text = format!("{said}\n\n{}", describe(bot, guild, &here));
+    (text, DONE.to_owned(), changed)
 }
 
 #[cfg(test)]

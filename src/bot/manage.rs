@@ -1,6 +1,7 @@
 //! The admins' side of the bot (`/careerbot`): reloads (a refusal is announced once in
-//! `admin_channel`), the unanswered-question queue with its triage menus, and figures from
-//! the store. Named apart from [`crate::admin`], whose synchronous work it drives.
+//! `admin_channel`), the unanswered-question queue with its triage menus, figures from the
+//! store, and the audit log of what admins change (see [`audit`]). Named apart from
+//! [`crate::admin`], whose synchronous work it drives.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use poise::serenity_prelude::{
     ChannelId, ComponentInteraction, Context, CreateActionRow, CreateSelectMenu,
-    CreateSelectMenuKind, CreateSelectMenuOption, Http, Permissions,
+    CreateSelectMenuKind, CreateSelectMenuOption, GuildId, Http, Permissions, User,
 };
 use tracing::{debug, error, info, warn};
 
@@ -16,6 +17,7 @@ use super::limits;
 use super::present::{Action, Card};
 use super::recorder::bump;
 use super::state::Bot;
+use crate::admin::audit::{self, AuditEntry, DONE};
 use crate::admin::reload::{Refusal, Reloaded};
 use crate::admin::report;
 use crate::admin::store::{now_ms, Servers, Store};
@@ -159,6 +161,32 @@ pub fn refusal_message(refusal: &Refusal) -> String {
     fit(&format!("{head}{body}{tail}"), limits::CONTENT)
 }
 
+/// Logs a change `admin` made (or tried) from Discord in `guild` to the audit log, through
+/// the store's writer: never waits. Only for admins: a member refused at the gate is not
+/// logged, as a member's id is never stored.
+pub fn audit(
+    bot: &Bot,
+    admin: &User,
+    guild: Option<GuildId>,
+    action: &str,
+    detail: String,
+    outcome: String,
+) {
+    bot.recorder.audit(AuditEntry::discord(
+        &admin.name,
+        admin.id.get(),
+        guild.map(GuildId::get),
+        action,
+        detail,
+        outcome,
+    ));
+}
+
+/// The audit log's action of filing a group under an intent.
+const FILE_EXAMPLE: &str = "file_example";
+/// The audit log's action of dropping a group from the queue.
+const IGNORE_GROUP: &str = "ignore_group";
+
 /// Whether an interaction's member may administer the bot.
 pub fn may_administer(permissions: Option<Permissions>) -> bool {
     permissions.is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator())
@@ -256,7 +284,7 @@ pub async fn unanswered_card(bot: &Arc<Bot>) -> anyhow::Result<Card> {
 
 /// An admin picked what to do with unanswered group `token`: append its question to the
 /// chosen intent's file (then reload; if the new set is refused, the file is restored) or
-/// ignore it. Either way the group leaves the queue.
+/// ignore it. Either way the group leaves the queue, and the audit log says what happened.
 pub async fn triage(
     ctx: &Context,
     bot: &Arc<Bot>,
@@ -265,23 +293,47 @@ pub async fn triage(
     choice: &str,
 ) {
     let member_permissions = click.member.as_ref().and_then(|m| m.permissions);
+    let action = if choice == IGNORE {
+        IGNORE_GROUP
+    } else {
+        FILE_EXAMPLE
+    };
     let text = if !may_administer(member_permissions) {
         "Only members with the **Manage Server** permission can triage questions.".to_owned()
     } else {
         let group = bot.triage.shown().remove(&token);
         match group {
-            None => "This list is out of date; run `/careerbot unanswered` again.".to_owned(),
+            None => {
+                let detail = format!("choice {}", fit(choice, 100));
+                let outcome = audit::refused("the list was out of date");
+                audit(bot, &click.user, click.guild_id, action, detail, outcome);
+                "This list is out of date; run `/careerbot unanswered` again.".to_owned()
+            }
             Some(group) => {
                 if let Err(error) = click.defer_ephemeral(&ctx.http).await {
                     warn!(%error, "could not acknowledge a triage choice");
                     return;
                 }
-                let (text, settled) = apply(ctx, bot, &group, choice).await;
-                if !settled {
+                let applied = apply(ctx, bot, &group, choice).await;
+                let what = format!("“{}” ({} questions)", fit(&group.text, 300), group.count);
+                let detail = if choice == IGNORE {
+                    format!("ignored {what}")
+                } else {
+                    format!("{what} as an example of {choice}{}", applied.detail)
+                };
+                audit(
+                    bot,
+                    &click.user,
+                    click.guild_id,
+                    action,
+                    detail,
+                    applied.outcome,
+                );
+                if !applied.settled {
                     // Nothing changed: the same menu can make another choice.
                     bot.triage.shown().insert(token, group);
                 }
-                let followup = Card::text(&text).followup(true);
+                let followup = Card::text(&applied.text).followup(true);
                 if let Err(error) = click.create_followup(&ctx.http, followup).await {
                     warn!(%error, "could not report a triage choice");
                 }
@@ -297,22 +349,48 @@ pub async fn triage(
     }
 }
 
-/// Carries out a triage choice; the message for the admin, and whether the group is settled
-/// (false when nothing changed, so the menu stays usable).
-async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (String, bool) {
+/// What a triage choice did.
+struct Applied {
+    /// The message for the admin.
+    text: String,
+    /// Whether the group is settled (false when nothing changed, so the menu stays usable).
+    settled: bool,
+    /// For the audit log: how it ended, and what to add to the choice's description.
+    outcome: String,
+    detail: String,
+}
+
+impl Applied {
+    fn new(text: String, settled: bool, outcome: String) -> Applied {
+        Applied {
+            text,
+            settled,
+            outcome,
+            detail: String::new(),
+        }
+    }
+}
+
+/// Carries out a triage choice.
+async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> Applied {
     let ids = group.ids.clone();
     if choice == IGNORE {
         let resolved = with_store(bot, move |store| store.resolve(&ids, IGNORE, now_ms())).await;
         return match resolved {
-            Ok(_) => (
+            Ok(_) => Applied::new(
                 format!(
                     "Ignored “{}” ({} questions).",
                     fit(&group.text, 200),
                     group.count
                 ),
                 true,
+                DONE.to_owned(),
             ),
-            Err(error) => (format!("Could not update the queue: {error:#}"), false),
+            Err(error) => Applied::new(
+                format!("Could not update the queue: {error:#}"),
+                false,
+                audit::failed(&format!("{error:#}")),
+            ),
         };
     }
     // One choice at a time from the append to the reload's verdict (and the undo): no other
@@ -332,7 +410,13 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
     drop(one_at_a_time);
     let filed = match filed {
         Ok(filed) => filed,
-        Err(error) => return (format!("Could not add the example: {error}"), false),
+        Err(error) => {
+            return Applied::new(
+                format!("Could not add the example: {error}"),
+                false,
+                audit::failed(&error.to_string()),
+            )
+        }
     };
     let published = bot.reloader.publisher().is_some();
     match filed {
@@ -348,26 +432,35 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
             )
             .await;
             mark_resolved(bot, group, done.intent.clone()).await;
-            let text = if published {
-                let file = done.path.file_name().unwrap_or_default().to_string_lossy();
-                format!(
-                    "Added “{}” as an example of `{}` ({file}) and published it as version {}: {} intents in service here now, on every process within seconds.",
-                    fit(&done.example, 300),
-                    done.intent,
-                    reloaded.published.unwrap_or_default(),
-                    reloaded.intents,
+            let file = done.path.file_name().unwrap_or_default().to_string_lossy();
+            let (text, detail) = if published {
+                let version = reloaded.published.unwrap_or_default();
+                (
+                    format!(
+                        "Added “{}” as an example of `{}` ({file}) and published it as version {version}: {} intents in service here now, on every process within seconds.",
+                        fit(&done.example, 300),
+                        done.intent,
+                        reloaded.intents,
+                    ),
+                    format!(" ({file}), published as version {version}"),
                 )
             } else {
-                format!(
-                    "Added “{}” as an example of `{}` in {}. Reloaded: {} intents in service, in {} ms.",
-                    fit(&done.example, 300),
-                    done.intent,
-                    done.path.display(),
-                    reloaded.intents,
-                    reloaded.took.as_millis()
+                (
+                    format!(
+                        "Added “{}” as an example of `{}` in {}. Reloaded: {} intents in service, in {} ms.",
+                        fit(&done.example, 300),
+                        done.intent,
+                        done.path.display(),
+                        reloaded.intents,
+                        reloaded.took.as_millis()
+                    ),
+                    format!(" ({file})"),
                 )
             };
-            (text, true)
+            Applied {
+                detail,
+                ..Applied::new(text, true, DONE.to_owned())
+            }
         }
         Filed::Duplicate { intent, path } => {
             // Already an example (of this intent or another): adding it again cannot help,
@@ -383,21 +476,35 @@ async fn apply(ctx: &Context, bot: &Arc<Bot>, group: &Group, choice: &str) -> (S
                 "“{}” is already an example of `{intent}` ({place}), so nothing was {what}; the group left the queue. If it still goes unanswered, its intent needs clearer examples.",
                 fit(&group.text, 300),
             );
-            (text, true)
+            Applied {
+                detail: format!(
+                    ": already an example of {intent}, nothing {what}, the group left the queue"
+                ),
+                ..Applied::new(text, true, DONE.to_owned())
+            }
         }
         Filed::Refused { refusal, kept } => {
             bump(&bot.recorder.stats.refused_reloads);
             let lines = first_lines(&refusal);
             let summary = refusal.summary();
             announce(&ctx.http, bot, "/careerbot unanswered", &Err(refusal)).await;
+            let outcome = audit::refused(&format!(
+                "{summary}{}",
+                kept.map(|why| format!(" ({why})")).unwrap_or_default()
+            ));
             let kept = kept.map(|why| format!("\n{why}")).unwrap_or_default();
             let verb = if published { "published" } else { "kept" };
-            (
+            Applied::new(
                 format!("The example was not {verb}: {summary}{kept}\n{lines}"),
                 false,
+                outcome,
             )
         }
-        Filed::Failed(error) => (format!("Could not add the example: {error}"), false),
+        Filed::Failed(error) => Applied::new(
+            format!("Could not add the example: {error}"),
+            false,
+            audit::failed(&error.to_string()),
+        ),
     }
 }
 

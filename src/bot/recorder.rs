@@ -2,13 +2,16 @@
 //! the votes, and the store's writer.
 //!
 //! Recording never waits: counters are atomics and the writer only queues. Who asked or
-//! voted is never stored; the one place a user id is held (in memory) is the vote dedupe.
+//! voted is never stored; the one place a member's id is held (in memory) is the vote
+//! dedupe. The audit log of admins' changes goes through the same writer, and it alone
+//! keeps a user id: the admin's.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::answer::Asked;
+use crate::admin::audit::AuditEntry;
 use crate::admin::reload::Served;
 use crate::admin::store::{
     now_ms, Connector, Outcome, QuestionRecord, Record, Source, VoteRecord, Writer,
@@ -173,6 +176,14 @@ impl Recorder {
             }
         }
         true
+    }
+
+    /// Hands a change an admin made to the store's audit log (never blocks); kept nowhere
+    /// when nothing is stored.
+    pub fn audit(&self, entry: AuditEntry) {
+        if let Some(writer) = &self.writer {
+            writer.send(Record::Audit(entry));
+        }
     }
 
     /// Whether questions are stored (`admin.database` is set).

@@ -185,7 +185,8 @@ pub enum Command {
 pub enum StoreAction {
     /// Copy every question and vote of one database into another, such as an SQLite file
     /// into PostgreSQL. Records keep their numbers, so running it again copies only what is
-    /// new; a question's triage state comes along. Prints the counts.
+    /// new; a question's triage state, the servers' settings and the audit log of admins'
+    /// changes come along. Prints the counts.
     Migrate {
         /// The database to copy: an SQLite file, or a postgres:// URL.
         #[arg(long, value_name = "FILE|URL")]

@@ -53,10 +53,11 @@ fn summary(from: &Database, to: &Database, copied: &Copied) -> String {
         )
     };
     let mut text = format!(
-        "Copied {from} into {to}:\n{}{}{}  triage states carried over: {}\n",
+        "Copied {from} into {to}:\n{}{}{}{}  triage states carried over: {}\n",
         line("questions", &copied.questions),
         line("votes", &copied.votes),
         line("server settings", &copied.guild_settings),
+        line("audit entries", &copied.audit),
         copied.resolutions
     );
     if copied.skipped_rows > 0 {

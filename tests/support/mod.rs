@@ -23,6 +23,7 @@ use careerbot::engine::{Engine, Reply};
 
 pub mod discord;
 pub mod postgres;
+pub mod privacy;
 
 /// The `careerbot` binary cargo built for these tests.
 pub fn bin() -> PathBuf {

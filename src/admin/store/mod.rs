@@ -1,4 +1,5 @@
-//! The store of questions and feedback votes, and the [`Writer`] that fills it.
+//! The store of questions and feedback votes (and of servers' settings and the audit log of
+//! admins' changes), and the [`Writer`] that fills it.
 //!
 //! Two backends behind one interface ([`Store`]): an SQLite file ([`sqlite`], the embedded
 //! default) or a PostgreSQL database ([`postgres`]) that every process of a sharded bot
@@ -6,7 +7,9 @@
 //! than this code is refused.
 //!
 //! Privacy by design: a record holds what was asked and how the bot answered, never who
-//! asked (no user ids or names). Writes go through a dedicated thread in batches, so the
+//! asked (no user ids or names). The one exception is the audit log
+//! ([`crate::admin::audit`]): it keeps the admin's name and Discord id for each change that
+//! admin made; a member's id is never stored. Writes go through a dedicated thread in batches, so the
 //! bot never waits for the database; while the database is away, records wait in a bounded
 //! buffer and what overflows it is counted and logged.
 
@@ -30,6 +33,7 @@ use tracing::{debug, error, warn};
 
 pub use self::postgres::{IntentFiles, PgStore, Publication, Published};
 pub use self::sqlite::{sidecar, SqliteStore, APPLICATION_ID};
+use crate::admin::audit::AuditEntry;
 use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 pub use crate::config::Database;
@@ -217,6 +221,8 @@ pub struct StoredQuestion {
 pub enum Record {
     Question(QuestionRecord),
     Vote(VoteRecord),
+    /// A change an admin made; numbered by the store when its `id` is 0.
+    Audit(AuditEntry),
 }
 
 /// An open store: an SQLite file or a PostgreSQL database. Every call blocks (on the
@@ -274,13 +280,14 @@ impl Store {
         }
     }
 
-    /// Writes `records` in one transaction. A question or vote already stored (same
-    /// number) is left as it is, so replaying a batch cannot fail or count twice.
+    /// Writes `records` in one transaction. A question, vote or audit entry already stored
+    /// (same number) is left as it is, so replaying a batch cannot fail or count twice.
     pub fn write(&mut self, records: &[Record]) -> anyhow::Result<()> {
         on_backend!(self, store => store.write(records))
     }
 
     /// Deletes questions and votes older than `cutoff_ms`; returns how many rows went.
+    /// The audit log is kept: it is the record of what admins did, not of who asked.
     pub fn delete_older_than(&mut self, cutoff_ms: i64) -> anyhow::Result<usize> {
         on_backend!(self, store => store.delete_older_than(cutoff_ms))
     }
@@ -410,6 +417,36 @@ impl Store {
     /// how many.
     pub fn add_guild_settings(&mut self, guilds: &[StoredGuild]) -> anyhow::Result<usize> {
         on_backend!(self, store => store.add_guild_settings(guilds))
+    }
+}
+
+impl Store {
+    /// Adds `entry` to the audit log at once (its texts cut to their most, see
+    /// [`AuditEntry::stored`]); returns its number. The bot sends [`Record::Audit`] through
+    /// its [`Writer`] instead, so it never waits.
+    pub fn record_audit(&mut self, entry: &AuditEntry) -> anyhow::Result<u64> {
+        let entry = entry.stored();
+        self.add_audit(std::slice::from_ref(&entry))?;
+        Ok(entry.id)
+    }
+
+    /// Up to `limit` entries of the audit log, newest first, numbered below `before_id`
+    /// (from the newest when `None`): the next page starts before the last entry's `id`.
+    pub fn audit_log(
+        &self,
+        before_id: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<AuditEntry>> {
+        // Numbers are below 2^63 (see `AuditEntry::stored`): as SQL integers, in order.
+        let before = before_id.map_or(i64::MAX, |id| to_sql_id(id.min(i64::MAX as u64)));
+        on_backend!(self, store => store.audit_log(before, limit))
+    }
+
+    /// Stores the audit entries (numbered when new) this store does not have yet, as when
+    /// copying a store; returns how many.
+    pub fn add_audit(&mut self, entries: &[AuditEntry]) -> anyhow::Result<usize> {
+        let entries: Vec<AuditEntry> = entries.iter().map(AuditEntry::stored).collect();
+        on_backend!(self, store => store.add_audit(&entries))
     }
 }
 
@@ -987,6 +1024,21 @@ pub(crate) mod testing {
         })
     }
 
+    /// An audit entry for tests: alice (Discord id 7) changed server 9's settings.
+    pub fn audit(at_ms: i64, detail: &str) -> AuditEntry {
+        AuditEntry {
+            at_ms,
+            ..AuditEntry::discord(
+                "alice",
+                7,
+                Some(9),
+                "settings",
+                detail.to_owned(),
+                crate::admin::audit::DONE.to_owned(),
+            )
+        }
+    }
+
     /// The server the PostgreSQL tests use.
     pub fn server_url() -> String {
         std::env::var("CAREERBOT_TEST_POSTGRES")
@@ -1143,8 +1195,147 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{question, vote, TestDb};
+    use super::testing::{audit, question, vote, TestDb};
     use super::*;
+    use crate::admin::audit::{refused, DASHBOARD, DETAIL_MAX};
+
+    #[test]
+    fn the_audit_log_records_and_pages_newest_first() {
+        for db in TestDb::both() {
+            let mut store = db.open();
+            assert!(store.audit_log(None, 10).unwrap().is_empty());
+            let first = store
+                .record_audit(&audit(1_000, "add answer channel 5"))
+                .unwrap();
+            // The same entry again (a replay) is stored once, under the same number.
+            assert_eq!(
+                store
+                    .record_audit(&audit(1_000, "add answer channel 5"))
+                    .unwrap(),
+                first
+            );
+            let dashboard = AuditEntry {
+                admin: "local admin".to_owned(),
+                admin_id: None,
+                via: DASHBOARD.to_owned(),
+                guild: None,
+                action: "file_example".to_owned(),
+                outcome: refused("2 errors in salary.toml"),
+                ..audit(3_000, "“how much do juniors earn” under salary")
+            };
+            let third = store.record_audit(&dashboard).unwrap();
+            let second = store
+                .record_audit(&audit(2_000, "reset admin_channel"))
+                .unwrap();
+            assert!(first < second && second < third, "numbers follow time");
+            let all = store.audit_log(None, 10).unwrap();
+            let ids: Vec<u64> = all.iter().map(|e| e.id).collect();
+            assert_eq!(ids, [third, second, first], "{}", store.describe());
+            assert_eq!(
+                all[0],
+                AuditEntry {
+                    id: third,
+                    ..dashboard
+                }
+            );
+            assert_eq!(
+                all[2],
+                AuditEntry {
+                    id: first,
+                    ..audit(1_000, "add answer channel 5")
+                }
+            );
+            // Pages: newest first, each before the last one's number.
+            let page = store.audit_log(None, 2).unwrap();
+            assert_eq!(page, all[..2]);
+            let next = store.audit_log(Some(page[1].id), 2).unwrap();
+            assert_eq!(next, all[2..]);
+            assert!(store.audit_log(Some(first), 2).unwrap().is_empty());
+            // Retention deletes old questions and votes, never the audit log.
+            store.delete_older_than(i64::MAX).unwrap();
+            assert_eq!(store.audit_log(None, 10).unwrap().len(), 3);
+        }
+    }
+
+    #[test]
+    fn audit_texts_are_cut_when_stored_and_odd_ones_come_back() {
+        for db in TestDb::both() {
+            let mut store = db.open();
+            let hostile = AuditEntry {
+                admin: "ä".repeat(5_000),
+                admin_id: Some(u64::MAX >> 1),
+                guild: Some(u64::MAX),
+                detail: "x'); DROP TABLE audit_log; --\0".repeat(10_000),
+                outcome: "🎉".repeat(10_000),
+                ..audit(1_000, "")
+            };
+            store.record_audit(&hostile).unwrap();
+            let stored = &store.audit_log(None, 1).unwrap()[0];
+            assert_eq!(stored.admin.chars().count(), crate::admin::audit::ADMIN_MAX);
+            assert_eq!(stored.detail.chars().count(), DETAIL_MAX);
+            assert!(stored.detail.starts_with("x'); DROP TABLE audit_log; --"));
+            assert!(stored.outcome.chars().count() <= crate::admin::audit::OUTCOME_MAX);
+            assert_eq!(stored.admin_id, hostile.admin_id);
+            assert_eq!(stored.guild, Some(u64::MAX));
+        }
+    }
+
+    #[test]
+    fn the_writer_carries_audit_entries_with_the_other_records() {
+        for db in TestDb::both() {
+            let writer = Writer::spawn(db.open(), Duration::from_secs(3600), None);
+            writer.send(question(1, 100, "q", "fallback", 0.1));
+            let entry = audit(200, "ignored “q” (1 questions)");
+            writer.send(Record::Audit(entry.clone()));
+            writer.send(Record::Audit(entry.clone()));
+            writer.flush();
+            assert_eq!(writer.written(), 3);
+            let store = db.open();
+            assert_eq!(store.counts().unwrap(), (1, 0));
+            let log = store.audit_log(None, 10).unwrap();
+            assert_eq!(log, [entry.stored()], "numbered by the store, stored once");
+        }
+    }
+
+    #[test]
+    fn an_older_database_gets_the_audit_log_and_keeps_its_data() {
+        for db in TestDb::both() {
+            match &db.database {
+                Database::File(path) => sqlite::create_at_version(path, 4),
+                Database::Postgres(url) => postgres::create_at_version(url.as_str(), 3).unwrap(),
+            }
+            db.execute(
+                "INSERT INTO questions (id, at_ms, source, text, decision, confidence,
+                                        candidates, engine_version)
+                 VALUES (1, 100, 'dm', 'old question', 'fallback', 0.1, '[]', '0.0.9');
+                 INSERT INTO votes (id, at_ms, question, intent, up)
+                 VALUES (5, 150, 1, 'salary', TRUE);
+                 INSERT INTO guild_settings (guild, admin_channel, updated_at_ms, revision)
+                 VALUES (7, 9, 100, 1);",
+            );
+            // A report waits for the bot to upgrade it...
+            let error = Store::open_read_only(&db.database).unwrap_err();
+            let older = error.downcast_ref::<OlderSchema>().expect("older");
+            assert_eq!(older.current, older.found + 1);
+            // ...which keeps every row and adds the audit log.
+            let mut store = db.open();
+            assert_eq!(store.counts().unwrap(), (1, 1));
+            assert_eq!(store.questions_since(0).unwrap()[0].text, "old question");
+            let guilds = store.guild_settings().unwrap();
+            assert_eq!(
+                (guilds[0].guild, guilds[0].settings.admin_channel),
+                (7, Some(9))
+            );
+            assert!(store.audit_log(None, 10).unwrap().is_empty());
+            let id = store
+                .record_audit(&audit(1_000, "reset admin_channel"))
+                .unwrap();
+            assert_eq!(store.audit_log(None, 10).unwrap()[0].id, id);
+            drop(store);
+            let reader = Store::open_read_only(&db.database).unwrap();
+            assert_eq!(reader.audit_log(None, 10).unwrap().len(), 1);
+        }
+    }
 
     #[test]
     fn records_round_trip_and_replays_do_not_fail() {

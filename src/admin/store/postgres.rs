@@ -21,6 +21,7 @@ use super::{
     count, from_sql_id, page_bound, to_sql_id, Aggregates, OlderSchema, QuestionRecord, Record,
     Servers, StoredQuestion, VoteRecord,
 };
+use crate::admin::audit::AuditEntry;
 use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 use crate::config::PostgresUrl;
@@ -91,6 +92,20 @@ const MIGRATIONS: &[&str] = &[
          updated_at_ms          BIGINT NOT NULL,
          revision               BIGINT NOT NULL DEFAULT 0  -- one up per change
      );",
+    // 4: the audit log of admins' changes (see `crate::admin::audit`): the one table that
+    // keeps a person's id, the admin's.
+    "CREATE TABLE audit_log (
+         id       BIGINT PRIMARY KEY,  -- the time's ms, then 20 bits of the entry's digest
+         at_ms    BIGINT NOT NULL,
+         admin    TEXT NOT NULL,       -- the admin's display name
+         admin_id BIGINT,              -- the admin's Discord user id; NULL: the dashboard's
+         via      TEXT NOT NULL,       -- 'discord' or 'dashboard'
+         guild    BIGINT,
+         action   TEXT NOT NULL,       -- 'file_example', 'ignore_group', 'settings', ...
+         detail   TEXT NOT NULL,
+         outcome  TEXT NOT NULL        -- 'done', 'refused: ...' or 'failed: ...'
+     );
+     CREATE INDEX audit_log_at_ms ON audit_log(at_ms);",
 ];
 
 /// The schema version this code writes.
@@ -109,6 +124,8 @@ const POOL_SIZE: usize = 4;
 
 const QUESTION_COLUMNS: &str = "id, at_ms, guild, channel, source, text, decision, intent, \
      confidence, candidates, engine_version, intent_version";
+
+const AUDIT_COLUMNS: &str = "id, at_ms, admin, admin_id, via, guild, action, detail, outcome";
 
 /// A pool of connections to one PostgreSQL database; cheap to clone (clones share it).
 #[derive(Clone)]
@@ -279,7 +296,8 @@ impl PgStore {
 
     pub fn write(&mut self, records: &[Record]) -> anyhow::Result<()> {
         let batch = Batch::of(records);
-        self.call(move |mut client| async move { batch.insert(&mut client).await })
+        self.call(move |mut client| async move { batch.insert(&mut client).await })?;
+        Ok(())
     }
 
     pub fn delete_older_than(&mut self, cutoff_ms: i64) -> anyhow::Result<usize> {
@@ -461,6 +479,46 @@ impl PgStore {
                 .await?;
             Ok(usize::try_from(changed).unwrap_or(usize::MAX))
         })
+    }
+
+    /// Up to `limit` audit entries numbered below `before`, newest first.
+    pub fn audit_log(&self, before: i64, limit: usize) -> anyhow::Result<Vec<AuditEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |client| async move {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id < $1
+                         ORDER BY id DESC LIMIT $2"
+                    ),
+                    &[&before, &limit],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|row| AuditEntry {
+                    id: from_sql_id(row.get(0)),
+                    at_ms: row.get(1),
+                    admin: row.get(2),
+                    admin_id: row.get::<_, Option<i64>>(3).map(from_sql_id),
+                    via: row.get(4),
+                    guild: row.get::<_, Option<i64>>(5).map(from_sql_id),
+                    action: row.get(6),
+                    detail: row.get(7),
+                    outcome: row.get(8),
+                })
+                .collect())
+        })
+    }
+
+    /// Stores the audit entries (numbered, cut) not stored yet; returns how many.
+    pub fn add_audit(&mut self, entries: &[AuditEntry]) -> anyhow::Result<usize> {
+        let mut batch = Batch::default();
+        for entry in entries {
+            batch.push_audit(entry);
+        }
+        let added = self.call(move |mut client| async move { batch.insert(&mut client).await })?;
+        Ok(usize::try_from(added).unwrap_or(usize::MAX))
     }
 
     pub fn counts(&self) -> anyhow::Result<(u64, u64)> {
@@ -1063,6 +1121,15 @@ struct Batch {
     v_question: Vec<i64>,
     v_intent: Vec<String>,
     v_up: Vec<bool>,
+    a_id: Vec<i64>,
+    a_at_ms: Vec<i64>,
+    a_admin: Vec<String>,
+    a_admin_id: Vec<Option<i64>>,
+    a_via: Vec<String>,
+    a_guild: Vec<Option<i64>>,
+    a_action: Vec<String>,
+    a_detail: Vec<String>,
+    a_outcome: Vec<String>,
 }
 
 /// PostgreSQL's text cannot hold NUL; SQLite's can. The bot's normalized questions have
@@ -1101,12 +1168,27 @@ impl Batch {
                     batch.v_intent.push(text(&v.intent));
                     batch.v_up.push(v.up);
                 }
+                Record::Audit(entry) => batch.push_audit(&entry.stored()),
             }
         }
         batch
     }
 
-    async fn insert(self, client: &mut deadpool_postgres::Client) -> anyhow::Result<()> {
+    /// Adds an audit entry, as [`AuditEntry::stored`] made it.
+    fn push_audit(&mut self, entry: &AuditEntry) {
+        self.a_id.push(to_sql_id(entry.id));
+        self.a_at_ms.push(entry.at_ms);
+        self.a_admin.push(text(&entry.admin));
+        self.a_admin_id.push(entry.admin_id.map(to_sql_id));
+        self.a_via.push(text(&entry.via));
+        self.a_guild.push(entry.guild.map(to_sql_id));
+        self.a_action.push(text(&entry.action));
+        self.a_detail.push(text(&entry.detail));
+        self.a_outcome.push(text(&entry.outcome));
+    }
+
+    /// Inserts the batch in one transaction; returns how many of its audit entries were new.
+    async fn insert(self, client: &mut deadpool_postgres::Client) -> anyhow::Result<u64> {
         let tx = client.transaction().await?;
         if !self.q_id.is_empty() {
             tx.execute(
@@ -1152,8 +1234,34 @@ impl Batch {
             .await
             .context("cannot store the votes")?;
         }
+        let mut audited = 0;
+        if !self.a_id.is_empty() {
+            audited = tx
+                .execute(
+                    &format!(
+                        "INSERT INTO audit_log ({AUDIT_COLUMNS})
+                         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::int8[],
+                                              $5::text[], $6::int8[], $7::text[], $8::text[],
+                                              $9::text[])
+                         ON CONFLICT (id) DO NOTHING"
+                    ),
+                    &[
+                        &self.a_id,
+                        &self.a_at_ms,
+                        &self.a_admin,
+                        &self.a_admin_id,
+                        &self.a_via,
+                        &self.a_guild,
+                        &self.a_action,
+                        &self.a_detail,
+                        &self.a_outcome,
+                    ],
+                )
+                .await
+                .context("cannot store the audit entries")?;
+        }
         tx.commit().await.context("cannot commit")?;
-        Ok(())
+        Ok(audited)
     }
 }
 
@@ -1316,6 +1424,25 @@ fn question_from_row(row: &Row) -> anyhow::Result<QuestionRecord> {
         })
     };
     read().with_context(|| format!("cannot read question {id}"))
+}
+
+/// Creates careerbot's tables in the schema of `url` as an older careerbot left them, at
+/// schema `version` (for tests of the upgrade).
+#[cfg(test)]
+pub(crate) fn create_at_version(url: &str, version: usize) -> anyhow::Result<()> {
+    let mut sql = "CREATE TABLE careerbot_migrations (
+                       version       INTEGER PRIMARY KEY,
+                       applied_at_ms BIGINT NOT NULL
+                   );"
+    .to_owned();
+    for (n, step) in MIGRATIONS[..version].iter().enumerate() {
+        sql.push_str(step);
+        sql.push_str(&format!(
+            ";\nINSERT INTO careerbot_migrations VALUES ({}, 0);\n",
+            n + 1
+        ));
+    }
+    execute(url, &sql)
 }
 
 /// Runs `sql` on a connection of its own to `url` (tests set up and drop their schemas

@@ -16,6 +16,7 @@ use super::{
     count, from_sql_id, legacy_vote_id, page_bound, to_sql_id, Aggregates, OlderSchema,
     QuestionRecord, Record, Servers, StoredQuestion, VoteRecord,
 };
+use crate::admin::audit::AuditEntry;
 use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 /// The schema, one step per version: step `n` takes a database from version `n` to `n + 1`.
@@ -62,6 +63,20 @@ const MIGRATIONS: &[&str] = &[
          updated_at_ms          INTEGER NOT NULL,
          revision               INTEGER NOT NULL DEFAULT 0  -- one up per change
      );",
+    // 5: the audit log of admins' changes (see `crate::admin::audit`): the one table that
+    // keeps a person's id, the admin's.
+    "CREATE TABLE audit_log (
+         id       INTEGER PRIMARY KEY,  -- the time's ms, then 20 bits of the entry's digest
+         at_ms    INTEGER NOT NULL,
+         admin    TEXT NOT NULL,        -- the admin's display name
+         admin_id INTEGER,              -- the admin's Discord user id; NULL: the dashboard's
+         via      TEXT NOT NULL,        -- 'discord' or 'dashboard'
+         guild    INTEGER,
+         action   TEXT NOT NULL,        -- 'file_example', 'ignore_group', 'settings', ...
+         detail   TEXT NOT NULL,
+         outcome  TEXT NOT NULL         -- 'done', 'refused: ...' or 'failed: ...'
+     );
+     CREATE INDEX audit_log_at_ms ON audit_log(at_ms);",
 ];
 
 /// The schema version this code writes.
@@ -69,6 +84,8 @@ const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 const QUESTION_COLUMNS: &str = "id, at_ms, guild, channel, source, text, decision, intent, \
      confidence, candidates, engine_version, intent_version";
+
+const AUDIT_COLUMNS: &str = "id, at_ms, admin, admin_id, via, guild, action, detail, outcome";
 
 /// A connection to an SQLite database file.
 #[derive(Debug)]
@@ -149,11 +166,12 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Writes `records` in one transaction. A question already stored (same id) is left
+    /// Writes `records` in one transaction. A record already stored (same id) is left
     /// as it is, so replaying a batch cannot fail.
     pub fn write(&mut self, records: &[Record]) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         {
+            let mut audit = tx.prepare_cached(INSERT_AUDIT)?;
             let mut question = tx.prepare_cached(&format!(
                 "INSERT OR IGNORE INTO questions ({QUESTION_COLUMNS}) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -188,6 +206,9 @@ impl SqliteStore {
                             v.intent,
                             v.up
                         ])?;
+                    }
+                    Record::Audit(entry) => {
+                        insert_audit(&mut audit, &entry.stored())?;
                     }
                 }
             }
@@ -348,7 +369,8 @@ impl SqliteStore {
             &format!(
                 "SELECT (SELECT COUNT(*) FROM questions
                          WHERE NOT ({READABLE_QUESTION} AND careerbot_readable(resolved)))
-                      + (SELECT COUNT(*) FROM votes WHERE NOT careerbot_readable(intent))"
+                      + (SELECT COUNT(*) FROM votes WHERE NOT careerbot_readable(intent))
+                      + (SELECT COUNT(*) FROM audit_log WHERE NOT {READABLE_AUDIT})"
             ),
             [],
             |row| row.get(0),
@@ -499,6 +521,44 @@ impl SqliteStore {
         Ok(added)
     }
 
+    /// Up to `limit` audit entries numbered below `before`, newest first; an entry whose
+    /// text is not valid UTF-8 (written by another program) is left out.
+    pub fn audit_log(&self, before: i64, limit: usize) -> anyhow::Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id < ?1 AND {READABLE_AUDIT}
+             ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![before, limit], |row| {
+            Ok(AuditEntry {
+                id: from_sql_id(row.get(0)?),
+                at_ms: row.get(1)?,
+                admin: row.get(2)?,
+                admin_id: row.get::<_, Option<i64>>(3)?.map(from_sql_id),
+                via: row.get(4)?,
+                guild: row.get::<_, Option<i64>>(5)?.map(from_sql_id),
+                action: row.get(6)?,
+                detail: row.get(7)?,
+                outcome: row.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores the audit entries (numbered, cut) not stored yet; returns how many.
+    pub fn add_audit(&mut self, entries: &[AuditEntry]) -> anyhow::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut added = 0;
+        {
+            let mut stmt = tx.prepare_cached(INSERT_AUDIT)?;
+            for entry in entries {
+                added += insert_audit(&mut stmt, entry)?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
     /// How many (questions, votes) the database holds.
     pub fn counts(&self) -> anyhow::Result<(u64, u64)> {
         let count = |table: &str| -> anyhow::Result<u64> {
@@ -613,6 +673,29 @@ impl SqliteStore {
             skipped_questions,
         })
     }
+}
+
+const INSERT_AUDIT: &str = "INSERT OR IGNORE INTO audit_log \
+     (id, at_ms, admin, admin_id, via, guild, action, detail, outcome) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/// Inserts one audit entry, as [`AuditEntry::stored`] made it, with [`INSERT_AUDIT`];
+/// 1 when it was new, 0 when its number was there already.
+fn insert_audit(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    entry: &AuditEntry,
+) -> rusqlite::Result<usize> {
+    stmt.execute(params![
+        to_sql_id(entry.id),
+        entry.at_ms,
+        entry.admin,
+        entry.admin_id.map(to_sql_id),
+        entry.via,
+        entry.guild.map(to_sql_id),
+        entry.action,
+        entry.detail,
+        entry.outcome,
+    ])
 }
 
 /// A server's settings from the three columns of `row` from `first` on; an error (a
@@ -842,6 +925,9 @@ fn register_functions(conn: &Connection) -> anyhow::Result<()> {
 pub(super) const READABLE_QUESTION: &str =
     "careerbot_readable(source, text, decision, intent, candidates, engine_version)";
 
+/// The condition an audit row must meet to be read.
+const READABLE_AUDIT: &str = "careerbot_readable(admin, via, action, detail, outcome)";
+
 fn user_version(conn: &Connection, path: &Path) -> anyhow::Result<usize> {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -914,6 +1000,22 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
         tx.pragma_update(None, "user_version", (version + 1) as i64)?;
         tx.commit()?;
     }
+}
+
+/// Creates the database `path` as careerbot left it at schema `version` (an older
+/// careerbot's, for tests of the upgrade).
+#[cfg(test)]
+pub(super) fn create_at_version(path: &Path, version: usize) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let conn = Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    for step in &MIGRATIONS[..version] {
+        conn.execute_batch(step).unwrap();
+    }
+    conn.pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    conn.pragma_update(None, "application_id", APPLICATION_ID)
+        .unwrap();
 }
 
 #[cfg(test)]
