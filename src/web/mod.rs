@@ -32,7 +32,8 @@ use tracing::{error, info, warn};
 use crate::admin::reload::Reloader;
 use crate::admin::report;
 use crate::admin::edit::Change;
-use crate::admin::store::{now_ms, AuditEntry, Database, Servers, Store};
+use crate::admin::audit::{self, AuditEntry};
+use crate::admin::store::{now_ms, Database, Store};
 use crate::admin::triage::{self, Filed};
 use crate::admin::unanswered::Group;
 use crate::config::{Secret, Settings};
@@ -464,7 +465,7 @@ async fn edit_intent(
                 format!("failed: {error}")
             }
         };
-        audit(&dashboard, &admin, &id, &change, outcome).await;
+        audit_change(&dashboard, &admin, &id, &change, outcome).await;
     }
     let served = dashboard.reloader.served();
     let Some(intent) = served.engine.intent(&id) else {
@@ -495,7 +496,7 @@ fn describe(change: &Change) -> String {
 }
 
 /// Keeps an admin's change in the audit log (when there is a store); a failure to is logged.
-async fn audit(dashboard: &Dashboard, admin: &Admin, intent: &str, change: &Change, outcome: String) {
+async fn audit_change(dashboard: &Dashboard, admin: &Admin, intent: &str, change: &Change, outcome: String) {
     let (action, detail) = match change {
         Change::AddExample(example) => ("add_example", format!("{intent}: “{example}”")),
         Change::RemoveExample(example) => ("remove_example", format!("{intent}: “{example}”")),
@@ -521,7 +522,7 @@ async fn record(
         at_ms: now_ms(),
         admin: admin.who.clone(),
         admin_id: admin.id,
-        via: "dashboard".to_owned(),
+        via: audit::DASHBOARD.to_owned(),
         guild,
         action: action.to_owned(),
         detail,
@@ -553,8 +554,8 @@ async fn history(admin: Admin, State(dashboard): State<App>) -> Response {
         }
         None => None,
     };
-    let audit = match read_store(&dashboard, |store| store.audit_log(None, SHOWN)).await {
-        Ok(audit) => audit.map(|entries| {
+    let entries = match read_store(&dashboard, |store| store.audit_log(None, SHOWN)).await {
+        Ok(entries) => entries.map(|entries| {
             entries
                 .into_iter()
                 // Intent edits concern every server; a server's own changes its admins.
@@ -563,11 +564,11 @@ async fn history(admin: Admin, State(dashboard): State<App>) -> Response {
         }),
         Err(page) => return page,
     };
-    let audit = match (&audit, &dashboard.database) {
+    let entries = match (&entries, &dashboard.database) {
         (None, Some(_)) => Some(Vec::new()),
-        _ => audit,
+        _ => entries,
     };
-    pages::history(&admin, &reloads, publications.as_deref(), audit.as_deref()).into_response()
+    pages::history(&admin, &reloads, publications.as_deref(), entries.as_deref()).into_response()
 }
 
 /// Groups of the queue offered at most.

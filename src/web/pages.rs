@@ -438,7 +438,7 @@ pub fn history(
     admin: &Admin,
     reloads: &[crate::admin::reload::ReloadEvent],
     publications: Option<&[crate::admin::store::Publication]>,
-    audit: Option<&[crate::admin::store::AuditEntry]>,
+    audit: Option<&[crate::admin::audit::AuditEntry]>,
 ) -> Markup {
     layout(
         "History",
