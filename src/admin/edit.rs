@@ -1,15 +1,16 @@
-//! Safe edits of the intent files: append one example (usually a user's question from
-//! Discord) to an intent's `examples`, without disturbing anything else in the file.
+//! Safe edits of the intent files, one intent at a time: add an example (usually a user's
+//! question from Discord), remove one, or replace the answer, without disturbing anything
+//! else in the file.
 //!
 //! The design choice that matters: the file is edited with `toml_edit`, never re-serialized
-//! from data, so every comment, blank line and the array's own layout survive; only the new
-//! item (and, for an array without a trailing comma, the comma after the old last item) is
-//! added. The files are chosen and read, and their intents and examples found, by the
-//! engine's own reader (`intents::files`, `intents::intent_examples`), so an edit sees the
-//! directory exactly as the loader does. Before writing, the new text is parsed back and
-//! must hold exactly the old data plus the new example; then it replaces the file
-//! atomically (temp file, fsync, rename), like an editor's save, so the reload watcher sees
-//! one change and a reader never sees half a file.
+//! from data, so every comment, blank line and the array's own layout survive; only the
+//! changed item (and the comma or line it needs or leaves behind) is touched. The files are
+//! chosen and read, and their intents and examples found, by the engine's own reader
+//! (`intents::files`, `intents::intent_examples`), so an edit sees the directory exactly as
+//! the loader does. Before writing, the new text is parsed back and must hold exactly the
+//! old data with that one change; then it replaces the file atomically (temp file, fsync,
+//! rename), like an editor's save, so the reload watcher sees one change and a reader never
+//! sees half a file.
 
 use std::fs;
 use std::io::{self, Write};
@@ -19,22 +20,37 @@ use std::sync::{Mutex, PoisonError};
 use toml_edit::{Array, DocumentMut, Item, RawString, TableLike, Value};
 
 use crate::engine::intents::files::{self, FileKind, Unreadable};
-use crate::engine::intents::{intent_examples, normalize_example, Diagnostic};
+use crate::engine::intents::{intent_examples, normalize_example, Diagnostic, MAX_ANSWER_CHARS};
 
 /// Longest example accepted, in characters (after cleaning).
 pub const MAX_EXAMPLE_CHARS: usize = 500;
 
-/// Serializes appends within the process, so two concurrent appends cannot both read the
-/// old file and lose one of the two examples. (An admin's editor can still race an append.)
-static APPEND_LOCK: Mutex<()> = Mutex::new(());
+/// Serializes edits within the process, so two concurrent edits cannot both read the old
+/// file and lose one of the two changes. (An admin's editor can still race an edit.)
+static EDIT_LOCK: Mutex<()> = Mutex::new(());
 
-/// Why an example was not appended. The first four are the user's to fix; `Parse`, `Io`
-/// and `Verify` concern the intent files and belong in the admin's log.
+/// One change to one intent, as [`edit_intent`] makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Append this example to the intent's `examples`.
+    AddExample(String),
+    /// Take this example out of the intent's `examples` (compared as the loader compares
+    /// examples: case, spacing and trailing punctuation ignored).
+    RemoveExample(String),
+    /// Replace the intent's `answer` with this text.
+    SetAnswer(String),
+}
+
+/// Why an intent was not edited. `Empty` to `Unchanged` are the user's to fix; `Parse`,
+/// `Io` and `Verify` concern the intent files and belong in the admin's log.
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
-    #[error("the example is empty")]
+    /// The example or answer holds nothing (whitespace or punctuation alone).
+    #[error("the text is empty")]
     Empty,
-    #[error("the example is too long: {chars} characters (at most {max})")]
+    /// The example is longer than [`MAX_EXAMPLE_CHARS`] or the answer than the loader's
+    /// [`MAX_ANSWER_CHARS`].
+    #[error("the text is too long: {chars} characters (at most {max})")]
     TooLong { chars: usize, max: usize },
     #[error("unknown intent `{0}`")]
     UnknownIntent(String),
@@ -42,8 +58,14 @@ pub enum EditError {
     /// punctuation ignored) is already listed under `intent`, in `path`.
     #[error("this example is already listed under intent `{intent}` ({})", path.display())]
     Duplicate { intent: String, path: PathBuf },
+    /// The example to remove is not listed under `intent` (compared as the loader does).
+    #[error("intent `{intent}` has no example \"{example}\"")]
+    NoSuchExample { intent: String, example: String },
+    /// The answer is already exactly this text: nothing was written.
+    #[error("the answer of intent `{intent}` is already this text")]
+    Unchanged { intent: String },
     /// An intent file the loader cannot read (not UTF-8, too large, not TOML), or whose
-    /// `examples` is not an array.
+    /// `examples` is not an array or `answer` not a string.
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
     #[error("{}: {source}", path.display())]
@@ -52,42 +74,69 @@ pub enum EditError {
         #[source]
         source: io::Error,
     },
-    /// The edited text did not parse back to the old data plus the example; nothing was
-    /// written. Means a bug here or in `toml_edit`, never a user mistake.
+    /// The edited text did not parse back to the old data with exactly the change; nothing
+    /// was written. Means a bug here or in `toml_edit`, never a user mistake.
     #[error("refusing to write {}: {message}", path.display())]
     Verify { path: PathBuf, message: String },
 }
 
-/// An example that was appended.
+/// An edit that was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Appended {
+pub struct Edited {
     /// The intent file that was rewritten (inside the directory given).
     pub path: PathBuf,
     pub intent: String,
-    /// The example as stored: control characters made spaces, whitespace collapsed, trimmed.
+    /// The text the change was about, as stored: the example added (control characters
+    /// made spaces, whitespace collapsed, trimmed), the example removed (as it was written
+    /// in the file), or the new answer (line breaks `\n`, trimmed).
     pub example: String,
-    /// The file's bytes before and after the append, for [`undo`].
+    /// The change as made, with that same text.
+    pub change: Change,
+    /// The file's bytes before and after the edit, for [`undo`].
     before: Vec<u8>,
     after: Vec<u8>,
 }
 
+/// The name the first edit (appending an example) gave [`Edited`].
+pub type Appended = Edited;
+
+/// Appends `example` to the `examples` of intent `intent_id`: [`edit_intent`] with
+/// [`Change::AddExample`].
+pub fn append_example(dir: &Path, intent_id: &str, example: &str) -> Result<Appended, EditError> {
+    edit_intent(dir, intent_id, &Change::AddExample(example.to_string()))
+}
+
 /// Finds the intent `intent_id` among `dir/*.toml` (skipping `courses.toml`,
-/// `synonyms.toml`, hidden files and `~` backups, as the loader does), appends `example` to
-/// its `examples` array with toml_edit, keeping every comment, blank line and the array's
-/// existing style (one item per line, with the indentation and trailing-comma choice of the
-/// items above, if the array is multi-line; inline otherwise), and writes the file
-/// atomically (a temp file in the same directory, fsync, then rename over).
+/// `synonyms.toml`, hidden files and `~` backups, as the loader does), makes `change` to it
+/// with toml_edit, keeping every comment, blank line and the layout around it, and writes
+/// the file atomically (a temp file in the same directory, fsync, then rename over). Every
+/// intent file is parsed, so a broken file anywhere refuses the edit with its path.
 ///
-/// The example is cleaned first (control characters and line breaks become spaces, runs of
-/// whitespace one space, trimmed) and refused when empty, longer than
-/// [`MAX_EXAMPLE_CHARS`], or already listed under any intent of the directory. Every intent
-/// file is parsed, so a broken file anywhere refuses the edit with its path.
+/// - [`Change::AddExample`]: the example is cleaned (control characters and line breaks
+///   become spaces, runs of whitespace one space, trimmed) and refused when empty, longer
+///   than [`MAX_EXAMPLE_CHARS`], or already listed under any intent of the directory
+///   ([`EditError::Duplicate`]). It goes at the end of the array in the array's own style
+///   (one item per line with the indentation and trailing-comma choice of the items above,
+///   if the array is multi-line; inline otherwise); `examples = [...]` is created if absent.
+/// - [`Change::RemoveExample`]: every example of the intent equal to it as the loader
+///   compares them is taken out with its line (its own trailing comment too); the comments
+///   above it and the neighbours' stay. [`EditError::NoSuchExample`] when there is none.
+///   Removing the last example is allowed: whether an intent may have none is the
+///   loader's call, at the reload.
+/// - [`Change::SetAnswer`]: `\r\n` and lone `\r` become `\n` and surrounding whitespace is
+///   trimmed; refused when empty or longer than [`MAX_ANSWER_CHARS`] (the loader's limit).
+///   One line is written as `"..."`, several as `"""..."""`; the spacing before the value
+///   and a comment after it are kept. The very text in service already gives
+///   [`EditError::Unchanged`], writing nothing.
 ///
 /// Blocking (reads the directory, fsyncs): call it from `spawn_blocking` in async code.
-pub fn append_example(dir: &Path, intent_id: &str, example: &str) -> Result<Appended, EditError> {
-    let example = clean_example(example)?;
-    let key = normalize_example(&example);
-    let _guard = APPEND_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+pub fn edit_intent(dir: &Path, intent_id: &str, change: &Change) -> Result<Edited, EditError> {
+    let change = match change {
+        Change::AddExample(example) => Change::AddExample(clean_example(example)?),
+        Change::RemoveExample(example) => Change::RemoveExample(clean_line(example)?),
+        Change::SetAnswer(answer) => Change::SetAnswer(clean_answer(answer)?),
+    };
+    let _guard = EDIT_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
 
     let mut files = intent_files(dir)?;
     let Some(target) = files
@@ -96,22 +145,27 @@ pub fn append_example(dir: &Path, intent_id: &str, example: &str) -> Result<Appe
     else {
         return Err(EditError::UnknownIntent(intent_id.to_string()));
     };
-    for file in &files {
-        for (id, examples) in &file.intents {
-            if examples.iter().any(|e| normalize_example(e) == key) {
-                let path = file.path.clone();
-                return Err(EditError::Duplicate {
-                    intent: id.clone(),
-                    path,
-                });
-            }
-        }
+    if let Change::AddExample(example) = &change {
+        refuse_duplicate(&files, example)?;
     }
     let mut file = files.swap_remove(target).edit()?;
 
-    add_to_intent(&mut file, intent_id, &example)?;
+    let (example, expected) = match &change {
+        Change::AddExample(example) => {
+            add_to_intent(&mut file, intent_id, example)?;
+            (example.clone(), Expected::Added(example))
+        }
+        Change::RemoveExample(example) => {
+            let removed = remove_from_intent(&mut file, intent_id, example)?;
+            (removed, Expected::Removed(normalize_example(example)))
+        }
+        Change::SetAnswer(answer) => {
+            set_answer(&mut file, intent_id, answer)?;
+            (answer.clone(), Expected::Answer(answer))
+        }
+    };
     let text = file.doc.to_string();
-    verify(&file.text, &text, intent_id, &example).map_err(|message| EditError::Verify {
+    verify(&file.text, &text, intent_id, &expected).map_err(|message| EditError::Verify {
         path: file.path.clone(),
         message,
     })?;
@@ -126,30 +180,65 @@ pub fn append_example(dir: &Path, intent_id: &str, example: &str) -> Result<Appe
         path: file.path.clone(),
         source,
     })?;
-    Ok(Appended {
+    let change = match change {
+        Change::RemoveExample(_) => Change::RemoveExample(example.clone()),
+        other => other,
+    };
+    Ok(Edited {
         path: file.path,
         intent: intent_id.to_string(),
         example,
+        change,
         before: format!("{bom}{}", file.text).into_bytes(),
         after,
     })
 }
 
-/// Takes an append back: puts the file's old bytes back (atomically, as the append was
-/// written), but only while the file still holds exactly what the append wrote. Returns
+/// Takes an edit back: puts the file's old bytes back (atomically, as the edit was
+/// written), but only while the file still holds exactly what the edit wrote. Returns
 /// false, changing nothing, when the file has changed since (an editor's save, another
-/// append): restoring then would lose that change.
-pub fn undo(appended: &Appended) -> io::Result<bool> {
-    let _guard = APPEND_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
-    if fs::read(&appended.path)? != appended.after {
+/// edit): restoring then would lose that change.
+pub fn undo(edited: &Edited) -> io::Result<bool> {
+    let _guard = EDIT_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    if fs::read(&edited.path)? != edited.after {
         return Ok(false);
     }
-    write_atomically(&appended.path, &appended.before)?;
+    write_atomically(&edited.path, &edited.before)?;
     Ok(true)
+}
+
+/// [`EditError::Duplicate`] when `example` is listed under any intent of `files`.
+fn refuse_duplicate(files: &[IntentFile], example: &str) -> Result<(), EditError> {
+    let key = normalize_example(example);
+    for file in files {
+        for (id, examples) in &file.intents {
+            if examples.iter().any(|e| normalize_example(e) == key) {
+                return Err(EditError::Duplicate {
+                    intent: id.clone(),
+                    path: file.path.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The example as it will be stored, or why it cannot be.
 fn clean_example(raw: &str) -> Result<String, EditError> {
+    let text = clean_line(raw)?;
+    let chars = text.chars().count();
+    if chars > MAX_EXAMPLE_CHARS {
+        return Err(EditError::TooLong {
+            chars,
+            max: MAX_EXAMPLE_CHARS,
+        });
+    }
+    Ok(text)
+}
+
+/// `raw` on one line: control characters and line breaks made spaces, runs of whitespace
+/// one space, trimmed; [`EditError::Empty`] when nothing an example could match is left.
+fn clean_line(raw: &str) -> Result<String, EditError> {
     let spaced: String = raw
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -159,14 +248,26 @@ fn clean_example(raw: &str) -> Result<String, EditError> {
     if normalize_example(&text).is_empty() {
         return Err(EditError::Empty);
     }
+    Ok(text)
+}
+
+/// The answer as it will be stored (`\n` line breaks, trimmed), or why it cannot be.
+fn clean_answer(raw: &str) -> Result<String, EditError> {
+    let text = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(EditError::Empty);
+    }
+    // Counted as the loader counts it, so an answer accepted here is not refused there
+    // for its length.
     let chars = text.chars().count();
-    if chars > MAX_EXAMPLE_CHARS {
+    if chars > MAX_ANSWER_CHARS {
         return Err(EditError::TooLong {
             chars,
-            max: MAX_EXAMPLE_CHARS,
+            max: MAX_ANSWER_CHARS,
         });
     }
-    Ok(text)
+    Ok(text.to_string())
 }
 
 /// Every intent file of `dir`, read and parsed as the loader does (sorted by name); the
@@ -367,6 +468,181 @@ fn basic_string(text: &str) -> Value {
     quoted.parse().unwrap_or_else(|_| Value::from(text))
 }
 
+/// Takes every example of the intent equal to `example` (as the loader compares them) out
+/// of its `examples`; returns the first one as it was written.
+fn remove_from_intent(
+    file: &mut Editing,
+    intent_id: &str,
+    example: &str,
+) -> Result<String, EditError> {
+    let no_such = || EditError::NoSuchExample {
+        intent: intent_id.to_string(),
+        example: example.to_string(),
+    };
+    let Some(table) = intent_table_mut(&mut file.doc, intent_id) else {
+        return Err(EditError::UnknownIntent(intent_id.to_string()));
+    };
+    let Some(item) = table.get_mut("examples") else {
+        return Err(no_such());
+    };
+    let Some(array) = item.as_array_mut() else {
+        return Err(EditError::Parse {
+            path: file.path.clone(),
+            message: format!(
+                "`examples` of intent `{intent_id}` must be an array, found {}",
+                item.type_name()
+            ),
+        });
+    };
+    let key = normalize_example(example);
+    let matching: Vec<usize> = array
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.as_str().is_some_and(|e| normalize_example(e) == key))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(first) = matching.first() else {
+        return Err(no_such());
+    };
+    let removed = array
+        .get(*first)
+        .and_then(Value::as_str)
+        .unwrap_or(example)
+        .to_string();
+    // From the end, so the indices still to remove stay right.
+    for &index in matching.iter().rev() {
+        remove_in_style(array, index);
+    }
+    Ok(removed)
+}
+
+/// Removes item `index` of `array` with its line, in the array's own layout.
+///
+/// Multi-line: the item's line goes, with a comment on that line; comment lines above it
+/// and the comments of the other items stay. Taking out the last item of an array
+/// without a trailing comma also takes out the comma before it. Inline: the item and its
+/// comma go, the others' spacing stays.
+fn remove_in_style(array: &mut Array, index: usize) {
+    let len = array.len();
+    let removed = array.remove(index);
+    // What separated the item from the comma (or bracket) before it.
+    let before = raw(removed.decor().prefix()).to_string();
+    if index + 1 < len {
+        // `"prev",<before>"item",<after>"next"` → `"prev",<joined>"next"`
+        let next = array
+            .get_mut(index)
+            .expect("the item after the removed one");
+        let after = raw(next.decor().prefix());
+        let joined = join_lines(&before, after).unwrap_or(before);
+        next.decor_mut().set_prefix(joined);
+    } else if array.trailing_comma() {
+        // `"prev",<before>"item",<after>]` → `"prev",<joined>]`
+        let after = raw(Some(array.trailing())).to_string();
+        let joined = join_lines(&before, &after).unwrap_or(after);
+        array.set_trailing(joined);
+        if array.is_empty() {
+            array.set_trailing_comma(false);
+        }
+    } else {
+        // `"prev",<before>"item"<after>]` → `"prev"<joined>]`: the comma after `prev`
+        // goes too, as the parser would read the result (all of it in `prev`'s suffix).
+        let after = format!(
+            "{}{}",
+            raw(removed.decor().suffix()),
+            raw(Some(array.trailing()))
+        );
+        let joined = join_lines(&before, &after).unwrap_or(after);
+        match index.checked_sub(1).and_then(|i| array.get_mut(i)) {
+            Some(prev) => {
+                let suffix = format!("{}{joined}", raw(prev.decor().suffix()));
+                prev.decor_mut().set_suffix(suffix);
+                array.set_trailing("");
+            }
+            None => array.set_trailing(joined),
+        }
+    }
+    if array.is_empty() && !raw(Some(array.trailing())).contains('\n') {
+        // `[ ]` → `[]`, as an empty inline array is usually written.
+        array.set_trailing("");
+    }
+}
+
+/// What is left of the whitespace and comments around an item taken out with its line:
+/// `before` up to its last line break (the end of the line above, comment lines above the
+/// item), then `after` from its first line break (the item's own line comment dropped).
+/// `None` when `after` holds no line break: the item did not end a line.
+fn join_lines(before: &str, after: &str) -> Option<String> {
+    let rest = &after[after.find('\n')?..];
+    let kept = before.rfind('\n').map_or("", |at| &before[..at]);
+    Some(format!("{kept}{rest}"))
+}
+
+/// Replaces the intent's `answer` with `answer`, keeping the spacing before the value and
+/// a comment after it; creates `answer = ...` if absent.
+fn set_answer(file: &mut Editing, intent_id: &str, answer: &str) -> Result<(), EditError> {
+    let Some(table) = intent_table_mut(&mut file.doc, intent_id) else {
+        return Err(EditError::UnknownIntent(intent_id.to_string()));
+    };
+    let Some(item) = table.get_mut("answer") else {
+        table.insert("answer", Item::Value(answer_string(answer)));
+        return Ok(());
+    };
+    match item.as_value_mut() {
+        Some(value) if value.is_str() => {
+            if value.as_str() == Some(answer) {
+                return Err(EditError::Unchanged {
+                    intent: intent_id.to_string(),
+                });
+            }
+            let decor = value.decor().clone();
+            *value = answer_string(answer);
+            *value.decor_mut() = decor;
+            Ok(())
+        }
+        _ => Err(EditError::Parse {
+            path: file.path.clone(),
+            message: format!(
+                "`answer` of intent `{intent_id}` must be a string, found {}",
+                item.type_name()
+            ),
+        }),
+    }
+}
+
+/// `text` as a basic string: `"..."` for one line, `"""..."""` (the text right after the
+/// opening quotes, as the intent files write answers) for several. Backslashes and control
+/// characters other than line breaks and tabs are escaped; in a multi-line string, quotes
+/// only where three would close it.
+fn answer_string(text: &str) -> Value {
+    let multiline = text.contains('\n');
+    let chars: Vec<char> = text.chars().collect();
+    let mut quoted = String::from(if multiline { "\"\"\"" } else { "\"" });
+    let mut run = 0; // quotes in a row so far
+    for (i, &c) in chars.iter().enumerate() {
+        run = if c == '"' { run + 1 } else { 0 };
+        match c {
+            '"' if !multiline => quoted.push_str("\\\""),
+            '"' => {
+                // Every third quote of a run, and a run that ends the text (it would run
+                // into the closing quotes).
+                let ends_text = chars[i..].iter().all(|&c| c == '"');
+                if run % 3 == 0 || ends_text {
+                    quoted.push_str("\\\"");
+                } else {
+                    quoted.push('"');
+                }
+            }
+            '\\' => quoted.push_str("\\\\"),
+            '\n' | '\t' => quoted.push(c),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push_str(if multiline { "\"\"\"" } else { "\"" });
+    // Cannot fail; `verify` would catch a wrong value anyway.
+    quoted.parse().unwrap_or_else(|_| Value::from(text))
+}
+
 /// The text of a decor part (`""` when absent).
 fn raw(part: Option<&RawString>) -> &str {
     part.and_then(RawString::as_str).unwrap_or("")
@@ -401,16 +677,28 @@ fn split_at_line_break(text: &str) -> (&str, &str) {
     text.split_at(text.find('\n').unwrap_or(text.len()))
 }
 
-/// Checks that `new` holds exactly the data of `old` plus `example` at the end of the
-/// intent's examples, whatever the formatting. Both are read as plain data (`toml_edit`'s
-/// serde deserializer into JSON values: tables compare without regard to key order).
-fn verify(old: &str, new: &str, intent_id: &str, example: &str) -> Result<(), String> {
+/// The change [`verify`] expects between the old data and the new.
+enum Expected<'a> {
+    /// This example at the end of the intent's examples.
+    Added(&'a str),
+    /// Every example of the intent whose normal form ([`normalize_example`]) is this gone,
+    /// the others in their order.
+    Removed(String),
+    /// The intent's answer this text.
+    Answer(&'a str),
+}
+
+/// Checks that `new` holds exactly the data of `old` with the `expected` change to intent
+/// `intent_id`, whatever the formatting. Both are read as plain data (`toml_edit`'s serde
+/// deserializer into JSON values: tables compare without regard to key order).
+fn verify(old: &str, new: &str, intent_id: &str, expected: &Expected<'_>) -> Result<(), String> {
     use serde_json::Value as Data;
     let data =
         |text: &str| toml_edit::de::from_str::<Data>(text).map_err(|e| e.message().to_string());
-    let mut expected = data(old)?;
+    let old = data(old)?;
     let got = data(new).map_err(|e| format!("the edited file does not parse: {e}"))?;
-    let intent = expected
+    let mut want = old.clone();
+    let intent = want
         .get_mut("intent")
         .and_then(Data::as_array_mut)
         .and_then(|intents| {
@@ -420,20 +708,41 @@ fn verify(old: &str, new: &str, intent_id: &str, example: &str) -> Result<(), St
                 .find(|t| t.get("id").and_then(Data::as_str) == Some(intent_id))
         })
         .ok_or_else(|| format!("intent `{intent_id}` not found when checking the edit"))?;
-    let examples = intent
-        .entry("examples")
-        .or_insert_with(|| Data::Array(Vec::new()));
-    match examples.as_array_mut() {
-        Some(examples) => examples.push(Data::from(example)),
-        None => return Err("`examples` is not an array".into()),
-    }
-    if got == expected {
+    let what = match expected {
+        Expected::Added(example) => {
+            examples_of(intent)?.push(Data::from(*example));
+            "examples"
+        }
+        Expected::Removed(key) => {
+            examples_of(intent)?
+                .retain(|e| e.as_str().is_none_or(|e| normalize_example(e) != *key));
+            "examples"
+        }
+        Expected::Answer(answer) => {
+            intent.insert("answer".to_string(), Data::from(*answer));
+            "answer"
+        }
+    };
+    if got == old {
+        Err(format!("the edit changes nothing in intent `{intent_id}`"))
+    } else if got == want {
         Ok(())
     } else {
         Err(format!(
-            "the edit would change more than the examples of intent `{intent_id}`"
+            "the edit would change more than the {what} of intent `{intent_id}`"
         ))
     }
+}
+
+/// The intent's `examples` as plain data, created empty if absent.
+fn examples_of(
+    intent: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<&mut Vec<serde_json::Value>, String> {
+    intent
+        .entry("examples")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()))
+        .as_array_mut()
+        .ok_or_else(|| "`examples` is not an array".to_string())
 }
 
 /// Replaces `path` with `bytes` the way an editor saves: write a hidden temp file in the
@@ -888,14 +1197,17 @@ answer = \"A\"
     fn an_edit_that_changes_anything_else_is_refused() {
         let old = "top = 1\n[[intent]]\nid = \"a.b\"\n";
         let good = "top = 1\n[[intent]]\nid = \"a.b\"\nexamples = [\"x\"]\n";
-        assert_eq!(verify(old, good, "a.b", "x"), Ok(()));
+        assert_eq!(verify(old, good, "a.b", &Expected::Added("x")), Ok(()));
         for bad in [
             good.replace("top = 1", "top = 2"),
             good.replace("[\"x\"]", "[\"x\", \"x\"]"),
             good.replace("\"x\"", "\"y\""),
             good.replace("[[intent]]", "[intent]"),
         ] {
-            assert!(verify(old, &bad, "a.b", "x").is_err(), "{bad}");
+            assert!(
+                verify(old, &bad, "a.b", &Expected::Added("x")).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -922,5 +1234,435 @@ answer = \"A\"
             .file_type()
             .is_symlink());
         assert!(fs::read_to_string(&real).unwrap().contains("second new"));
+    }
+
+    /// Makes `change` to `intent` of a one-file directory holding `text`; the new text.
+    fn edit_to(text: &str, intent: &str, change: &Change) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("role.toml"), text).unwrap();
+        let edited = edit_intent(dir.path(), intent, change).unwrap();
+        assert_eq!(edited.path, dir.path().join("role.toml"));
+        read(dir.path(), "role.toml")
+    }
+
+    fn remove(example: &str) -> Change {
+        Change::RemoveExample(example.to_string())
+    }
+
+    fn set_answer(answer: &str) -> Change {
+        Change::SetAnswer(answer.to_string())
+    }
+
+    /// Every file of `dir` by name, as bytes.
+    fn bytes_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.clone(), fs::read(p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The answer of `intent` as the loader reads `dir`.
+    fn answer_of(dir: &Path, intent: &str) -> String {
+        let loaded = load_dir(dir, &Limits::shipped()).unwrap();
+        let found = loaded.set.intents().iter().find(|i| i.id == intent);
+        found.unwrap().answer.clone()
+    }
+
+    #[test]
+    fn only_the_removed_line_goes() {
+        let cases = [
+            (
+                "multi-line, the comment above kept, written differently",
+                "role.overview",
+                "What does the JOB involve?",
+                "    # the common phrasings\n    \"what does the job involve\",\n\n",
+                "    # the common phrasings\n\n",
+            ),
+            (
+                "multi-line, last item: its comment goes, the one below stays",
+                "role.overview",
+                "describe a typical day",
+                "\n\n    \"describe a typical day\", # short one\n    # more to come\n]",
+                "\n\n    # more to come\n]",
+            ),
+            (
+                "inline, first item",
+                "role.inline",
+                "first inline",
+                "[ \"first inline\", \"second inline\" ]   # inline comment",
+                "[ \"second inline\" ]   # inline comment",
+            ),
+            (
+                "inline, last item",
+                "role.inline",
+                "second inline",
+                "[ \"first inline\", \"second inline\" ]   # inline comment",
+                "[ \"first inline\" ]   # inline comment",
+            ),
+            (
+                "last item without trailing comma: no comma left behind",
+                "role.nocomma",
+                "alpha two",
+                "  \"alpha one\",\n  \"alpha two\" # last\n]",
+                "  \"alpha one\"\n]",
+            ),
+            (
+                "first item without trailing comma",
+                "role.nocomma",
+                "alpha one",
+                "  \"alpha one\",\n  \"alpha two\" # last\n]",
+                "  \"alpha two\" # last\n]",
+            ),
+        ];
+        for (name, intent, example, before, after) in cases {
+            assert_eq!(COMMENTED.matches(before).count(), 1, "{name}");
+            let expected = COMMENTED.replacen(before, after, 1);
+            assert_eq!(
+                edit_to(COMMENTED, intent, &remove(example)),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn removals_keep_other_layouts() {
+        let base = "[[intent]]\nid = \"a.b\"\ntitle = \"T\"\nanswer = \"A\"\n";
+        let cases = [
+            (
+                "only inline item",
+                "x",
+                "examples = [\"x\"]\n",
+                "examples = []\n",
+            ),
+            (
+                "only multi-line item",
+                "x",
+                "examples = [\n    \"x\",\n]\n",
+                "examples = [\n]\n",
+            ),
+            (
+                "only item, a comment above it kept",
+                "x",
+                "examples = [\n    # c\n    \"x\",\n]\n",
+                "examples = [\n    # c\n]\n",
+            ),
+            (
+                "inline trailing comma",
+                "y",
+                "examples = [\"x\", \"y\",]\n",
+                "examples = [\"x\",]\n",
+            ),
+            (
+                "inline first, none of its spacing left",
+                "x",
+                "examples = [\"x\", \"y\"]\n",
+                "examples = [\"y\"]\n",
+            ),
+            (
+                "inline middle",
+                "y",
+                "examples = [\"x\", \"y\", \"z\"]\n",
+                "examples = [\"x\", \"z\"]\n",
+            ),
+            (
+                "middle line, each neighbour's comment kept",
+                "y",
+                "examples = [\n  \"x\", # cx\n  \"y\", # cy\n  \"z\", # cz\n]\n",
+                "examples = [\n  \"x\", # cx\n  \"z\", # cz\n]\n",
+            ),
+            (
+                "first item on the bracket line",
+                "x",
+                "examples = [\"x\",\n            \"y\"]\n",
+                "examples = [\n            \"y\"]\n",
+            ),
+            (
+                "last item after one on the bracket line",
+                "y",
+                "examples = [\"x\",\n            \"y\"]\n",
+                "examples = [\"x\"]\n",
+            ),
+            (
+                "every spelling of it",
+                "HI  there",
+                "examples = [\"Hi there\", \"x\", \"hi there?\"]\n",
+                "examples = [\"x\"]\n",
+            ),
+        ];
+        for (name, example, before, after) in cases {
+            let text = format!("{base}{before}");
+            assert_eq!(
+                edit_to(&text, "a.b", &remove(example)),
+                format!("{base}{after}"),
+                "{name}"
+            );
+        }
+        // An inline intent table.
+        let text = "intent = [{ id = \"a.b\", title = \"T\", answer = \"A\", examples = [\"x\", \"y\"] }]\n";
+        let expected = text.replace("[\"x\", \"y\"]", "[\"y\"]");
+        assert_eq!(edit_to(text, "a.b", &remove("x")), expected);
+    }
+
+    #[test]
+    fn a_removal_reports_the_example_as_written_and_leaves_a_loadable_file() {
+        let dir = good_fixture_copy();
+        let edited = edit_intent(
+            dir.path(),
+            "role.skills",
+            &remove("WHAT SHOULD I LEARN FIRST?!"),
+        )
+        .unwrap();
+        assert_eq!(edited.example, "what should I learn first");
+        assert_eq!(edited.change, remove("what should I learn first"));
+        assert_eq!(
+            examples_of(dir.path(), "role.toml", "role.skills"),
+            [
+                "which skills do I need",
+                "what are the most important skills",
+                "which programming language should I learn",
+                "what do employers look for",
+            ]
+        );
+        assert_loads_cleanly(dir.path());
+    }
+
+    #[test]
+    fn removing_what_is_not_there_changes_nothing() {
+        let dir = good_fixture_copy();
+        let before = bytes_of(dir.path());
+        let refused = |intent: &str, example: &str| {
+            edit_intent(dir.path(), intent, &remove(example)).unwrap_err()
+        };
+        match refused("role.overview", "how do I bake bread") {
+            EditError::NoSuchExample { intent, example } => {
+                assert_eq!(
+                    (intent.as_str(), example.as_str()),
+                    ("role.overview", "how do I bake bread")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Listed, but under another intent.
+        assert!(matches!(
+            refused("role.overview", "hi there"),
+            EditError::NoSuchExample { intent, .. } if intent == "role.overview"
+        ));
+        assert!(matches!(
+            refused("role.nope", "hi there"),
+            EditError::UnknownIntent(_)
+        ));
+        assert!(matches!(refused("role.overview", " ?! "), EditError::Empty));
+        assert_eq!(bytes_of(dir.path()), before);
+    }
+
+    #[test]
+    fn an_answer_is_replaced_with_its_decor_kept() {
+        let base = "[[intent]]\nid = \"a.b\"\ntitle = \"T\"\nexamples = [\"x\"]\n";
+        let old = "answer =   \"Old answer.\"   # keep this\nkeywords = [\"k\"]\n";
+        let cases = [
+            (
+                "one line",
+                "  New answer, with \"quotes\"\tand a tab.  ",
+                "answer =   \"New answer, with \\\"quotes\\\"\tand a tab.\"   # keep this\n",
+            ),
+            (
+                "several lines, \\r\\n made \\n",
+                "Line one\r\n\r\n- two \"quoted\"\r\n",
+                "answer =   \"\"\"Line one\n\n- two \"quoted\\\"\"\"\"   # keep this\n",
+            ),
+        ];
+        for (name, answer, written) in cases {
+            let text = format!("{base}{old}");
+            let expected = format!("{base}{written}keywords = [\"k\"]\n");
+            assert_eq!(
+                edit_to(&text, "a.b", &set_answer(answer)),
+                expected,
+                "{name}"
+            );
+        }
+        // `"""` one-liners (as the intent files write answers) become `"..."`.
+        let text = format!("{base}answer = \"\"\"Old.\"\"\"\n");
+        assert_eq!(
+            edit_to(&text, "a.b", &set_answer("New.")),
+            format!("{base}answer = \"New.\"\n")
+        );
+        // An intent without an answer gets one.
+        assert_eq!(
+            edit_to(base, "a.b", &set_answer("New.")),
+            format!("{base}answer = \"New.\"\n")
+        );
+    }
+
+    #[test]
+    fn a_crlf_file_gets_an_answer_with_crlf_lines() {
+        let text = "\u{feff}[[intent]]\r\nid = \"a.b\"\r\ntitle = \"T\"\r\nexamples = [\"x\"]\r\nanswer = \"A\" # c\r\n";
+        let expected = text.replace("\"A\"", "\"\"\"B\r\n\r\nC\"\"\"");
+        assert_eq!(edit_to(text, "a.b", &set_answer("B\n\nC")), expected);
+    }
+
+    #[test]
+    fn any_answer_reads_back_exactly() {
+        let dir = good_fixture_copy();
+        let answers = [
+            "C:\\path\\to\\job \\n \\u0041 \\\"",
+            "say \"hi\"",
+            "\"quoted\" from start to end \"",
+            "a line ending in a backslash \\\nnext line",
+            "three \"\"\" four \"\"\"\" five \"\"\"\"\" six \"\"\"\"\"\"\nend",
+            "\"\"\"\nthe text starts and ends with triple quotes\n\"\"\"",
+            "starts\nand ends with two quotes\"\"",
+            "'''literal''' looking\n# not a comment\n[not.a.table]\n\tindented",
+            "bell \u{7} escape \u{1b}[31m del \u{7f}\nüber café — 日本語 🦀",
+            "**Markdown** answer:\n\n- one\n- two\n\n> quoted",
+        ];
+        for answer in answers {
+            let edited = edit_intent(dir.path(), "role.overview", &set_answer(answer)).unwrap();
+            assert_eq!(edited.example, answer);
+            assert_eq!(edited.change, set_answer(answer));
+            assert_eq!(answer_of(dir.path(), "role.overview"), answer, "{answer:?}");
+        }
+        assert_loads_cleanly(dir.path());
+        // Only the answer's lines changed: the rest of the file is as it was.
+        let role = read(dir.path(), "role.toml");
+        let original = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good/role.toml"),
+        )
+        .unwrap();
+        let answer_line = original
+            .lines()
+            .find(|l| l.starts_with("answer = \"\"\"Most of the day"))
+            .unwrap();
+        let (head, tail) = original.split_once(answer_line).unwrap();
+        assert!(role.starts_with(&format!("{head}answer = \"\"\"**Markdown** answer:\n")));
+        assert!(role.ends_with(&format!("> quoted\"\"\"{tail}")), "{role}");
+    }
+
+    #[test]
+    fn answer_refusals_write_nothing() {
+        let dir = good_fixture_copy();
+        let current = answer_of(dir.path(), "role.overview");
+        let before = bytes_of(dir.path());
+        let refused = |answer: &str| {
+            edit_intent(dir.path(), "role.overview", &set_answer(answer)).unwrap_err()
+        };
+        assert!(matches!(refused(" \r\n\t "), EditError::Empty));
+        let long = "é".repeat(MAX_ANSWER_CHARS + 1);
+        assert!(matches!(
+            refused(&long),
+            EditError::TooLong { chars, max } if chars == MAX_ANSWER_CHARS + 1 && max == MAX_ANSWER_CHARS
+        ));
+        // The answer in service, give or take surrounding whitespace: nothing to change.
+        assert!(matches!(
+            refused(&format!("\n{current}  \r\n")),
+            EditError::Unchanged { intent } if intent == "role.overview"
+        ));
+        assert_eq!(bytes_of(dir.path()), before);
+
+        // The loader's limit is the edit's: the longest answer allowed still loads.
+        let longest = "é".repeat(MAX_ANSWER_CHARS);
+        edit_intent(dir.path(), "role.overview", &set_answer(&longest)).unwrap();
+        assert_eq!(answer_of(dir.path(), "role.overview"), longest);
+
+        fs::write(
+            dir.path().join("zz.toml"),
+            "[[intent]]\nid = \"zz.top\"\nexamples = [\"zz\"]\nanswer = 5\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            edit_intent(dir.path(), "zz.top", &set_answer("text")),
+            Err(EditError::Parse { message, .. }) if message.contains("must be a string")
+        ));
+    }
+
+    #[test]
+    fn every_kind_of_edit_can_be_undone() {
+        let dir = good_fixture_copy();
+        let original = bytes_of(dir.path());
+        for change in [
+            Change::AddExample("a brand new question".to_string()),
+            remove("describe a typical day"),
+            set_answer("A new answer.\n\nOn two paragraphs."),
+        ] {
+            let edited = edit_intent(dir.path(), "role.overview", &change).unwrap();
+            assert_ne!(bytes_of(dir.path()), original, "{change:?}");
+            assert!(undo(&edited).unwrap(), "{change:?}");
+            assert_eq!(bytes_of(dir.path()), original, "{change:?}");
+        }
+    }
+
+    #[test]
+    fn the_real_intent_files_lose_one_line_per_removed_example() {
+        let dir = tempfile::tempdir().unwrap();
+        let intents = Path::new(env!("CARGO_MANIFEST_DIR")).join("intents");
+        for entry in fs::read_dir(intents).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        let loaded = load_dir(dir.path(), &Limits::shipped()).unwrap();
+        let mut removed = 0;
+        for intent in loaded.set.intents() {
+            // The middle one, and the last one (the comma rules differ at the end).
+            let picks = [
+                intent.examples.len() / 2,
+                intent.examples.len().wrapping_sub(1),
+            ];
+            for example in picks.iter().filter_map(|&i| intent.examples.get(i)) {
+                let before = fs::read_to_string(&intent.location.path).unwrap();
+                let quoted = format!("\"{example}\"");
+                let lines: Vec<&str> = before.lines().collect();
+                let at: Vec<usize> = (0..lines.len())
+                    .filter(|&i| lines[i].trim_start().starts_with(&quoted))
+                    .collect();
+                let [at] = at[..] else {
+                    panic!("{}: {example:?} on {} lines", intent.id, at.len())
+                };
+                edit_intent(dir.path(), &intent.id, &remove(example)).unwrap();
+                let after = fs::read_to_string(&intent.location.path).unwrap();
+                let mut expected = lines.clone();
+                expected.remove(at);
+                assert_eq!(after.lines().collect::<Vec<_>>(), expected, "{example:?}");
+                assert_eq!(after.ends_with('\n'), before.ends_with('\n'));
+                removed += 1;
+            }
+        }
+        assert!(removed > 50, "{removed}");
+        assert_loads_cleanly(dir.path());
+    }
+
+    #[test]
+    fn a_removal_or_answer_that_changes_anything_else_is_refused() {
+        let old = "top = 1\n[[intent]]\nid = \"a.b\"\nanswer = \"A\"\nexamples = [\"x\", \"Y?\", \"z\"]\n";
+        let removed = old.replace("\"Y?\", ", "");
+        let key = || Expected::Removed(normalize_example("y"));
+        assert_eq!(verify(old, &removed, "a.b", &key()), Ok(()));
+        for bad in [
+            old.to_string(),
+            removed.replace("top = 1", "top = 2"),
+            removed.replace("\"x\", ", ""),
+            removed.replace("[\"x\", \"z\"]", "[\"z\", \"x\"]"),
+            removed.replace("answer = \"A\"", "answer = \"B\""),
+        ] {
+            assert!(verify(old, &bad, "a.b", &key()).is_err(), "{bad}");
+        }
+        let answered = old.replace("\"A\"", "\"\"\"B\nC\"\"\"");
+        assert_eq!(
+            verify(old, &answered, "a.b", &Expected::Answer("B\nC")),
+            Ok(())
+        );
+        for bad in [
+            old.to_string(),
+            answered.replace("B\nC", "B\nD"),
+            answered.replace("\"x\", ", ""),
+            answered.replace("id = \"a.b\"", "id = \"a.c\""),
+        ] {
+            assert!(
+                verify(old, &bad, "a.b", &Expected::Answer("B\nC")).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

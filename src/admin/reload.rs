@@ -453,16 +453,31 @@ impl Reloader {
         })
     }
 
-    /// Triage with published sets: appends `example` to `intent` in a scratch copy of the
-    /// version in service (as [`edit::append_example`] does in a directory, comments kept)
-    /// and publishes the copy ([`Reloader::publish_dir`]). A refused copy publishes
-    /// nothing, so there is nothing to take back. Blocking.
+    /// Triage with published sets: appends `example` to `intent` in a copy of the version
+    /// in service and publishes it: [`Reloader::edit_and_publish`] with
+    /// [`edit::Change::AddExample`].
     pub fn append_and_publish(
         &self,
         intent: &str,
         example: &str,
         by: &str,
     ) -> Result<(edit::Appended, Result<Reloaded, Refusal>), edit::EditError> {
+        self.edit_and_publish(intent, &edit::Change::AddExample(example.to_owned()), by)
+    }
+
+    /// An edit with published sets: makes `change` to `intent` in a scratch copy of the
+    /// version in service (as [`edit::edit_intent`] does in a directory, comments kept) and
+    /// publishes the copy ([`Reloader::publish_dir`]), by `by`. When another process
+    /// publishes meanwhile, the edit is made again on the newer version, so neither change
+    /// is lost. A refused copy publishes nothing, so there is nothing to take back; an edit
+    /// refused as such (`Err`, e.g. [`edit::EditError::Unchanged`]) publishes nothing
+    /// either. Blocking.
+    pub fn edit_and_publish(
+        &self,
+        intent: &str,
+        change: &edit::Change,
+        by: &str,
+    ) -> Result<(edit::Edited, Result<Reloaded, Refusal>), edit::EditError> {
         let Source::Published(store) = &self.source else {
             return Err(edit::EditError::Parse {
                 path: self.dir.clone(),
@@ -473,8 +488,6 @@ impl Reloader {
             path: PathBuf::from("published"),
             message: format!("{e:#}"),
         };
-        // Another process may publish between the read and the publication: then the
-        // edit is made again on the newer version, so neither change is lost.
         for _ in 0..EDIT_ATTEMPTS {
             let (version, files) = store
                 .current_intents()
@@ -489,11 +502,11 @@ impl Reloader {
                 std::fs::write(&path, text)
                     .map_err(|source| edit::EditError::Io { path, source })?;
             }
-            let appended = edit::append_example(&scratch.0, intent, example)?;
+            let edited = edit::edit_intent(&scratch.0, intent, change)?;
             match self.publish_dir_based_on(&scratch.0, by, Some(version)) {
                 Ok(None) => continue,
-                Ok(Some(reloaded)) => return Ok((appended, Ok(reloaded))),
-                Err(refusal) => return Ok((appended, Err(refusal))),
+                Ok(Some(reloaded)) => return Ok((edited, Ok(reloaded))),
+                Err(refusal) => return Ok((edited, Err(refusal))),
             }
         }
         Err(unreachable(anyhow::anyhow!(
@@ -548,7 +561,7 @@ impl Reloader {
     }
 }
 
-/// How many times a triage edit is made again on a newer version before giving up.
+/// How many times an edit of a published set is made again on a newer version before giving up.
 const EDIT_ATTEMPTS: usize = 5;
 
 /// A directory of its own under the system's temporary directory, removed when dropped.
@@ -757,5 +770,57 @@ mod tests {
         let back = reloader.reload().unwrap();
         assert!(!back.unchanged);
         assert_eq!(back.version, first.version);
+    }
+
+    #[test]
+    fn an_edit_of_a_published_set_is_served_at_once_and_an_unchanged_one_publishes_nothing() {
+        let db = crate::admin::store::testing::TestDb::postgres();
+        let (_dir, a, b) = two_published(&db);
+        let answer = "A published answer.\n\nOn two lines, \"quoted\".";
+        let (done, first) = a
+            .edit_and_publish(
+                "role.overview",
+                &edit::Change::SetAnswer(answer.to_owned()),
+                "a",
+            )
+            .unwrap();
+        assert_eq!(done.example, answer);
+        assert_eq!(first.unwrap().published, Some(2));
+        let served = a.served();
+        assert_eq!(
+            served.engine.intent("role.overview").unwrap().answer,
+            answer
+        );
+
+        // b serves version 1, yet removes the example from version 2: the answer stays.
+        let remove = edit::Change::RemoveExample("Describe a typical day?".to_owned());
+        let (done, second) = b.edit_and_publish("role.overview", &remove, "b").unwrap();
+        assert_eq!(done.example, "describe a typical day");
+        assert_eq!(second.unwrap().published, Some(3));
+        let served = b.served();
+        let overview = served.engine.intent("role.overview").unwrap();
+        assert_eq!(overview.answer, answer);
+        assert!(!overview
+            .examples
+            .iter()
+            .any(|e| e == "describe a typical day"));
+
+        // The same answer again, or an example that is gone: nothing is published.
+        let same = b.edit_and_publish(
+            "role.overview",
+            &edit::Change::SetAnswer(answer.to_owned()),
+            "b",
+        );
+        assert!(
+            matches!(same, Err(edit::EditError::Unchanged { .. })),
+            "{same:?}"
+        );
+        let gone = b.edit_and_publish("role.overview", &remove, "b");
+        assert!(
+            matches!(gone, Err(edit::EditError::NoSuchExample { .. })),
+            "{gone:?}"
+        );
+        assert_eq!(b.publisher().unwrap().current_version().unwrap(), Some(3));
+        assert!(Arc::ptr_eq(&served, &b.served()));
     }
 }
