@@ -127,7 +127,8 @@ fn measure(questions: &[QuestionRecord], budget: unanswered::Budget) -> serde_js
     let mut store = Store::open(&Database::file(dir.path().join("bench.sqlite3"))).unwrap();
     let records: Vec<Record> = questions.iter().cloned().map(Record::Question).collect();
     store.write(&records).unwrap();
-    let (report, _) = timed(|| report::build(&store, 0, i64::MAX, 0.5, SIMILARITY, &Servers::All).unwrap());
+    let (report, _) =
+        timed(|| report::build(&store, 0, i64::MAX, 0.5, SIMILARITY, &Servers::All).unwrap());
     json!({
         "questions": questions.len(),
         "groups": groups.len(),

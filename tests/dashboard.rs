@@ -475,9 +475,7 @@ mod with_discord {
     use reqwest::StatusCode;
 
     use crate::bot::{Bot, MANAGE_GUILD};
-    use crate::support::discord::{
-        Emulator, OAuthGuild, OAuthUser, GUILD_ID, OAUTH_CLIENT_SECRET,
-    };
+    use crate::support::discord::{Emulator, OAuthGuild, OAuthUser, GUILD_ID, OAUTH_CLIENT_SECRET};
     use crate::support::shipped;
 
     /// The bot with its dashboard, and where the dashboard is.
@@ -574,7 +572,12 @@ mod with_discord {
         /// A logged-in session of the current OAuth2 user (`name=value`).
         pub(crate) async fn log_in(&self) -> String {
             let response = self.finish_login().await;
-            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", self.bot.log());
+            assert_eq!(
+                response.status(),
+                StatusCode::SEE_OTHER,
+                "{}",
+                self.bot.log()
+            );
             cookie_set(&response, "careerbot_session").expect("a session cookie")
         }
     }
@@ -590,9 +593,18 @@ mod with_discord {
         // To the emulator's consent page, with every parameter Discord needs.
         let (authorize, cookie) = served.start_login().await;
         let emulator = &served.bot.emulator;
-        assert!(authorize.starts_with(&format!("{}oauth2/authorize?", emulator.api_base())), "{authorize}");
-        assert_eq!(query_value(&authorize, "response_type").as_deref(), Some("code"));
-        assert_eq!(query_value(&authorize, "scope").as_deref(), Some("identify guilds"));
+        assert!(
+            authorize.starts_with(&format!("{}oauth2/authorize?", emulator.api_base())),
+            "{authorize}"
+        );
+        assert_eq!(
+            query_value(&authorize, "response_type").as_deref(),
+            Some("code")
+        );
+        assert_eq!(
+            query_value(&authorize, "scope").as_deref(),
+            Some("identify guilds")
+        );
         let redirect = query_value(&authorize, "redirect_uri").unwrap();
         assert_eq!(redirect, format!("{}/auth/callback", served.base));
         let state = query_value(&authorize, "state").unwrap();
@@ -601,7 +613,10 @@ mod with_discord {
         // A forged, missing or cookieless state is refused before the code is used.
         let code = emulator.oauth_code(&redirect);
         for (query, cookie) in [
-            (format!("code={code}&state=forged{state}"), Some(cookie.as_str())),
+            (
+                format!("code={code}&state=forged{state}"),
+                Some(cookie.as_str()),
+            ),
             (format!("code={code}"), Some(cookie.as_str())),
             (format!("code={code}&state={state}"), None),
         ] {
@@ -615,7 +630,11 @@ mod with_discord {
                 .filter(|r| r.path.contains("oauth2/token"))
                 .count()
         };
-        assert_eq!(token_calls(emulator), 0, "a refused state must not spend the code");
+        assert_eq!(
+            token_calls(emulator),
+            0,
+            "a refused state must not spend the code"
+        );
 
         // The owner of the bot's server gets in, and sees the overview.
         let session = served.log_in().await;
@@ -643,14 +662,20 @@ mod with_discord {
 
         // The secret went to the token endpoint only, and never into the log.
         let log = served.bot.log();
-        assert!(!log.contains(OAUTH_CLIENT_SECRET), "the client secret was logged");
+        assert!(
+            !log.contains(OAUTH_CLIENT_SECRET),
+            "the client secret was logged"
+        );
         let carried = emulator
             .requests()
             .iter()
             .filter(|r| r.mentions(OAUTH_CLIENT_SECRET))
             .map(|r| r.path.clone())
             .collect::<Vec<_>>();
-        assert!(carried.iter().all(|p| p.contains("oauth2/token")), "{carried:?}");
+        assert!(
+            carried.iter().all(|p| p.contains("oauth2/token")),
+            "{carried:?}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -658,17 +683,37 @@ mod with_discord {
         let served = serve("").await;
         // Two unanswered questions: one in the bot's server, one in another.
         let database = Database::File(served.bot.database());
-        let mut ours = crate::store::question(1, careerbot::admin::store::now_ms(), "where do penguins keep their savings", "fallback", 0.1);
-        let mut theirs = crate::store::question(2, careerbot::admin::store::now_ms(), "how tall is the eiffel tower in winter", "fallback", 0.1);
+        let mut ours = crate::store::question(
+            1,
+            careerbot::admin::store::now_ms(),
+            "where do penguins keep their savings",
+            "fallback",
+            0.1,
+        );
+        let mut theirs = crate::store::question(
+            2,
+            careerbot::admin::store::now_ms(),
+            "how tall is the eiffel tower in winter",
+            "fallback",
+            0.1,
+        );
         if let careerbot::admin::store::Record::Question(q) = &mut ours {
             q.guild = Some(GUILD_ID);
         }
         if let careerbot::admin::store::Record::Question(q) = &mut theirs {
             q.guild = Some(GUILD_ID + 1);
         }
-        Store::open(&database).unwrap().write(&[ours, theirs]).unwrap();
+        Store::open(&database)
+            .unwrap()
+            .write(&[ours, theirs])
+            .unwrap();
         let session = served.log_in().await;
-        let page = served.get("/unanswered", Some(&session)).await.text().await.unwrap();
+        let page = served
+            .get("/unanswered", Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(page.contains("penguins"), "{page}");
         assert!(!page.contains("eiffel"), "{page}");
     }

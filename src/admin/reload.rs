@@ -503,11 +503,13 @@ impl Reloader {
                     .map_err(|source| edit::EditError::Io { path, source })?;
             }
             let edited = edit::edit_intent(&scratch.0, intent, change)?;
-            match self.publish_dir_based_on(&scratch.0, by, Some(version)) {
+            let published = match self.publish_dir_based_on(&scratch.0, by, Some(version)) {
                 Ok(None) => continue,
-                Ok(Some(reloaded)) => return Ok((edited, Ok(reloaded))),
-                Err(refusal) => return Ok((edited, Err(refusal))),
-            }
+                Ok(Some(reloaded)) => Ok(reloaded),
+                Err(refusal) => Err(refusal),
+            };
+            self.remember(&published);
+            return Ok((edited, published));
         }
         Err(unreachable(anyhow::anyhow!(
             "the published set kept changing; try again"

@@ -408,7 +408,8 @@ mod tests {
                     v(8, MARCH_1 - 1, "degree", false),
                 ])
                 .unwrap();
-            let report = build(&store, MARCH_1, MARCH_1 + 2 * DAY, 0.5, 0.85).unwrap();
+            let report =
+                build(&store, MARCH_1, MARCH_1 + 2 * DAY, 0.5, 0.85, &Servers::All).unwrap();
             assert_eq!(report.questions, 7);
             assert_eq!(
                 report.per_day,
@@ -490,7 +491,7 @@ mod tests {
     fn an_empty_period_has_zero_rates() {
         for db in TestDb::both() {
             let store = db.open();
-            let report = build(&store, 0, MARCH_1, 0.5, 0.85).unwrap();
+            let report = build(&store, 0, MARCH_1, 0.5, 0.85, &Servers::All).unwrap();
             assert_eq!(report.questions, 0);
             assert_eq!(
                 report.rates,
@@ -537,7 +538,7 @@ mod tests {
                  UPDATE questions SET intent = x'73616c617279' WHERE id = 4;
                  UPDATE votes SET intent = CAST(x'ff' AS TEXT) WHERE question = 4;",
         );
-        let report = build(&store, MARCH_1, MARCH_1 + DAY, 0.5, 0.85).unwrap();
+        let report = build(&store, MARCH_1, MARCH_1 + DAY, 0.5, 0.85, &Servers::All).unwrap();
         assert_eq!(report.skipped_rows, 3);
         assert_eq!(report.skipped_questions, [3, 4]);
         assert_eq!(report.questions, 2);

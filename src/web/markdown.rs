@@ -13,14 +13,15 @@ pub fn to_html(answer: &str) -> String {
     let mut unlinked = Vec::new();
     let events = parser.filter_map(|event| match event {
         Event::Html(raw) => Some(Event::Text(raw)),
-        Event::Start(Tag::Image(kind, dest, title)) | Event::Start(Tag::Link(kind, dest, title)) => {
+        Event::Start(Tag::Image(kind, dest, title))
+        | Event::Start(Tag::Link(kind, dest, title)) => {
             let safe = web_link(&dest);
             unlinked.push(!safe);
-            safe.then(|| Event::Start(Tag::Link(link_kind(kind), dest, title)))
+            safe.then_some(Event::Start(Tag::Link(kind, dest, title)))
         }
         Event::End(Tag::Image(kind, dest, title)) | Event::End(Tag::Link(kind, dest, title)) => {
             let dropped = unlinked.pop().unwrap_or(false);
-            (!dropped).then(|| Event::End(Tag::Link(link_kind(kind), dest, title)))
+            (!dropped).then_some(Event::End(Tag::Link(kind, dest, title)))
         }
         other => Some(other),
     });
@@ -48,14 +49,20 @@ mod tests {
         assert!(html.contains("<li>one</li>"), "{html}");
 
         let html = to_html("<script>alert(1)</script>\n\nhi <img src=x onerror=alert(2)>");
-        assert!(!html.contains("<script") && !html.contains("<img"), "{html}");
+        assert!(
+            !html.contains("<script") && !html.contains("<img"),
+            "{html}"
+        );
         assert!(html.contains("&lt;script&gt;"), "{html}");
     }
 
     #[test]
     fn only_web_links_are_links() {
         let html = to_html("[site](https://example.com) [bad](javascript:alert(1)) ![pic](https://example.com/a.png)");
-        assert!(html.contains(r#"<a href="https://example.com">site</a>"#), "{html}");
+        assert!(
+            html.contains(r#"<a href="https://example.com">site</a>"#),
+            "{html}"
+        );
         assert!(!html.contains("javascript"), "{html}");
         assert!(html.contains("bad"), "{html}");
         assert!(!html.contains("<img"), "{html}");

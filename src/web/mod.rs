@@ -29,10 +29,10 @@ use axum_extra::extract::cookie::Key;
 use serde::Deserialize;
 use tracing::{error, info, warn};
 
+use crate::admin::audit::{self, AuditEntry};
+use crate::admin::edit::Change;
 use crate::admin::reload::Reloader;
 use crate::admin::report;
-use crate::admin::edit::Change;
-use crate::admin::audit::{self, AuditEntry};
 use crate::admin::store::{now_ms, Database, Store};
 use crate::admin::triage::{self, Filed};
 use crate::admin::unanswered::Group;
@@ -427,8 +427,9 @@ async fn edit_intent(
         let reloader = Arc::clone(&dashboard.reloader);
         let by = format!("dashboard ({})", admin.who);
         let (intent, edit) = (id.clone(), change.clone());
-        let done = tokio::task::spawn_blocking(move || triage::change(&reloader, &intent, &edit, &by))
-            .await;
+        let done =
+            tokio::task::spawn_blocking(move || triage::change(&reloader, &intent, &edit, &by))
+                .await;
         let outcome = match done {
             Ok(Filed::Added { reloaded, .. }) => {
                 changed = true;
@@ -480,7 +481,11 @@ async fn edit_intent(
         answer: if draft { &answer } else { &intent.answer },
         draft,
         answer_errors: if on_answer { &errors } else { none },
-        example: if !on_answer && !changed && form.action == "add" { &form.example } else { "" },
+        example: if !on_answer && !changed && form.action == "add" {
+            &form.example
+        } else {
+            ""
+        },
         example_errors: if on_answer { none } else { &errors },
     };
     pages::intent(&admin, &served.engine, intent, &editing).into_response()
@@ -496,11 +501,20 @@ fn describe(change: &Change) -> String {
 }
 
 /// Keeps an admin's change in the audit log (when there is a store); a failure to is logged.
-async fn audit_change(dashboard: &Dashboard, admin: &Admin, intent: &str, change: &Change, outcome: String) {
+async fn audit_change(
+    dashboard: &Dashboard,
+    admin: &Admin,
+    intent: &str,
+    change: &Change,
+    outcome: String,
+) {
     let (action, detail) = match change {
         Change::AddExample(example) => ("add_example", format!("{intent}: “{example}”")),
         Change::RemoveExample(example) => ("remove_example", format!("{intent}: “{example}”")),
-        Change::SetAnswer(answer) => ("set_answer", format!("{intent}: {} characters", answer.chars().count())),
+        Change::SetAnswer(answer) => (
+            "set_answer",
+            format!("{intent}: {} characters", answer.chars().count()),
+        ),
     };
     record(dashboard, admin, None, action, detail, outcome).await;
 }
@@ -528,7 +542,8 @@ async fn record(
         detail,
         outcome,
     };
-    let written = tokio::task::spawn_blocking(move || Store::open(&database)?.record_audit(&entry)).await;
+    let written =
+        tokio::task::spawn_blocking(move || Store::open(&database)?.record_audit(&entry)).await;
     match written {
         Ok(Ok(_)) => {}
         Ok(Err(error)) => warn!("could not write the audit log: {error:#}"),
@@ -568,7 +583,13 @@ async fn history(admin: Admin, State(dashboard): State<App>) -> Response {
         (None, Some(_)) => Some(Vec::new()),
         _ => entries,
     };
-    pages::history(&admin, &reloads, publications.as_deref(), entries.as_deref()).into_response()
+    pages::history(
+        &admin,
+        &reloads,
+        publications.as_deref(),
+        entries.as_deref(),
+    )
+    .into_response()
 }
 
 /// Groups of the queue offered at most.
@@ -657,11 +678,24 @@ async fn file_group(
     let _one_at_a_time = dashboard.filing.lock().await;
     let notice = file_or_ignore(&dashboard, &admin, &group, &form.choice).await;
     let what = if form.choice == IGNORE {
-        ("ignore_group", format!("“{}” ({} questions)", group.text, group.count))
+        (
+            "ignore_group",
+            format!("“{}” ({} questions)", group.text, group.count),
+        )
     } else {
-        ("file_example", format!("{}: “{}” ({} questions)", form.choice, group.text, group.count))
+        (
+            "file_example",
+            format!(
+                "{}: “{}” ({} questions)",
+                form.choice, group.text, group.count
+            ),
+        )
     };
-    let outcome = if notice.ok { "done".to_owned() } else { format!("refused: {}", notice.text) };
+    let outcome = if notice.ok {
+        "done".to_owned()
+    } else {
+        format!("refused: {}", notice.text)
+    };
     record(&dashboard, &admin, None, what.0, what.1, outcome).await;
     match queue(&dashboard, &admin.scope).await {
         Ok(groups) => queue_page(
@@ -675,7 +709,12 @@ async fn file_group(
 }
 
 /// Files `group` under the intent `choice`, or ignores it: what became of it.
-async fn file_or_ignore(dashboard: &Dashboard, admin: &Admin, group: &Group, choice: &str) -> pages::Notice {
+async fn file_or_ignore(
+    dashboard: &Dashboard,
+    admin: &Admin,
+    group: &Group,
+    choice: &str,
+) -> pages::Notice {
     if choice == IGNORE {
         match resolve(dashboard, group, IGNORE).await {
             Ok(()) => pages::Notice {

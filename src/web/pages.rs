@@ -423,9 +423,8 @@ pub fn unanswered(admin: &Admin, rows: &[QueueRow<'_>], notice: Option<&Notice>)
 
 /// A time as `2026-12-05 21:07:10 UTC`.
 pub fn when(at_ms: i64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&format).ok())

@@ -1584,7 +1584,9 @@ mod tests {
             assert_eq!(ids(store.unanswered(100, 0.5, 2).unwrap()), [4, 3]);
             assert_eq!(ids(store.unanswered(0, 0.25, 10).unwrap()), [4, 3, 8, 6]);
             assert_eq!(
-                ids(store.unanswered_between(100, 400, 0.5, 10, &Servers::All).unwrap()),
+                ids(store
+                    .unanswered_between(100, 400, 0.5, 10, &Servers::All)
+                    .unwrap()),
                 [3, 2, 8]
             );
             assert_eq!(store.resolve(&[3, 4, 8, 99, 3], "salary", 600).unwrap(), 3);
@@ -1620,7 +1622,9 @@ mod tests {
             let ids = |qs: Vec<QuestionRecord>| qs.iter().map(|q| q.id).collect::<Vec<_>>();
             let ten = Servers::Only(vec![10]);
             let unanswered = |servers: &Servers| {
-                ids(store.unanswered_between(0, i64::MAX, 0.5, 10, servers).unwrap())
+                ids(store
+                    .unanswered_between(0, i64::MAX, 0.5, 10, servers)
+                    .unwrap())
             };
             assert_eq!(unanswered(&Servers::All), [3, 2, 1]);
             assert_eq!(unanswered(&ten), [1]);
