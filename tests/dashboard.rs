@@ -18,13 +18,14 @@ const HOSTILE: [&str; 2] = [
     "\"><img src=x onerror=alert(2)>",
 ];
 
-/// A `careerbot dashboard` on a free loopback port; killed when dropped.
-struct Dashboard {
+/// A `careerbot dashboard` on a free loopback port; killed when dropped. The browser tests
+/// (`browser`) start it too.
+pub(crate) struct Dashboard {
     child: Child,
     /// `http://127.0.0.1:PORT`.
-    base: String,
+    pub(crate) base: String,
     /// The one-time login link it printed.
-    link: String,
+    pub(crate) link: String,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -32,12 +33,12 @@ struct Dashboard {
 impl Dashboard {
     /// Starts the dashboard over the shipped intents and the SQLite store at `database`
     /// (none: a file in a folder of its own, not created).
-    fn start(database: Option<&Path>) -> Dashboard {
+    pub(crate) fn start(database: Option<&Path>) -> Dashboard {
         Dashboard::start_on(database, &shipped())
     }
 
     /// [`Dashboard::start`] over the intents in `intents`.
-    fn start_on(database: Option<&Path>, intents: &Path) -> Dashboard {
+    pub(crate) fn start_on(database: Option<&Path>, intents: &Path) -> Dashboard {
         let dir = tempfile::tempdir().unwrap();
         let database = database.map_or_else(|| dir.path().join("db.sqlite3"), Path::to_owned);
         let mut child = Command::new(bin())

@@ -2,6 +2,7 @@
 //!
 //! - `admin`: live reload (chat and bot), the reload gate, triage of unanswered questions and
 //!   the store across restarts and kills;
+//! - `browser`: the dashboard in a headless Chromium over WebDriver (`careerbot dashboard`);
 //! - `bot`: the real `careerbot run` against the Discord emulator (`support::discord`);
 //! - `cli`: the real `careerbot` binary, on the fixtures and on the shipped `intents/`;
 //! - `dashboard`: the admin dashboard over HTTP (`careerbot dashboard`);
@@ -20,6 +21,7 @@ mod support;
 
 mod admin;
 mod bot;
+mod browser;
 mod cli;
 mod dashboard;
 mod edges;
