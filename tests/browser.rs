@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use careerbot::admin::store::{now_ms, Database, Store};
+use careerbot::admin::store::{now_ms, Database, Record, Store};
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::wd::Capabilities;
@@ -24,6 +24,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::dashboard::Dashboard;
 use crate::store::question;
+use crate::support::discord::GUILD_ID;
 use crate::support::shipped_engine;
 
 /// The browser Debian's `chromium` package installs, which `chromium-driver` drives.
@@ -69,19 +70,20 @@ impl Browser {
         }
     }
 
-    /// The first element `css` finds, waiting for it up to the [`DEADLINE`].
+    /// The first element `css` finds, waiting for it up to the [`DEADLINE`]. A page being
+    /// navigated away from ("aborted by navigation") is waited out like a missing element.
     pub(crate) async fn wait_for(&self, css: &str) -> Element {
-        let found = self
-            .wait()
-            .at_most(DEADLINE)
-            .for_element(Locator::Css(css))
-            .await;
-        match found {
-            Ok(element) => element,
-            Err(error) => {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let error = match self.find(Locator::Css(css)).await {
+                Ok(element) => return element,
+                Err(error) => error,
+            };
+            if Instant::now() >= deadline {
                 let url = self.current_url().await.map(String::from);
-                panic!("no `{css}` within {DEADLINE:?} on {url:?}: {error}")
+                panic!("no `{css}` within {DEADLINE:?} on {url:?}: {error}");
             }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -290,33 +292,10 @@ fn seeded_store(dir: &Path) -> PathBuf {
     database
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_local_dashboard_in_a_real_browser() {
-    let dir = tempfile::tempdir().unwrap();
-    // Filing writes into the intents: a copy of the shipped ones.
-    let intents = crate::admin::intents_copy();
-    let dashboard = Dashboard::start_on(Some(&seeded_store(dir.path())), intents.path());
-    let browser = Browser::start().await;
-
-    // The login link sets the session and lands on the overview.
-    browser.goto(&dashboard.link).await.unwrap();
-    let chart = browser.wait_for("figure.chart svg").await;
-    assert_eq!(
-        browser.current_url().await.unwrap().as_str(),
-        format!("{}/", dashboard.base)
-    );
-    let mut bars = 0;
-    for rect in chart.find_all(Locator::Css("rect")).await.unwrap() {
-        // The white background is a rectangle too.
-        let fill = rect.attr("fill").await.unwrap().unwrap_or_default();
-        bars += usize::from(!fill.eq_ignore_ascii_case("#FFFFFF"));
-    }
-    assert!(bars >= 3, "{bars} bars");
-    let listed = browser.texts("main li").await;
-    assert!(listed.iter().any(|li| li.contains(HOSTILE)), "{listed:?}");
-    browser.assert_no_script().await;
-    browser.screenshot("overview").await;
-
+/// From any page: files the first unanswered group (the question [`HOSTILE`]) under the
+/// first intent its menu offers, then asks the playground the same question, which the
+/// intent must now answer. Screenshots are named with `suffix`. The intent chosen.
+async fn file_and_ask(browser: &Browser, suffix: &str) -> String {
     // Unanswered: the biggest group first, filed under an intent its menu offers.
     browser
         .find(Locator::Css("nav a[href='/unanswered']"))
@@ -329,7 +308,7 @@ async fn the_local_dashboard_in_a_real_browser() {
     let question = first.find(Locator::Css("td")).await.unwrap();
     assert_eq!(question.text().await.unwrap(), HOSTILE);
     browser.assert_no_script().await;
-    browser.screenshot("unanswered").await;
+    browser.screenshot(&format!("unanswered{suffix}")).await;
     let menu = first
         .find(Locator::Css("select[name='choice']"))
         .await
@@ -395,7 +374,40 @@ async fn the_local_dashboard_in_a_real_browser() {
     let asked = browser.find(Locator::Css("textarea")).await.unwrap();
     assert_eq!(asked.prop("value").await.unwrap().as_deref(), Some(HOSTILE));
     browser.assert_no_script().await;
-    browser.screenshot("playground").await;
+    browser.screenshot(&format!("playground{suffix}")).await;
+
+    chosen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_dashboard_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    // Filing writes into the intents: a copy of the shipped ones.
+    let intents = crate::admin::intents_copy();
+    let dashboard = Dashboard::start_on(Some(&seeded_store(dir.path())), intents.path());
+    let browser = Browser::start().await;
+
+    // The login link sets the session and lands on the overview.
+    browser.goto(&dashboard.link).await.unwrap();
+    let chart = browser.wait_for("figure.chart svg").await;
+    assert_eq!(
+        browser.current_url().await.unwrap().as_str(),
+        format!("{}/", dashboard.base)
+    );
+    let mut bars = 0;
+    for rect in chart.find_all(Locator::Css("rect")).await.unwrap() {
+        // The white background is a rectangle too.
+        let fill = rect.attr("fill").await.unwrap().unwrap_or_default();
+        bars += usize::from(!fill.eq_ignore_ascii_case("#FFFFFF"));
+    }
+    assert!(bars >= 3, "{bars} bars");
+    let listed = browser.texts("main li").await;
+    assert!(listed.iter().any(|li| li.contains(HOSTILE)), "{listed:?}");
+    browser.assert_no_script().await;
+    browser.screenshot("overview").await;
+
+    let chosen = file_and_ask(&browser, "").await;
+    let engine = shipped_engine();
 
     // The intents, and the one filed under, its new example shown as text.
     browser
@@ -419,9 +431,82 @@ async fn the_local_dashboard_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(title, engine.intent(&chosen).unwrap().title);
-    let examples = browser.texts("main ul li").await;
+    let examples = browser.texts("ul.examples li span").await;
     assert!(examples.iter().any(|e| e == HOSTILE), "{examples:?}");
     browser.assert_no_script().await;
     browser.screenshot("intent").await;
+    browser.close().await;
+}
+
+/// `careerbot run` with its dashboard, against the Discord emulator: logging in goes
+/// through Discord's (emulated) consent page, then the overview, filing and the
+/// playground as an admin of the bot's server sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bots_dashboard_logs_in_with_discord_in_a_real_browser() {
+    let intents = crate::admin::intents_copy();
+    let served = crate::dashboard::with_discord::serve_on("", intents.path()).await;
+    // The bot's server's questions (the seeded ones belong to another server).
+    let mut store = Store::open(&Database::file(served.bot.database())).unwrap();
+    let (now, day) = (now_ms(), 86_400_000);
+    let mut records = vec![
+        question(
+            1,
+            now - 2 * day,
+            "how much do backend developers earn",
+            "answer",
+            0.9,
+        ),
+        question(
+            2,
+            now - day,
+            "what is a good first language",
+            "clarify",
+            0.5,
+        ),
+        question(3, now - 60_000, HOSTILE, "fallback", 0.1),
+    ];
+    for record in &mut records {
+        if let Record::Question(q) = record {
+            q.guild = Some(GUILD_ID);
+        }
+    }
+    store.write(&records).unwrap();
+    drop(store);
+    let browser = Browser::start().await;
+
+    browser.goto(&format!("{}/", served.base)).await.unwrap();
+    browser.wait_for("a#login").await.click().await.unwrap();
+    // Discord's consent page (the emulator's), then back with a code and the state.
+    let authorize = browser.wait_for("button#authorize").await;
+    browser.screenshot("discord-consent").await;
+    authorize.click().await.unwrap();
+    browser.wait_for("figure.chart svg").await;
+    assert_eq!(
+        browser.current_url().await.unwrap().as_str(),
+        format!("{}/", served.base)
+    );
+    let who = browser.wait_for("header form.logout span").await;
+    assert_eq!(who.text().await.unwrap(), "owner");
+    browser.assert_no_script().await;
+    browser.screenshot("overview-discord").await;
+
+    let chosen = file_and_ask(&browser, "-discord").await;
+
+    // The History page names the admin beside the change.
+    browser
+        .find(Locator::Css("nav a[href='/history']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("h2").await;
+    let rows = browser.texts("table.history tbody tr").await;
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("owner") && r.contains("file_example") && r.contains(&chosen)),
+        "{rows:?}"
+    );
+    browser.screenshot("history").await;
     browser.close().await;
 }

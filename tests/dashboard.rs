@@ -466,9 +466,207 @@ fn the_local_dashboard_listens_on_this_machine_only() {
     );
 }
 
+/// The text of the `ul.field-errors` lists of `page`, joined.
+fn field_errors(page: &str) -> String {
+    page.split("<ul class=\"field-errors\"")
+        .skip(1)
+        .map(|rest| rest.split("</ul>").next().unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_is_edited_through_the_gate_and_its_errors_show_beside_the_field() {
+    let intents = crate::admin::intents_copy();
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("careerbot.sqlite3");
+    Store::open(&Database::file(&database)).unwrap();
+    let engine = crate::support::shipped_engine();
+    let intent = &engine.intents()[0];
+    let (id, asked) = (intent.id.as_str(), intent.examples[0].as_str());
+    let dashboard = Dashboard::start_on(Some(&database), intents.path());
+    let (cookie, _) = dashboard.log_in().await;
+    let path = format!("/intents/{id}");
+    let page = dashboard
+        .get(&path, Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let file_text = || -> String {
+        std::fs::read_dir(intents.path())
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .collect()
+    };
+    let before = file_text();
+
+    // No token, no edit.
+    let forged = dashboard
+        .post(
+            &path,
+            &cookie,
+            &[("action", "answer"), ("answer", "hijacked")],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // A preview renders the markdown, shows markup as text, and writes nothing.
+    let draft = "**Bold** move <script>alert(1)</script> [x](javascript:alert(2))";
+    let preview = dashboard
+        .post(
+            &path,
+            &cookie,
+            &[("csrf", &csrf), ("action", "preview"), ("answer", draft)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let shown = preview
+        .split("<div class=\"discord\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_default();
+    assert!(shown.contains("<strong>Bold</strong>"), "{preview}");
+    assert!(shown.contains("&lt;script&gt;"), "{shown}");
+    assert!(!preview.contains("<script>alert(1)"), "{preview}");
+    assert!(
+        !shown.contains("javascript:") && !shown.contains("<a "),
+        "{shown}"
+    );
+    assert!(preview.contains("Preview of your draft"));
+    assert_eq!(file_text(), before);
+
+    // Saved: in the file and answering at once.
+    let answer = "A new answer, **saved from the dashboard**.";
+    let saved = dashboard
+        .post(
+            &path,
+            &cookie,
+            &[("csrf", &csrf), ("action", "answer"), ("answer", answer)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(saved.contains("Saved: the new answer"), "{saved}");
+    assert!(file_text().contains(answer));
+    let reply = dashboard
+        .post(
+            "/playground",
+            &cookie,
+            &[("csrf", &csrf), ("question", asked)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        reply.contains("A new answer, **saved from the dashboard**."),
+        "{reply}"
+    );
+
+    // Examples: added, refused twice (beside the examples), removed.
+    let example = "how would a platypus describe this job";
+    let add = [
+        ("csrf", csrf.as_str()),
+        ("action", "add"),
+        ("example", example),
+    ];
+    let added = dashboard
+        .post(&path, &cookie, &add)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(added.contains("Saved: added the example"), "{added}");
+    assert!(
+        added.contains(&format!("<span>{example}</span>")),
+        "{added}"
+    );
+    let again = dashboard
+        .post(&path, &cookie, &add)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(field_errors(&again).contains("already listed"), "{again}");
+    let remove = [
+        ("csrf", csrf.as_str()),
+        ("action", "remove"),
+        ("example", example),
+    ];
+    let removed = dashboard
+        .post(&path, &cookie, &remove)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !removed.contains(&format!("<span>{example}</span>")),
+        "{removed}"
+    );
+    assert!(!file_text().contains(example));
+
+    // A broken file beside it: the edit is refused with its place, taken back, and the
+    // saved answer still answers.
+    std::fs::write(
+        intents.path().join("zz-broken.toml"),
+        "[[intent]]\nid = \"broken\"\ntitle = 5\n",
+    )
+    .unwrap();
+    let refused = dashboard
+        .post(
+            &path,
+            &cookie,
+            &[("csrf", &csrf), ("action", "answer"), ("answer", "Lost.")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let errors = field_errors(&refused);
+    let located = regex::Regex::new(r"zz-broken\.toml:\d+:\d+: ").unwrap();
+    assert!(located.is_match(&errors), "{refused}");
+    assert!(
+        refused.contains(">Lost.</textarea>"),
+        "the draft is kept: {refused}"
+    );
+    assert!(!file_text().contains("Lost."));
+    let reply = dashboard
+        .post(
+            "/playground",
+            &cookie,
+            &[("csrf", &csrf), ("question", asked)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(reply.contains("saved from the dashboard"), "{reply}");
+
+    // The History page: the refused reload with its place, and each change by its admin.
+    let history = dashboard
+        .get("/history", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(located.is_match(&history), "{history}");
+    for action in ["set_answer", "add_example", "remove_example"] {
+        assert!(
+            history.contains(&format!("<code>{action}</code>")),
+            "{action}: {history}"
+        );
+    }
+    assert!(history.contains("local admin"));
+    assert!(history.contains("refused"));
+}
+
 /// `careerbot run` serving the dashboard (`[web] listen`) against the Discord emulator,
 /// logged into with the emulator's OAuth2.
-mod with_discord {
+pub(crate) mod with_discord {
     use std::time::Duration;
 
     use careerbot::admin::store::{Database, Store};
@@ -489,12 +687,17 @@ mod with_discord {
     /// Starts `careerbot run` with `[web] listen` on a free port and finds the address it
     /// bound in its log.
     pub(crate) async fn serve(extra: &str) -> Served {
+        serve_on(extra, &shipped()).await
+    }
+
+    /// [`serve`] over the intents in `intents`.
+    pub(crate) async fn serve_on(extra: &str, intents: &std::path::Path) -> Served {
         let emulator = Emulator::start().await;
         let config = format!("[web]\nlisten = \"127.0.0.1:0\"\n{extra}");
         let bot = Bot::start_on(
             emulator,
             &config,
-            &shipped(),
+            intents,
             "careerbot=debug,serenity=info,poise=info",
             &[],
         )
@@ -595,7 +798,10 @@ mod with_discord {
         let (authorize, cookie) = served.start_login().await;
         let emulator = &served.bot.emulator;
         assert!(
-            authorize.starts_with(&format!("{}oauth2/authorize?", emulator.api_base())),
+            authorize.starts_with(&format!(
+                "{}/oauth2/authorize?",
+                emulator.api_base().trim_end_matches('/')
+            )),
             "{authorize}"
         );
         assert_eq!(
@@ -718,4 +924,44 @@ mod with_discord {
         assert!(page.contains("penguins"), "{page}");
         assert!(!page.contains("eiffel"), "{page}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_address_makes_the_cookies_secure_and_names_the_redirect() {
+    use reqwest::header::LOCATION;
+    let served = with_discord::serve("public_url = \"https://dash.example.com\"\n").await;
+    let response = served.get("/login", None).await;
+    assert!(response.status().is_redirection());
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in [
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=600",
+    ] {
+        assert!(cookie.contains(attribute), "{attribute}: {cookie}");
+    }
+    let location = response.headers()[LOCATION].to_str().unwrap();
+    assert!(
+        location.contains("redirect_uri=https%3A%2F%2Fdash.example.com%2Fauth%2Fcallback"),
+        "{location}"
+    );
+}
+
+#[test]
+fn run_needs_the_client_secret_to_serve_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[web]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let out = crate::support::careerbot(["run", "--config"])
+        .with_args([config.as_os_str()])
+        .env("DISCORD_TOKEN", crate::support::discord::FAKE_TOKEN)
+        .env("DISCORD_CLIENT_SECRET", "")
+        // Nowhere to connect to: the check must come first.
+        .env("CAREERBOT_DISCORD__API_BASE", "http://127.0.0.1:9")
+        .run_within(std::time::Duration::from_secs(60));
+    out.expect_code(1);
+    assert!(out.stderr.contains("DISCORD_CLIENT_SECRET"), "{out}");
+    assert!(!out.stderr.contains("cannot reach"), "{out}");
 }

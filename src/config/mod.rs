@@ -1140,6 +1140,32 @@ mod tests {
     }
 
     #[test]
+    fn the_dashboard_settings_are_checked_where_they_are_written() {
+        let (loaded, _) = load(
+            Some("[web]\nlisten = \"127.0.0.1:8787\"\npublic_url = \"https://dash.example.com\"\n"),
+            &[],
+        );
+        let web = loaded.unwrap().web;
+        assert_eq!(web.listen, Some("127.0.0.1:8787".parse().unwrap()));
+        assert_eq!(
+            web.base_url().unwrap().as_str(),
+            "https://dash.example.com/"
+        );
+        assert_eq!(web.session, Duration::from_secs(12 * 3600));
+        assert_eq!(Settings::defaults().web.listen, None);
+
+        let text = "[web]\nlisten = \"localhost\"\npublic_url = \"https://x.example.com/admin\"\nsession_hours = 0\nclient_secret = \"s3cr3t\"\n";
+        let (found, shown) = problems(Some(text), &[]);
+        let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+        for key in ["web.listen", "web.public_url", "web.session_hours"] {
+            assert!(keys.contains(&key), "{key}: {shown}");
+        }
+        // A line and column for each, as for every setting from a file.
+        assert!(shown.contains(":2:"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    #[test]
     fn a_missing_or_broken_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.toml");

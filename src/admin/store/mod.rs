@@ -1601,8 +1601,13 @@ mod tests {
         for db in TestDb::both() {
             let mut store = db.open();
             let in_guild = |id: u64, guild: Option<u64>, decision: &str| {
-                let Record::Question(mut q) = question(id, 100 + id as i64, "q", decision, 0.1)
-                else {
+                let Record::Question(mut q) = question(
+                    id,
+                    100 + id as i64,
+                    "q",
+                    decision,
+                    if decision == "answer" { 0.9 } else { 0.1 },
+                ) else {
                     unreachable!()
                 };
                 q.guild = guild;
