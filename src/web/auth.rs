@@ -46,8 +46,10 @@ const LOGIN_FAILURES_PER_MINUTE: usize = 10;
 /// Discord's permission bits that make a member a server admin here.
 const ADMINISTRATOR: u64 = 1 << 3;
 const MANAGE_GUILD: u64 = 1 << 5;
-/// The most servers one session carries (a user may be in at most 200 without Nitro).
-const MAX_GUILDS: usize = 200;
+/// The most servers one session carries: their ids keep the cookie under 4 KiB, the
+/// most a browser keeps (a user may be in 200 servers; one managing more than 100 of the
+/// bot's sees 100 of them).
+const MAX_GUILDS: usize = 100;
 /// The largest answer read from Discord's OAuth2 and user endpoints.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
 
