@@ -146,7 +146,11 @@ fn main() {
                 };
                 let started = Instant::now();
                 let response = request.header("cookie", &cookie).send().await.unwrap();
-                assert!(response.status().is_success(), "{path}: {}", response.status());
+                assert!(
+                    response.status().is_success(),
+                    "{path}: {}",
+                    response.status()
+                );
                 bytes = response.bytes().await.unwrap().len();
                 if run > 0 {
                     times.push(started.elapsed());
@@ -154,7 +158,12 @@ fn main() {
             }
             times.sort();
             let method = if form.is_some() { "POST" } else { "GET" };
-            rows.push((format!("{method} {path}"), bytes, times[RUNS / 2], times[RUNS - 1]));
+            rows.push((
+                format!("{method} {path}"),
+                bytes,
+                times[RUNS / 2],
+                times[RUNS - 1],
+            ));
         }
         rows
     });
@@ -175,7 +184,10 @@ fn main() {
     println!(
         "dashboard over {QUESTIONS} questions and {VOTES} votes (SQLite), {RUNS} requests a page:"
     );
-    println!("{:<28} {:>9} {:>9} {:>9}", "page", "bytes", "p50 ms", "max ms");
+    println!(
+        "{:<28} {:>9} {:>9} {:>9}",
+        "page", "bytes", "p50 ms", "max ms"
+    );
     for (page, bytes, p50, max) in rows {
         println!("{page:<28} {bytes:>9} {:>9.2} {:>9.2}", ms(p50), ms(max));
     }

@@ -507,6 +507,9 @@ async fn the_bots_dashboard_logs_in_with_discord_in_a_real_browser() {
             .any(|r| r.contains("owner") && r.contains("file_example") && r.contains(&chosen)),
         "{rows:?}"
     );
+    // The filed question, markup and all, is text in the audit log too.
+    assert!(rows.iter().any(|r| r.contains(HOSTILE)), "{rows:?}");
+    browser.assert_no_script().await;
     browser.screenshot("history").await;
     browser.close().await;
 }

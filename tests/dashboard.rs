@@ -174,6 +174,11 @@ async fn the_local_dashboard_logs_in_once_with_its_link_and_refuses_everyone_els
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     let cleared = out.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // A copy of the cookie kept elsewhere is logged out too.
+    assert_eq!(
+        dashboard.get("/", Some(&cookie)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

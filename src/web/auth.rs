@@ -17,7 +17,7 @@
 //! servers. It cannot be forged without the process's key, which is made afresh at each
 //! start. Failed logins of both kinds are rate limited.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -58,7 +58,7 @@ pub enum Login {
     /// The one-time token of `careerbot dashboard`, until used.
     Local(Mutex<Option<String>>),
     /// Discord's OAuth2.
-    Discord(OAuth),
+    Discord(Box<OAuth>),
 }
 
 /// Discord's OAuth2, as configured for this bot.
@@ -73,6 +73,41 @@ pub struct OAuth {
     /// Where Discord sends the browser back: `[web] public_url` + `/auth/callback`.
     pub redirect_uri: String,
     pub http: reqwest::Client,
+    /// The bot's servers as last asked, and when: asked again after [`SERVED_KEPT`].
+    pub served: tokio::sync::Mutex<Option<(Instant, HashSet<u64>)>>,
+}
+
+/// How long the list of the bot's servers is trusted.
+const SERVED_KEPT: Duration = Duration::from_secs(60);
+
+/// Sessions logged out before their expiry: csrf token → expiry (unix seconds).
+#[derive(Default)]
+pub struct Revoked(Mutex<HashMap<String, u64>>);
+
+/// Logged-out sessions remembered at most (the oldest expiring go first).
+const REVOKED_KEPT: usize = 10_000;
+
+impl Revoked {
+    fn add(&self, admin: &Admin) {
+        let mut revoked = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = unix_now();
+        revoked.retain(|_, expires| *expires > now);
+        if revoked.len() >= REVOKED_KEPT {
+            if let Some(first) = revoked
+                .iter()
+                .min_by_key(|(_, e)| **e)
+                .map(|(k, _)| k.clone())
+            {
+                revoked.remove(&first);
+            }
+        }
+        revoked.insert(admin.csrf.clone(), admin.expires);
+    }
+
+    fn contains(&self, admin: &Admin) -> bool {
+        let revoked = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        revoked.contains_key(&admin.csrf)
+    }
 }
 
 /// The failed logins of the last minute.
@@ -119,6 +154,14 @@ impl Scope {
     }
 
     /// The servers, for a store query.
+    /// The servers, `None` for all.
+    pub fn guilds(&self) -> Option<&[u64]> {
+        match self {
+            Scope::All => None,
+            Scope::Guilds(guilds) => Some(guilds),
+        }
+    }
+
     pub fn servers(&self) -> Servers {
         match self {
             Scope::All => Servers::All,
@@ -136,6 +179,8 @@ pub struct Admin {
     pub id: Option<u64>,
     pub scope: Scope,
     pub csrf: String,
+    /// When the session ends (unix seconds).
+    pub expires: u64,
 }
 
 impl Admin {
@@ -181,6 +226,7 @@ impl Admin {
             id: (id != 0).then_some(id),
             scope,
             csrf,
+            expires,
         })
     }
 
@@ -208,16 +254,18 @@ impl FromRequestParts<App> for Admin {
         let jar = SignedCookieJar::<Key>::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|never| match never {});
-        Admin::of(&jar).ok_or_else(|| {
-            let page = match &state.login {
-                Login::Local(_) => pages::refused(
-                    "Not logged in",
-                    "Open the login link `careerbot dashboard` printed when it started.",
-                ),
-                Login::Discord(_) => pages::log_in(),
-            };
-            (StatusCode::UNAUTHORIZED, page).into_response()
-        })
+        Admin::of(&jar)
+            .filter(|admin| !state.revoked.contains(admin))
+            .ok_or_else(|| {
+                let page = match &state.login {
+                    Login::Local(_) => pages::refused(
+                        "Not logged in",
+                        "Open the login link `careerbot dashboard` printed when it started.",
+                    ),
+                    Login::Discord(_) => pages::log_in(),
+                };
+                (StatusCode::UNAUTHORIZED, page).into_response()
+            })
     }
 }
 
@@ -239,6 +287,7 @@ fn cookie(app: &App, name: &'static str, value: String, lasts: Duration) -> Cook
 fn start_session(app: &App, jar: SignedCookieJar, admin: &Admin) -> Response {
     let lasts = app.settings.web.session;
     let value = admin.encode(unix_now() + lasts.as_secs());
+    // (`admin.expires` is read back from the cookie on each request.)
     let jar = jar
         .remove(Cookie::build(LOGIN_STATE).path("/"))
         .add(cookie(app, SESSION, value, lasts));
@@ -325,6 +374,7 @@ fn local_login(
         id: None,
         scope: Scope::All,
         csrf: random_hex(16),
+        expires: 0,
     };
     start_session(app, jar, &admin)
 }
@@ -360,7 +410,8 @@ pub async fn callback(
     };
     let jar = jar.remove(Cookie::build(LOGIN_STATE).path("/"));
     if !state_ok {
-        app.failures.add();
+        // Not counted as a failed login: a state cannot be guessed (128 random bits in a
+        // signed cookie), and counting it would let anyone lock every admin out.
         warn!("a dashboard login with a missing or wrong OAuth2 state was refused");
         let page = pages::refused(
             "Login refused",
@@ -413,6 +464,8 @@ pub async fn callback(
     managed.dedup();
     managed.truncate(MAX_GUILDS);
     if managed.is_empty() {
+        // Counted: each try costs a look at the bot's servers.
+        app.failures.add();
         info!("a Discord user who manages no server of the bot was refused the dashboard");
         let page = pages::refused(
             "Not an admin here",
@@ -430,6 +483,7 @@ pub async fn callback(
         id: Some(user.id),
         scope: Scope::Guilds(managed),
         csrf: random_hex(16),
+        expires: 0,
     };
     start_session(&app, jar, &admin)
 }
@@ -453,12 +507,15 @@ fn server_error(message: String) -> Response {
 /// `POST /logout`.
 pub async fn logout(
     admin: Admin,
+    State(app): State<App>,
     jar: SignedCookieJar,
     Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if !admin.csrf_ok(&form.csrf) {
         return super::csrf_refused();
     }
+    // A copy of the cookie kept elsewhere is logged out too.
+    app.revoked.add(&admin);
     let jar = jar.remove(Cookie::build(SESSION).path("/"));
     (jar, Redirect::to("/")).into_response()
 }
@@ -557,6 +614,18 @@ impl OAuth {
 
     /// The servers the bot is in, every page of them.
     async fn bot_guilds(&self) -> anyhow::Result<HashSet<u64>> {
+        let mut kept = self.served.lock().await;
+        if let Some((at, served)) = kept.as_ref() {
+            if at.elapsed() < SERVED_KEPT {
+                return Ok(served.clone());
+            }
+        }
+        let served = self.ask_bot_guilds().await?;
+        *kept = Some((Instant::now(), served.clone()));
+        Ok(served)
+    }
+
+    async fn ask_bot_guilds(&self) -> anyhow::Result<HashSet<u64>> {
         let mut served = HashSet::new();
         let mut after = 0u64;
         // 200 a page; a bot in more than 100,000 servers is cut off there.
@@ -630,6 +699,7 @@ mod tests {
             id: Some(42),
             scope: Scope::Guilds(vec![7, 9]),
             csrf: "c0ffee".to_owned(),
+            expires: 0,
         };
         let value = admin.encode(unix_now() + 60);
         let key = Key::generate();

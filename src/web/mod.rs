@@ -51,6 +51,7 @@ pub struct Dashboard {
     key: Key,
     login: Login,
     failures: auth::Failures,
+    revoked: auth::Revoked,
     /// Whether cookies are marked Secure (the dashboard's address is https).
     secure: bool,
     /// Held from an edit of the intents to the reload's verdict, one at a time: shared
@@ -108,7 +109,13 @@ impl Dashboard {
             .web
             .base_url()
             .is_some_and(|url| url.scheme() == "https");
-        Dashboard::new(reloader, settings, Login::Discord(oauth), secure, filing)
+        Dashboard::new(
+            reloader,
+            settings,
+            Login::Discord(Box::new(oauth)),
+            secure,
+            filing,
+        )
     }
 
     fn new(
@@ -127,6 +134,7 @@ impl Dashboard {
             key: Key::from(&key),
             login,
             failures: auth::Failures::default(),
+            revoked: auth::Revoked::default(),
             secure,
             filing,
         })
@@ -223,6 +231,7 @@ pub async fn start(
         api_base,
         redirect_uri: format!("{base}/auth/callback"),
         http,
+        served: tokio::sync::Mutex::new(None),
     };
     info!(redirect_uri = %oauth.redirect_uri, "the dashboard logs in with Discord");
     let dashboard = Dashboard::discord(reloader, settings, oauth, filing);
@@ -303,7 +312,10 @@ async fn read_store<T: Send + 'static>(
         Ok(Ok(value)) => Ok(Some(value)),
         Ok(Err(error)) => {
             warn!("the dashboard could not read the store: {error:#}");
-            let page = pages::refused("The store cannot be read", &format!("{error:#}"));
+            let page = pages::refused(
+                "The store cannot be read",
+                "The database did not answer as it should; the bot's log says why.",
+            );
             Err((StatusCode::SERVICE_UNAVAILABLE, page).into_response())
         }
         Err(error) => Err((StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()),
@@ -551,6 +563,9 @@ async fn record(
     }
 }
 
+/// Audit actions whose detail holds members' questions.
+const QUEUE_ACTIONS: [&str; 2] = ["file_example", "ignore_group"];
+
 /// `GET /history`: reloads, published versions and the audit log.
 async fn history(admin: Admin, State(dashboard): State<App>) -> Response {
     const SHOWN: usize = 200;
@@ -573,8 +588,16 @@ async fn history(admin: Admin, State(dashboard): State<App>) -> Response {
         Ok(entries) => entries.map(|entries| {
             entries
                 .into_iter()
-                // Intent edits concern every server; a server's own changes its admins.
-                .filter(|e| e.guild.is_none() || admin.scope.sees(e.guild))
+                // A server's changes to its admins; intent edits (which every server
+                // shares) to all; a queue's questions of no one server to who filed them.
+                .filter(|e| match e.guild {
+                    Some(_) => admin.scope.sees(e.guild),
+                    None => {
+                        !QUEUE_ACTIONS.contains(&e.action.as_str())
+                            || admin.scope == Scope::All
+                            || (e.admin_id.is_some() && e.admin_id == admin.id)
+                    }
+                })
                 .collect::<Vec<_>>()
         }),
         Err(page) => return page,
@@ -662,6 +685,9 @@ async fn file_group(
     if !admin.csrf_ok(&form.csrf) {
         return csrf_refused();
     }
+    // Held from reading the queue: another admin's filing of the same group (here or
+    // from Discord) is seen, not redone.
+    let _one_at_a_time = dashboard.filing.lock().await;
     let groups = match queue(&dashboard, &admin.scope).await {
         Ok(groups) => groups.unwrap_or_default(),
         Err(page) => return page,
@@ -675,7 +701,17 @@ async fn file_group(
         };
         return queue_page(&dashboard, &admin, &groups, Some(&notice));
     };
-    let _one_at_a_time = dashboard.filing.lock().await;
+    let known = form.choice == IGNORE
+        || dashboard
+            .reloader
+            .served()
+            .engine
+            .intent(&form.choice)
+            .is_some();
+    if !known {
+        let notice = failed("No such intent: nothing was changed.".to_owned());
+        return queue_page(&dashboard, &admin, &groups, Some(&notice));
+    }
     let notice = file_or_ignore(&dashboard, &admin, &group, &form.choice).await;
     let what = if form.choice == IGNORE {
         (
@@ -696,7 +732,13 @@ async fn file_group(
     } else {
         format!("refused: {}", notice.text)
     };
-    record(&dashboard, &admin, None, what.0, what.1, outcome).await;
+    // The questions' server, for a Discord admin of one (what they see is theirs); for
+    // several, none: the History page then shows it to this admin only.
+    let guild = match admin.scope.guilds() {
+        Some([only]) => Some(*only),
+        _ => None,
+    };
+    record(&dashboard, &admin, guild, what.0, what.1, outcome).await;
     match queue(&dashboard, &admin.scope).await {
         Ok(groups) => queue_page(
             &dashboard,
