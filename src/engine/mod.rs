@@ -441,17 +441,18 @@ fn describe_filter(filter: &CourseFilter) -> String {
 mod tests {
     use super::*;
 
+    /// The engine of `tests/fixtures/good`, with the shipped settings.
+    fn good_engine() -> Engine {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
+        let settings = (MatcherSettings::shipped(), intents::Limits::shipped());
+        Engine::load(&dir, &settings.0, &settings.1).unwrap().0
+    }
+
     /// Found by the `matching` fuzz target: a free course search on a topic with no free
     /// course named the topic as often as the question repeated it.
     #[test]
     fn a_course_note_names_its_topic_once_after_the_intents_answer() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
-        let (engine, _) = Engine::load(
-            &dir,
-            &MatcherSettings::shipped(),
-            &intents::Limits::shipped(),
-        )
-        .unwrap();
+        let engine = good_engine();
         let reply = engine.reply("are there free courses on sql 1, sql 2 and sql 3");
         assert_eq!(reply.decision, Decision::Answer, "{reply:#?}");
         let intent = engine.intent(reply.intent.as_deref().unwrap()).unwrap();
@@ -468,13 +469,7 @@ mod tests {
     /// fell back but kept the withdrawn answer's confidence, above every suggestion left.
     #[test]
     fn a_course_search_that_falls_back_is_no_surer_than_its_suggestions() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good");
-        let (engine, _) = Engine::load(
-            &dir,
-            &MatcherSettings::shipped(),
-            &intents::Limits::shipped(),
-        )
-        .unwrap();
+        let engine = good_engine();
         let reply = engine.reply("any good course on rest apis");
         assert_eq!(reply.decision, Decision::Fallback, "{reply:#?}");
         assert!(
