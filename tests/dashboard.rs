@@ -79,6 +79,11 @@ impl Dashboard {
         request.send().await.unwrap()
     }
 
+    /// The page a form posted to `path` answers with.
+    async fn post_text(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> String {
+        self.post(path, cookie, form).await.text().await.unwrap()
+    }
+
     async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let body: String = form
             .iter()
@@ -221,15 +226,12 @@ async fn the_playground_needs_the_form_s_token_and_shows_questions_as_text() {
     assert!(page.contains("Why this answer"), "{page}");
     for hostile in HOSTILE {
         let shown = dashboard
-            .post(
+            .post_text(
                 "/playground",
                 &cookie,
                 &[("csrf", &csrf), ("question", hostile)],
             )
-            .await
-            .text()
-            .await
-            .unwrap();
+            .await;
         assert!(!shown.contains(hostile), "{shown}");
         assert!(!shown.contains("<script>alert") && !shown.contains("<img src=x"));
         assert!(shown.contains("&lt;"), "{shown}");
@@ -318,15 +320,12 @@ async fn playground_intent(
     question: &str,
 ) -> String {
     let page = dashboard
-        .post(
+        .post_text(
             "/playground",
             cookie,
             &[("csrf", csrf), ("question", question)],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     let at = page.find(", intent <code>").map(|at| at + 15);
     at.map(|at| page[at..].split('<').next().unwrap().to_owned())
         .unwrap_or_default()
@@ -380,15 +379,12 @@ async fn filing_an_unanswered_question_goes_live_at_once_and_a_broken_set_change
 
     // Filed: in the intent's file, in service at once, out of the queue.
     let done = dashboard
-        .post(
+        .post_text(
             "/unanswered",
             &cookie,
             &[("csrf", &csrf), ("text", filed), ("choice", &target)],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(
         done.contains("Added “what do quokkas eat all day”"),
         "{done}"
@@ -409,15 +405,12 @@ async fn filing_an_unanswered_question_goes_live_at_once_and_a_broken_set_change
 
     // Ignored: out of the queue, nothing written.
     let ignoring = dashboard
-        .post(
+        .post_text(
             "/unanswered",
             &cookie,
             &[("csrf", &csrf), ("text", ignored), ("choice", "ignore")],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(
         ignoring.contains("Ignored “how tall do giraffes grow”"),
         "{ignoring}"
@@ -426,20 +419,15 @@ async fn filing_an_unanswered_question_goes_live_at_once_and_a_broken_set_change
 
     // A broken file beside it: the set with the example is refused, the example taken back,
     // the old set still answering.
-    let broken = intents.path().join("zz-broken.toml");
-    std::fs::write(&broken, "[[intent]]\nid = \"broken\"\ntitle = 5\n").unwrap();
+    let located = break_beside(intents.path());
     let refused = dashboard
-        .post(
+        .post_text(
             "/unanswered",
             &cookie,
             &[("csrf", &csrf), ("text", asked), ("choice", &target)],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(refused.contains("The example was not kept"), "{refused}");
-    let located = regex::Regex::new(r"zz-broken\.toml:\d+:\d+: ").unwrap();
     assert!(located.is_match(&refused), "{refused}");
     assert!(
         refused.contains("value=\"zebra stripes and camouflage\""),
@@ -469,6 +457,17 @@ fn the_local_dashboard_listens_on_this_machine_only() {
         "{}",
         out.stderr
     );
+}
+
+/// Writes a broken intent file into `dir`: the pattern of the place (`path:line:col: `)
+/// every refusal of a set read from it names.
+fn break_beside(dir: &Path) -> regex::Regex {
+    std::fs::write(
+        dir.join("zz-broken.toml"),
+        "[[intent]]\nid = \"broken\"\ntitle = 5\n",
+    )
+    .unwrap();
+    regex::Regex::new(r"zz-broken\.toml:\d+:\d+: ").unwrap()
 }
 
 /// The text of the `ul.field-errors` lists of `page`, joined.
@@ -519,15 +518,12 @@ async fn an_intent_is_edited_through_the_gate_and_its_errors_show_beside_the_fie
     // A preview renders the markdown, shows markup as text, and writes nothing.
     let draft = "**Bold** move <script>alert(1)</script> [x](javascript:alert(2))";
     let preview = dashboard
-        .post(
+        .post_text(
             &path,
             &cookie,
             &[("csrf", &csrf), ("action", "preview"), ("answer", draft)],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     let shown = preview
         .split("<div class=\"discord\">")
         .nth(1)
@@ -546,27 +542,21 @@ async fn an_intent_is_edited_through_the_gate_and_its_errors_show_beside_the_fie
     // Saved: in the file and answering at once.
     let answer = "A new answer, **saved from the dashboard**.";
     let saved = dashboard
-        .post(
+        .post_text(
             &path,
             &cookie,
             &[("csrf", &csrf), ("action", "answer"), ("answer", answer)],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(saved.contains("Saved: the new answer"), "{saved}");
     assert!(file_text().contains(answer));
     let reply = dashboard
-        .post(
+        .post_text(
             "/playground",
             &cookie,
             &[("csrf", &csrf), ("question", asked)],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(
         reply.contains("A new answer, **saved from the dashboard**."),
         "{reply}"
@@ -579,35 +569,20 @@ async fn an_intent_is_edited_through_the_gate_and_its_errors_show_beside_the_fie
         ("action", "add"),
         ("example", example),
     ];
-    let added = dashboard
-        .post(&path, &cookie, &add)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let added = dashboard.post_text(&path, &cookie, &add).await;
     assert!(added.contains("Saved: added the example"), "{added}");
     assert!(
         added.contains(&format!("<span>{example}</span>")),
         "{added}"
     );
-    let again = dashboard
-        .post(&path, &cookie, &add)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let again = dashboard.post_text(&path, &cookie, &add).await;
     assert!(field_errors(&again).contains("already listed"), "{again}");
     let remove = [
         ("csrf", csrf.as_str()),
         ("action", "remove"),
         ("example", example),
     ];
-    let removed = dashboard
-        .post(&path, &cookie, &remove)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let removed = dashboard.post_text(&path, &cookie, &remove).await;
     assert!(
         !removed.contains(&format!("<span>{example}</span>")),
         "{removed}"
@@ -616,23 +591,15 @@ async fn an_intent_is_edited_through_the_gate_and_its_errors_show_beside_the_fie
 
     // A broken file beside it: the edit is refused with its place, taken back, and the
     // saved answer still answers.
-    std::fs::write(
-        intents.path().join("zz-broken.toml"),
-        "[[intent]]\nid = \"broken\"\ntitle = 5\n",
-    )
-    .unwrap();
+    let located = break_beside(intents.path());
     let refused = dashboard
-        .post(
+        .post_text(
             &path,
             &cookie,
             &[("csrf", &csrf), ("action", "answer"), ("answer", "Lost.")],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     let errors = field_errors(&refused);
-    let located = regex::Regex::new(r"zz-broken\.toml:\d+:\d+: ").unwrap();
     assert!(located.is_match(&errors), "{refused}");
     assert!(
         refused.contains(">Lost.</textarea>"),
@@ -640,15 +607,12 @@ async fn an_intent_is_edited_through_the_gate_and_its_errors_show_beside_the_fie
     );
     assert!(!file_text().contains("Lost."));
     let reply = dashboard
-        .post(
+        .post_text(
             "/playground",
             &cookie,
             &[("csrf", &csrf), ("question", asked)],
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(reply.contains("saved from the dashboard"), "{reply}");
 
     // The History page: the refused reload with its place, and each change by its admin.

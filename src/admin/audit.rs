@@ -67,12 +67,45 @@ impl AuditEntry {
         detail: String,
         outcome: String,
     ) -> AuditEntry {
+        AuditEntry::now(
+            DISCORD,
+            admin,
+            Some(admin_id),
+            guild,
+            action,
+            detail,
+            outcome,
+        )
+    }
+
+    /// An entry for a change made now from the dashboard by `admin` (their Discord user id
+    /// `admin_id`; `None` for the local dashboard's admin), about `guild` if one.
+    pub fn dashboard(
+        admin: &str,
+        admin_id: Option<u64>,
+        guild: Option<u64>,
+        action: &str,
+        detail: String,
+        outcome: String,
+    ) -> AuditEntry {
+        AuditEntry::now(DASHBOARD, admin, admin_id, guild, action, detail, outcome)
+    }
+
+    fn now(
+        via: &str,
+        admin: &str,
+        admin_id: Option<u64>,
+        guild: Option<u64>,
+        action: &str,
+        detail: String,
+        outcome: String,
+    ) -> AuditEntry {
         AuditEntry {
             id: 0,
             at_ms: now_ms(),
             admin: admin.to_owned(),
-            admin_id: Some(admin_id),
-            via: DISCORD.to_owned(),
+            admin_id,
+            via: via.to_owned(),
             guild,
             action: action.to_owned(),
             detail,

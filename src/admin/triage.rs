@@ -89,6 +89,16 @@ mod tests {
     use crate::config::Settings;
     use crate::engine::Engine;
 
+    /// Writes a broken intent file into `dir`: every set read from it is refused, with
+    /// `zz.toml:` in its lines.
+    fn break_beside(dir: &std::path::Path) {
+        std::fs::write(
+            dir.join("zz.toml"),
+            "[[intent]]\nid = \"zz.broken\"\ntitle = 5\n",
+        )
+        .unwrap();
+    }
+
     fn text_of(dir: &std::path::Path) -> String {
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
@@ -128,11 +138,7 @@ mod tests {
         ));
 
         // A broken file beside it: refused, taken back, the set in service unchanged.
-        std::fs::write(
-            dir.path().join("zz.toml"),
-            "[[intent]]\nid = \"zz.broken\"\ntitle = 5\n",
-        )
-        .unwrap();
+        break_beside(dir.path());
         let before = text_of(dir.path());
         let refused = file(&reloader, "role.skills", "which skills matter most", "test");
         let Filed::Refused { refusal, kept } = refused else {
@@ -194,11 +200,7 @@ mod tests {
         assert!(Arc::ptr_eq(&served, &reloader.served()));
 
         // A broken file beside it: refused, taken back, the set in service unchanged.
-        std::fs::write(
-            dir.path().join("zz.toml"),
-            "[[intent]]\nid = \"zz.broken\"\ntitle = 5\n",
-        )
-        .unwrap();
+        break_beside(dir.path());
         let before = text_of(dir.path());
         let refused = change(
             &reloader,

@@ -29,7 +29,7 @@ use axum_extra::extract::cookie::Key;
 use serde::Deserialize;
 use tracing::{error, info, warn};
 
-use crate::admin::audit::{self, AuditEntry};
+use crate::admin::audit::AuditEntry;
 use crate::admin::edit::Change;
 use crate::admin::reload::Reloader;
 use crate::admin::report;
@@ -543,17 +543,7 @@ async fn record(
     let Some(database) = dashboard.database.clone() else {
         return;
     };
-    let entry = AuditEntry {
-        id: 0,
-        at_ms: now_ms(),
-        admin: admin.who.clone(),
-        admin_id: admin.id,
-        via: audit::DASHBOARD.to_owned(),
-        guild,
-        action: action.to_owned(),
-        detail,
-        outcome,
-    };
+    let entry = AuditEntry::dashboard(&admin.who, admin.id, guild, action, detail, outcome);
     let written =
         tokio::task::spawn_blocking(move || Store::open(&database)?.record_audit(&entry)).await;
     match written {
