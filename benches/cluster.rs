@@ -10,6 +10,10 @@
 //!    another server);
 //! 2. one process running all 4 shards with an SQLite file, for comparison.
 //!
+//! After the burst, on PostgreSQL: `careerbot publish` of a set with one new example, and
+//! the time from its return until a guild on every shard answers with it (asked as new
+//! members every 20 ms).
+//!
 //! Every message must end answered (a reply), noticed (the one cooldown notice per user and
 //! window) or throttled silently, as counted by each process's `/careerbot stats`; "lost"
 //! is what is left. Latency is from handing MESSAGE_CREATE to the gateway socket to the
@@ -162,6 +166,9 @@ struct Figures {
     drained_s: f64,
     stored: u64,
     stored_s: f64,
+    /// PostgreSQL only: for each shard, ms from `careerbot publish` returning to its guild
+    /// answering with the published example.
+    published_ms: Option<Vec<f64>>,
 }
 
 impl Figures {
@@ -183,6 +190,7 @@ impl Figures {
             "rows_stored": self.stored,
             "rows_stored_s": self.stored_s,
             "rows_per_s": self.stored as f64 / self.stored_s.max(1e-9),
+            "publish_to_every_shard_ms": self.published_ms,
         })
     }
 
@@ -206,6 +214,14 @@ impl Figures {
             self.stored_s,
             self.stored as f64 / self.stored_s.max(1e-9)
         );
+        if let Some(shards) = &self.published_ms {
+            let shown: Vec<String> = shards.iter().map(|ms| format!("{ms:.0}")).collect();
+            println!(
+                "  careerbot publish to every shard answering with it: {:.0} ms (shard by shard: {} ms)",
+                shards.iter().cloned().fold(0.0, f64::max),
+                shown.join(", ")
+            );
+        }
     }
 }
 
@@ -360,6 +376,12 @@ async fn burst(
         }
     }
     let stored_s = stored_at.saturating_duration_since(started).as_secs_f64();
+    let published_ms = match database {
+        Database::Postgres(_) => {
+            Some(publication(&emulator, value, &guilds[..SHARDS as usize]).await)
+        }
+        Database::File(_) => None,
+    };
     Figures {
         setup,
         answered,
@@ -373,7 +395,81 @@ async fn burst(
         drained_s,
         stored,
         stored_s,
+        published_ms,
     }
+}
+
+/// Publishes the shipped set with one new example (a question nothing answered) and
+/// returns, for each of `guilds` (one per shard), the ms from `careerbot publish`
+/// returning until that guild answers the question with the example's intent.
+async fn publication(emulator: &Emulator, database: &str, guilds: &[(u64, u64)]) -> Vec<f64> {
+    const QUESTION: &str = "where can a zebra wrangler find mentoring circles";
+    let settings = Settings::defaults();
+    let dir = tempfile::tempdir().unwrap();
+    for file in std::fs::read_dir(root().join("intents")).unwrap() {
+        let file = file.unwrap();
+        std::fs::copy(file.path(), dir.path().join(file.file_name())).unwrap();
+    }
+    let (engine, _) =
+        careerbot::engine::Engine::load(dir.path(), &settings.matcher, &settings.limits)
+            .unwrap_or_else(|_| panic!("the shipped intents do not load"));
+    let intent = engine
+        .intents()
+        .iter()
+        .find(|i| i.action.is_none() && !i.decline && !i.unlisted && !i.code_only)
+        .expect("an intent that answers");
+    careerbot::admin::edit::append_example(dir.path(), &intent.id, QUESTION).unwrap();
+    let mut user = USER_ID + 50_000_000;
+    let mut ask = |guild: u64, channel: u64| {
+        user += 1;
+        let message = Msg {
+            guild_id: Some(guild),
+            ..Msg::guild(channel, user, format!("<@{BOT_ID}> {QUESTION}")).mentioning_bot()
+        };
+        async move {
+            let id = emulator.message(message).await.to_string();
+            let reply = emulator
+                .wait_request(Duration::from_secs(10), |r| {
+                    r.method == "POST"
+                        && r.body["message_reference"]["message_id"].as_str() == Some(id.as_str())
+                })
+                .await
+                .expect("no reply");
+            reply.body["embeds"][0]["title"].as_str() == Some(intent.title.as_str())
+        }
+    };
+    for &(guild, channel) in guilds {
+        assert!(
+            !ask(guild, channel).await,
+            "answered before it was published"
+        );
+    }
+    let mut publish = Command::new(env!("CARGO_BIN_EXE_careerbot"));
+    publish
+        .arg("publish")
+        .arg("--intents")
+        .arg(dir.path())
+        .env("CAREERBOT_ADMIN__DATABASE", database);
+    let publish = tokio::task::spawn_blocking(move || publish.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(publish.status.success(), "{publish:?}");
+    let published = Instant::now();
+    let mut delays = vec![None; guilds.len()];
+    while delays.iter().any(Option::is_none) {
+        assert!(
+            published.elapsed() < Duration::from_secs(60),
+            "never served"
+        );
+        for (n, &(guild, channel)) in guilds.iter().enumerate() {
+            if delays[n].is_none() && ask(guild, channel).await {
+                delays[n] = Some(published.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    delays.into_iter().flatten().collect()
 }
 
 /// 20,000 records through the writer into `database`: records per second.

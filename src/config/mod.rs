@@ -584,14 +584,71 @@ impl fmt::Display for Database {
 /// `PGPASSWORD`): shown and logged only without it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PostgresUrl {
+    /// As given.
     url: String,
+    /// As tokio-postgres reads it: `sslrootcert` taken out, `verify-*` modes as `require`
+    /// (the certificate checks are ours, [`PostgresUrl::ssl_mode`]).
+    client: String,
     shown: String,
+    ssl_mode: SslMode,
+    roots: RootCerts,
+}
+
+/// How a connection to PostgreSQL is encrypted and checked: libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Plain TCP.
+    Disable,
+    /// TLS when the server offers it, its certificate unchecked (libpq's default).
+    Prefer,
+    /// TLS or no connection, the certificate unchecked.
+    Require,
+    /// TLS, the certificate signed by a trusted root (any name).
+    VerifyCa,
+    /// TLS, the certificate signed by a trusted root and made out to the host connected to.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// Whether the server's certificate is checked against [`RootCerts`].
+    pub fn verifies(self) -> bool {
+        matches!(self, SslMode::VerifyCa | SslMode::VerifyFull)
+    }
+}
+
+/// The roots a verified connection trusts: libpq's `sslrootcert`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootCerts {
+    /// The operating system's (`sslrootcert=system`, and the default).
+    System,
+    /// The PEM certificates of one file.
+    File(PathBuf),
+}
+
+impl RootCerts {
+    /// The certificates of a root file, or why it cannot be used.
+    pub fn read_file(
+        path: &Path,
+    ) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+        use rustls::pki_types::pem::PemObject;
+        let shown = path.display();
+        let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("sslrootcert {shown}: cannot read its certificates ({e})"))?;
+        if certificates.is_empty() {
+            return Err(format!("sslrootcert {shown} holds no PEM certificate"));
+        }
+        Ok(certificates)
+    }
 }
 
 impl PostgresUrl {
-    /// Checks `text` as tokio-postgres reads it.
+    /// Checks `text` as tokio-postgres reads it, with libpq's `sslmode` (`disable`,
+    /// `prefer`, `require`, `verify-ca`, `verify-full`) and `sslrootcert` (a PEM file, or
+    /// `system`).
     pub fn parse(text: &str) -> Result<PostgresUrl, String> {
-        let config: tokio_postgres::Config = text
+        let (client, ssl_mode, roots) = Self::tls_parameters(text)?;
+        let config: tokio_postgres::Config = client
             .parse()
             .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
         if config.get_hosts().is_empty() {
@@ -601,6 +658,9 @@ impl PostgresUrl {
             return Err(
                 "the PostgreSQL URL names no database (postgres://host/DATABASE)".to_owned(),
             );
+        }
+        if let RootCerts::File(path) = &roots {
+            RootCerts::read_file(path)?;
         }
         let shown = match Url::parse(text) {
             Ok(mut url) => {
@@ -628,20 +688,104 @@ impl PostgresUrl {
         };
         Ok(PostgresUrl {
             url: text.to_owned(),
+            client,
             shown,
+            ssl_mode,
+            roots,
         })
+    }
+
+    /// Takes libpq's TLS parameters out of the URL's query, which tokio-postgres would
+    /// refuse (it knows `sslmode` up to `require` only, and no `sslrootcert`): the URL for
+    /// tokio-postgres, the mode and the roots. `require` with a root file given is
+    /// `verify-ca`, as in libpq.
+    fn tls_parameters(text: &str) -> Result<(String, SslMode, RootCerts), String> {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let (base, query) = match text.split_once('?') {
+            Some((base, query)) => (base, query),
+            None => (text, ""),
+        };
+        let (mut mode, mut roots) = (None, None);
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match decode(key).as_str() {
+                "sslmode" => {
+                    let value = decode(value);
+                    mode = Some(match value.as_str() {
+                        "disable" => SslMode::Disable,
+                        "prefer" => SslMode::Prefer,
+                        "require" => SslMode::Require,
+                        "verify-ca" => SslMode::VerifyCa,
+                        "verify-full" => SslMode::VerifyFull,
+                        _ => {
+                            return Err(format!(
+                                "sslmode={value} is not one careerbot knows: disable, prefer \
+                                 (the default), require, verify-ca or verify-full"
+                            ))
+                        }
+                    });
+                }
+                "sslrootcert" => {
+                    let value = decode(value);
+                    roots = Some(match value.as_str() {
+                        "" => return Err("sslrootcert is empty: give a PEM file or system".into()),
+                        "system" => RootCerts::System,
+                        _ => RootCerts::File(PathBuf::from(value)),
+                    });
+                }
+                _ => kept.push(pair),
+            }
+        }
+        // As in libpq: require with a root file checks the chain; the system's roots are
+        // for checking names, so they ask for verify-full and refuse anything weaker.
+        let mode = match (mode, &roots) {
+            (Some(SslMode::Require), Some(RootCerts::File(_))) => SslMode::VerifyCa,
+            (None | Some(SslMode::VerifyFull), Some(RootCerts::System)) => SslMode::VerifyFull,
+            (Some(_), Some(RootCerts::System)) => {
+                return Err(
+                    "sslrootcert=system needs sslmode=verify-full (or no sslmode)".to_owned(),
+                )
+            }
+            (Some(mode), _) => mode,
+            (None, _) => SslMode::Prefer,
+        };
+        kept.push(match mode {
+            SslMode::Disable => "sslmode=disable",
+            SslMode::Prefer => "sslmode=prefer",
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => "sslmode=require",
+        });
+        Ok((
+            format!("{base}?{}", kept.join("&")),
+            mode,
+            roots.unwrap_or(RootCerts::System),
+        ))
     }
 
     /// The client settings it stands for; the password from `PGPASSWORD` when the URL has
     /// none.
     pub fn config(&self) -> tokio_postgres::Config {
-        let mut config: tokio_postgres::Config = self.url.parse().expect("checked when parsed");
+        let mut config: tokio_postgres::Config = self.client.parse().expect("checked when parsed");
         if config.get_password().is_none() {
             if let Some(password) = std::env::var_os("PGPASSWORD") {
                 config.password(password.as_encoded_bytes());
             }
         }
         config
+    }
+
+    /// How the connection is encrypted and checked.
+    pub fn ssl_mode(&self) -> SslMode {
+        self.ssl_mode
+    }
+
+    /// The roots a verified connection trusts.
+    pub fn root_certs(&self) -> &RootCerts {
+        &self.roots
     }
 }
 
@@ -750,6 +894,19 @@ mod tests {
             ),
             (
                 "postgres://bot:hunter2@db/x?sslmode=bogus",
+                "sslmode=bogus is not one careerbot knows",
+            ),
+            ("postgres://bot:hunter2@db/x?sslmode=allow", "sslmode=allow"),
+            (
+                "postgres://bot:hunter2@db/x?sslmode=verify-full&sslrootcert=/nowhere/root.pem",
+                "sslrootcert /nowhere/root.pem: cannot read",
+            ),
+            (
+                "postgres://bot:hunter2@db/x?sslrootcert=",
+                "sslrootcert is empty",
+            ),
+            (
+                "postgres://bot:hunter2@db/x?sslcrl=x",
                 "not a PostgreSQL URL",
             ),
         ] {
@@ -757,6 +914,43 @@ mod tests {
             assert!(error.contains(says), "{bad}: {error}");
             assert!(!error.contains("hunter2"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn libpq_s_tls_parameters_are_read_and_kept_from_tokio_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let url = |query: &str| PostgresUrl::parse(&format!("postgres://bot@db/x{query}"));
+        let mode = |query: &str| url(query).map(|url| url.ssl_mode());
+        assert_eq!(mode(""), Ok(SslMode::Prefer));
+        assert_eq!(mode("?sslmode=disable"), Ok(SslMode::Disable));
+        assert_eq!(mode("?sslmode=require"), Ok(SslMode::Require));
+        assert_eq!(
+            mode("?application_name=x&sslmode=verify-ca"),
+            Ok(SslMode::VerifyCa)
+        );
+        assert_eq!(mode("?sslmode=verify%2Dfull"), Ok(SslMode::VerifyFull));
+        // As in libpq, the system's roots are for checking names.
+        assert_eq!(mode("?sslrootcert=system"), Ok(SslMode::VerifyFull));
+        let weaker = mode("?sslmode=require&sslrootcert=system").unwrap_err();
+        assert!(weaker.contains("needs sslmode=verify-full"), "{weaker}");
+        let verified = url("?sslmode=verify-full&sslrootcert=system&connect_timeout=3").unwrap();
+        assert_eq!(verified.root_certs(), &RootCerts::System);
+        // What tokio-postgres is given: its own parameters, and TLS required.
+        let config = verified.config();
+        assert_eq!(
+            config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(3)));
+        assert_eq!(
+            url("?sslmode=disable").unwrap().config().get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
+        );
+        let no_certificate = format!("?sslrootcert={}", empty.display());
+        let error = url(&no_certificate).unwrap_err();
+        assert!(error.contains("holds no PEM certificate"), "{error}");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 pub mod copy;
 mod postgres;
 mod sqlite;
+mod tls;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
     count, from_sql_id, page_bound, to_sql_id, Aggregates, OlderSchema, QuestionRecord, Record,
@@ -140,6 +141,7 @@ struct Shared {
     url: PostgresUrl,
     /// For connections of their own (LISTEN).
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
 }
 
 impl Drop for Shared {
@@ -219,9 +221,10 @@ impl PgStore {
             .enable_all()
             .build()
             .context("cannot start the PostgreSQL client's runtime")?;
+        let tls = super::tls::connector(url)?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             // A connection handed out again is checked with a query first (bounded by the
             // recycle timeout): one left hanging by a call that timed out is dropped, not
             // reused.
@@ -243,6 +246,7 @@ impl PgStore {
                 pool,
                 url: url.clone(),
                 config,
+                tls,
             }),
         })
     }
@@ -976,13 +980,13 @@ impl PgStore {
         what: &'static str,
         wake: tokio::sync::mpsc::Sender<()>,
     ) {
-        let config = self.shared.config.clone();
+        let (config, tls) = (self.shared.config.clone(), self.shared.tls.clone());
         let shown = self.shared.url.to_string();
         let runtime = self.shared.runtime.as_ref().expect("the runtime lives");
         runtime.spawn(async move {
             let mut pause = Duration::from_millis(500);
             while !wake.is_closed() {
-                match listen_once(&config, channel, what, &wake, &mut pause).await {
+                match listen_once(&config, &tls, channel, what, &wake, &mut pause).await {
                     Ok(()) => {}
                     Err(error) => {
                         tracing::warn!(
@@ -1003,12 +1007,13 @@ impl PgStore {
 /// One listening connection, until it ends.
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
     channel: &str,
     what: &str,
     wake: &tokio::sync::mpsc::Sender<()>,
     pause: &mut Duration,
 ) -> anyhow::Result<()> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (notices, mut noticed) = tokio::sync::mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         loop {
@@ -1363,7 +1368,7 @@ async fn migrate(client: &mut deadpool_postgres::Client) -> anyhow::Result<()> {
 
 /// One line of an error's chain, each cause once: tokio-postgres writes its cause into its
 /// own message too, which `{:#}` would then repeat.
-fn flatten(error: anyhow::Error) -> anyhow::Error {
+pub(super) fn flatten(error: anyhow::Error) -> anyhow::Error {
     let mut line = String::new();
     for cause in error.chain() {
         let text = cause.to_string();
@@ -1453,7 +1458,7 @@ pub(crate) fn execute(url: &str, sql: &str) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
         let connection = tokio::spawn(connection);
         client.batch_execute(sql).await?;
         drop(client);
