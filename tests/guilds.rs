@@ -89,6 +89,51 @@ async fn answered_unaddressed(bot: &Bot, channel: u64, user: u64, text: &str) ->
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_say_where_a_channel_s_permissions_keep_the_bot_from_answering() {
+    use serenity::model::permissions::Permissions;
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestStore::sqlite(dir.path());
+    let emulator = Emulator::start().await;
+    emulator.text_channel(WATCHED);
+    // A channel where the server denies the bot's role posting and embeds.
+    let shut = CHANNEL_ID + 43;
+    emulator.deny_bot_in(
+        shut,
+        (Permissions::SEND_MESSAGES | Permissions::EMBED_LINKS).bits(),
+    );
+    let bot = Bot::start_on(emulator, &config(&db, ""), &shipped(), LOG, &[]).await;
+
+    let saved = admin_settings(&bot, json!([channel("add_answer_channel", WATCHED)])).await;
+    assert!(saved.starts_with("Saved"), "{saved}");
+    assert!(!saved.contains("cannot"), "{saved}");
+    // Saved all the same (the admin may fix the channel next), with what is missing.
+    let saved = admin_settings(&bot, json!([channel("add_answer_channel", shut)])).await;
+    assert!(saved.starts_with("Saved"), "{saved}");
+    let warning = saved
+        .lines()
+        .find(|line| line.contains(&format!("cannot answer in <#{shut}>")))
+        .unwrap_or_else(|| panic!("no warning\n{saved}"));
+    assert!(warning.contains("Send Messages"), "{warning}");
+    assert!(warning.contains("Embed Links"), "{warning}");
+    assert!(!warning.contains("View Channel"), "{warning}");
+    assert!(
+        !saved.contains(&format!("cannot answer in <#{WATCHED}>")),
+        "{saved}"
+    );
+    let saved = admin_settings(&bot, json!([channel("admin_channel", shut)])).await;
+    assert!(
+        saved.contains(&format!(
+            "cannot post in <#{shut}>: it lacks Send Messages there"
+        )),
+        "{saved}"
+    );
+    // Listing the settings says so too; and once the channel is dropped, no more.
+    let shown = admin_settings(&bot, json!([channel("remove_answer_channel", shut)])).await;
+    assert!(!shown.contains("cannot answer"), "{shown}");
+    assert!(shown.contains("cannot post"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_s_own_settings_are_validated_kept_across_a_restart_and_followed() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestStore::sqlite(dir.path());

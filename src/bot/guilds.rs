@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use poise::serenity_prelude::{ChannelId, Context, GuildId};
+use poise::serenity_prelude::{ChannelId, Context, GuildId, Permissions};
 use tracing::{debug, warn};
 
 use super::state::Bot;
@@ -194,14 +194,35 @@ pub struct Here {
     pub admin_channel: Option<u64>,
     /// Every channel of the server.
     pub channels: HashSet<u64>,
+    /// The bot's own permissions in each channel, where the cache knows them.
+    pub bot_may: HashMap<u64, Permissions>,
 }
+
+/// What the bot needs in an answer channel: to see it, read the question it replies to,
+/// and post its answer card.
+const TO_ANSWER: Permissions = Permissions::VIEW_CHANNEL
+    .union(Permissions::SEND_MESSAGES)
+    .union(Permissions::READ_MESSAGE_HISTORY)
+    .union(Permissions::EMBED_LINKS);
+/// What the bot needs in an admin channel: to see it and post there.
+const TO_POST: Permissions = Permissions::VIEW_CHANNEL.union(Permissions::SEND_MESSAGES);
 
 /// The server's channels and the config file's among them, as serenity's cache knows
 /// them; `None` when it does not know the server (yet).
 pub fn channels_here(ctx: &Context, guild: GuildId, bot: &Bot) -> Option<Here> {
     let server = ctx.cache.guild(guild)?;
     let in_server = |channel: &&ChannelId| server.channels.contains_key(channel);
+    let me = server.members.get(&ctx.cache.current_user().id);
     Some(Here {
+        bot_may: me
+            .map(|me| {
+                server
+                    .channels
+                    .values()
+                    .map(|channel| (channel.id.get(), server.user_permissions_in(channel, me)))
+                    .collect()
+            })
+            .unwrap_or_default(),
         channels: server
             .channels
             .keys()
@@ -252,18 +273,38 @@ pub fn describe(bot: &Bot, guild: GuildId, here: &Here) -> String {
         Some(channel) => Some(channel),
         None => here.admin_channel,
     };
-    let admin = admin.map_or_else(|| "none".to_owned(), mention);
+    let admin_shown = admin.map_or_else(|| "none".to_owned(), mention);
     let threshold = bot.guilds.channel_min_confidence(Some(guild));
     let mut text = format!(
         "**careerbot's settings in this server**\n\
          • **Answer channels** (questions there are answered without a mention): {listed} ({})\n\
-         • **Admin channel** (refused intent reloads are posted there): {admin} ({})\n\
+         • **Admin channel** (refused intent reloads are posted there): {admin_shown} ({})\n\
          • **Channel threshold** (how sure the bot must be to answer a question that did not mention it): {threshold:.2} ({})\n\
          Change them with the options of `/careerbot settings`; `reset` goes back to the bot's default.",
         whose(own.answer_channels.is_some()),
         whose(own.admin_channel.is_some()),
         whose(own.channel_min_confidence.is_some()),
     );
+    let lacking = answer_channels
+        .iter()
+        .map(|channel| (*channel, TO_ANSWER, "answer"))
+        .chain(admin.map(|channel| (channel, TO_POST, "post")));
+    for (channel, needs, to) in lacking {
+        let Some(may) = here.bot_may.get(&channel) else {
+            continue;
+        };
+        let missing = needs.difference(*may);
+        if !missing.is_empty() {
+            let names = missing.get_permission_names();
+            let them = if names.len() == 1 { "it" } else { "them" };
+            text.push_str(&format!(
+                "\n⚠️ The bot cannot {to} in {}: it lacks {} there; allow {them} for its role \
+                 in the channel's permissions.",
+                mention(channel),
+                names.join(", ")
+            ));
+        }
+    }
     if !answer_channels.is_empty() && !bot.discord.message_content.load(Ordering::Relaxed) {
         text.push_str(
             "\n⚠️ The bot connected without the Message Content intent, so it reads the answer \

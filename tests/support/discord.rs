@@ -363,6 +363,9 @@ struct World {
     threads: HashMap<u64, ThreadInfo>,
     /// Permissions the bot lacks, whatever its role says (see [`Emulator::deny_bot`]).
     bot_denied: u64,
+    /// Permissions the bot's role is denied in a channel, by an overwrite (see
+    /// [`Emulator::deny_bot_in`]).
+    denied_in: HashMap<u64, u64>,
     /// Members' messages sent through the gateway: id -> channel.
     member_messages: HashMap<u64, u64>,
 }
@@ -545,7 +548,9 @@ impl World {
             return forum_json(id, tags);
         }
         match self.channel(id) {
-            ChannelInfo { guild: Some(g), .. } => guild_channel_json(id, g),
+            ChannelInfo { guild: Some(g), .. } => {
+                self.with_overwrites(id, guild_channel_json(id, g))
+            }
             ChannelInfo { recipient, .. } => json!({
                 "id": id.to_string(),
                 "type": 1,
@@ -553,6 +558,19 @@ impl World {
                 "recipients": [user_json(recipient.unwrap_or(USER_ID), false)],
             }),
         }
+    }
+
+    /// `channel`'s JSON with its overwrite for the bot's role, if a test denied it anything.
+    fn with_overwrites(&self, channel: u64, mut json: Value) -> Value {
+        if let Some(denied) = self.denied_in.get(&channel) {
+            json["permission_overwrites"] = json!([{
+                "id": BOT_ROLE_ID.to_string(),
+                "type": 0,
+                "allow": "0",
+                "deny": denied.to_string(),
+            }]);
+        }
+        json
     }
 
     fn permissions_of(&self, user: u64) -> u64 {
@@ -670,7 +688,7 @@ impl World {
             .filter(|(c_id, c)| c.guild == Some(id) && !self.threads.contains_key(c_id))
             .map(|(c_id, _)| match self.forums.get(c_id) {
                 Some(tags) => forum_json(*c_id, tags),
-                None => guild_channel_json(*c_id, id),
+                None => self.with_overwrites(*c_id, guild_channel_json(*c_id, id)),
             })
             .collect();
         let extra = json!({
@@ -968,6 +986,17 @@ impl Emulator {
     /// post in a thread, Create Public Threads to start one, Manage Threads to tag a post).
     pub fn deny_bot(&self, permissions: u64) {
         lock(&self.inner.world).bot_denied |= permissions;
+    }
+
+    /// Denies the bot's role `permissions` in the text channel `channel` of [`GUILD_ID`] by a
+    /// permission overwrite, as a server admin would in the channel's settings. The overwrite
+    /// is in the channel's JSON from now on (GUILD_CREATE, `GET /channels/{id}`), so call it
+    /// before the bot connects; posting there answers 403 (50013) when View Channel or Send
+    /// Messages is denied.
+    pub fn deny_bot_in(&self, channel: u64, permissions: u64) {
+        let mut world = lock(&self.inner.world);
+        world.channel(channel);
+        *world.denied_in.entry(channel).or_default() |= permissions;
     }
 
     /// Gives the bot back `permissions` denied with [`Emulator::deny_bot`].
@@ -2791,6 +2820,14 @@ fn channel_route(
         ("POST", ["messages"]) => {
             let need = Permissions::SEND_MESSAGES_IN_THREADS.bits();
             if world.threads.contains_key(&channel) && !world.bot_may(need) {
+                return Reply::error(403, 50013, "Missing Permissions");
+            }
+            let to_post = Permissions::VIEW_CHANNEL.bits() | Permissions::SEND_MESSAGES.bits();
+            if world
+                .denied_in
+                .get(&channel)
+                .is_some_and(|d| d & to_post != 0)
+            {
                 return Reply::error(403, 50013, "Missing Permissions");
             }
             if let Some(bad) = check_message_body(body, true, files.len()) {
