@@ -285,6 +285,13 @@ pub fn describe(bot: &Bot, guild: GuildId, here: &Here) -> String {
         whose(own.admin_channel.is_some()),
         whose(own.channel_min_confidence.is_some()),
     );
+    if !answer_channels.is_empty() && !bot.discord.message_content.load(Ordering::Relaxed) {
+        text.push_str(
+            "\n⚠️ The bot connected without the Message Content intent, so it reads the answer \
+             channels' questions only when they mention it, until it restarts (the intent must \
+             be enabled for the bot in the Discord Developer Portal).",
+        );
+    }
     let lacking = answer_channels
         .iter()
         .map(|channel| (*channel, TO_ANSWER, "answer"))
@@ -298,19 +305,12 @@ pub fn describe(bot: &Bot, guild: GuildId, here: &Here) -> String {
             let names = missing.get_permission_names();
             let them = if names.len() == 1 { "it" } else { "them" };
             text.push_str(&format!(
-                "\n⚠️ The bot cannot {to} in {}: it lacks {} there; allow {them} for its role \
-                 in the channel's permissions.",
+                "\n⚠️ The bot cannot {to} in {}: it lacks {} there; allow {them} for the bot \
+                 (its role, or itself) in the channel's permissions.",
                 mention(channel),
                 names.join(", ")
             ));
         }
-    }
-    if !answer_channels.is_empty() && !bot.discord.message_content.load(Ordering::Relaxed) {
-        text.push_str(
-            "\n⚠️ The bot connected without the Message Content intent, so it reads the answer \
-             channels' questions only when they mention it, until it restarts (the intent must \
-             be enabled for the bot in the Discord Developer Portal).",
-        );
     }
     text
 }

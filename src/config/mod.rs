@@ -651,6 +651,14 @@ impl PostgresUrl {
         let config: tokio_postgres::Config = client
             .parse()
             .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
+        let client_mode = match ssl_mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            _ => tokio_postgres::config::SslMode::Require,
+        };
+        if config.get_ssl_mode() != client_mode {
+            return Err("the PostgreSQL URL's sslmode could not be read".to_owned());
+        }
         if config.get_hosts().is_empty() {
             return Err("the PostgreSQL URL names no host".to_owned());
         }
@@ -662,30 +670,7 @@ impl PostgresUrl {
         if let RootCerts::File(path) = &roots {
             RootCerts::read_file(path)?;
         }
-        let shown = match Url::parse(text) {
-            Ok(mut url) => {
-                if url.password().is_some() {
-                    let _ = url.set_password(Some("****"));
-                }
-                // libpq also takes the password as a parameter: `?password=...`.
-                if url.query_pairs().any(|(key, _)| key == "password") {
-                    let pairs: Vec<(String, String)> = url
-                        .query_pairs()
-                        .map(|(key, value)| {
-                            let value = if key == "password" {
-                                "****".to_owned()
-                            } else {
-                                value.into_owned()
-                            };
-                            (key.into_owned(), value)
-                        })
-                        .collect();
-                    url.query_pairs_mut().clear().extend_pairs(pairs);
-                }
-                url.to_string()
-            }
-            Err(_) => "a PostgreSQL URL".to_owned(),
-        };
+        let shown = Self::masked(text);
         Ok(PostgresUrl {
             url: text.to_owned(),
             client,
@@ -693,6 +678,52 @@ impl PostgresUrl {
             ssl_mode,
             roots,
         })
+    }
+
+    /// Where the credentials and the query of `text` start, as tokio-postgres reads a URL:
+    /// the credentials run to the first `@` (a password may hold `?` or `/`), the query from
+    /// the next `?`.
+    fn parts(text: &str) -> (usize, usize, Option<usize>) {
+        let after_scheme = text.find("://").map_or(0, |at| at + 3);
+        let after_credentials = text[after_scheme..]
+            .find('@')
+            .map_or(after_scheme, |at| after_scheme + at + 1);
+        let query = text[after_credentials..]
+            .find('?')
+            .map(|at| after_credentials + at + 1);
+        (after_scheme, after_credentials, query)
+    }
+
+    /// `text` with any password (`user:PASSWORD@`, `?password=`) as `****`.
+    fn masked(text: &str) -> String {
+        let (after_scheme, after_credentials, query) = Self::parts(text);
+        let mut shown = text[..after_scheme].to_owned();
+        if after_credentials > after_scheme {
+            let credentials = &text[after_scheme..after_credentials - 1];
+            match credentials.split_once(':') {
+                Some((user, _)) => shown.push_str(&format!("{user}:****@")),
+                None => shown.push_str(&format!("{credentials}@")),
+            }
+        }
+        let Some(query) = query else {
+            shown.push_str(&text[after_credentials..]);
+            return shown;
+        };
+        shown.push_str(&text[after_credentials..query]);
+        let pairs: Vec<String> = text[query..]
+            .split('&')
+            .map(|pair| {
+                let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+                let key_decoded = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+                if key_decoded == "password" {
+                    format!("{key}=****")
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        shown.push_str(&pairs.join("&"));
+        shown
     }
 
     /// Takes libpq's TLS parameters out of the URL's query, which tokio-postgres would
@@ -705,8 +736,8 @@ impl PostgresUrl {
                 .decode_utf8_lossy()
                 .into_owned()
         };
-        let (base, query) = match text.split_once('?') {
-            Some((base, query)) => (base, query),
+        let (base, query) = match Self::parts(text).2 {
+            Some(query) => (&text[..query - 1], &text[query..]),
             None => (text, ""),
         };
         let (mut mode, mut roots) = (None, None);
@@ -743,12 +774,23 @@ impl PostgresUrl {
         }
         // As in libpq: require with a root file checks the chain; the system's roots are
         // for checking names, so they ask for verify-full and refuse anything weaker.
+        // verify-ca takes any name, so it needs roots of the admin's own choosing: with the
+        // system's, any certificate a public CA made out to anyone would pass.
         let mode = match (mode, &roots) {
-            (Some(SslMode::Require), Some(RootCerts::File(_))) => SslMode::VerifyCa,
+            (None | Some(SslMode::Prefer | SslMode::Require), Some(RootCerts::File(_))) => {
+                SslMode::VerifyCa
+            }
             (None | Some(SslMode::VerifyFull), Some(RootCerts::System)) => SslMode::VerifyFull,
             (Some(_), Some(RootCerts::System)) => {
                 return Err(
                     "sslrootcert=system needs sslmode=verify-full (or no sslmode)".to_owned(),
+                )
+            }
+            (Some(SslMode::VerifyCa), None) => {
+                return Err(
+                    "sslmode=verify-ca needs sslrootcert=FILE, the root certificate(s) \
+                     to trust (verify-full checks against the system's roots)"
+                        .to_owned(),
                 )
             }
             (Some(mode), _) => mode,
@@ -927,8 +969,8 @@ mod tests {
         assert_eq!(mode("?sslmode=disable"), Ok(SslMode::Disable));
         assert_eq!(mode("?sslmode=require"), Ok(SslMode::Require));
         assert_eq!(
-            mode("?application_name=x&sslmode=verify-ca"),
-            Ok(SslMode::VerifyCa)
+            mode("?application_name=x&sslmode=verify-full"),
+            Ok(SslMode::VerifyFull)
         );
         assert_eq!(mode("?sslmode=verify%2Dfull"), Ok(SslMode::VerifyFull));
         // As in libpq, the system's roots are for checking names.
@@ -947,6 +989,25 @@ mod tests {
         assert_eq!(
             url("?sslmode=disable").unwrap().config().get_ssl_mode(),
             tokio_postgres::config::SslMode::Disable
+        );
+        // verify-ca takes any name: only with roots the admin chose.
+        let any_name = mode("?sslmode=verify-ca").unwrap_err();
+        assert!(any_name.contains("needs sslrootcert=FILE"), "{any_name}");
+        // A password may hold `?` (the credentials run to the first `@`).
+        let odd = PostgresUrl::parse("postgres://bot:x?y@db/app?sslmode=require").unwrap();
+        assert_eq!(odd.ssl_mode(), SslMode::Require);
+        assert_eq!(odd.config().get_password(), Some(&b"x?y"[..]));
+        assert_eq!(odd.config().get_dbname(), Some("app"));
+        let odd = PostgresUrl::parse("postgres://bot:x?y@db/app?sslmode=verify-full").unwrap();
+        assert_eq!(odd.ssl_mode(), SslMode::VerifyFull);
+        assert_eq!(
+            odd.to_string(),
+            "postgres://bot:****@db/app?sslmode=verify-full"
+        );
+        let odd = PostgresUrl::parse("postgres://bot@db/app?user=bot&pass%77ord=x%3Fy").unwrap();
+        assert_eq!(
+            odd.to_string(),
+            "postgres://bot@db/app?user=bot&pass%77ord=****"
         );
         let no_certificate = format!("?sslrootcert={}", empty.display());
         let error = url(&no_certificate).unwrap_err();

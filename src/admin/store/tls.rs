@@ -274,13 +274,15 @@ mod tests {
             encrypted(&with(&server, &format!("sslmode=verify-ca&{root}"))),
             Ok(true)
         );
-        // As in libpq, require with a root file checks the chain.
-        let require = with(&server, &format!("sslmode=require&{root}"));
-        assert_eq!(
-            PostgresUrl::parse(&require).map(|url| url.ssl_mode()),
-            Ok(SslMode::VerifyCa)
-        );
-        assert_eq!(encrypted(&require), Ok(true));
+        // As in libpq, a root file given checks the chain.
+        for weaker in ["sslmode=require&", "sslmode=prefer&", ""] {
+            let url = with(&server, &format!("{weaker}{root}"));
+            assert_eq!(
+                PostgresUrl::parse(&url).map(|url| url.ssl_mode()),
+                Ok(SslMode::VerifyCa)
+            );
+            assert_eq!(encrypted(&url), Ok(true));
+        }
         let wrong_name = encrypted(&with(&server, &format!("sslmode=verify-full&{root}")));
         assert!(
             wrong_name
