@@ -1129,6 +1129,17 @@ pub(crate) mod testing {
 
     impl Relay {
         pub fn start() -> Relay {
+            Relay::starting(false)
+        }
+
+        /// A relay that answers every TLS request with "yes" and then garbage, as a server
+        /// with broken TLS would; connections that do not ask for TLS pass through.
+        pub fn with_broken_tls() -> Relay {
+            Relay::starting(true)
+        }
+
+        fn starting(broken_tls: bool) -> Relay {
+            use std::io::{Read, Write};
             use std::net::{TcpListener, TcpStream};
             let server = url::Url::parse(&server_url()).unwrap();
             let target = format!(
@@ -1147,9 +1158,25 @@ pub(crate) mod testing {
                     if !accepting.load(Ordering::SeqCst) {
                         continue; // dropped: closed at once
                     }
-                    let Ok(server) = TcpStream::connect(&target) else {
+                    let mut first = [0u8; 8];
+                    if broken_tls {
+                        // An SSLRequest: length 8, code 80877103.
+                        let mut client = &client;
+                        if client.read_exact(&mut first).is_err() {
+                            continue;
+                        }
+                        if first == [0, 0, 0, 8, 4, 210, 22, 47] {
+                            let _ = client.write_all(b"Snot a TLS server hello at all\r\n");
+                            let _ = client.shutdown(std::net::Shutdown::Both);
+                            continue;
+                        }
+                    }
+                    let Ok(mut server) = TcpStream::connect(&target) else {
                         continue;
                     };
+                    if broken_tls && server.write_all(&first).is_err() {
+                        continue;
+                    }
                     let mut live = tracked.lock().unwrap();
                     live.push(client.try_clone().unwrap());
                     live.push(server.try_clone().unwrap());
@@ -1785,6 +1812,26 @@ mod tests {
             }));
             drop(writer);
         }
+    }
+
+    #[test]
+    fn under_sslmode_prefer_a_server_whose_tls_fails_is_used_without_it() {
+        let db = TestDb::postgres();
+        let relay = testing::Relay::with_broken_tls();
+        let url = crate::config::PostgresUrl::parse(&relay.url(db.schema())).unwrap();
+        let mut store = Store::open(&Database::Postgres(url)).unwrap();
+        store
+            .write(&[question(1, 100, "over plain tcp", "answer", 0.9)])
+            .unwrap();
+        assert_eq!(store.questions_since(0).unwrap().len(), 1);
+        // require refuses it, saying why.
+        let url = format!("{}&sslmode=require", relay.url(db.schema()));
+        let url = crate::config::PostgresUrl::parse(&url).unwrap();
+        let refused = Store::open(&Database::Postgres(url)).unwrap_err();
+        assert!(
+            format!("{refused:#}").contains("TLS handshake"),
+            "{refused:#}"
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ use super::{
 use crate::admin::audit::AuditEntry;
 use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
-use crate::config::PostgresUrl;
+use crate::config::{PostgresUrl, SslMode};
+
+/// How tokio-postgres says a TLS handshake failed.
+const TLS_FAILED: &str = "error performing TLS handshake";
 
 /// The schema, one step per version: step `n` takes a database from version `n` to `n + 1`.
 /// Steps are only ever appended, never edited. The same tables as SQLite's, with
@@ -196,8 +199,33 @@ impl PgStore {
         Ok(store)
     }
 
+    /// Connects as `url` says. Under `sslmode=prefer` (the default), a server that offers
+    /// TLS but fails the handshake is used without it, as libpq does, with a warning.
     fn connect(url: &PostgresUrl, read_only: bool) -> anyhow::Result<PgStore> {
-        let mut config = url.config();
+        let store = PgStore::connect_with(url, url.config(), read_only)?;
+        if url.ssl_mode() != SslMode::Prefer {
+            return Ok(store);
+        }
+        match store.call(|_client| async { Ok(()) }) {
+            Err(error) if error.to_string().contains(TLS_FAILED) => {
+                tracing::warn!(
+                    store = %url,
+                    "the server offers TLS but the handshake failed ({error}); connecting \
+                     without TLS, as sslmode=prefer allows (sslmode=require would refuse)"
+                );
+                let mut config = url.config();
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                PgStore::connect_with(url, config, read_only)
+            }
+            _ => Ok(store),
+        }
+    }
+
+    fn connect_with(
+        url: &PostgresUrl,
+        mut config: tokio_postgres::Config,
+        read_only: bool,
+    ) -> anyhow::Result<PgStore> {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
