@@ -88,6 +88,96 @@ async fn answered_unaddressed(bot: &Bot, channel: u64, user: u64, text: &str) ->
     }
 }
 
+/// Waits until the bot has seen the post `thread` and left it alone: its THREAD_CREATE
+/// found in no watched forum, its first message passed over or kept for a post that never
+/// comes; then checks nothing was posted in it.
+async fn post_left_alone(bot: &Bot, thread: u64) {
+    let seen = format!("thread {thread} is in no watched forum");
+    let kept = format!("message {thread} opens a post not announced yet");
+    let done = crate::support::wait_until_async(WAIT, || {
+        let log = bot.log();
+        log.contains(&seen) && (bot.passed(&[thread]) == 1 || log.contains(&kept))
+    })
+    .await;
+    assert!(done, "{}", bot.log());
+    let path = format!("/channels/{thread}/messages");
+    let posted = bot
+        .emulator
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST" && r.path == path);
+    assert!(!posted, "{}", bot.calls());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_chooses_its_own_forums() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestStore::sqlite(dir.path());
+    // The config file's forum (so the bot has the Message Content intent), and the
+    // server's own.
+    let (files, own) = (CHANNEL_ID + 44, CHANNEL_ID + 45);
+    let config = config(&db, &format!("[discord]\nforum_channels = [{files}]\n"));
+    let emulator = Emulator::start().await;
+    emulator.forum(files, &[]);
+    emulator.forum(own, &[]);
+    emulator.text_channel(WATCHED);
+    let bot = Bot::start_on(emulator, &config, &shipped(), LOG, &[]).await;
+    let engine = shipped_engine();
+    let (title, intent) = crate::threads::confident_post(engine, 0.8);
+    let expected = engine.intent(&intent).unwrap().title.clone();
+    let body = "Any advice is welcome.";
+
+    let shown = admin_settings(&bot, Value::Null).await;
+    assert!(
+        shown.contains(&format!("**Forum channels** (new posts there are answered, when the bot is sure): <#{files}> (the bot's default)")),
+        "{shown}"
+    );
+    let thread = bot.emulator.forum_post(own, USER_ID, &title, body).await;
+    post_left_alone(&bot, thread).await;
+
+    // Only a forum can be one.
+    let refused = admin_settings(&bot, json!([channel("add_forum_channel", WATCHED)])).await;
+    assert!(refused.contains("is not a forum channel"), "{refused}");
+    let saved = admin_settings(&bot, json!([channel("add_forum_channel", own)])).await;
+    assert!(saved.starts_with("Saved"), "{saved}");
+    assert!(
+        saved.contains(&format!("<#{files}>, <#{own}> (set in this server)")),
+        "{saved}"
+    );
+    let before = bot.emulator.requests().len();
+    let thread = bot.emulator.forum_post(own, USER_ID, &title, body).await;
+    let reply = bot.reply_in(thread, before).await;
+    assert_eq!(
+        reply.body["embeds"][0]["title"],
+        expected.as_str(),
+        "{}",
+        reply.body
+    );
+
+    // Turned off, no forum of this server is watched, the file's included.
+    let saved = admin_settings(&bot, json!([option("turn_off", 4, json!(2))])).await;
+    assert!(saved.contains("**Forum channels** (new posts there are answered, when the bot is sure): none (set in this server)"), "{saved}");
+    for forum in [files, own] {
+        let thread = bot
+            .emulator
+            .forum_post(forum, USER_ID + 1, &title, body)
+            .await;
+        post_left_alone(&bot, thread).await;
+    }
+    // Reset, the file's forum again.
+    let saved = admin_settings(&bot, json!([option("reset", 4, json!(3))])).await;
+    assert!(
+        saved.contains(&format!("<#{files}> (the bot's default)")),
+        "{saved}"
+    );
+    let before = bot.emulator.requests().len();
+    let thread = bot
+        .emulator
+        .forum_post(files, USER_ID + 2, &title, body)
+        .await;
+    bot.reply_in(thread, before).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_settings_say_where_a_channel_s_permissions_keep_the_bot_from_answering() {
     use serenity::model::permissions::Permissions;

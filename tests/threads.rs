@@ -33,7 +33,7 @@ const BODY: &str = "Any advice is welcome, thanks in advance.";
 
 /// A post (title, body) the engine answers as `intent` with at least `min` confidence, the
 /// way the bot asks it (title, then first message), from the intents' own examples.
-fn confident_post(engine: &Engine, min: f32) -> (String, String) {
+pub(crate) fn confident_post(engine: &Engine, min: f32) -> (String, String) {
     engine
         .intents()
         .iter()

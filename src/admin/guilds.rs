@@ -1,11 +1,11 @@
-//! Per-server settings: the answer channels, the admin channel and the stricter channel
-//! threshold that one server's admins chose (`/careerbot settings`), kept in the store.
+//! Per-server settings: the answer channels, the forum channels, the admin channel and the
+//! stricter channel threshold that one server's admins chose (`/careerbot settings`), kept in the store.
 //! Whatever a server has not chosen follows the config file. Plain data and the rules for
 //! changing it; the bot keeps them in memory and translates to and from Discord.
 
 use std::fmt::Write as _;
 
-/// Most answer channels one server may have.
+/// Most answer channels one server may have; and most forum channels.
 pub const MAX_ANSWER_CHANNELS: usize = 25;
 
 /// One server's own choices; a `None` follows the config file.
@@ -13,6 +13,8 @@ pub const MAX_ANSWER_CHANNELS: usize = 25;
 pub struct GuildSettings {
     /// Channels whose messages are answered without a mention (`Some(empty)`: none).
     pub answer_channels: Option<Vec<u64>>,
+    /// Forum channels whose new posts are answered (`Some(empty)`: none).
+    pub forum_channels: Option<Vec<u64>>,
     /// The channel for messages to this server's admins (`Some(0)`: none).
     pub admin_channel: Option<u64>,
     /// The confidence an unaddressed message here needs to be answered.
@@ -38,34 +40,27 @@ impl GuildSettings {
 
     /// `answer_channels` as the store keeps it: ids separated by commas ("" for none).
     pub fn channels_column(&self) -> Option<String> {
-        self.answer_channels.as_ref().map(|channels| {
-            let mut text = String::new();
-            for (n, channel) in channels.iter().enumerate() {
-                let comma = if n == 0 { "" } else { "," };
-                let _ = write!(text, "{comma}{channel}");
-            }
-            text
-        })
+        ids_column(self.answer_channels.as_deref())
+    }
+
+    /// `forum_channels` as the store keeps it, as [`GuildSettings::channels_column`].
+    pub fn forums_column(&self) -> Option<String> {
+        ids_column(self.forum_channels.as_deref())
     }
 
     /// Settings from the store's columns; an error names what is not readable (a row
     /// written by hand, say).
     pub fn from_columns(
         answer_channels: Option<&str>,
+        forum_channels: Option<&str>,
         admin_channel: Option<u64>,
         channel_min_confidence: Option<f64>,
     ) -> Result<GuildSettings, String> {
         let answer_channels = answer_channels
-            .map(|text| {
-                text.split(',')
-                    .map(str::trim)
-                    .filter(|id| !id.is_empty())
-                    .map(|id| match id.parse::<u64>() {
-                        Ok(id) if id > 0 => Ok(id),
-                        _ => Err(format!("answer_channels holds {id:?}, not a channel id")),
-                    })
-                    .collect::<Result<Vec<u64>, String>>()
-            })
+            .map(|text| ids_from_column(Field::AnswerChannels, text))
+            .transpose()?;
+        let forum_channels = forum_channels
+            .map(|text| ids_from_column(Field::ForumChannels, text))
             .transpose()?;
         let channel_min_confidence = channel_min_confidence
             .map(|value| {
@@ -80,16 +75,42 @@ impl GuildSettings {
             .transpose()?;
         Ok(GuildSettings {
             answer_channels,
+            forum_channels,
             admin_channel,
             channel_min_confidence,
         })
     }
 }
 
+/// Channel ids as the store keeps them: separated by commas ("" for none).
+fn ids_column(ids: Option<&[u64]>) -> Option<String> {
+    ids.map(|ids| {
+        let mut text = String::new();
+        for (n, id) in ids.iter().enumerate() {
+            let comma = if n == 0 { "" } else { "," };
+            let _ = write!(text, "{comma}{id}");
+        }
+        text
+    })
+}
+
+/// The channel ids of `field`'s column.
+fn ids_from_column(field: Field, text: &str) -> Result<Vec<u64>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| match id.parse::<u64>() {
+            Ok(id) if id > 0 => Ok(id),
+            _ => Err(format!("{} holds {id:?}, not a channel id", field.name())),
+        })
+        .collect()
+}
+
 /// One setting, to set back to the config file's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     AnswerChannels,
+    ForumChannels,
     AdminChannel,
     ChannelMinConfidence,
 }
@@ -100,6 +121,9 @@ pub enum Change {
     AddAnswerChannel(u64),
     RemoveAnswerChannel(u64),
     NoAnswerChannels,
+    AddForumChannel(u64),
+    RemoveForumChannel(u64),
+    NoForumChannels,
     AdminChannel(u64),
     NoAdminChannel,
     ChannelMinConfidence(f32),
@@ -114,6 +138,9 @@ impl Change {
             Change::AddAnswerChannel(_)
             | Change::RemoveAnswerChannel(_)
             | Change::NoAnswerChannels => Field::AnswerChannels,
+            Change::AddForumChannel(_)
+            | Change::RemoveForumChannel(_)
+            | Change::NoForumChannels => Field::ForumChannels,
             Change::AdminChannel(_) | Change::NoAdminChannel => Field::AdminChannel,
             Change::ChannelMinConfidence(_) => Field::ChannelMinConfidence,
             Change::Default(field) => field,
@@ -128,6 +155,9 @@ impl std::fmt::Display for Change {
             Change::AddAnswerChannel(channel) => write!(f, "add answer channel {channel}"),
             Change::RemoveAnswerChannel(channel) => write!(f, "remove answer channel {channel}"),
             Change::NoAnswerChannels => write!(f, "turn off answer channels"),
+            Change::AddForumChannel(channel) => write!(f, "add forum channel {channel}"),
+            Change::RemoveForumChannel(channel) => write!(f, "remove forum channel {channel}"),
+            Change::NoForumChannels => write!(f, "turn off forum channels"),
             Change::AdminChannel(channel) => write!(f, "admin channel {channel}"),
             Change::NoAdminChannel => write!(f, "turn off the admin channel"),
             Change::ChannelMinConfidence(value) => write!(f, "channel_min_confidence {value}"),
@@ -147,8 +177,8 @@ pub fn describe_changes(changes: &[Change]) -> String {
 pub enum Refused {
     /// A threshold that is not a number from 0 to 1.
     Threshold(f32),
-    /// More answer channels than [`MAX_ANSWER_CHANNELS`].
-    TooManyChannels,
+    /// More answer (or forum) channels than [`MAX_ANSWER_CHANNELS`].
+    TooManyChannels(Field),
     /// A setting both changed and set back to the default, or both turned off and set.
     Contradiction(Field),
 }
@@ -160,9 +190,10 @@ impl std::fmt::Display for Refused {
                 f,
                 "channel_min_confidence must be a number from 0 to 1, not {value}"
             ),
-            Refused::TooManyChannels => write!(
+            Refused::TooManyChannels(field) => write!(
                 f,
-                "a server can have at most {MAX_ANSWER_CHANNELS} answer channels"
+                "a server can have at most {MAX_ANSWER_CHANNELS} {}",
+                field.name().replace('_', " ")
             ),
             Refused::Contradiction(field) => write!(
                 f,
@@ -178,51 +209,70 @@ impl Field {
     pub fn name(self) -> &'static str {
         match self {
             Field::AnswerChannels => "answer_channels",
+            Field::ForumChannels => "forum_channels",
             Field::AdminChannel => "admin_channel",
             Field::ChannelMinConfidence => "channel_min_confidence",
         }
     }
 }
 
-/// Applies `changes` to `settings`, all or nothing. `default_channels` are the config
-/// file's answer channels in this server: a server that follows them and adds or removes
-/// one starts from them. Adding a channel that is there, or removing one that is not,
-/// changes nothing.
+/// The config file's channels in one server, which its own lists start from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Defaults<'a> {
+    pub answer_channels: &'a [u64],
+    pub forum_channels: &'a [u64],
+}
+
+/// Applies `changes` to `settings`, all or nothing. `defaults` are the config file's
+/// answer and forum channels in this server: a server that follows them and adds or
+/// removes one starts from them. Adding a channel that is there, or removing one that is
+/// not, changes nothing.
 pub fn apply(
     settings: &mut GuildSettings,
     changes: &[Change],
-    default_channels: &[u64],
+    defaults: Defaults<'_>,
 ) -> Result<(), Refused> {
     for (n, change) in changes.iter().enumerate() {
         for other in &changes[n + 1..] {
             let same = change.field() == other.field();
             let resets =
                 matches!(change, Change::Default(_)) != matches!(other, Change::Default(_));
-            let empty = |c: &Change| matches!(c, Change::NoAnswerChannels | Change::NoAdminChannel);
+            let empty = |c: &Change| {
+                matches!(
+                    c,
+                    Change::NoAnswerChannels | Change::NoForumChannels | Change::NoAdminChannel
+                )
+            };
             let empties = empty(change) != empty(other);
             if same && (resets || empties) {
                 return Err(Refused::Contradiction(change.field()));
             }
         }
     }
+    let add = |list: &mut Option<Vec<u64>>, default: &[u64], channel: u64| {
+        let channels = list.get_or_insert_with(|| default.to_vec());
+        if !channels.contains(&channel) {
+            channels.push(channel);
+        }
+    };
+    let remove = |list: &mut Option<Vec<u64>>, default: &[u64], channel: u64| {
+        list.get_or_insert_with(|| default.to_vec())
+            .retain(|c| *c != channel);
+    };
+    let (answers, forums) = (defaults.answer_channels, defaults.forum_channels);
     let mut next = settings.clone();
     for change in changes {
         match *change {
-            Change::AddAnswerChannel(channel) => {
-                let channels = next
-                    .answer_channels
-                    .get_or_insert_with(|| default_channels.to_vec());
-                if !channels.contains(&channel) {
-                    channels.push(channel);
-                }
-            }
+            Change::AddAnswerChannel(channel) => add(&mut next.answer_channels, answers, channel),
             Change::RemoveAnswerChannel(channel) => {
-                let channels = next
-                    .answer_channels
-                    .get_or_insert_with(|| default_channels.to_vec());
-                channels.retain(|c| *c != channel);
+                remove(&mut next.answer_channels, answers, channel)
             }
             Change::NoAnswerChannels => next.answer_channels = Some(Vec::new()),
+            Change::AddForumChannel(channel) => add(&mut next.forum_channels, forums, channel),
+            Change::RemoveForumChannel(channel) => {
+                remove(&mut next.forum_channels, forums, channel)
+            }
+            Change::NoForumChannels => next.forum_channels = Some(Vec::new()),
             Change::AdminChannel(channel) => next.admin_channel = Some(channel),
             Change::NoAdminChannel => next.admin_channel = Some(0),
             Change::ChannelMinConfidence(value) => {
@@ -232,20 +282,22 @@ pub fn apply(
                 next.channel_min_confidence = Some(value);
             }
             Change::Default(Field::AnswerChannels) => next.answer_channels = None,
+            Change::Default(Field::ForumChannels) => next.forum_channels = None,
             Change::Default(Field::AdminChannel) => next.admin_channel = None,
             Change::Default(Field::ChannelMinConfidence) => next.channel_min_confidence = None,
         }
     }
-    // Following the file again when the list is the file's anyway, in the same order.
-    if next.answer_channels.as_deref() == Some(default_channels) && !default_channels.is_empty() {
-        next.answer_channels = None;
-    }
-    if next
-        .answer_channels
-        .as_ref()
-        .is_some_and(|c| c.len() > MAX_ANSWER_CHANNELS)
-    {
-        return Err(Refused::TooManyChannels);
+    for (list, default, field) in [
+        (&mut next.answer_channels, answers, Field::AnswerChannels),
+        (&mut next.forum_channels, forums, Field::ForumChannels),
+    ] {
+        // Following the file again when the list is the file's anyway, in the same order.
+        if list.as_deref() == Some(default) && !default.is_empty() {
+            *list = None;
+        }
+        if list.as_ref().is_some_and(|c| c.len() > MAX_ANSWER_CHANNELS) {
+            return Err(Refused::TooManyChannels(field));
+        }
     }
     *settings = next;
     Ok(())
@@ -255,16 +307,66 @@ pub fn apply(
 mod tests {
     use super::*;
 
+    /// The config file's answer channels `channels`, and no forum.
+    fn answers(channels: &[u64]) -> Defaults<'_> {
+        Defaults {
+            answer_channels: channels,
+            forum_channels: &[],
+        }
+    }
+
+    #[test]
+    fn forum_channels_are_a_list_of_their_own_with_the_same_rules() {
+        let defaults = Defaults {
+            answer_channels: &[1],
+            forum_channels: &[5],
+        };
+        let mut settings = GuildSettings::default();
+        apply(&mut settings, &[Change::AddForumChannel(6)], defaults).unwrap();
+        assert_eq!(settings.forum_channels, Some(vec![5, 6]));
+        assert_eq!(
+            settings.answer_channels, None,
+            "the answer channels untouched"
+        );
+        apply(&mut settings, &[Change::RemoveForumChannel(6)], defaults).unwrap();
+        assert!(settings.is_default(), "the file's forums again");
+        apply(&mut settings, &[Change::NoForumChannels], defaults).unwrap();
+        assert_eq!(settings.forum_channels, Some(vec![]));
+        let refused = apply(
+            &mut settings,
+            &[Change::AddForumChannel(7), Change::NoForumChannels],
+            defaults,
+        )
+        .unwrap_err();
+        assert_eq!(refused, Refused::Contradiction(Field::ForumChannels));
+        let full: Vec<u64> = (1..=MAX_ANSWER_CHANNELS as u64).collect();
+        let many = Defaults {
+            answer_channels: &[],
+            forum_channels: &full,
+        };
+        let mut settings = GuildSettings::default();
+        let refused = apply(&mut settings, &[Change::AddForumChannel(99)], many).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "a server can have at most 25 forum channels"
+        );
+        assert!(settings.is_default());
+    }
+
     #[test]
     fn the_columns_round_trip_and_unreadable_ones_are_named() {
         let settings = GuildSettings {
             answer_channels: Some(vec![7, 18_446_744_073_709_551_615]),
+            forum_channels: Some(vec![8]),
             admin_channel: Some(0),
             channel_min_confidence: Some(0.5),
         };
         let column = settings.channels_column();
         assert_eq!(column.as_deref(), Some("7,18446744073709551615"));
-        let back = GuildSettings::from_columns(column.as_deref(), Some(0), Some(0.5)).unwrap();
+        let forums = settings.forums_column();
+        let back =
+            GuildSettings::from_columns(column.as_deref(), forums.as_deref(), Some(0), Some(0.5))
+                .unwrap();
         assert_eq!(back, settings);
         let none = GuildSettings {
             answer_channels: Some(Vec::new()),
@@ -272,40 +374,72 @@ mod tests {
         };
         assert_eq!(none.channels_column().as_deref(), Some(""));
         assert_eq!(
-            GuildSettings::from_columns(Some(""), None, None).unwrap(),
+            GuildSettings::from_columns(Some(""), None, None, None).unwrap(),
             none
         );
-        assert!(GuildSettings::from_columns(None, None, None)
+        assert!(GuildSettings::from_columns(None, None, None, None)
             .unwrap()
             .is_default());
-        let bad = GuildSettings::from_columns(Some("7,x"), None, None).unwrap_err();
-        assert!(bad.contains("\"x\""), "{bad}");
-        assert!(GuildSettings::from_columns(Some("0"), None, None).is_err());
-        assert!(GuildSettings::from_columns(None, None, Some(1.5)).is_err());
-        assert!(GuildSettings::from_columns(None, None, Some(f64::NAN)).is_err());
+        let bad = GuildSettings::from_columns(Some("7,x"), None, None, None).unwrap_err();
+        assert!(bad.contains("answer_channels holds \"x\""), "{bad}");
+        let bad = GuildSettings::from_columns(None, Some("y"), None, None).unwrap_err();
+        assert!(bad.contains("forum_channels holds \"y\""), "{bad}");
+        assert!(GuildSettings::from_columns(Some("0"), None, None, None).is_err());
+        assert!(GuildSettings::from_columns(None, None, None, Some(1.5)).is_err());
+        assert!(GuildSettings::from_columns(None, None, None, Some(f64::NAN)).is_err());
     }
 
     #[test]
     fn adding_and_removing_starts_from_the_file_s_channels_and_ends_back_on_them() {
         let mut settings = GuildSettings::default();
-        apply(&mut settings, &[Change::AddAnswerChannel(3)], &[1, 2]).unwrap();
+        apply(
+            &mut settings,
+            &[Change::AddAnswerChannel(3)],
+            answers(&[1, 2]),
+        )
+        .unwrap();
         assert_eq!(settings.answer_channels, Some(vec![1, 2, 3]));
-        apply(&mut settings, &[Change::AddAnswerChannel(3)], &[1, 2]).unwrap();
+        apply(
+            &mut settings,
+            &[Change::AddAnswerChannel(3)],
+            answers(&[1, 2]),
+        )
+        .unwrap();
         assert_eq!(settings.answer_channels, Some(vec![1, 2, 3]));
-        apply(&mut settings, &[Change::RemoveAnswerChannel(3)], &[1, 2]).unwrap();
+        apply(
+            &mut settings,
+            &[Change::RemoveAnswerChannel(3)],
+            answers(&[1, 2]),
+        )
+        .unwrap();
         assert_eq!(settings.answer_channels, None, "the file's list again");
-        apply(&mut settings, &[Change::RemoveAnswerChannel(1)], &[1, 2]).unwrap();
+        apply(
+            &mut settings,
+            &[Change::RemoveAnswerChannel(1)],
+            answers(&[1, 2]),
+        )
+        .unwrap();
         assert_eq!(settings.answer_channels, Some(vec![2]));
-        apply(&mut settings, &[Change::RemoveAnswerChannel(2)], &[1, 2]).unwrap();
+        apply(
+            &mut settings,
+            &[Change::RemoveAnswerChannel(2)],
+            answers(&[1, 2]),
+        )
+        .unwrap();
         assert_eq!(settings.answer_channels, Some(vec![]), "explicitly none");
         apply(
             &mut settings,
             &[Change::Default(Field::AnswerChannels)],
-            &[1],
+            answers(&[1]),
         )
         .unwrap();
         assert!(settings.is_default());
-        apply(&mut settings, &[Change::NoAnswerChannels], &[]).unwrap();
+        apply(
+            &mut settings,
+            &[Change::NoAnswerChannels],
+            Defaults::default(),
+        )
+        .unwrap();
         assert_eq!(settings.answer_channels, Some(vec![]));
     }
 
@@ -341,19 +475,24 @@ mod tests {
                 Refused::Contradiction(Field::AdminChannel),
             ),
         ] {
-            let error = apply(&mut settings, &changes, &[]).unwrap_err();
+            let error = apply(&mut settings, &changes, Defaults::default()).unwrap_err();
             // NaN is not equal to itself: compare the messages.
             assert_eq!(error.to_string(), refused.to_string());
             assert_eq!(settings, before);
         }
         let full: Vec<u64> = (1..=MAX_ANSWER_CHANNELS as u64).collect();
         let mut settings = GuildSettings::default();
-        apply(&mut settings, &[Change::AddAnswerChannel(99)], &full).unwrap_err();
+        apply(
+            &mut settings,
+            &[Change::AddAnswerChannel(99)],
+            answers(&full),
+        )
+        .unwrap_err();
         assert!(settings.is_default());
         apply(
             &mut settings,
             &[Change::NoAdminChannel, Change::ChannelMinConfidence(0.9)],
-            &[],
+            Defaults::default(),
         )
         .unwrap();
         assert_eq!(settings.admin_channel, Some(0));

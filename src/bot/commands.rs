@@ -211,6 +211,8 @@ pub enum TurnOff {
     AnswerChannels,
     #[name = "admin channel: post nowhere"]
     AdminChannel,
+    #[name = "forum channels: answer posts only when asked"]
+    ForumChannels,
 }
 
 /// A setting to set back to the config file's value in this server.
@@ -222,12 +224,16 @@ pub enum Reset {
     AdminChannel,
     #[name = "channel threshold"]
     ChannelMinConfidence,
-    #[name = "all three"]
+    #[name = "forum channels"]
+    ForumChannels,
+    #[name = "all of them"]
     All,
 }
 
 /// This server's settings; with no option, shows them
 // Every change asked for, made or refused, goes to the audit log.
+// One parameter per option: that is how poise declares a slash command's options.
+#[allow(clippy::too_many_arguments)]
 #[poise::command(slash_command, ephemeral)]
 pub async fn settings(
     ctx: Context<'_>,
@@ -237,6 +243,12 @@ pub async fn settings(
     #[description = "Stop answering questions in this channel unless the bot is mentioned"]
     #[channel_types("Text", "News")]
     remove_answer_channel: Option<PartialChannel>,
+    #[description = "Also answer new posts in this forum (when the bot is sure)"]
+    #[channel_types("Forum")]
+    add_forum_channel: Option<PartialChannel>,
+    #[description = "Stop answering new posts in this forum unless the bot is mentioned"]
+    #[channel_types("Forum")]
+    remove_forum_channel: Option<PartialChannel>,
     #[description = "Where to tell this server's admins about refused intent reloads"]
     #[channel_types("Text", "News")]
     admin_channel: Option<PartialChannel>,
@@ -257,23 +269,29 @@ pub async fn settings(
         manage::audit(bot, ctx.author(), Some(guild), SETTINGS, detail, outcome);
     };
     let mut changes = Vec::new();
+    type Kind = (fn(ChannelType) -> bool, &'static str);
+    let texts: Kind = (
+        |kind| matches!(kind, ChannelType::Text | ChannelType::News),
+        "a text or announcement channel",
+    );
+    let forums: Kind = (|kind| kind == ChannelType::Forum, "a forum channel");
     let channels = [
         (
             add_answer_channel,
             Change::AddAnswerChannel as fn(u64) -> Change,
+            texts,
         ),
-        (remove_answer_channel, Change::RemoveAnswerChannel),
-        (admin_channel, Change::AdminChannel),
+        (remove_answer_channel, Change::RemoveAnswerChannel, texts),
+        (add_forum_channel, Change::AddForumChannel, forums),
+        (remove_forum_channel, Change::RemoveForumChannel, forums),
+        (admin_channel, Change::AdminChannel, texts),
     ];
-    for (channel, change) in channels {
+    for (channel, change, (fits, kind)) in channels {
         let Some(channel) = channel else { continue };
         let change = change(channel.id.get());
-        if !matches!(channel.kind, ChannelType::Text | ChannelType::News) {
-            refused(change.to_string(), "not a text or announcement channel");
-            let text = format!(
-                "<#{}> is not a text or announcement channel: pick one of those.",
-                channel.id
-            );
+        if !fits(channel.kind) {
+            refused(change.to_string(), &format!("not {kind}"));
+            let text = format!("<#{}> is not {kind}: pick one.", channel.id);
             ctx.send(Card::text(&text).reply(true)).await?;
             return Ok(());
         }
@@ -293,15 +311,18 @@ pub async fn settings(
     }
     match turn_off {
         Some(TurnOff::AnswerChannels) => changes.push(Change::NoAnswerChannels),
+        Some(TurnOff::ForumChannels) => changes.push(Change::NoForumChannels),
         Some(TurnOff::AdminChannel) => changes.push(Change::NoAdminChannel),
         None => {}
     }
     let fields = match reset {
         Some(Reset::AnswerChannels) => &[Field::AnswerChannels][..],
+        Some(Reset::ForumChannels) => &[Field::ForumChannels],
         Some(Reset::AdminChannel) => &[Field::AdminChannel],
         Some(Reset::ChannelMinConfidence) => &[Field::ChannelMinConfidence],
         Some(Reset::All) => &[
             Field::AnswerChannels,
+            Field::ForumChannels,
             Field::AdminChannel,
             Field::ChannelMinConfidence,
         ],

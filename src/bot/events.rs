@@ -46,7 +46,7 @@ pub async fn on_message(ctx: &Context, bot: &Bot, me: UserId, message: &Message)
     } else {
         let threads = &bot.discord.threads;
         // A post's first message may come before the post, when forums are watched at all.
-        let forums = !bot.settings.discord.forum_channels.is_empty();
+        let forums = bot.guilds.watches_forums(message.guild_id);
         match threads.heard(message, forums, mentioned, Instant::now()) {
             Heard::Post { title, parent } => {
                 let source = if mentioned {
@@ -109,8 +109,9 @@ fn thread_parent(ctx: &Context, message: &Message) -> Option<ChannelId> {
 /// is asked with its title, now if it came first, else when it comes. A THREAD_CREATE that
 /// adds the bot to a thread (it carries the bot's membership) is no new post.
 pub async fn on_thread(ctx: &Context, bot: &Bot, me: UserId, thread: &GuildChannel) {
-    let forums = &bot.settings.discord.forum_channels;
-    let Some(forum) = thread.parent_id.filter(|forum| forums.contains(forum)) else {
+    let watched = |forum: &ChannelId| bot.guilds.forum_in(Some(thread.guild_id), *forum);
+    let Some(forum) = thread.parent_id.filter(watched) else {
+        debug!("thread {} is in no watched forum", thread.id);
         return;
     };
     let Some(opener) = thread.owner_id.filter(|opener| *opener != me) else {
@@ -363,9 +364,9 @@ pub async fn on_component(ctx: &Context, bot: &Arc<Bot>, click: &ComponentIntera
 
 /// Whether `click` happened in a post of a watched forum whose admins named a solved tag.
 fn in_watched_forum(bot: &Bot, click: &ComponentInteraction) -> bool {
-    let discord = &bot.settings.discord;
     let parent = click.channel.as_ref().and_then(|channel| channel.parent_id);
-    discord.solved_tag.is_some() && parent.is_some_and(|p| discord.forum_channels.contains(&p))
+    bot.settings.discord.solved_tag.is_some()
+        && parent.is_some_and(|p| bot.guilds.forum_in(click.guild_id, p))
 }
 
 /// Most tags Discord lets a forum post carry.

@@ -16,7 +16,7 @@ use tracing::{debug, warn};
 
 use super::state::Bot;
 use crate::admin::audit::{self, DONE};
-use crate::admin::guilds::{apply, Change, GuildSettings, StoredGuild};
+use crate::admin::guilds::{apply, Change, Defaults, GuildSettings, StoredGuild};
 use crate::admin::store::{now_ms, Connector};
 use crate::config::Settings;
 
@@ -28,6 +28,7 @@ pub struct Guilds {
     /// By server: the revision and the settings.
     own: ArcSwap<HashMap<u64, (i64, GuildSettings)>>,
     answer_channels: Vec<ChannelId>,
+    forum_channels: Vec<ChannelId>,
     admin_channel: Option<ChannelId>,
     channel_min_confidence: f32,
 }
@@ -38,6 +39,7 @@ impl Guilds {
         Guilds {
             own: ArcSwap::default(),
             answer_channels: discord.answer_channels.clone(),
+            forum_channels: discord.forum_channels.clone(),
             admin_channel: discord.admin_channel,
             channel_min_confidence: discord.channel_min_confidence,
         }
@@ -54,17 +56,47 @@ impl Guilds {
 
     /// Whether unaddressed messages in `channel` of `guild` are answered.
     pub fn answers_in(&self, guild: Option<GuildId>, channel: ChannelId) -> bool {
-        let Some(guild) = guild else {
-            return false;
-        };
+        self.listed(
+            guild,
+            |own| own.answer_channels.as_deref(),
+            &self.answer_channels,
+        )
+        .is_some_and(|channels| channels.contains(&channel.get()))
+    }
+
+    /// Whether new posts in the forum `channel` of `guild` are answered.
+    pub fn forum_in(&self, guild: Option<GuildId>, channel: ChannelId) -> bool {
+        self.listed(
+            guild,
+            |own| own.forum_channels.as_deref(),
+            &self.forum_channels,
+        )
+        .is_some_and(|channels| channels.contains(&channel.get()))
+    }
+
+    /// Whether `guild` has any forum whose posts are answered.
+    pub fn watches_forums(&self, guild: Option<GuildId>) -> bool {
+        self.listed(
+            guild,
+            |own| own.forum_channels.as_deref(),
+            &self.forum_channels,
+        )
+        .is_some_and(|channels| !channels.is_empty())
+    }
+
+    /// `guild`'s own list (as `pick` finds it in its settings), else the config file's.
+    fn listed(
+        &self,
+        guild: Option<GuildId>,
+        pick: impl Fn(&GuildSettings) -> Option<&[u64]>,
+        default: &[ChannelId],
+    ) -> Option<Vec<u64>> {
+        let guild = guild?;
         let own = self.own.load();
-        match own
-            .get(&guild.get())
-            .and_then(|(_, own)| own.answer_channels.as_ref())
-        {
-            Some(own) => own.contains(&channel.get()),
-            None => self.answer_channels.contains(&channel),
-        }
+        Some(match own.get(&guild.get()).and_then(|(_, own)| pick(own)) {
+            Some(own) => own.to_vec(),
+            None => default.iter().map(|channel| channel.get()).collect(),
+        })
     }
 
     /// The confidence an unaddressed message in `guild` needs.
@@ -77,6 +109,11 @@ impl Guilds {
     /// The config file's answer channels.
     pub fn default_answer_channels(&self) -> &[ChannelId] {
         &self.answer_channels
+    }
+
+    /// The config file's forum channels.
+    pub fn default_forum_channels(&self) -> &[ChannelId] {
+        &self.forum_channels
     }
 
     /// The config file's admin channel.
@@ -100,13 +137,13 @@ impl Guilds {
             .collect()
     }
 
-    /// Whether any server chose answer channels of its own (the bot then needs the
-    /// Message Content intent).
+    /// Whether any server chose answer or forum channels of its own (the bot then needs
+    /// the Message Content intent).
     pub fn any_own_answer_channels(&self) -> bool {
         self.own.load().values().any(|(_, own)| {
-            own.answer_channels
-                .as_ref()
-                .is_some_and(|channels| !channels.is_empty())
+            [&own.answer_channels, &own.forum_channels]
+                .into_iter()
+                .any(|list| list.as_ref().is_some_and(|channels| !channels.is_empty()))
         })
     }
 
@@ -191,6 +228,7 @@ pub fn spawn_refresh(bot: &Arc<Bot>, connector: Connector) {
 #[derive(Debug, Clone, Default)]
 pub struct Here {
     pub answer_channels: Vec<u64>,
+    pub forum_channels: Vec<u64>,
     pub admin_channel: Option<u64>,
     /// Every channel of the server.
     pub channels: HashSet<u64>,
@@ -202,6 +240,12 @@ pub struct Here {
 /// and post its answer card.
 const TO_ANSWER: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
+    .union(Permissions::READ_MESSAGE_HISTORY)
+    .union(Permissions::EMBED_LINKS);
+/// What the bot needs in a forum channel: to see it, read a post's first message, and
+/// answer in the post.
+const TO_ANSWER_POSTS: Permissions = Permissions::VIEW_CHANNEL
+    .union(Permissions::SEND_MESSAGES_IN_THREADS)
     .union(Permissions::READ_MESSAGE_HISTORY)
     .union(Permissions::EMBED_LINKS);
 /// What the bot needs in an admin channel: to see it and post there.
@@ -235,6 +279,13 @@ pub fn channels_here(ctx: &Context, guild: GuildId, bot: &Bot) -> Option<Here> {
             .filter(in_server)
             .map(|channel| channel.get())
             .collect(),
+        forum_channels: bot
+            .guilds
+            .default_forum_channels()
+            .iter()
+            .filter(in_server)
+            .map(|channel| channel.get())
+            .collect(),
         admin_channel: bot
             .guilds
             .default_admin_channel()
@@ -262,12 +313,23 @@ pub fn describe(bot: &Bot, guild: GuildId, here: &Here) -> String {
         .answer_channels
         .as_deref()
         .unwrap_or(&here.answer_channels);
-    let listed = if answer_channels.is_empty() {
-        "none: the bot answers only when asked (a mention, a DM, `/ask`)".to_owned()
-    } else {
-        let names: Vec<String> = answer_channels.iter().map(|id| mention(*id)).collect();
-        names.join(", ")
+    let forum_channels = own
+        .forum_channels
+        .as_deref()
+        .unwrap_or(&here.forum_channels);
+    let list = |channels: &[u64], none: &str| {
+        if channels.is_empty() {
+            none.to_owned()
+        } else {
+            let names: Vec<String> = channels.iter().map(|id| mention(*id)).collect();
+            names.join(", ")
+        }
     };
+    let listed = list(
+        answer_channels,
+        "none: the bot answers only when asked (a mention, a DM, `/ask`)",
+    );
+    let forums = list(forum_channels, "none");
     let admin = match own.admin_channel {
         Some(0) => None,
         Some(channel) => Some(channel),
@@ -278,23 +340,31 @@ pub fn describe(bot: &Bot, guild: GuildId, here: &Here) -> String {
     let mut text = format!(
         "**careerbot's settings in this server**\n\
          • **Answer channels** (questions there are answered without a mention): {listed} ({})\n\
+         • **Forum channels** (new posts there are answered, when the bot is sure): {forums} ({})\n\
          • **Admin channel** (refused intent reloads are posted there): {admin_shown} ({})\n\
          • **Channel threshold** (how sure the bot must be to answer a question that did not mention it): {threshold:.2} ({})\n\
          Change them with the options of `/careerbot settings`; `reset` goes back to the bot's default.",
         whose(own.answer_channels.is_some()),
+        whose(own.forum_channels.is_some()),
         whose(own.admin_channel.is_some()),
         whose(own.channel_min_confidence.is_some()),
     );
-    if !answer_channels.is_empty() && !bot.discord.message_content.load(Ordering::Relaxed) {
+    let watching = !answer_channels.is_empty() || !forum_channels.is_empty();
+    if watching && !bot.discord.message_content.load(Ordering::Relaxed) {
         text.push_str(
             "\n⚠️ The bot connected without the Message Content intent, so it reads the answer \
-             channels' questions only when they mention it, until it restarts (the intent must \
-             be enabled for the bot in the Discord Developer Portal).",
+             channels' questions and the forums' posts only when they mention it, until it \
+             restarts (the intent must be enabled for the bot in the Discord Developer Portal).",
         );
     }
     let lacking = answer_channels
         .iter()
         .map(|channel| (*channel, TO_ANSWER, "answer"))
+        .chain(
+            forum_channels
+                .iter()
+                .map(|channel| (*channel, TO_ANSWER_POSTS, "answer posts")),
+        )
         .chain(admin.map(|channel| (channel, TO_POST, "post")));
     for (channel, needs, to) in lacking {
         let Some(may) = here.bot_may.get(&channel) else {
@@ -334,13 +404,17 @@ pub async fn change(
         return (text, audit::refused("no database is configured"), false);
     };
     let at_ms = now_ms();
-    let defaults = here.answer_channels.clone();
+    let (answers, forums) = (here.answer_channels.clone(), here.forum_channels.clone());
     let edited = tokio::task::spawn_blocking(move || {
+        let defaults = Defaults {
+            answer_channels: &answers,
+            forum_channels: &forums,
+        };
         connector
             .connect()?
             .edit_guild_settings(guild.get(), at_ms, |settings| {
                 let before = settings.clone();
-                apply(settings, &changes, &defaults).map(|()| *settings != before)
+                apply(settings, &changes, defaults).map(|()| *settings != before)
             })
     })
     .await
@@ -408,6 +482,7 @@ mod tests {
             1,
             GuildSettings {
                 answer_channels: Some(vec![20]),
+                forum_channels: None,
                 admin_channel: Some(0),
                 channel_min_confidence: Some(0.9),
             },
@@ -441,5 +516,45 @@ mod tests {
         // A server the store no longer has is dropped.
         guilds.replace(Vec::new());
         assert!(guilds.own(own).is_default());
+    }
+
+    #[test]
+    fn a_server_s_own_forums_replace_the_file_s() {
+        let mut settings = Settings::defaults();
+        settings.discord.forum_channels = vec![ChannelId::new(30)];
+        let guilds = Guilds::new(&settings);
+        let (own, other) = (GuildId::new(1), GuildId::new(2));
+        assert!(guilds.forum_in(Some(own), ChannelId::new(30)));
+        assert!(guilds.watches_forums(Some(own)));
+        assert!(!guilds.watches_forums(None), "DMs are in no forum");
+        guilds.put(stored(
+            1,
+            1,
+            GuildSettings {
+                forum_channels: Some(vec![31]),
+                ..GuildSettings::default()
+            },
+        ));
+        assert!(guilds.forum_in(Some(own), ChannelId::new(31)));
+        assert!(!guilds.forum_in(Some(own), ChannelId::new(30)));
+        assert!(guilds.forum_in(Some(other), ChannelId::new(30)));
+        assert!(
+            !guilds.answers_in(Some(own), ChannelId::new(31)),
+            "a forum is no answer channel"
+        );
+        assert!(
+            guilds.any_own_answer_channels(),
+            "forums need the message content too"
+        );
+        guilds.put(stored(
+            1,
+            2,
+            GuildSettings {
+                forum_channels: Some(Vec::new()),
+                ..GuildSettings::default()
+            },
+        ));
+        assert!(!guilds.watches_forums(Some(own)));
+        assert!(guilds.watches_forums(Some(other)));
     }
 }

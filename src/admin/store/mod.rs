@@ -1344,7 +1344,7 @@ mod tests {
             // A report waits for the bot to upgrade it...
             let error = Store::open_read_only(&db.database).unwrap_err();
             let older = error.downcast_ref::<OlderSchema>().expect("older");
-            assert_eq!(older.current, older.found + 1);
+            assert_eq!(older.current, older.found + 2, "the audit log, then forums");
             // ...which keeps every row and adds the audit log.
             let mut store = db.open();
             assert_eq!(store.counts().unwrap(), (1, 1));
@@ -1354,6 +1354,7 @@ mod tests {
                 (guilds[0].guild, guilds[0].settings.admin_channel),
                 (7, Some(9))
             );
+            assert_eq!(guilds[0].settings.forum_channels, None, "the file's forums");
             assert!(store.audit_log(None, 10).unwrap().is_empty());
             let id = store
                 .record_audit(&audit(1_000, "reset admin_channel"))
@@ -1414,12 +1415,14 @@ mod tests {
             let (after, said) = store
                 .edit_guild_settings(guild, 1_000, |s| {
                     s.answer_channels = Some(vec![1 << 63, 7]);
+                    s.forum_channels = Some(vec![3]);
                     s.admin_channel = Some(9);
                     "edited"
                 })
                 .unwrap();
             assert_eq!(said, "edited");
             assert_eq!(after.settings.answer_channels, Some(vec![1 << 63, 7]));
+            assert_eq!(after.settings.forum_channels, Some(vec![3]));
             assert_eq!((after.updated_at_ms, after.revision), (1_000, 1));
             // An edit that changes nothing writes nothing (the time and revision stay).
             let (same, ()) = store.edit_guild_settings(guild, 2_000, |_| ()).unwrap();

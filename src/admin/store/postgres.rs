@@ -110,6 +110,8 @@ const MIGRATIONS: &[&str] = &[
          outcome  TEXT NOT NULL        -- 'done', 'refused: ...' or 'failed: ...'
      );
      CREATE INDEX audit_log_at_ms ON audit_log(at_ms);",
+    // 5: each server's own forum channels (`/careerbot settings`); NULL follows the file.
+    "ALTER TABLE guild_settings ADD COLUMN forum_channels TEXT;",
 ];
 
 /// The schema version this code writes.
@@ -698,7 +700,7 @@ impl PgStore {
             let rows = client
                 .query(
                     "SELECT guild, answer_channels, admin_channel, channel_min_confidence, \
-                     updated_at_ms, revision FROM guild_settings",
+                     forum_channels, updated_at_ms, revision FROM guild_settings",
                     &[],
                 )
                 .await?;
@@ -708,8 +710,8 @@ impl PgStore {
                     super::stored_guild(
                         from_sql_id(row.get(0)),
                         settings_from_row(row, 1),
-                        row.get(4),
                         row.get(5),
+                        row.get(6),
                     )
                 })
                 .collect())
@@ -734,11 +736,11 @@ impl PgStore {
                     "INSERT INTO guild_settings (guild, updated_at_ms) VALUES ($1, $2)
                      ON CONFLICT (guild) DO UPDATE SET guild = EXCLUDED.guild
                      RETURNING answer_channels, admin_channel, channel_min_confidence,
-                               updated_at_ms, revision",
+                               forum_channels, updated_at_ms, revision",
                     &[&id, &at_ms],
                 )
                 .await?;
-            let read = (row.get(3), row.get(4));
+            let read = (row.get(4), row.get(5));
             let settings = settings_from_row(&row, 0);
             let (stored, changed, out) = super::edit_stored(guild, settings, read, at_ms, edit);
             if !changed {
@@ -748,7 +750,8 @@ impl PgStore {
             let after = &stored.settings;
             tx.execute(
                 "UPDATE guild_settings SET answer_channels = $2, admin_channel = $3,
-                     channel_min_confidence = $4, updated_at_ms = $5, revision = $6
+                     channel_min_confidence = $4, updated_at_ms = $5, revision = $6,
+                     forum_channels = $7
                  WHERE guild = $1",
                 &[
                     &id,
@@ -757,6 +760,7 @@ impl PgStore {
                     &after.channel_min_confidence.map(f64::from),
                     &stored.updated_at_ms,
                     &stored.revision,
+                    &after.forums_column(),
                 ],
             )
             .await?;
@@ -785,8 +789,8 @@ impl PgStore {
                 added += tx
                     .execute(
                         "INSERT INTO guild_settings (guild, answer_channels, admin_channel,
-                             channel_min_confidence, updated_at_ms, revision)
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (guild) DO NOTHING",
+                             channel_min_confidence, updated_at_ms, revision, forum_channels)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (guild) DO NOTHING",
                         &[
                             &to_sql_id(stored.guild),
                             &settings.channels_column(),
@@ -794,6 +798,7 @@ impl PgStore {
                             &settings.channel_min_confidence.map(f64::from),
                             &stored.updated_at_ms,
                             &stored.revision,
+                            &settings.forums_column(),
                         ],
                     )
                     .await?;
@@ -1411,8 +1416,9 @@ pub(super) fn flatten(error: anyhow::Error) -> anyhow::Error {
     anyhow::Error::msg(line)
 }
 
-/// A server's settings from the three columns of `row` from `first` on; an error names
-/// what is wrong instead of failing the whole read.
+/// A server's settings from the four columns of `row` from `first` on (answer channels,
+/// admin channel, threshold, forum channels); an error names what is wrong instead of
+/// failing the whole read.
 fn settings_from_row(row: &Row, first: usize) -> Result<GuildSettings, String> {
     let channels = row
         .try_get::<_, Option<&str>>(first)
@@ -1423,7 +1429,10 @@ fn settings_from_row(row: &Row, first: usize) -> Result<GuildSettings, String> {
     let threshold = row
         .try_get::<_, Option<f64>>(first + 2)
         .map_err(|e| e.to_string())?;
-    GuildSettings::from_columns(channels, admin.map(from_sql_id), threshold)
+    let forums = row
+        .try_get::<_, Option<&str>>(first + 3)
+        .map_err(|e| e.to_string())?;
+    GuildSettings::from_columns(channels, forums, admin.map(from_sql_id), threshold)
 }
 
 fn vote_from_row(row: &Row) -> VoteRecord {

@@ -77,6 +77,8 @@ const MIGRATIONS: &[&str] = &[
          outcome  TEXT NOT NULL         -- 'done', 'refused: ...' or 'failed: ...'
      );
      CREATE INDEX audit_log_at_ms ON audit_log(at_ms);",
+    // 6: each server's own forum channels (`/careerbot settings`); NULL follows the file.
+    "ALTER TABLE guild_settings ADD COLUMN forum_channels TEXT;",
 ];
 
 /// The schema version this code writes.
@@ -430,14 +432,14 @@ impl SqliteStore {
             .conn
             .prepare(
                 "SELECT guild, answer_channels, admin_channel, channel_min_confidence, \
-                 updated_at_ms, revision FROM guild_settings",
+                 forum_channels, updated_at_ms, revision FROM guild_settings",
             )?
             .query_map([], |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
                     settings_from_row(row, 1),
-                    row.get::<_, i64>(4)?,
                     row.get::<_, i64>(5)?,
+                    row.get::<_, i64>(6)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -463,12 +465,12 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = tx
             .query_row(
-                "SELECT answer_channels, admin_channel, channel_min_confidence, updated_at_ms, \
-                 revision FROM guild_settings WHERE guild = ?1",
+                "SELECT answer_channels, admin_channel, channel_min_confidence, forum_channels, \
+                 updated_at_ms, revision FROM guild_settings WHERE guild = ?1",
                 [to_sql_id(guild)],
                 |row| {
                     let settings = settings_from_row(row, 0);
-                    Ok((settings, row.get::<_, i64>(3)?, row.get::<_, i64>(4)?))
+                    Ok((settings, row.get::<_, i64>(4)?, row.get::<_, i64>(5)?))
                 },
             )
             .optional()?;
@@ -481,12 +483,14 @@ impl SqliteStore {
             let after = &stored.settings;
             tx.execute(
                 "INSERT OR REPLACE INTO guild_settings (guild, answer_channels, admin_channel, \
-                 channel_min_confidence, updated_at_ms, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 channel_min_confidence, forum_channels, updated_at_ms, revision) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     to_sql_id(guild),
                     after.channels_column(),
                     after.admin_channel.map(to_sql_id),
                     after.channel_min_confidence.map(f64::from),
+                    after.forums_column(),
                     stored.updated_at_ms,
                     stored.revision
                 ],
@@ -503,7 +507,8 @@ impl SqliteStore {
         {
             let mut stmt = tx.prepare(
                 "INSERT OR IGNORE INTO guild_settings (guild, answer_channels, admin_channel, \
-                 channel_min_confidence, updated_at_ms, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 channel_min_confidence, forum_channels, updated_at_ms, revision) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for stored in guilds.iter().filter(|g| !g.settings.is_default()) {
                 let settings = &stored.settings;
@@ -512,6 +517,7 @@ impl SqliteStore {
                     settings.channels_column(),
                     settings.admin_channel.map(to_sql_id),
                     settings.channel_min_confidence.map(f64::from),
+                    settings.forums_column(),
                     stored.updated_at_ms,
                     stored.revision
                 ])?;
@@ -698,18 +704,25 @@ fn insert_audit(
     ])
 }
 
-/// A server's settings from the three columns of `row` from `first` on; an error (a
-/// value of the wrong type, say) names what is wrong instead of failing the whole read.
+/// A server's settings from the four columns of `row` from `first` on (answer channels,
+/// admin channel, threshold, forum channels); an error (a value of the wrong type, say)
+/// names what is wrong instead of failing the whole read.
 fn settings_from_row(row: &Row<'_>, first: usize) -> Result<GuildSettings, String> {
     let read = || -> rusqlite::Result<_> {
         Ok((
             row.get::<_, Option<String>>(first)?,
             row.get::<_, Option<i64>>(first + 1)?,
             row.get::<_, Option<f64>>(first + 2)?,
+            row.get::<_, Option<String>>(first + 3)?,
         ))
     };
-    let (channels, admin, threshold) = read().map_err(|e| e.to_string())?;
-    GuildSettings::from_columns(channels.as_deref(), admin.map(from_sql_id), threshold)
+    let (channels, admin, threshold, forums) = read().map_err(|e| e.to_string())?;
+    GuildSettings::from_columns(
+        channels.as_deref(),
+        forums.as_deref(),
+        admin.map(from_sql_id),
+        threshold,
+    )
 }
 
 fn question_from_row(row: &Row<'_>) -> rusqlite::Result<QuestionRecord> {
