@@ -165,7 +165,7 @@ async fn a_server_chooses_its_own_forums() {
         post_left_alone(&bot, thread).await;
     }
     // Reset, the file's forum again.
-    let saved = admin_settings(&bot, json!([option("reset", 4, json!(3))])).await;
+    let saved = admin_settings(&bot, json!([option("reset", 4, json!(4))])).await;
     assert!(
         saved.contains(&format!("<#{files}> (the bot's default)")),
         "{saved}"

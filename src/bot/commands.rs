@@ -224,10 +224,12 @@ pub enum Reset {
     AdminChannel,
     #[name = "channel threshold"]
     ChannelMinConfidence,
-    #[name = "forum channels"]
-    ForumChannels,
     #[name = "all of them"]
     All,
+    // After the others: Discord sends a choice's index, which a process of the previous
+    // version, in a rolling upgrade, reads with its own list.
+    #[name = "forum channels"]
+    ForumChannels,
 }
 
 /// This server's settings; with no option, shows them

@@ -60,8 +60,8 @@ impl Guilds {
             guild,
             |own| own.answer_channels.as_deref(),
             &self.answer_channels,
+            Some(channel),
         )
-        .is_some_and(|channels| channels.contains(&channel.get()))
     }
 
     /// Whether new posts in the forum `channel` of `guild` are answered.
@@ -70,8 +70,8 @@ impl Guilds {
             guild,
             |own| own.forum_channels.as_deref(),
             &self.forum_channels,
+            Some(channel),
         )
-        .is_some_and(|channels| channels.contains(&channel.get()))
     }
 
     /// Whether `guild` has any forum whose posts are answered.
@@ -80,23 +80,32 @@ impl Guilds {
             guild,
             |own| own.forum_channels.as_deref(),
             &self.forum_channels,
+            None,
         )
-        .is_some_and(|channels| !channels.is_empty())
     }
 
-    /// `guild`'s own list (as `pick` finds it in its settings), else the config file's.
+    /// Whether `guild`'s own list (as `pick` finds it in its settings), else the config
+    /// file's `default`, holds `channel`; with no channel, whether it holds any.
     fn listed(
         &self,
         guild: Option<GuildId>,
-        pick: impl Fn(&GuildSettings) -> Option<&[u64]>,
+        pick: fn(&GuildSettings) -> Option<&[u64]>,
         default: &[ChannelId],
-    ) -> Option<Vec<u64>> {
-        let guild = guild?;
+        channel: Option<ChannelId>,
+    ) -> bool {
+        let Some(guild) = guild else {
+            return false;
+        };
         let own = self.own.load();
-        Some(match own.get(&guild.get()).and_then(|(_, own)| pick(own)) {
-            Some(own) => own.to_vec(),
-            None => default.iter().map(|channel| channel.get()).collect(),
-        })
+        match (
+            own.get(&guild.get()).and_then(|(_, own)| pick(own)),
+            channel,
+        ) {
+            (Some(own), Some(channel)) => own.contains(&channel.get()),
+            (Some(own), None) => !own.is_empty(),
+            (None, Some(channel)) => default.contains(&channel),
+            (None, None) => !default.is_empty(),
+        }
     }
 
     /// The confidence an unaddressed message in `guild` needs.
@@ -370,7 +379,13 @@ pub fn describe(bot: &Bot, guild: GuildId, here: &Here) -> String {
         let Some(may) = here.bot_may.get(&channel) else {
             continue;
         };
-        let missing = needs.difference(*may);
+        let mut missing = needs.difference(*may);
+        // serenity (as Discord) takes Embed Links away with Send Messages, which in a forum
+        // only means creating posts, not answering in them: what is left unknown is not
+        // reported.
+        if needs == TO_ANSWER_POSTS && !may.contains(Permissions::SEND_MESSAGES) {
+            missing.remove(Permissions::EMBED_LINKS);
+        }
         if !missing.is_empty() {
             let names = missing.get_permission_names();
             let them = if names.len() == 1 { "it" } else { "them" };

@@ -181,15 +181,15 @@ pub async fn run(
         ),
         None => None,
     };
-    // The servers' own settings before connecting: their answer channels decide whether to
-    // ask for the Message Content intent.
+    // The servers' own settings before connecting: their answer and forum channels decide
+    // whether to ask for the Message Content intent.
     if let Some(connector) = bot.recorder.connector() {
         guilds::load(&bot, &connector).await;
         guilds::spawn_refresh(&bot, connector);
     }
     let mut intents = gateway_intents(&bot.settings, bot.guilds.any_own_answer_channels());
-    // Asked for only because servers chose answer channels: Discord's refusal must not keep
-    // the bot off line, so it then connects without.
+    // Asked for only because servers chose answer or forum channels: Discord's refusal must
+    // not keep the bot off line, so it then connects without.
     let mut servers_only = intents.contains(GatewayIntents::MESSAGE_CONTENT)
         && !gateway_intents(&bot.settings, false).contains(GatewayIntents::MESSAGE_CONTENT);
     // Reloads are announced over a REST client of their own, from before connecting.
@@ -238,10 +238,10 @@ pub async fn run(
             )
         {
             error!(
-                "Discord refused the Message Content intent, which servers' own answer channels \
-                 (/careerbot settings) need: connecting without it, so those channels are \
-                 answered only when the bot is mentioned. Enable the intent for the bot in the \
-                 Developer Portal, then restart"
+                "Discord refused the Message Content intent, which servers' own answer and \
+                 forum channels (/careerbot settings) need: connecting without it, so those \
+                 channels are answered only when the bot is mentioned. Enable the intent for \
+                 the bot in the Developer Portal, then restart"
             );
             intents.remove(GatewayIntents::MESSAGE_CONTENT);
             servers_only = false;
@@ -267,7 +267,7 @@ pub async fn run(
             anyhow::anyhow!(
                 "Discord refused the Message Content intent: enable it for the bot in the \
                  Developer Portal, or leave discord.answer_channels and discord.forum_channels \
-                 empty and let no server choose answer channels (/careerbot settings)"
+                 empty and let no server choose answer or forum channels (/careerbot settings)"
             )
         }
         other => anyhow::Error::new(other).context("the Discord connection failed"),

@@ -1129,16 +1129,24 @@ pub(crate) mod testing {
 
     impl Relay {
         pub fn start() -> Relay {
-            Relay::starting(false)
+            Relay::starting(None)
         }
 
         /// A relay that answers every TLS request with "yes" and then garbage, as a server
         /// with broken TLS would; connections that do not ask for TLS pass through.
         pub fn with_broken_tls() -> Relay {
-            Relay::starting(true)
+            Relay::starting(Some(b"Snot a TLS server hello at all\r\n"))
         }
 
-        fn starting(broken_tls: bool) -> Relay {
+        /// A relay that answers every TLS request with "yes" and then hangs up, as a
+        /// connection lost in the handshake would; others pass through.
+        pub fn cutting_tls() -> Relay {
+            Relay::starting(Some(b"S"))
+        }
+
+        /// A relay; with `tls_answer`, what a TLS request gets before the connection is
+        /// closed.
+        fn starting(tls_answer: Option<&'static [u8]>) -> Relay {
             use std::io::{Read, Write};
             use std::net::{TcpListener, TcpStream};
             let server = url::Url::parse(&server_url()).unwrap();
@@ -1159,14 +1167,14 @@ pub(crate) mod testing {
                         continue; // dropped: closed at once
                     }
                     let mut first = [0u8; 8];
-                    if broken_tls {
+                    if let Some(answer) = tls_answer {
                         // An SSLRequest: length 8, code 80877103.
                         let mut client = &client;
                         if client.read_exact(&mut first).is_err() {
                             continue;
                         }
                         if first == [0, 0, 0, 8, 4, 210, 22, 47] {
-                            let _ = client.write_all(b"Snot a TLS server hello at all\r\n");
+                            let _ = client.write_all(answer);
                             let _ = client.shutdown(std::net::Shutdown::Both);
                             continue;
                         }
@@ -1174,7 +1182,7 @@ pub(crate) mod testing {
                     let Ok(mut server) = TcpStream::connect(&target) else {
                         continue;
                     };
-                    if broken_tls && server.write_all(&first).is_err() {
+                    if tls_answer.is_some() && server.write_all(&first).is_err() {
                         continue;
                     }
                     let mut live = tracked.lock().unwrap();
@@ -1834,6 +1842,14 @@ mod tests {
         assert!(
             format!("{refused:#}").contains("TLS handshake"),
             "{refused:#}"
+        );
+        // A connection lost in the handshake is no reason to give TLS up.
+        let cutting = testing::Relay::cutting_tls();
+        let url = crate::config::PostgresUrl::parse(&cutting.url(db.schema())).unwrap();
+        let failed = Store::open(&Database::Postgres(url)).unwrap_err();
+        assert!(
+            format!("{failed:#}").contains("TLS handshake"),
+            "{failed:#}"
         );
     }
 

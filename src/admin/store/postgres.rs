@@ -27,8 +27,27 @@ use crate::admin::guilds::{GuildSettings, StoredGuild};
 use crate::admin::report::{Day, Helpfulness, IntentCount};
 use crate::config::{PostgresUrl, SslMode};
 
-/// How tokio-postgres says a TLS handshake failed.
-const TLS_FAILED: &str = "error performing TLS handshake";
+/// Whether `error` is a TLS handshake that the server botched (data that is not TLS, a
+/// TLS alert, a certificate rustls cannot read), not a connection that broke meanwhile.
+fn tls_refused(error: &tokio_postgres::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut in_handshake = false;
+    while let Some(now) = cause {
+        in_handshake |= now
+            .to_string()
+            .starts_with("error performing TLS handshake");
+        if let Some(io) = now.downcast_ref::<std::io::Error>() {
+            if in_handshake && io.kind() == std::io::ErrorKind::InvalidData {
+                return true;
+            }
+        }
+        if in_handshake && now.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        cause = now.source();
+    }
+    false
+}
 
 /// The schema, one step per version: step `n` takes a database from version `n` to `n + 1`.
 /// Steps are only ever appended, never edited. The same tables as SQLite's, with
@@ -202,18 +221,38 @@ impl PgStore {
     }
 
     /// Connects as `url` says. Under `sslmode=prefer` (the default), a server that offers
-    /// TLS but fails the handshake is used without it, as libpq does, with a warning.
+    /// TLS but answers the handshake with something that is not TLS, or with a TLS alert,
+    /// is used without it, as libpq does, with a warning. A connection that is refused or
+    /// reset meanwhile is no reason to give TLS up: that is tried again as usual.
     fn connect(url: &PostgresUrl, read_only: bool) -> anyhow::Result<PgStore> {
         let store = PgStore::connect_with(url, url.config(), read_only)?;
         if url.ssl_mode() != SslMode::Prefer {
             return Ok(store);
         }
-        match store.call(|_client| async { Ok(()) }) {
-            Err(error) if error.to_string().contains(TLS_FAILED) => {
+        let (config, tls) = (store.shared.config.clone(), store.shared.tls.clone());
+        let runtime = store.shared.runtime.as_ref().expect("the runtime lives");
+        let probe = move || {
+            runtime.block_on(async move {
+                tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls))
+                    .await
+                    .ok()
+                    .and_then(Result::err)
+            })
+        };
+        // As in `call`: a runtime cannot be blocked on from inside async code.
+        let failed = if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|scope| scope.spawn(probe).join())
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        } else {
+            probe()
+        };
+        match failed {
+            Some(error) if tls_refused(&error) => {
                 tracing::warn!(
                     store = %url,
-                    "the server offers TLS but the handshake failed ({error}); connecting \
-                     without TLS, as sslmode=prefer allows (sslmode=require would refuse)"
+                    "the server offers TLS but the handshake failed ({}); connecting \
+                     without TLS, as sslmode=prefer allows (sslmode=require would refuse)",
+                    flatten(error.into())
                 );
                 let mut config = url.config();
                 config.ssl_mode(tokio_postgres::config::SslMode::Disable);
