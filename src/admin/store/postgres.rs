@@ -9,8 +9,9 @@
 //! into the connection's current schema (the URL's `options=-c search_path=...` chooses
 //! it), so several careerbots, or tests, can share one database.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -223,41 +224,68 @@ impl PgStore {
     /// Connects as `url` says. Under `sslmode=prefer` (the default), a server that offers
     /// TLS but answers the handshake with something that is not TLS, or with a TLS alert,
     /// is used without it, as libpq does, with a warning. A connection that is refused or
-    /// reset meanwhile is no reason to give TLS up: that is tried again as usual.
+    /// reset meanwhile is no reason to give TLS up: that is tried again as usual. What a
+    /// server did is found out once per process (the dashboard opens the store per page).
     fn connect(url: &PostgresUrl, read_only: bool) -> anyhow::Result<PgStore> {
-        let store = PgStore::connect_with(url, url.config(), read_only)?;
+        static PLAIN: LazyLock<Mutex<HashMap<String, bool>>> = LazyLock::new(Default::default);
+        let plain = || {
+            let mut config = url.config();
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            PgStore::connect_with(url, config, read_only)
+        };
         if url.ssl_mode() != SslMode::Prefer {
-            return Ok(store);
+            return PgStore::connect_with(url, url.config(), read_only);
         }
+        let key = url.to_string();
+        let known = PLAIN
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .copied();
+        match known {
+            Some(true) => return plain(),
+            Some(false) => return PgStore::connect_with(url, url.config(), read_only),
+            None => {}
+        }
+        let store = PgStore::connect_with(url, url.config(), read_only)?;
         let (config, tls) = (store.shared.config.clone(), store.shared.tls.clone());
         let runtime = store.shared.runtime.as_ref().expect("the runtime lives");
         let probe = move || {
             runtime.block_on(async move {
                 tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls))
                     .await
-                    .ok()
-                    .and_then(Result::err)
+                    .map(|connected| connected.map(drop))
             })
         };
         // As in `call`: a runtime cannot be blocked on from inside async code.
-        let failed = if tokio::runtime::Handle::try_current().is_ok() {
+        let tried = if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|scope| scope.spawn(probe).join())
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         } else {
             probe()
         };
-        match failed {
-            Some(error) if tls_refused(&error) => {
+        let remember = |broken: bool| {
+            PLAIN
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key.clone(), broken);
+        };
+        match tried {
+            Ok(Ok(())) => {
+                remember(false);
+                Ok(store)
+            }
+            Ok(Err(error)) if tls_refused(&error) => {
+                remember(true);
                 tracing::warn!(
                     store = %url,
                     "the server offers TLS but the handshake failed ({}); connecting \
                      without TLS, as sslmode=prefer allows (sslmode=require would refuse)",
                     flatten(error.into())
                 );
-                let mut config = url.config();
-                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-                PgStore::connect_with(url, config, read_only)
+                plain()
             }
+            // Down or slow: decided at the next connection.
             _ => Ok(store),
         }
     }
