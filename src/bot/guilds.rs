@@ -265,6 +265,13 @@ const TO_POST: Permissions = Permissions::VIEW_CHANNEL.union(Permissions::SEND_M
 pub fn channels_here(ctx: &Context, guild: GuildId, bot: &Bot) -> Option<Here> {
     let server = ctx.cache.guild(guild)?;
     let in_server = |channel: &&ChannelId| server.channels.contains_key(channel);
+    let here = |channels: &[ChannelId]| -> Vec<u64> {
+        channels
+            .iter()
+            .filter(in_server)
+            .map(|channel| channel.get())
+            .collect()
+    };
     let me = server.members.get(&ctx.cache.current_user().id);
     Some(Here {
         bot_may: me
@@ -281,20 +288,8 @@ pub fn channels_here(ctx: &Context, guild: GuildId, bot: &Bot) -> Option<Here> {
             .keys()
             .map(|channel| channel.get())
             .collect(),
-        answer_channels: bot
-            .guilds
-            .default_answer_channels()
-            .iter()
-            .filter(in_server)
-            .map(|channel| channel.get())
-            .collect(),
-        forum_channels: bot
-            .guilds
-            .default_forum_channels()
-            .iter()
-            .filter(in_server)
-            .map(|channel| channel.get())
-            .collect(),
+        answer_channels: here(bot.guilds.default_answer_channels()),
+        forum_channels: here(bot.guilds.default_forum_channels()),
         admin_channel: bot
             .guilds
             .default_admin_channel()

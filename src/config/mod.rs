@@ -586,8 +586,8 @@ impl fmt::Display for Database {
 pub struct PostgresUrl {
     /// As given.
     url: String,
-    /// As tokio-postgres reads it: `sslrootcert` taken out, `verify-*` modes as `require`
-    /// (the certificate checks are ours, [`PostgresUrl::ssl_mode`]).
+    /// As tokio-postgres reads it: `sslmode` and `sslrootcert` taken out (the mode is
+    /// set from [`PostgresUrl::ssl_mode`]).
     client: String,
     shown: String,
     ssl_mode: SslMode,
@@ -610,9 +610,16 @@ pub enum SslMode {
 }
 
 impl SslMode {
-    /// Whether the server's certificate is checked against [`RootCerts`].
-    pub fn verifies(self) -> bool {
-        matches!(self, SslMode::VerifyCa | SslMode::VerifyFull)
+    /// What tokio-postgres is told: whether to ask for TLS (the certificate checks are
+    /// ours, in the TLS connector).
+    fn for_client(self) -> tokio_postgres::config::SslMode {
+        match self {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
+        }
     }
 }
 
@@ -651,12 +658,8 @@ impl PostgresUrl {
         let config: tokio_postgres::Config = client
             .parse()
             .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
-        let client_mode = match ssl_mode {
-            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
-            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-            _ => tokio_postgres::config::SslMode::Require,
-        };
-        if config.get_ssl_mode() != client_mode {
+        // An sslmode tokio-postgres found where the query was not looked for.
+        if config.get_ssl_mode() != tokio_postgres::config::SslMode::Prefer {
             return Err("the PostgreSQL URL's sslmode could not be read".to_owned());
         }
         if config.get_hosts().is_empty() {
@@ -728,8 +731,8 @@ impl PostgresUrl {
 
     /// Takes libpq's TLS parameters out of the URL's query, which tokio-postgres would
     /// refuse (it knows `sslmode` up to `require` only, and no `sslrootcert`): the URL for
-    /// tokio-postgres, the mode and the roots. `require` with a root file given is
-    /// `verify-ca`, as in libpq.
+    /// tokio-postgres without them, the mode and the roots. `require` with a root file
+    /// given is `verify-ca`, as in libpq.
     fn tls_parameters(text: &str) -> Result<(String, SslMode, RootCerts), String> {
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)
@@ -796,22 +799,19 @@ impl PostgresUrl {
             (Some(mode), _) => mode,
             (None, _) => SslMode::Prefer,
         };
-        kept.push(match mode {
-            SslMode::Disable => "sslmode=disable",
-            SslMode::Prefer => "sslmode=prefer",
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => "sslmode=require",
-        });
-        Ok((
-            format!("{base}?{}", kept.join("&")),
-            mode,
-            roots.unwrap_or(RootCerts::System),
-        ))
+        let client = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        Ok((client, mode, roots.unwrap_or(RootCerts::System)))
     }
 
     /// The client settings it stands for; the password from `PGPASSWORD` when the URL has
     /// none.
     pub fn config(&self) -> tokio_postgres::Config {
         let mut config: tokio_postgres::Config = self.client.parse().expect("checked when parsed");
+        config.ssl_mode(self.ssl_mode.for_client());
         if config.get_password().is_none() {
             if let Some(password) = std::env::var_os("PGPASSWORD") {
                 config.password(password.as_encoded_bytes());

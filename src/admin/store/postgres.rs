@@ -242,28 +242,19 @@ impl PgStore {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
             .copied();
-        match known {
-            Some(true) => return plain(),
-            Some(false) => return PgStore::connect_with(url, url.config(), read_only),
-            None => {}
+        if known == Some(true) {
+            return plain();
         }
         let store = PgStore::connect_with(url, url.config(), read_only)?;
+        if known.is_some() {
+            return Ok(store);
+        }
         let (config, tls) = (store.shared.config.clone(), store.shared.tls.clone());
-        let runtime = store.shared.runtime.as_ref().expect("the runtime lives");
-        let probe = move || {
-            runtime.block_on(async move {
-                tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls))
-                    .await
-                    .map(|connected| connected.map(drop))
-            })
-        };
-        // As in `call`: a runtime cannot be blocked on from inside async code.
-        let tried = if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|scope| scope.spawn(probe).join())
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        } else {
-            probe()
-        };
+        let tried = store.wait(move || async move {
+            tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls))
+                .await
+                .map(|connected| connected.map(drop))
+        });
         let remember = |broken: bool| {
             PLAIN
                 .lock()
@@ -365,34 +356,41 @@ impl PgStore {
     {
         let pool = self.shared.pool.clone();
         let shown = self.shared.url.to_string();
+        let result = self.wait(move || async move {
+            let job = async {
+                let client = pool.get().await.map_err(|e| {
+                    let why = match e {
+                        PoolError::Backend(e) => flatten(anyhow::Error::new(e)).to_string(),
+                        PoolError::Timeout(_) => "no answer in time".to_owned(),
+                        other => other.to_string(),
+                    };
+                    anyhow::anyhow!("cannot connect to {shown}: {why}")
+                })?;
+                work(client).await
+            };
+            tokio::time::timeout(CALL_TIMEOUT, job).await.map_err(|_| {
+                anyhow::anyhow!("{shown} did not answer within {} s", CALL_TIMEOUT.as_secs())
+            })?
+        });
+        result.map_err(flatten)
+    }
+
+    /// Runs the future `make` makes on the store's runtime and waits for it. Inside async
+    /// code (a caller that forgot `spawn_blocking`) a runtime cannot be blocked on: it
+    /// waits on a thread of its own instead, as blocking as an SQLite call.
+    fn wait<T, F>(&self, make: impl FnOnce() -> F + Send) -> T
+    where
+        T: Send,
+        F: Future<Output = T>,
+    {
         let runtime = self.shared.runtime.as_ref().expect("the runtime lives");
-        let run = move || {
-            runtime.block_on(async move {
-                let job = async {
-                    let client = pool.get().await.map_err(|e| {
-                        let why = match e {
-                            PoolError::Backend(e) => flatten(anyhow::Error::new(e)).to_string(),
-                            PoolError::Timeout(_) => "no answer in time".to_owned(),
-                            other => other.to_string(),
-                        };
-                        anyhow::anyhow!("cannot connect to {shown}: {why}")
-                    })?;
-                    work(client).await
-                };
-                tokio::time::timeout(CALL_TIMEOUT, job).await.map_err(|_| {
-                    anyhow::anyhow!("{shown} did not answer within {} s", CALL_TIMEOUT.as_secs())
-                })?
-            })
-        };
-        // Inside async code (a caller that forgot `spawn_blocking`) a runtime cannot be
-        // blocked on: wait on a thread of its own instead, as blocking as an SQLite call.
-        let result = if tokio::runtime::Handle::try_current().is_ok() {
+        let run = move || runtime.block_on(make());
+        if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|scope| scope.spawn(run).join())
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         } else {
             run()
-        };
-        result.map_err(flatten)
+        }
     }
 
     pub fn write(&mut self, records: &[Record]) -> anyhow::Result<()> {
